@@ -1,0 +1,25 @@
+//! The two inputs: the organisation's security profile and a service request.
+//! Parsing reports the file, the JSON path and what was expected.
+
+mod load;
+mod profile;
+mod request;
+
+pub use load::{parse_json, parse_profile, parse_request};
+pub use profile::*;
+pub use request::ServiceRequest;
+
+/// JSON Schemas of the inputs, as published in `config-example/schemas/`.
+pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        (
+            "security-profile.schema.json",
+            serde_json::to_value(schemars::schema_for!(SecurityProfile))
+                .expect("schema serialises"),
+        ),
+        (
+            "service-request.schema.json",
+            serde_json::to_value(schemars::schema_for!(ServiceRequest)).expect("schema serialises"),
+        ),
+    ]
+}

@@ -1,0 +1,189 @@
+//! Security profile: how an organisation runs its cloud (the GenSEC seed's
+//! example, plus `profile_id` and optional data-protection choices).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// An organisation's security requirements, captured in interviews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityProfile {
+    /// Stable id a service request can name (`[a-z0-9][a-z0-9_-]*`).
+    pub profile_id: String,
+    pub organization_name: String,
+    pub environment_type: EnvironmentType,
+    pub security_operations: SecurityOperations,
+    pub security_controls: SecurityControls,
+    /// Frameworks to map recommendations to, in the order the organisation cares about.
+    pub compliance_requirements: Vec<ComplianceFramework>,
+    pub threat_modeling: ThreatModel,
+    /// Key management and transport encryption choices.
+    #[serde(default)]
+    pub data_protection: DataProtection,
+    /// Regions workloads may use; empty means no restriction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvironmentType {
+    Production,
+    Staging,
+    Development,
+    Sandbox,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOperations {
+    pub logging: Logging,
+    pub monitoring: Monitoring,
+    pub secrets_management: SecretsManagement,
+    pub access_management: AccessManagement,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    pub centralized_logging: bool,
+    pub log_protection: bool,
+    /// Days logs are kept (1..=3653).
+    pub retention_days: u32,
+    pub cloudwatch_enabled: bool,
+    /// SIEM or log platform logs are forwarded to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party_integration: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    pub security_monitoring: bool,
+    pub automated_response: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsManagement {
+    pub rotation_enabled: bool,
+    /// Rotation period as `<days>_days`, for example `90_days`.
+    pub rotation_frequency: String,
+}
+
+impl SecretsManagement {
+    /// Rotation period in days, when `rotation_frequency` is well formed.
+    pub fn rotation_days(&self) -> Option<u32> {
+        self.rotation_frequency
+            .strip_suffix("_days")
+            .and_then(|days| days.parse().ok())
+            .filter(|days| *days > 0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessManagement {
+    pub mfa_required: bool,
+    pub password_policy: String,
+}
+
+/// Which kind of control implements each control type; `none` turns a type off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityControls {
+    pub detective: DetectiveControl,
+    pub preventive: PreventiveControl,
+    pub proactive: ProactiveControl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DetectiveControl {
+    #[serde(rename = "AWS_Config")]
+    AwsConfig,
+    #[serde(rename = "none")]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PreventiveControl {
+    #[serde(rename = "SCPs_IAM")]
+    ScpsAndIam,
+    #[serde(rename = "SCPs")]
+    Scps,
+    #[serde(rename = "IAM")]
+    Iam,
+    #[serde(rename = "none")]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProactiveControl {
+    #[serde(rename = "CFN_Guard")]
+    CfnGuard,
+    #[serde(rename = "none")]
+    None,
+}
+
+/// Compliance frameworks recommendations can be mapped to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum ComplianceFramework {
+    #[serde(rename = "SOC2")]
+    Soc2,
+    #[serde(rename = "PCI_DSS")]
+    PciDss,
+    #[serde(rename = "GDPR")]
+    Gdpr,
+    #[serde(rename = "HIPAA")]
+    Hipaa,
+    #[serde(rename = "NIST_800_53")]
+    Nist80053,
+    #[serde(rename = "ISO_27001")]
+    Iso27001,
+    #[serde(rename = "CIS_AWS")]
+    CisAws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ThreatModel {
+    #[serde(rename = "STRIDE")]
+    Stride,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataProtection {
+    #[serde(default = "default_key_management")]
+    pub key_management: KeyManagement,
+    /// Lowest TLS version clients may use: `1.2` or `1.3`.
+    #[serde(default = "default_min_tls")]
+    pub minimum_tls_version: String,
+}
+
+impl Default for DataProtection {
+    fn default() -> Self {
+        Self {
+            key_management: default_key_management(),
+            minimum_tls_version: default_min_tls(),
+        }
+    }
+}
+
+fn default_key_management() -> KeyManagement {
+    KeyManagement::CustomerManaged
+}
+
+fn default_min_tls() -> String {
+    "1.2".to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyManagement {
+    /// Customer-managed AWS KMS keys for data at rest.
+    CustomerManaged,
+    /// AWS managed keys are acceptable.
+    AwsManaged,
+}

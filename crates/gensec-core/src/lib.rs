@@ -1,0 +1,23 @@
+//! Domain types shared by every gensec crate: the two inputs (security profile,
+//! service request), the stage contracts and pipeline order, the ports that
+//! adapters implement (object store, control library, request tracker), the
+//! run manifest and the error kinds that callers map to exit codes or retries.
+//!
+//! This crate has no AWS SDK and no I/O of its own beyond reading input files.
+
+pub mod error;
+pub mod input;
+pub mod library;
+pub mod manifest;
+pub mod pipeline;
+pub mod ports;
+pub mod suggest;
+pub mod tracking;
+
+pub use error::{Error, ErrorKind, InputError, Result};
+pub use input::{SecurityProfile, ServiceRequest};
+
+/// Name and version of the generator, recorded in every manifest.
+pub const GENERATOR: &str = "gensec";
+/// Version of the generator, recorded in every manifest.
+pub const GENERATOR_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,52 @@
+//! Ports: what stages need from the outside world. The embedded adapters live in
+//! `gensec-local`, the AWS ones in `gensec-aws`.
+
+use crate::error::Result;
+use crate::library::{EntryStatus, LibraryEntry};
+use crate::tracking::{NewAttempt, RequestRecord, StatusUpdate};
+use async_trait::async_trait;
+
+/// A key/value store of output documents (a directory, or an S3 bucket).
+/// Keys use `/` separators and never start with `/`.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Write a whole object; readers never see a partial object.
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<()>;
+    /// Read an object, `None` when it does not exist.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Keys under a prefix, sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Where a key lives, for people (a path or an `s3://` URI).
+    fn locate(&self, key: &str) -> String;
+}
+
+/// The Security Control Library.
+#[async_trait]
+pub trait ControlLibrary: Send + Sync {
+    /// Insert or update an entry's content; returns the stored version. An
+    /// unchanged entry keeps its version; a changed one goes back to PROPOSED.
+    async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry>;
+    async fn get(&self, configuration_id: &str) -> Result<Option<LibraryEntry>>;
+    async fn list(&self, service_id: Option<&str>) -> Result<Vec<LibraryEntry>>;
+    /// Record a decision; fails if `expected_version` is stale.
+    async fn set_status(
+        &self,
+        configuration_id: &str,
+        status: EntryStatus,
+        actor: &str,
+        note: Option<&str>,
+        expected_version: Option<u32>,
+    ) -> Result<LibraryEntry>;
+}
+
+/// Service request tracking.
+#[async_trait]
+pub trait RequestTracker: Send + Sync {
+    /// Record a new attempt (RECEIVED); the request row is created once.
+    /// Returns the attempt number, starting at 1.
+    async fn begin_attempt(&self, attempt: NewAttempt<'_>) -> Result<u32>;
+    async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()>;
+    async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>>;
+    /// Newest first.
+    async fn list(&self, limit: usize) -> Result<Vec<RequestRecord>>;
+}

@@ -1,0 +1,99 @@
+//! Service request tracking records: one record per request id, one attempt per run.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestState {
+    Received,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Received => "RECEIVED",
+            RequestState::Running => "RUNNING",
+            RequestState::Succeeded => "SUCCEEDED",
+            RequestState::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            RequestState::Received,
+            RequestState::Running,
+            RequestState::Succeeded,
+            RequestState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+/// A status change reported by the runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusUpdate {
+    Running {
+        stage: String,
+    },
+    Succeeded {
+        output_prefix: String,
+    },
+    Failed {
+        stage: Option<String>,
+        error: String,
+    },
+}
+
+/// One run of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub state: RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A request and its attempts, newest attempt last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub request_id: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub profile_id: String,
+    pub requester: String,
+    pub requested_at: DateTime<Utc>,
+    /// State of the newest attempt.
+    pub state: RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_prefix: Option<String>,
+    pub attempts: Vec<Attempt>,
+}
+
+impl RequestRecord {
+    pub fn latest(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+}
+
+/// What the tracker needs to open an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAttempt<'a> {
+    pub request_id: &'a str,
+    pub service_id: &'a str,
+    pub service_name: &'a str,
+    pub profile_id: &'a str,
+    pub requester: &'a str,
+    pub requested_at: DateTime<Utc>,
+}

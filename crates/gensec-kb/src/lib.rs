@@ -1,0 +1,352 @@
+//! The knowledge base: CloudFormation resource schemas, IAM service
+//! authorization data, AWS Config managed rules and the service catalogue,
+//! loaded from a compact compressed baseline (embedded in the binary by
+//! default) with lazy, per-namespace and per-prefix decompression.
+//!
+//! ```no_run
+//! let kb = gensec_kb::Kb::embedded().unwrap();
+//! let s3 = kb.resolve_service("Amazon S3").unwrap();
+//! let bucket = kb.resource_type("AWS::S3::Bucket").unwrap().unwrap();
+//! assert!(bucket.resolve("VersioningConfiguration.Status").is_some());
+//! # let _ = s3;
+//! ```
+
+pub mod baseline;
+pub mod build;
+mod documentation;
+pub mod ingest;
+pub mod model;
+mod paths;
+
+pub use documentation::{ServiceDocumentation, SourceStatus};
+pub use model::*;
+
+use baseline::{BaselineError, KbIndex};
+use gensec_core::manifest::KbStamp;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The committed baseline, built by `scripts/refresh-kb`.
+#[cfg(feature = "embedded")]
+pub static EMBEDDED_BASELINE: &[u8] = include_bytes!("../baseline/gensec-kb.bin");
+
+/// Errors reading the knowledge base.
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    #[error("reading knowledge base {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("knowledge base {origin}: {source}")]
+    Baseline {
+        origin: String,
+        #[source]
+        source: BaselineError,
+    },
+}
+
+impl From<KbError> for gensec_core::Error {
+    fn from(err: KbError) -> Self {
+        gensec_core::Error::KnowledgeBase(err.to_string())
+    }
+}
+
+type Cached<T> = OnceLock<Result<T, String>>;
+
+/// A loaded knowledge base. Cheap to open; chunks decompress on first use.
+#[derive(Debug)]
+pub struct Kb {
+    bytes: Cow<'static, [u8]>,
+    chunks_start: usize,
+    index: KbIndex,
+    origin: String,
+    aliases: HashMap<String, usize>,
+    type_chunk: HashMap<String, usize>,
+    prefix_chunk: HashMap<String, usize>,
+    rules: HashMap<String, usize>,
+    cfn_cache: Vec<Cached<Vec<ResourceTypeSchema>>>,
+    iam_cache: Vec<Cached<IamService>>,
+}
+
+impl Kb {
+    /// The baseline embedded in this binary.
+    #[cfg(feature = "embedded")]
+    pub fn embedded() -> Result<Self, KbError> {
+        Self::from_bytes(Cow::Borrowed(EMBEDDED_BASELINE), "embedded".to_string())
+    }
+
+    /// A baseline file, e.g. one rebuilt by `scripts/refresh-kb`.
+    pub fn from_file(path: &Path) -> Result<Self, KbError> {
+        let bytes = std::fs::read(path).map_err(|source| KbError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(Cow::Owned(bytes), path.display().to_string())
+    }
+
+    /// `path` when given, else the embedded baseline.
+    #[cfg(feature = "embedded")]
+    pub fn open(path: Option<&Path>) -> Result<Self, KbError> {
+        match path {
+            Some(path) => Self::from_file(path),
+            None => Self::embedded(),
+        }
+    }
+
+    pub fn from_bytes(bytes: Cow<'static, [u8]>, origin: String) -> Result<Self, KbError> {
+        let (index, chunks_start) =
+            baseline::read_index(&bytes).map_err(|source| KbError::Baseline {
+                origin: origin.clone(),
+                source,
+            })?;
+        // Precedence: ids, then namespaces, then IAM prefixes, then other names,
+        // so a display name shared by two services never hides a namespace.
+        let mut aliases = HashMap::new();
+        let tiers: [&dyn Fn(&ServiceEntry) -> Vec<String>; 4] = [
+            &|entry| vec![entry.id.clone()],
+            &|entry| {
+                entry
+                    .cfn_namespaces
+                    .iter()
+                    .flat_map(|ns| [ns.clone(), ns.trim_start_matches("AWS::").to_string()])
+                    .collect()
+            },
+            &|entry| entry.iam_prefixes.clone(),
+            &|entry| entry.aliases.clone(),
+        ];
+        for names_of in tiers {
+            for (position, entry) in index.catalogue.iter().enumerate() {
+                for name in names_of(entry) {
+                    aliases
+                        .entry(ingest::catalogue::normalise(&name))
+                        .or_insert(position);
+                }
+            }
+        }
+        let type_chunk = index
+            .cfn_chunks
+            .iter()
+            .enumerate()
+            .flat_map(|(position, chunk)| {
+                chunk.names.iter().map(move |name| (name.clone(), position))
+            })
+            .collect();
+        let prefix_chunk = index
+            .iam_chunks
+            .iter()
+            .enumerate()
+            .map(|(position, chunk)| (chunk.key.clone(), position))
+            .collect();
+        let rules = index
+            .config_rules
+            .iter()
+            .enumerate()
+            .map(|(position, rule)| (rule.identifier.clone(), position))
+            .collect();
+        Ok(Self {
+            cfn_cache: index.cfn_chunks.iter().map(|_| OnceLock::new()).collect(),
+            iam_cache: index.iam_chunks.iter().map(|_| OnceLock::new()).collect(),
+            bytes,
+            chunks_start,
+            index,
+            origin,
+            aliases,
+            type_chunk,
+            prefix_chunk,
+            rules,
+        })
+    }
+
+    pub fn meta(&self) -> &KbMeta {
+        &self.index.meta
+    }
+
+    /// `embedded` or the file it was read from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// What a manifest records about this knowledge base.
+    pub fn stamp(&self) -> KbStamp {
+        KbStamp {
+            data_date: self.index.meta.data_date.clone(),
+            sources: self
+                .index
+                .meta
+                .sources
+                .iter()
+                .map(|source| format!("{} {}", source.name, source.version))
+                .collect(),
+            origin: self.origin.clone(),
+        }
+    }
+
+    pub fn services(&self) -> &[ServiceEntry] {
+        &self.index.catalogue
+    }
+
+    /// Find a service by id, name, alias, namespace or IAM prefix, ignoring
+    /// case, spaces and punctuation; suggests near names when nothing matches.
+    pub fn resolve_service(&self, name: &str) -> Result<&ServiceEntry, gensec_core::Error> {
+        let key = ingest::catalogue::normalise(name);
+        let stripped = ["amazon", "aws"]
+            .iter()
+            .find_map(|vendor| key.strip_prefix(vendor))
+            .filter(|rest| !rest.is_empty());
+        let found = self
+            .aliases
+            .get(&key)
+            .or_else(|| stripped.and_then(|rest| self.aliases.get(rest)));
+        match found {
+            Some(position) => Ok(&self.index.catalogue[*position]),
+            None => Err(gensec_core::Error::UnknownService {
+                name: name.to_string(),
+                suggestions: gensec_core::suggest::closest(
+                    name,
+                    self.index
+                        .catalogue
+                        .iter()
+                        .flat_map(|entry| entry.aliases.iter().map(String::as_str)),
+                    5,
+                ),
+            }),
+        }
+    }
+
+    pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
+        self.index.catalogue.iter().find(|entry| entry.id == id)
+    }
+
+    /// Every resource type name, without decompressing anything.
+    pub fn resource_type_names(&self) -> impl Iterator<Item = &str> {
+        self.index
+            .cfn_chunks
+            .iter()
+            .flat_map(|chunk| chunk.names.iter().map(String::as_str))
+    }
+
+    fn chunk_bytes(&self, chunk: &baseline::ChunkRef) -> &[u8] {
+        // Bounds were checked when the index was read.
+        let start = self.chunks_start + chunk.offset as usize;
+        &self.bytes[start..start + chunk.len as usize]
+    }
+
+    fn corrupt(&self, message: &str) -> KbError {
+        KbError::Baseline {
+            origin: self.origin.clone(),
+            source: BaselineError::Corrupt {
+                what: "chunk".into(),
+                message: message.to_string(),
+            },
+        }
+    }
+
+    fn cfn_chunk(&self, position: usize) -> Result<&[ResourceTypeSchema], KbError> {
+        let chunk = &self.index.cfn_chunks[position];
+        self.cfn_cache[position]
+            .get_or_init(|| {
+                baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
+            })
+            .as_deref()
+            .map_err(|message| self.corrupt(message))
+    }
+
+    /// Schema of one resource type (`AWS::S3::Bucket`).
+    pub fn resource_type(&self, type_name: &str) -> Result<Option<&ResourceTypeSchema>, KbError> {
+        let Some(position) = self.type_chunk.get(type_name) else {
+            return Ok(None);
+        };
+        Ok(self
+            .cfn_chunk(*position)?
+            .iter()
+            .find(|schema| schema.type_name == type_name))
+    }
+
+    /// IAM data of one service prefix (`s3`).
+    pub fn iam_service(&self, prefix: &str) -> Result<Option<&IamService>, KbError> {
+        let Some(position) = self.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
+            return Ok(None);
+        };
+        let chunk = &self.index.iam_chunks[*position];
+        self.iam_cache[*position]
+            .get_or_init(|| {
+                baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
+            })
+            .as_ref()
+            .map(Some)
+            .map_err(|message| self.corrupt(message))
+    }
+
+    pub fn iam_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.index.iam_chunks.iter().map(|chunk| chunk.key.as_str())
+    }
+
+    /// An action by its full name (`s3:GetObject`), case-insensitive as IAM is.
+    pub fn action(&self, full_name: &str) -> Result<Option<&IamAction>, KbError> {
+        let Some((prefix, name)) = full_name.split_once(':') else {
+            return Ok(None);
+        };
+        Ok(self.iam_service(prefix)?.and_then(|service| {
+            service
+                .actions
+                .iter()
+                .find(|action| action.name.eq_ignore_ascii_case(name))
+        }))
+    }
+
+    pub fn global_condition_keys(&self) -> &[ConditionKey] {
+        &self.index.global_condition_keys
+    }
+
+    /// The definition of a condition key (global or service-specific), matching
+    /// templated keys such as `aws:RequestTag/${TagKey}` against `aws:RequestTag/env`.
+    pub fn condition_key(&self, key: &str) -> Result<Option<&ConditionKey>, KbError> {
+        let Some((prefix, _)) = key.split_once(':') else {
+            return Ok(None);
+        };
+        let candidates: &[ConditionKey] = if prefix.eq_ignore_ascii_case("aws") {
+            &self.index.global_condition_keys
+        } else {
+            match self.iam_service(prefix)? {
+                Some(service) => &service.condition_keys,
+                None => return Ok(None),
+            }
+        };
+        Ok(candidates
+            .iter()
+            .find(|candidate| paths::key_matches(&candidate.name, key)))
+    }
+
+    pub fn config_rules(&self) -> &[ConfigRule] {
+        &self.index.config_rules
+    }
+
+    pub fn config_rule(&self, identifier: &str) -> Option<&ConfigRule> {
+        self.rules
+            .get(identifier)
+            .map(|position| &self.index.config_rules[*position])
+    }
+
+    /// Decompress every chunk (what a full load costs); returns how many.
+    pub fn load_all(&self) -> Result<usize, KbError> {
+        for position in 0..self.index.cfn_chunks.len() {
+            self.cfn_chunk(position)?;
+        }
+        for chunk in &self.index.iam_chunks {
+            self.iam_service(&chunk.key)?;
+        }
+        Ok(self.index.cfn_chunks.len() + self.index.iam_chunks.len())
+    }
+
+    /// Everything the knowledge base knows about one service.
+    pub fn service_documentation(
+        &self,
+        entry: &ServiceEntry,
+    ) -> Result<ServiceDocumentation, KbError> {
+        documentation::build(self, entry)
+    }
+}

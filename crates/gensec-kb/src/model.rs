@@ -1,0 +1,245 @@
+//! The knowledge base's data model. Everything here is stored in the baseline
+//! with postcard, which is not self-describing: no `skip_serializing_if`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A CloudFormation resource type, reduced to what validators and generators use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceTypeSchema {
+    pub type_name: String,
+    pub description: String,
+    pub properties: BTreeMap<String, Property>,
+    pub definitions: BTreeMap<String, Property>,
+    pub required: Vec<String>,
+    /// Property paths (`A.B`) that force replacement when changed.
+    pub create_only: Vec<String>,
+    /// Property paths that are outputs only (attributes).
+    pub read_only: Vec<String>,
+    /// Property paths that are never returned by reads (secrets).
+    pub write_only: Vec<String>,
+    pub primary_identifier: Vec<String>,
+    pub taggable: bool,
+    /// IAM actions CloudFormation needs per handler (create, read, update, delete, list).
+    pub handler_permissions: BTreeMap<String, Vec<String>>,
+    /// Regions whose CloudFormation registry has this type.
+    pub regions: Vec<String>,
+}
+
+/// JSON types a property value may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Object,
+    Array,
+    Null,
+}
+
+impl JsonType {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "string" => JsonType::String,
+            "integer" => JsonType::Integer,
+            "number" => JsonType::Number,
+            "boolean" => JsonType::Boolean,
+            "object" => JsonType::Object,
+            "array" => JsonType::Array,
+            "null" => JsonType::Null,
+            _ => return None,
+        })
+    }
+}
+
+/// A property or definition of a resource schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    /// Allowed JSON types; empty when the schema leaves it open (`$ref`, free JSON).
+    pub types: Vec<JsonType>,
+    /// Name of a definition this property refers to.
+    pub reference: Option<String>,
+    pub description: String,
+    /// Allowed values, JSON-encoded (`"AES256"`, `1`, `true`).
+    pub enum_values: Vec<String>,
+    pub pattern: Option<String>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    /// Default value, JSON-encoded.
+    pub default: Option<String>,
+    /// Element schema of arrays.
+    pub items: Option<Box<Property>>,
+    /// Properties of objects defined inline.
+    pub properties: BTreeMap<String, Property>,
+    pub required: Vec<String>,
+    /// Alternatives from `oneOf`/`anyOf`.
+    pub alternatives: Vec<Property>,
+    /// Object takes arbitrary keys (`patternProperties` or open `additionalProperties`).
+    pub open_keys: bool,
+}
+
+/// IAM access levels, as in the Service Authorization Reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AccessLevel {
+    List,
+    Read,
+    Write,
+    #[serde(rename = "Permissions management")]
+    PermissionsManagement,
+    Tagging,
+}
+
+impl AccessLevel {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim() {
+            "List" => AccessLevel::List,
+            "Read" => AccessLevel::Read,
+            "Write" => AccessLevel::Write,
+            "Permissions management" => AccessLevel::PermissionsManagement,
+            "Tagging" => AccessLevel::Tagging,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::List => "List",
+            AccessLevel::Read => "Read",
+            AccessLevel::Write => "Write",
+            AccessLevel::PermissionsManagement => "Permissions management",
+            AccessLevel::Tagging => "Tagging",
+        }
+    }
+}
+
+/// One IAM service prefix with its actions, resource types and condition keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamService {
+    pub prefix: String,
+    pub name: String,
+    pub actions: Vec<IamAction>,
+    pub resource_types: Vec<IamResourceType>,
+    pub condition_keys: Vec<ConditionKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamAction {
+    pub name: String,
+    pub description: String,
+    /// Most specific level first (`Permissions management` before `Write`).
+    pub access_levels: Vec<AccessLevel>,
+    pub resource_types: Vec<ActionResource>,
+    /// Condition keys the action supports regardless of resource.
+    pub condition_keys: Vec<String>,
+    pub dependent_actions: Vec<String>,
+}
+
+impl IamAction {
+    /// The level used for grouping: the most specific one.
+    pub fn access_level(&self) -> AccessLevel {
+        self.access_levels
+            .first()
+            .copied()
+            .unwrap_or(AccessLevel::Write)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionResource {
+    pub name: String,
+    pub required: bool,
+    pub condition_keys: Vec<String>,
+    pub dependent_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamResourceType {
+    pub name: String,
+    /// ARN formats with `${Partition}`, `${Region}`, `${Account}` and name placeholders.
+    pub arn_formats: Vec<String>,
+    pub condition_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionKey {
+    pub name: String,
+    pub description: String,
+    /// `String`, `ARN`, `Bool`, `Numeric`, `Date`, `IPAddress`, `ArrayOfString`, ...
+    pub value_type: String,
+}
+
+/// An AWS Config managed rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigRule {
+    pub identifier: String,
+    pub description: String,
+    pub documentation_url: String,
+    /// Resource types the rule evaluates; empty for account-level rules.
+    pub resource_types: Vec<String>,
+    /// `configuration_changes` and/or `periodic`.
+    pub triggers: Vec<String>,
+    pub parameters: Vec<ConfigRuleParameter>,
+    /// Whether resource types and parameters are known from the documentation.
+    pub details_known: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigRuleParameter {
+    pub name: String,
+    pub value_type: String,
+    pub optional: bool,
+    pub default: Option<String>,
+}
+
+/// A catalogue entry: how people name a service and where its facts live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEntry {
+    /// Lower-case id used in output paths (`s3`, `quicksight`).
+    pub id: String,
+    pub display_name: String,
+    pub aliases: Vec<String>,
+    pub cfn_namespaces: Vec<String>,
+    pub resource_types: Vec<String>,
+    pub iam_prefixes: Vec<String>,
+    pub config_rules: Vec<String>,
+}
+
+/// Where the data came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub name: String,
+    pub version: String,
+    /// Date of the data (YYYY-MM-DD).
+    pub date: String,
+    pub licence: String,
+    pub used_for: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KbCounts {
+    pub services: u64,
+    pub cfn_namespaces: u64,
+    pub resource_types: u64,
+    pub properties: u64,
+    pub iam_services: u64,
+    pub iam_actions: u64,
+    pub iam_resource_types: u64,
+    pub condition_keys: u64,
+    pub global_condition_keys: u64,
+    pub config_rules: u64,
+    pub config_rules_with_details: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KbMeta {
+    pub format_version: u32,
+    /// Newest source date (YYYY-MM-DD).
+    pub data_date: String,
+    pub built_at: String,
+    pub sources: Vec<SourceInfo>,
+    pub counts: KbCounts,
+}
