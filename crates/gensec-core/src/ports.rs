@@ -26,8 +26,9 @@ pub trait ControlLibrary: Send + Sync {
     /// Insert or update an entry's content; returns the stored version. An
     /// unchanged entry keeps its version; a changed one goes back to PROPOSED.
     async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry>;
-    async fn get(&self, configuration_id: &str) -> Result<Option<LibraryEntry>>;
-    async fn list(&self, service_id: Option<&str>) -> Result<Vec<LibraryEntry>>;
+    async fn entry(&self, configuration_id: &str) -> Result<Option<LibraryEntry>>;
+    /// All entries, or one service's, ordered by id.
+    async fn entries(&self, service_id: Option<&str>) -> Result<Vec<LibraryEntry>>;
     /// Record a decision; fails if `expected_version` is stale.
     async fn set_status(
         &self,
@@ -46,7 +47,7 @@ pub trait RequestTracker: Send + Sync {
     /// Returns the attempt number, starting at 1.
     async fn begin_attempt(&self, attempt: NewAttempt<'_>) -> Result<u32>;
     async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()>;
-    async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>>;
-    /// Newest first.
-    async fn list(&self, limit: usize) -> Result<Vec<RequestRecord>>;
+    async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>>;
+    /// Most recently updated first.
+    async fn recent_requests(&self, limit: usize) -> Result<Vec<RequestRecord>>;
 }

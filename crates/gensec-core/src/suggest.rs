@@ -13,7 +13,10 @@ pub fn closest<'a>(
         .filter_map(|candidate| {
             let lower = candidate.to_lowercase();
             let mut score = strsim::jaro_winkler(&needle, &lower);
-            if needle.len() >= 3 && (lower.starts_with(&needle) || needle.starts_with(&lower)) {
+            if needle.len() >= 3
+                && lower.len() >= 3
+                && (lower.starts_with(&needle) || needle.starts_with(&lower))
+            {
                 score = score.max(0.9);
             }
             (score >= 0.8).then_some((score, candidate))

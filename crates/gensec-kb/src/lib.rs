@@ -57,6 +57,20 @@ impl From<KbError> for gensec_core::Error {
 
 type Cached<T> = OnceLock<Result<T, String>>;
 
+/// Names of a service by lookup precedence: id, namespaces, IAM prefixes, aliases.
+fn names_at_tier(entry: &ServiceEntry, tier: usize) -> Vec<String> {
+    match tier {
+        0 => vec![entry.id.clone()],
+        1 => entry
+            .cfn_namespaces
+            .iter()
+            .flat_map(|ns| [ns.clone(), ns.trim_start_matches("AWS::").to_string()])
+            .collect(),
+        2 => entry.iam_prefixes.clone(),
+        _ => entry.aliases.clone(),
+    }
+}
+
 /// A loaded knowledge base. Cheap to open; chunks decompress on first use.
 #[derive(Debug)]
 pub struct Kb {
@@ -106,21 +120,9 @@ impl Kb {
         // Precedence: ids, then namespaces, then IAM prefixes, then other names,
         // so a display name shared by two services never hides a namespace.
         let mut aliases = HashMap::new();
-        let tiers: [&dyn Fn(&ServiceEntry) -> Vec<String>; 4] = [
-            &|entry| vec![entry.id.clone()],
-            &|entry| {
-                entry
-                    .cfn_namespaces
-                    .iter()
-                    .flat_map(|ns| [ns.clone(), ns.trim_start_matches("AWS::").to_string()])
-                    .collect()
-            },
-            &|entry| entry.iam_prefixes.clone(),
-            &|entry| entry.aliases.clone(),
-        ];
-        for names_of in tiers {
+        for tier in 0..4 {
             for (position, entry) in index.catalogue.iter().enumerate() {
-                for name in names_of(entry) {
+                for name in names_at_tier(entry, tier) {
                     aliases
                         .entry(ingest::catalogue::normalise(&name))
                         .or_insert(position);
@@ -203,17 +205,32 @@ impl Kb {
             .or_else(|| stripped.and_then(|rest| self.aliases.get(rest)));
         match found {
             Some(position) => Ok(&self.index.catalogue[*position]),
-            None => Err(gensec_core::Error::UnknownService {
-                name: name.to_string(),
-                suggestions: gensec_core::suggest::closest(
+            None => {
+                let close = gensec_core::suggest::closest(
                     name,
                     self.index
                         .catalogue
                         .iter()
                         .flat_map(|entry| entry.aliases.iter().map(String::as_str)),
-                    5,
-                ),
-            }),
+                    10,
+                );
+                let mut suggestions: Vec<String> = Vec::new();
+                for alias in close {
+                    let Some(position) = self.aliases.get(&ingest::catalogue::normalise(&alias))
+                    else {
+                        continue;
+                    };
+                    let entry = &self.index.catalogue[*position];
+                    let label = format!("{} ({})", entry.display_name, entry.id);
+                    if !suggestions.contains(&label) && suggestions.len() < 5 {
+                        suggestions.push(label);
+                    }
+                }
+                Err(gensec_core::Error::UnknownService {
+                    name: name.to_string(),
+                    suggestions,
+                })
+            }
         }
     }
 

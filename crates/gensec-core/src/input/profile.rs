@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct SecurityProfile {
     /// Stable id a service request can name (`[a-z0-9][a-z0-9_-]*`).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub profile_id: String,
     pub organization_name: String,
     pub environment_type: EnvironmentType,
     pub security_operations: SecurityOperations,
     pub security_controls: SecurityControls,
     /// Frameworks to map recommendations to, in the order the organisation cares about.
+    #[schemars(length(min = 1))]
     pub compliance_requirements: Vec<ComplianceFramework>,
     pub threat_modeling: ThreatModel,
     /// Key management and transport encryption choices.
@@ -49,6 +51,7 @@ pub struct Logging {
     pub centralized_logging: bool,
     pub log_protection: bool,
     /// Days logs are kept (1..=3653).
+    #[schemars(range(min = 1, max = 3653))]
     pub retention_days: u32,
     pub cloudwatch_enabled: bool,
     /// SIEM or log platform logs are forwarded to, if any.
@@ -68,6 +71,7 @@ pub struct Monitoring {
 pub struct SecretsManagement {
     pub rotation_enabled: bool,
     /// Rotation period as `<days>_days`, for example `90_days`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*_days$"))]
     pub rotation_frequency: String,
 }
 
@@ -159,6 +163,7 @@ pub struct DataProtection {
     pub key_management: KeyManagement,
     /// Lowest TLS version clients may use: `1.2` or `1.3`.
     #[serde(default = "default_min_tls")]
+    #[schemars(regex(pattern = r"^1\.[23]$"))]
     pub minimum_tls_version: String,
 }
 

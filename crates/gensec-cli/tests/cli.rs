@@ -1,0 +1,225 @@
+//! The `gensec` binary end to end: runs, inspection and bad input.
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config-example")
+}
+
+fn profile() -> PathBuf {
+    examples().join("security-profile/example-corp.json")
+}
+
+fn gensec(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("gensec").unwrap();
+    command.current_dir(dir).env_remove("GENSEC_KB");
+    command
+}
+
+fn json_stdout(output: &std::process::Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn kb_info_reports_the_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = json_stdout(
+        &gensec(dir.path())
+            .args(["kb", "info", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let counts = &info["meta"]["counts"];
+    assert!(counts["resource_types"].as_u64().unwrap() >= 1_800);
+    assert!(counts["iam_actions"].as_u64().unwrap() >= 20_000);
+    assert!(counts["config_rules"].as_u64().unwrap() >= 280);
+    assert!(!info["meta"]["data_date"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn kb_service_answers_for_quicksight() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = gensec(dir.path())
+        .args(["kb", "service", "quicksight"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("AWS::QuickSight::DataSource"), "{text}");
+    assert!(text.contains("IAM actions:"), "{text}");
+}
+
+fn run_service(dir: &Path, service: &str) -> serde_json::Value {
+    json_stdout(
+        &gensec(dir)
+            .args(["run", "--service", service, "--json", "--profile"])
+            .arg(profile())
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn run_writes_the_documented_files_with_true_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (service, id) in [("S3", "s3"), ("QuickSight", "quicksight")] {
+        let result = run_service(dir.path(), service);
+        let request_id = result["request_id"].as_str().unwrap();
+        let run_dir = dir.path().join("gensec-out").join(id).join(request_id);
+        let doc: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(run_dir.join("documentation/service-documentation.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(doc["service_id"], id);
+        assert!(!doc["resource_types"].as_array().unwrap().is_empty());
+        assert!(
+            !doc["iam_services"][0]["actions"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest, result["manifest"]);
+        assert!(!manifest["kb"]["data_date"].as_str().unwrap().is_empty());
+        for file in manifest["files"].as_array().unwrap() {
+            let body = std::fs::read(run_dir.join(file["path"].as_str().unwrap())).unwrap();
+            use sha2::Digest;
+            assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&body)));
+        }
+    }
+    let requests = json_stdout(
+        &gensec(dir.path())
+            .args(["requests", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let states: Vec<&str> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["SUCCEEDED", "SUCCEEDED"]);
+}
+
+#[test]
+fn running_a_request_file_again_records_a_second_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = examples().join("service-request/quicksight.json");
+    for expected_attempt in [1, 2] {
+        let result = json_stdout(
+            &gensec(dir.path())
+                .args(["run", "--json", "--request"])
+                .arg(&request)
+                .arg("--profile")
+                .arg(examples().join("security-profile"))
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(result["attempt"], expected_attempt);
+    }
+    let record = json_stdout(
+        &gensec(dir.path())
+            .args(["requests", "--json", "--id", "REQ-2024-001"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(record[0]["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(record[0]["service_id"], "quicksight");
+}
+
+/// Bad input exits 2, names the problem and writes nothing.
+fn assert_rejected(dir: &Path, args: &[&str], profile: &Path, expected: &[&str]) {
+    let output = gensec(dir)
+        .args(args)
+        .arg("--profile")
+        .arg(profile)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    for fragment in expected {
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: {stderr:?} lacks {fragment:?}"
+        );
+    }
+    assert!(!dir.join("gensec-out").exists(), "{args:?} wrote outputs");
+    assert!(!dir.join("gensec.db").exists(), "{args:?} wrote a database");
+}
+
+fn broken_profile(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(profile()).unwrap()).unwrap();
+    edit(&mut value);
+    let path = dir.join("inputs/profile.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, value.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ["run", "--service", "S3"];
+
+    let malformed = dir.path().join("inputs/malformed.json");
+    std::fs::create_dir_all(malformed.parent().unwrap()).unwrap();
+    std::fs::write(&malformed, "{\"profile_id\": \"x\",").unwrap();
+    assert_rejected(
+        dir.path(),
+        &run,
+        &malformed,
+        &["malformed.json", "malformed JSON"],
+    );
+
+    let missing = broken_profile(dir.path(), |v| {
+        v.as_object_mut().unwrap().remove("security_controls");
+    });
+    assert_rejected(
+        dir.path(),
+        &run,
+        &missing,
+        &["profile.json", "missing field `security_controls`"],
+    );
+
+    let wrong_type = broken_profile(dir.path(), |v| {
+        v["security_operations"]["access_management"]["mfa_required"] = "yes".into();
+    });
+    assert_rejected(
+        dir.path(),
+        &run,
+        &wrong_type,
+        &[
+            "$.security_operations.access_management.mfa_required",
+            "expected a boolean",
+        ],
+    );
+
+    assert_rejected(
+        dir.path(),
+        &["run", "--service", "Quiksight"],
+        &profile(),
+        &[
+            "unknown service \"Quiksight\"",
+            "did you mean",
+            "QuickSight",
+        ],
+    );
+
+    let missing_file = dir.path().join("inputs/nope.json");
+    assert_rejected(
+        dir.path(),
+        &run,
+        &missing_file,
+        &["nope.json", "cannot read file"],
+    );
+}

@@ -1,0 +1,619 @@
+//! The live collector against a local server (wiremock on 127.0.0.1) serving
+//! fixtures shaped like AWS's sources: the schema zip, the Service
+//! Authorization Reference JSON and the Config developer guide's HTML.
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use gensec_core::ports::ObjectStore;
+use gensec_docs::live::{LiveCollector, LiveConfig, cache_key};
+use gensec_kb::{AccessLevel, Kb, ServiceDocumentation};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ZIP_PATH: &str = "/CloudformationSchema.zip";
+const INDEX_PATH: &str = "/";
+const S3_REFERENCE_PATH: &str = "/v1/s3/s3.json";
+const GUIDE: &str = "/config/latest/developerguide";
+const LAST_MODIFIED: &str = "Wed, 19 Nov 2026 07:28:00 GMT";
+
+#[derive(Debug, Default)]
+struct MemoryStore {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.lock().expect("store lock").get(key).cloned()
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryStore {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> gensec_core::Result<()> {
+        self.objects
+            .lock()
+            .expect("store lock")
+            .insert(key.to_string(), body);
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> gensec_core::Result<Option<Vec<u8>>> {
+        Ok(self.object(key))
+    }
+
+    async fn list(&self, prefix: &str) -> gensec_core::Result<Vec<String>> {
+        let objects = self.objects.lock().expect("store lock");
+        Ok(objects
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    fn locate(&self, key: &str) -> String {
+        format!("memory://{key}")
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/live")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A `CloudformationSchema.zip` like AWS's: one schema file per type at the root.
+fn schema_zip() -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for name in [
+        "aws-s3-bucket.json",
+        "aws-s3-liveonlything.json",
+        "aws-sqs-queue.json",
+    ] {
+        writer.start_file(name, options).expect("zip entry");
+        writer
+            .write_all(&fixture(&format!("cfn/{name}")))
+            .expect("zip entry body");
+    }
+    writer.finish().expect("zip archive").into_inner()
+}
+
+/// How a route lets clients revalidate.
+#[derive(Debug, Clone, Copy)]
+enum Validator {
+    ETag(&'static str),
+    LastModified(&'static str),
+}
+
+/// One source document served by the mock server.
+#[derive(Debug)]
+struct Route {
+    path: String,
+    body: Vec<u8>,
+    content_type: &'static str,
+    validator: Validator,
+}
+
+fn routes(server: &MockServer) -> Vec<Route> {
+    let index = String::from_utf8(fixture("iam/index.json"))
+        .expect("UTF-8 fixture")
+        .replace("{{BASE}}", &server.uri());
+    vec![
+        Route {
+            path: ZIP_PATH.into(),
+            body: schema_zip(),
+            content_type: "application/zip",
+            validator: Validator::ETag("\"zip-v1\""),
+        },
+        Route {
+            path: INDEX_PATH.into(),
+            body: index.into_bytes(),
+            content_type: "application/json",
+            validator: Validator::LastModified(LAST_MODIFIED),
+        },
+        Route {
+            path: S3_REFERENCE_PATH.into(),
+            body: fixture("iam/s3.json"),
+            content_type: "application/json",
+            validator: Validator::ETag("\"s3-v1\""),
+        },
+        Route {
+            path: format!("{GUIDE}/managed-rules-by-aws-config.html"),
+            body: fixture("config/managed-rules-by-aws-config.html"),
+            content_type: "text/html",
+            validator: Validator::ETag("\"list-v1\""),
+        },
+        Route {
+            path: format!("{GUIDE}/s3-bucket-versioning-enabled.html"),
+            body: fixture("config/s3-bucket-versioning-enabled.html"),
+            content_type: "text/html",
+            validator: Validator::ETag("\"versioning-v1\""),
+        },
+        Route {
+            path: format!("{GUIDE}/s3-bucket-live-only-check.html"),
+            body: fixture("config/s3-bucket-live-only-check.html"),
+            content_type: "text/html",
+            validator: Validator::ETag("\"live-only-v1\""),
+        },
+    ]
+}
+
+/// Serve every route (except those in `skip`) with `expected` full answers
+/// each; with `revalidate`, also a 304 to one conditional request each.
+async fn serve(server: &MockServer, expected: u64, revalidate: bool, skip: &[&str]) {
+    for route in routes(server) {
+        if skip.contains(&route.path.as_str()) {
+            continue;
+        }
+        let mut response = ResponseTemplate::new(200).set_body_raw(route.body, route.content_type);
+        let (validator_header, conditional_header, value) = match route.validator {
+            Validator::ETag(value) => ("ETag", "If-None-Match", value),
+            Validator::LastModified(value) => ("Last-Modified", "If-Modified-Since", value),
+        };
+        response = response.insert_header(validator_header, value);
+        if revalidate {
+            Mock::given(method("GET"))
+                .and(path(route.path.as_str()))
+                .and(exact_header(conditional_header, value))
+                .respond_with(ResponseTemplate::new(304))
+                .with_priority(1)
+                .expect(1)
+                .named(format!("304 {}", route.path))
+                .mount(server)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path(route.path.as_str()))
+            .respond_with(response)
+            .expect(expected)
+            .named(format!("200 {}", route.path))
+            .mount(server)
+            .await;
+    }
+    // Pages of other services are never fetched.
+    Mock::given(method("GET"))
+        .and(path(format!("{GUIDE}/ec2-instance-no-public-ip.html")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .named("another service's rule page")
+        .mount(server)
+        .await;
+}
+
+/// The whole header value; wiremock's `header` matcher splits values at
+/// commas, which HTTP dates contain.
+fn exact_header(name: &'static str, value: &'static str) -> impl wiremock::Match {
+    move |request: &wiremock::Request| {
+        request
+            .headers
+            .get(name)
+            .is_some_and(|sent| sent.as_bytes() == value.as_bytes())
+    }
+}
+
+fn config(server: &MockServer) -> LiveConfig {
+    LiveConfig {
+        timeout: Duration::from_secs(5),
+        retry_backoff: Duration::from_millis(10),
+        cache_ttl: Duration::from_secs(3600),
+        ..LiveConfig::with_base_url(&server.uri())
+    }
+}
+
+fn kb() -> Kb {
+    Kb::embedded().expect("embedded baseline loads")
+}
+
+/// S3's documentation reduced to what the fixtures cover, so a success is
+/// free of "not in the archive" and "page not found" warnings.
+fn s3_doc(kb: &Kb) -> ServiceDocumentation {
+    let mut doc = gensec_docs::collect(kb, "s3").expect("S3 documentation");
+    doc.resource_types
+        .retain(|schema| schema.type_name == "AWS::S3::Bucket");
+    doc.config_rules
+        .retain(|rule| rule.identifier == "S3_BUCKET_VERSIONING_ENABLED");
+    assert_eq!(doc.resource_types.len(), 1);
+    assert_eq!(doc.config_rules.len(), 1);
+    doc
+}
+
+fn status<'a>(doc: &'a ServiceDocumentation, source: &str) -> &'a gensec_kb::SourceStatus {
+    doc.sources
+        .iter()
+        .find(|status| status.source == source)
+        .expect("source status")
+}
+
+fn bucket_has_live_property(doc: &ServiceDocumentation) -> bool {
+    doc.resource_types
+        .iter()
+        .find(|schema| schema.type_name == "AWS::S3::Bucket")
+        .expect("AWS::S3::Bucket schema")
+        .properties
+        .contains_key("LiveOnlyProperty")
+}
+
+fn has_live_action(doc: &ServiceDocumentation) -> bool {
+    doc.iam_services[0]
+        .actions
+        .iter()
+        .any(|action| action.name == "PutLiveOnlyConfiguration")
+}
+
+fn has_live_rule(doc: &ServiceDocumentation) -> bool {
+    doc.config_rules
+        .iter()
+        .any(|rule| rule.identifier == "S3_BUCKET_LIVE_ONLY_CHECK")
+}
+
+#[tokio::test]
+async fn live_sources_replace_the_baseline() {
+    let server = MockServer::start().await;
+    serve(&server, 1, false, &[]).await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    let mut doc = s3_doc(&kb);
+    let baseline = doc.clone();
+    let collector = LiveCollector::new(config(&server)).unwrap();
+
+    let warnings = collector.refresh(&kb, &mut doc, &store).await;
+    assert!(warnings.is_empty(), "{warnings:#?}");
+
+    for status in &doc.sources {
+        assert_eq!(status.origin, "live", "{status:?}");
+        assert!(status.warning.is_none(), "{status:?}");
+        DateTime::parse_from_rfc3339(&status.as_of).unwrap();
+    }
+
+    // CloudFormation: live schema, baseline regions; new types are added,
+    // other namespaces ignored.
+    let names: Vec<&str> = doc
+        .resource_types
+        .iter()
+        .map(|schema| schema.type_name.as_str())
+        .collect();
+    assert_eq!(names, ["AWS::S3::Bucket", "AWS::S3::LiveOnlyThing"]);
+    let bucket = &doc.resource_types[0];
+    assert!(bucket_has_live_property(&doc));
+    assert_eq!(
+        bucket.properties["LiveOnlyProperty"].reference.as_deref(),
+        Some("LiveOnlySetting")
+    );
+    assert_eq!(bucket.regions, baseline.resource_types[0].regions);
+    assert!(bucket.regions.len() > 1);
+    assert_eq!(doc.resource_types[1].regions, ["us-east-1"]);
+
+    // IAM: the reference's actions and levels, the baseline's descriptions.
+    let service = &doc.iam_services[0];
+    assert_eq!(service.prefix, "s3");
+    assert_eq!(service.name, baseline.iam_services[0].name);
+    assert_eq!(service.actions.len(), 7);
+    let action = |name: &str| {
+        service
+            .actions
+            .iter()
+            .find(|action| action.name == name)
+            .unwrap()
+    };
+    assert_eq!(action("GetObject").access_levels, [AccessLevel::Read]);
+    assert_eq!(
+        action("GetObject").description,
+        "Grants permission to retrieve objects from Amazon S3"
+    );
+    assert_eq!(
+        action("ListAllMyBuckets").access_levels,
+        [AccessLevel::List]
+    );
+    assert!(action("ListAllMyBuckets").resource_types.is_empty());
+    assert_eq!(
+        action("PutBucketPolicy").access_levels,
+        [AccessLevel::PermissionsManagement, AccessLevel::Write]
+    );
+    assert_eq!(
+        action("PutBucketTagging").access_levels,
+        [AccessLevel::Tagging, AccessLevel::Write]
+    );
+    let create = action("CreateBucket");
+    assert!(create.resource_types[0].required, "kept from the baseline");
+    assert!(create.condition_keys.contains(&"s3:x-amz-acl".to_string()));
+    let live = action("PutLiveOnlyConfiguration");
+    assert_eq!(live.access_levels, [AccessLevel::Write]);
+    assert_eq!(live.condition_keys, ["s3:LiveOnlyKey"]);
+    assert_eq!(service.resource_types.len(), 4);
+    let key = |name: &str| {
+        service
+            .condition_keys
+            .iter()
+            .find(|key| key.name == name)
+            .unwrap()
+    };
+    assert_eq!(key("s3:LiveOnlyKey").value_type, "Bool");
+    assert_eq!(key("s3:TlsVersion").value_type, "Numeric");
+    assert!(
+        !key("s3:TlsVersion").description.is_empty(),
+        "kept from the baseline"
+    );
+
+    // Config: the known rule from its page, a new rule the list page revealed.
+    let versioning = &doc.config_rules[1];
+    assert_eq!(versioning.identifier, "S3_BUCKET_VERSIONING_ENABLED");
+    assert_eq!(versioning.resource_types, ["AWS::S3::Bucket"]);
+    assert_eq!(versioning.triggers, ["configuration_changes"]);
+    assert_eq!(
+        versioning.documentation_url,
+        baseline.config_rules[0].documentation_url
+    );
+    let parameters: Vec<(&str, &str, bool, Option<&str>)> = versioning
+        .parameters
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.value_type.as_str(),
+                p.optional,
+                p.default.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parameters,
+        [
+            ("isMfaDeleteEnabled", "String", true, None),
+            ("liveOnlyParameter", "int", true, Some("7")),
+        ]
+    );
+    let new_rule = &doc.config_rules[0];
+    assert_eq!(new_rule.identifier, "S3_BUCKET_LIVE_ONLY_CHECK");
+    assert!(
+        new_rule
+            .description
+            .starts_with("Checks if your Amazon S3 buckets")
+    );
+    assert_eq!(new_rule.triggers, ["configuration_changes", "periodic"]);
+    assert!(new_rule.parameters.is_empty());
+    assert!(new_rule.details_known);
+    assert!(
+        new_rule
+            .documentation_url
+            .ends_with("/s3-bucket-live-only-check.html")
+    );
+
+    // Bodies and sidecars are cached.
+    let zip_url = format!("{}{ZIP_PATH}", server.uri());
+    assert_eq!(store.object(&cache_key(&zip_url)), Some(schema_zip()));
+    let meta: serde_json::Value = serde_json::from_slice(
+        &store
+            .object(&format!("{}.meta", cache_key(&zip_url)))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["url"], zip_url);
+    assert_eq!(meta["etag"], "\"zip-v1\"");
+    let index_url = format!("{}/", server.uri());
+    let meta: serde_json::Value = serde_json::from_slice(
+        &store
+            .object(&format!("{}.meta", cache_key(&index_url)))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["last_modified"], LAST_MODIFIED);
+}
+
+#[tokio::test]
+async fn a_second_refresh_within_the_ttl_makes_no_request() {
+    let server = MockServer::start().await;
+    serve(&server, 1, false, &[]).await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    let collector = LiveCollector::new(config(&server)).unwrap();
+
+    let mut first = s3_doc(&kb);
+    assert!(collector.refresh(&kb, &mut first, &store).await.is_empty());
+    let mut second = s3_doc(&kb);
+    let warnings = collector.refresh(&kb, &mut second, &store).await;
+    assert!(warnings.is_empty(), "{warnings:#?}");
+
+    for (before, after) in first.sources.iter().zip(&second.sources) {
+        assert_eq!(after.origin, "cache", "{after:?}");
+        assert_eq!(
+            after.as_of, before.as_of,
+            "the data is as old as the first fetch"
+        );
+    }
+    assert_eq!(first.resource_types, second.resource_types);
+    assert_eq!(first.iam_services, second.iam_services);
+    assert_eq!(first.config_rules, second.config_rules);
+    // `expect(1)` on every route is verified when the server drops.
+}
+
+#[tokio::test]
+async fn after_the_ttl_requests_are_conditional_and_304_reuses_the_cache() {
+    let server = MockServer::start().await;
+    serve(&server, 1, true, &[]).await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    let collector = LiveCollector::new(LiveConfig {
+        cache_ttl: Duration::ZERO,
+        ..config(&server)
+    })
+    .unwrap();
+
+    let mut first = s3_doc(&kb);
+    assert!(collector.refresh(&kb, &mut first, &store).await.is_empty());
+    let mut second = s3_doc(&kb);
+    let warnings = collector.refresh(&kb, &mut second, &store).await;
+    assert!(warnings.is_empty(), "{warnings:#?}");
+
+    for (before, after) in first.sources.iter().zip(&second.sources) {
+        assert_eq!(after.origin, "cache", "{after:?}");
+        let (before, after) = (
+            DateTime::parse_from_rfc3339(&before.as_of).unwrap(),
+            DateTime::parse_from_rfc3339(&after.as_of).unwrap(),
+        );
+        assert!(after >= before, "revalidation renews the date");
+    }
+    assert!(bucket_has_live_property(&second));
+    assert!(has_live_action(&second));
+    assert!(has_live_rule(&second));
+}
+
+#[tokio::test]
+async fn a_failing_schema_archive_keeps_the_baseline_and_the_others_refresh() {
+    let server = MockServer::start().await;
+    serve(&server, 1, false, &[ZIP_PATH]).await;
+    Mock::given(method("GET"))
+        .and(path(ZIP_PATH))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(2) // one retry
+        .mount(&server)
+        .await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    let mut doc = s3_doc(&kb);
+    let baseline = doc.clone();
+    let collector = LiveCollector::new(config(&server)).unwrap();
+
+    let warnings = collector.refresh(&kb, &mut doc, &store).await;
+
+    let zip_url = format!("{}{ZIP_PATH}", server.uri());
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with("cloudformation-schemas: "),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains(&zip_url), "{}", warnings[0]);
+    assert!(warnings[0].contains("HTTP 500"), "{}", warnings[0]);
+    let cfn = status(&doc, "cloudformation-schemas");
+    assert_eq!(cfn.origin, "baseline");
+    assert_eq!(cfn.as_of, status(&baseline, "cloudformation-schemas").as_of);
+    assert!(cfn.warning.as_deref().unwrap().contains("HTTP 500"));
+    assert_eq!(doc.resource_types, baseline.resource_types);
+
+    assert_eq!(status(&doc, "iam-service-reference").origin, "live");
+    assert_eq!(status(&doc, "config-managed-rules").origin, "live");
+    assert!(has_live_action(&doc));
+    assert!(has_live_rule(&doc));
+}
+
+#[tokio::test]
+async fn a_garbage_reference_index_keeps_the_baseline_and_is_not_cached() {
+    let server = MockServer::start().await;
+    serve(&server, 2, false, &[INDEX_PATH, S3_REFERENCE_PATH]).await;
+    Mock::given(method("GET"))
+        .and(path(INDEX_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw("<html><body>Service Unavailable</body></html>", "text/html"),
+        )
+        .expect(2) // once per refresh: an unparsable body is never served from the cache
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(S3_REFERENCE_PATH))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    // Nothing is cached in this test, so every source fetches twice.
+    let collector = LiveCollector::new(LiveConfig {
+        cache_ttl: Duration::ZERO,
+        ..config(&server)
+    })
+    .unwrap();
+
+    for _ in 0..2 {
+        let mut doc = s3_doc(&kb);
+        let baseline = doc.clone();
+        // A cache entry from the previous run is stale (TTL zero), and the
+        // server sends no validators for the garbage, so nothing revalidates.
+        let warnings = collector.refresh(&kb, &mut doc, &store).await;
+        let index_url = format!("{}/", server.uri());
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(
+            warnings[0].starts_with("iam-service-reference: "),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains(&index_url), "{}", warnings[0]);
+        assert!(warnings[0].contains("not JSON"), "{}", warnings[0]);
+        let iam = status(&doc, "iam-service-reference");
+        assert_eq!(iam.origin, "baseline");
+        assert!(iam.warning.is_some());
+        assert_eq!(doc.iam_services, baseline.iam_services);
+        assert!(store.object(&cache_key(&index_url)).is_none());
+
+        assert_ne!(status(&doc, "cloudformation-schemas").origin, "baseline");
+        assert_ne!(status(&doc, "config-managed-rules").origin, "baseline");
+        assert!(bucket_has_live_property(&doc));
+        assert!(has_live_rule(&doc));
+    }
+}
+
+#[tokio::test]
+async fn a_config_guide_timeout_keeps_the_baseline_and_the_others_refresh() {
+    let server = MockServer::start().await;
+    let list_path = format!("{GUIDE}/managed-rules-by-aws-config.html");
+    let versioning_path = format!("{GUIDE}/s3-bucket-versioning-enabled.html");
+    let live_only_path = format!("{GUIDE}/s3-bucket-live-only-check.html");
+    serve(
+        &server,
+        1,
+        false,
+        &[&list_path, &versioning_path, &live_only_path],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(list_path.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(
+                    fixture("config/managed-rules-by-aws-config.html"),
+                    "text/html",
+                )
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(2) // one retry
+        .mount(&server)
+        .await;
+    let kb = kb();
+    let store = MemoryStore::default();
+    let mut doc = s3_doc(&kb);
+    let baseline = doc.clone();
+    let collector = LiveCollector::new(LiveConfig {
+        timeout: Duration::from_millis(300),
+        ..config(&server)
+    })
+    .unwrap();
+
+    let warnings = collector.refresh(&kb, &mut doc, &store).await;
+
+    let list_url = format!("{}{list_path}", server.uri());
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with("config-managed-rules: "),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains(&list_url), "{}", warnings[0]);
+    assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+    let config = status(&doc, "config-managed-rules");
+    assert_eq!(config.origin, "baseline");
+    assert!(config.warning.is_some());
+    assert_eq!(doc.config_rules, baseline.config_rules);
+
+    assert_eq!(status(&doc, "cloudformation-schemas").origin, "live");
+    assert_eq!(status(&doc, "iam-service-reference").origin, "live");
+    assert!(bucket_has_live_property(&doc));
+    assert!(has_live_action(&doc));
+}

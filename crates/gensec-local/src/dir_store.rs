@@ -1,0 +1,188 @@
+//! A directory as an object store. Each put writes a temporary file in the
+//! target directory and renames it into place, so readers never see half a file.
+
+use async_trait::async_trait;
+use gensec_core::ports::ObjectStore;
+use gensec_core::{Error, InputError, Result};
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file a key maps to; keys may not escape the root.
+    fn path_of(&self, key: &str) -> Result<PathBuf> {
+        let relative = Path::new(key);
+        let safe = !key.is_empty()
+            && relative
+                .components()
+                .all(|component| matches!(component, Component::Normal(_)));
+        if !safe {
+            return Err(InputError::new(
+                "object key",
+                "$",
+                format!("{key:?} is not a relative path of plain names"),
+            )
+            .into());
+        }
+        Ok(self.root.join(relative))
+    }
+}
+
+fn io_error(what: String, err: std::io::Error) -> Error {
+    let retryable = matches!(
+        err.kind(),
+        std::io::ErrorKind::Interrupted
+            | std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+    );
+    Error::storage(what, retryable, err)
+}
+
+fn collect_files(dir: &Path, root: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_files(&path, root, out)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let key = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            // Temporary files of writes in progress are not objects.
+            if !key
+                .rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(".tmp"))
+            {
+                out.push(key);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ObjectStore for DirStore {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<()> {
+        let path = self.path_of(key)?;
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        std::fs::create_dir_all(&parent)
+            .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tmp")
+            .tempfile_in(&parent)
+            .map_err(|err| {
+                io_error(
+                    format!("creating a temporary file in {}", parent.display()),
+                    err,
+                )
+            })?;
+        temp.write_all(&body)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|err| io_error(format!("writing {}", path.display()), err))?;
+        temp.persist(&path)
+            .map_err(|err| io_error(format!("renaming into {}", path.display()), err.error))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path_of(key)?;
+        match std::fs::read(&path) {
+            Ok(body) => Ok(Some(body)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(io_error(format!("reading {}", path.display()), err)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        // Walk only the directory part of the prefix.
+        let dir_part = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(dir_part)?
+        };
+        let mut keys = Vec::new();
+        collect_files(&start, &self.root, &mut keys)
+            .map_err(|err| io_error(format!("listing {}", start.display()), err))?;
+        keys.retain(|key| key.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn locate(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trips_lists_and_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        store
+            .put("s3/REQ-1/a.json", b"{}".to_vec(), "application/json")
+            .await
+            .unwrap();
+        store
+            .put("s3/REQ-1/sub/b.txt", b"b".to_vec(), "text/plain")
+            .await
+            .unwrap();
+        store
+            .put("s3/REQ-10/c.txt", b"c".to_vec(), "text/plain")
+            .await
+            .unwrap();
+        assert_eq!(store.get("s3/REQ-1/a.json").await.unwrap().unwrap(), b"{}");
+        assert_eq!(store.get("s3/REQ-1/missing").await.unwrap(), None);
+        assert_eq!(
+            store.list("s3/REQ-1/").await.unwrap(),
+            vec!["s3/REQ-1/a.json", "s3/REQ-1/sub/b.txt"]
+        );
+        assert_eq!(
+            store.list("nothing/here/").await.unwrap(),
+            Vec::<String>::new()
+        );
+        for bad in ["../x", "/etc/passwd", "a/../../b", ""] {
+            assert!(store.put(bad, vec![], "text/plain").await.is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn overwrites_atomically_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        store
+            .put("k/x.json", b"one".to_vec(), "application/json")
+            .await
+            .unwrap();
+        store
+            .put("k/x.json", b"two".to_vec(), "application/json")
+            .await
+            .unwrap();
+        assert_eq!(store.get("k/x.json").await.unwrap().unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("k")).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}
