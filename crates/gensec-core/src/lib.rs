@@ -5,6 +5,7 @@
 //!
 //! This crate has no AWS SDK and no I/O of its own beyond reading input files.
 
+pub mod analysis;
 pub mod error;
 pub mod input;
 pub mod library;

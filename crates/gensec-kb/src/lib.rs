@@ -17,6 +17,7 @@ mod documentation;
 pub mod ingest;
 pub mod model;
 mod paths;
+pub mod validate;
 
 pub use documentation::{ServiceDocumentation, SourceStatus};
 pub use model::*;

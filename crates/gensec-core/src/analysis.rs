@@ -1,0 +1,197 @@
+//! Recommendations and the validation report: the contract between the
+//! analysis stage and every stage after it.
+
+use crate::input::ComplianceFramework;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Priority {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Critical => "Critical",
+            Priority::High => "High",
+            Priority::Medium => "Medium",
+            Priority::Low => "Low",
+        }
+    }
+
+    /// One step less urgent (Low stays Low).
+    pub fn lowered(self) -> Self {
+        match self {
+            Priority::Critical => Priority::High,
+            Priority::High => Priority::Medium,
+            Priority::Medium | Priority::Low => Priority::Low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityDomain {
+    DataProtection,
+    IdentityAndAccess,
+    Network,
+    LoggingAndMonitoring,
+    Resilience,
+    ConfigurationManagement,
+}
+
+impl SecurityDomain {
+    pub fn label(self) -> &'static str {
+        match self {
+            SecurityDomain::DataProtection => "Data Protection",
+            SecurityDomain::IdentityAndAccess => "Identity and Access",
+            SecurityDomain::Network => "Network",
+            SecurityDomain::LoggingAndMonitoring => "Logging and Monitoring",
+            SecurityDomain::Resilience => "Resilience",
+            SecurityDomain::ConfigurationManagement => "Configuration Management",
+        }
+    }
+}
+
+/// STRIDE threat categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrideThreat {
+    Spoofing,
+    Tampering,
+    Repudiation,
+    InformationDisclosure,
+    DenialOfService,
+    ElevationOfPrivilege,
+}
+
+impl StrideThreat {
+    pub fn label(self) -> &'static str {
+        match self {
+            StrideThreat::Spoofing => "Spoofing",
+            StrideThreat::Tampering => "Tampering",
+            StrideThreat::Repudiation => "Repudiation",
+            StrideThreat::InformationDisclosure => "Information Disclosure",
+            StrideThreat::DenialOfService => "Denial of Service",
+            StrideThreat::ElevationOfPrivilege => "Elevation of Privilege",
+        }
+    }
+}
+
+/// What a compliant value of a property looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// Exactly this value.
+    Equals(serde_json::Value),
+    /// Any of these values.
+    OneOf(Vec<serde_json::Value>),
+    /// Set to something (a key, a log destination, a VPC).
+    Present,
+    /// A number at least this large.
+    AtLeast(f64),
+    /// A number at most this large.
+    AtMost(f64),
+    /// The array at the path has an element with all these fields.
+    Contains(serde_json::Value),
+}
+
+/// How sure we are that a recommendation applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// From the reviewed security property catalogue.
+    Curated,
+    /// Derived from the resource schema by name and type; needs a reviewer's eye.
+    Inferred,
+}
+
+/// An AWS Config managed rule with its input parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigRuleRef {
+    pub identifier: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// A deny statement an SCP can carry for a recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreventiveSpec {
+    pub actions: Vec<String>,
+    /// IAM condition block (`{"Bool": {"rds:StorageEncrypted": "false"}}`); none
+    /// means the actions are denied outright (protecting a security setting).
+    #[serde(default)]
+    pub condition: Option<serde_json::Value>,
+}
+
+/// Preventive control for a recommendation, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preventive {
+    Scp(PreventiveSpec),
+    /// No action/condition key can express the control.
+    NotExpressible(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Stable across runs: service, resource type and property.
+    pub configuration_id: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub resource_type: String,
+    pub title: String,
+    /// Dotted property path (`A.B[].C`).
+    pub property: String,
+    pub expectation: Expectation,
+    /// Value the hardened IaC sets (`{"Ref": ...}` for values the user supplies).
+    pub recommended_value: serde_json::Value,
+    pub security_domain: SecurityDomain,
+    pub threat_vector: StrideThreat,
+    pub priority: Priority,
+    pub rationale: String,
+    pub confidence: Confidence,
+    pub detective: Option<ConfigRuleRef>,
+    pub security_hub_controls: Vec<String>,
+    pub preventive: Option<Preventive>,
+    /// The profile's frameworks, in the profile's order, with control references.
+    pub compliance: Vec<(ComplianceFramework, Vec<String>)>,
+}
+
+/// One item a validator refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// `analysis`, `controls`, ...
+    pub stage: String,
+    /// What was refused (`AWS::S3::Bucket.Versioning`, `rule s3_bucket_...`).
+    pub item: String,
+    pub reason: String,
+}
+
+/// Per-stage validation outcome, written as `analysis/validation-report.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub proposed: u64,
+    pub accepted: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+impl ValidationReport {
+    pub fn accept(&mut self) {
+        self.proposed += 1;
+        self.accepted += 1;
+    }
+
+    pub fn reject(&mut self, stage: &str, item: impl Into<String>, reason: impl Into<String>) {
+        self.proposed += 1;
+        self.rejected.push(Rejection {
+            stage: stage.to_string(),
+            item: item.into(),
+            reason: reason.into(),
+        });
+    }
+}
