@@ -20,6 +20,7 @@ fn main() {
         );
     }
     code.push_str("];\n");
-    let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalogue_files.rs");
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("catalogue_files.rs");
     std::fs::write(out, code).expect("write catalogue_files.rs");
 }

@@ -4,7 +4,7 @@
 //! Values may name a profile setting instead of a literal:
 //! `$profile:log_retention_days`, `$profile:secret_rotation_days`,
 //! `$profile:kms_key` (the customer-managed key parameter),
-//! `$profile:log_bucket`, `$profile:min_tls` (`"1.2"`/`"1.3"`).
+//! `$profile:log_bucket`.
 
 use gensec_core::analysis::{Preventive, Priority, SecurityDomain, StrideThreat};
 use gensec_core::input::ComplianceFramework;
@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub enum Condition {
     /// The profile asks for customer-managed KMS keys.
     CustomerManagedKeys,
+    /// The profile accepts AWS managed keys.
+    AwsManagedKeys,
     /// The profile asks for MFA.
     Mfa,
     /// The profile centralises logs.
@@ -83,8 +85,8 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 pub fn load() -> Result<Vec<CatalogueEntry>, String> {
     let mut entries = Vec::new();
     for (name, text) in FILES {
-        let parsed: Vec<CatalogueEntry> = gensec_core::input::parse_json(name, text)
-            .map_err(|err| err.to_string())?;
+        let parsed: Vec<CatalogueEntry> =
+            gensec_core::input::parse_json(name, text).map_err(|err| err.to_string())?;
         entries.extend(parsed);
     }
     Ok(entries)

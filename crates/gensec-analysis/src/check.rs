@@ -3,14 +3,17 @@
 
 use crate::catalogue::{CatalogueEntry, RawExpectation};
 use crate::tailor;
-use gensec_core::analysis::{Preventive, PreventiveSpec};
 use gensec_core::SecurityProfile;
+use gensec_core::analysis::{Preventive, PreventiveSpec};
 use gensec_kb::{Kb, validate};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Config rule parameters as the strings InputParameters carries.
-pub fn rule_parameters(raw: &BTreeMap<String, Value>, profile: &SecurityProfile) -> Result<BTreeMap<String, String>, String> {
+pub fn rule_parameters(
+    raw: &BTreeMap<String, Value>,
+    profile: &SecurityProfile,
+) -> Result<BTreeMap<String, String>, String> {
     raw.iter()
         .map(|(name, value)| {
             let value = tailor::resolve(value, profile, None)?;
@@ -24,8 +27,13 @@ pub fn rule_parameters(raw: &BTreeMap<String, Value>, profile: &SecurityProfile)
 }
 
 /// The property, the expectation's values and the recommended value.
-pub fn property_and_values(kb: &Kb, entry: &CatalogueEntry, profile: &SecurityProfile) -> Result<Value, String> {
-    let (schema, property, free_form) = validate::document_path(kb, &entry.resource_type, &entry.property)?;
+pub fn property_and_values(
+    kb: &Kb,
+    entry: &CatalogueEntry,
+    profile: &SecurityProfile,
+) -> Result<Value, String> {
+    let (schema, property, free_form) =
+        validate::document_path(kb, &entry.resource_type, &entry.property)?;
     let resolve = |value: &Value| tailor::resolve(value, profile, Some(schema.deref(property)));
     let mut candidates = Vec::new();
     match &entry.expect {
@@ -46,7 +54,7 @@ pub fn property_and_values(kb: &Kb, entry: &CatalogueEntry, profile: &SecurityPr
             }
         }
         RawExpectation::Contains(element) => {
-            if !element.as_object().is_some_and(|fields| !fields.is_empty()) {
+            if element.as_object().is_none_or(|fields| fields.is_empty()) {
                 return Err("contains needs an object with at least one field".into());
             }
         }
@@ -56,7 +64,10 @@ pub fn property_and_values(kb: &Kb, entry: &CatalogueEntry, profile: &SecurityPr
         return Ok(match (&entry.value, &entry.expect) {
             (Some(value), _) => resolve(value)?,
             (None, RawExpectation::Contains(element)) => element.clone(),
-            (None, _) => candidates.first().cloned().ok_or("a value is needed for the hardened template")?,
+            (None, _) => candidates
+                .first()
+                .cloned()
+                .ok_or("a value is needed for the hardened template")?,
         });
     }
     for candidate in &candidates {
@@ -81,12 +92,20 @@ pub fn property_and_values(kb: &Kb, entry: &CatalogueEntry, profile: &SecurityPr
 
 /// The detective control: the rule exists, takes these parameters and
 /// evaluates this resource type.
-pub fn detective(kb: &Kb, resource_type: &str, identifier: &str, parameters: &BTreeMap<String, String>) -> Result<(), String> {
+pub fn detective(
+    kb: &Kb,
+    resource_type: &str,
+    identifier: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Result<(), String> {
     validate::config_rule(kb, identifier, parameters)?;
     let rule = kb
         .config_rule(identifier)
         .ok_or_else(|| format!("unknown Config rule {identifier}"))?;
-    if rule.details_known && !rule.resource_types.is_empty() && !rule.resource_types.iter().any(|t| t == resource_type) {
+    if rule.details_known
+        && !rule.resource_types.is_empty()
+        && !rule.resource_types.iter().any(|t| t == resource_type)
+    {
         return Err(format!(
             "Config rule {identifier} evaluates {}, not {resource_type}",
             rule.resource_types.join(", ")
@@ -139,5 +158,9 @@ pub fn security_hub_id(id: &str) -> Result<(), String> {
             && !number.is_empty()
             && number.chars().all(|c| c.is_ascii_digit())
     });
-    if valid { Ok(()) } else { Err(format!("{id:?} is not a Security Hub control id")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{id:?} is not a Security Hub control id"))
+    }
 }

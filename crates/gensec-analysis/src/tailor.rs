@@ -2,9 +2,9 @@
 //! priorities by environment and compliance mappings in the profile's order.
 
 use crate::catalogue::Condition;
+use gensec_core::SecurityProfile;
 use gensec_core::analysis::Priority;
 use gensec_core::input::{ComplianceFramework, EnvironmentType, KeyManagement};
-use gensec_core::SecurityProfile;
 use gensec_kb::model::Property;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -29,8 +29,13 @@ pub fn applies(condition: Option<Condition>, profile: &SecurityProfile) -> bool 
         Some(Condition::CustomerManagedKeys) => {
             profile.data_protection.key_management == KeyManagement::CustomerManaged
         }
+        Some(Condition::AwsManagedKeys) => {
+            profile.data_protection.key_management == KeyManagement::AwsManaged
+        }
         Some(Condition::Mfa) => profile.security_operations.access_management.mfa_required,
-        Some(Condition::CentralizedLogging) => profile.security_operations.logging.centralized_logging,
+        Some(Condition::CentralizedLogging) => {
+            profile.security_operations.logging.centralized_logging
+        }
         Some(Condition::ProductionLike) => matches!(
             profile.environment_type,
             EnvironmentType::Production | EnvironmentType::Staging
@@ -43,7 +48,9 @@ pub fn applies(condition: Option<Condition>, profile: &SecurityProfile) -> bool 
 pub fn priority(base: Priority, profile: &SecurityProfile) -> Priority {
     match profile.environment_type {
         EnvironmentType::Production | EnvironmentType::Staging => base,
-        EnvironmentType::Development | EnvironmentType::Sandbox if base == Priority::Critical => base,
+        EnvironmentType::Development | EnvironmentType::Sandbox if base == Priority::Critical => {
+            base
+        }
         EnvironmentType::Development | EnvironmentType::Sandbox => base.lowered(),
     }
 }
@@ -68,13 +75,19 @@ pub fn compliance(
 /// Replace a profile token with its value; literals pass through. Numbers are
 /// snapped to the smallest allowed enum value at least as large (CloudWatch
 /// Logs accepts only certain retention periods).
-pub fn resolve(value: &Value, profile: &SecurityProfile, property: Option<&Property>) -> Result<Value, String> {
+pub fn resolve(
+    value: &Value,
+    profile: &SecurityProfile,
+    property: Option<&Property>,
+) -> Result<Value, String> {
     let Some(token) = value.as_str().filter(|text| text.starts_with("$profile:")) else {
         return Ok(value.clone());
     };
     let number = |days: u32| snap_to_enum(days, property);
     match token {
-        "$profile:log_retention_days" => Ok(number(profile.security_operations.logging.retention_days)),
+        "$profile:log_retention_days" => {
+            Ok(number(profile.security_operations.logging.retention_days))
+        }
         "$profile:secret_rotation_days" => Ok(number(
             profile
                 .security_operations
@@ -90,9 +103,19 @@ pub fn resolve(value: &Value, profile: &SecurityProfile, property: Option<&Prope
 
 fn snap_to_enum(days: u32, property: Option<&Property>) -> Value {
     let allowed: Vec<u64> = property
-        .map(|p| p.enum_values.iter().filter_map(|v| v.parse().ok()).collect())
+        .map(|p| {
+            p.enum_values
+                .iter()
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
-    match allowed.iter().copied().filter(|v| *v >= u64::from(days)).min() {
+    match allowed
+        .iter()
+        .copied()
+        .filter(|v| *v >= u64::from(days))
+        .min()
+    {
         Some(snapped) => json!(snapped),
         None => match allowed.iter().max() {
             Some(largest) => json!(largest),

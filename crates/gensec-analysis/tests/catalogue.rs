@@ -11,12 +11,22 @@ use gensec_kb::Kb;
 use std::collections::BTreeSet;
 
 fn profiles() -> Vec<gensec_core::SecurityProfile> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config-example/security-profile");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config-example/security-profile");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
         .iter()
-        .map(|path| parse_profile(&path.display().to_string(), &std::fs::read_to_string(path).unwrap()).unwrap())
+        .map(|path| {
+            parse_profile(
+                &path.display().to_string(),
+                &std::fs::read_to_string(path).unwrap(),
+            )
+            .unwrap()
+        })
         .collect()
 }
 
@@ -27,8 +37,10 @@ fn problems(kb: &Kb, entry: &CatalogueEntry) -> Vec<String> {
             problems.push(err);
         }
         if let Some(rule) = &entry.config_rule {
-            let result = check::rule_parameters(&rule.parameters, &profile)
-                .and_then(|parameters| check::detective(kb, &entry.resource_type, &rule.identifier, &parameters));
+            let result =
+                check::rule_parameters(&rule.parameters, &profile).and_then(|parameters| {
+                    check::detective(kb, &entry.resource_type, &rule.identifier, &parameters)
+                });
             if let Err(err) = result {
                 problems.push(err);
             }
@@ -50,8 +62,15 @@ fn problems(kb: &Kb, entry: &CatalogueEntry) -> Vec<String> {
     if entry.compliance.values().all(Vec::is_empty) {
         problems.push("no compliance mapping".into());
     }
-    if !entry.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        problems.push(format!("key {:?} must be lower-case letters, digits and '-'", entry.key));
+    if !entry
+        .key
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        problems.push(format!(
+            "key {:?} must be lower-case letters, digits and '-'",
+            entry.key
+        ));
     }
     problems.sort();
     problems.dedup();
@@ -66,11 +85,19 @@ fn every_entry_is_valid_against_the_knowledge_base() {
     let mut keys = BTreeSet::new();
     for entry in &entries {
         if !keys.insert((entry.resource_type.clone(), entry.key.clone())) {
-            failures.push(format!("{} {}: duplicate key", entry.resource_type, entry.key));
+            failures.push(format!(
+                "{} {}: duplicate key",
+                entry.resource_type, entry.key
+            ));
         }
         for problem in problems(&kb, entry) {
             failures.push(format!("{} {}: {problem}", entry.resource_type, entry.key));
         }
     }
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -4,6 +4,7 @@
 
 mod inputs;
 mod kb_cmd;
+mod library_cmd;
 mod output;
 mod requests_cmd;
 mod run_cmd;
@@ -39,6 +40,8 @@ enum Command {
     },
     /// Show tracked service requests.
     Requests(requests_cmd::RequestsArgs),
+    /// Review the Security Control Library: list, show, approve, reject, export.
+    Library(library_cmd::LibraryArgs),
 }
 
 /// Exit codes: 0 ok, 2 bad input, 1 any other failure.
@@ -79,6 +82,7 @@ async fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(cli.kb.as_deref(), args).await,
         Command::Kb { command } => kb_cmd::run(cli.kb.as_deref(), command),
         Command::Requests(args) => requests_cmd::run(args).await,
+        Command::Library(args) => library_cmd::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

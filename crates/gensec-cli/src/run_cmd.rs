@@ -4,9 +4,13 @@ use crate::inputs::{load_profile, load_request};
 use crate::output::{print_json, print_text};
 use anyhow::Context;
 use chrono::Utc;
-use gensec_core::ServiceRequest;
-use gensec_core::pipeline::{PipelineEvent, RunContext, Stage, output_prefix, run_pipeline};
+use gensec_analysis::AnalysisStage;
+use gensec_controls::ControlsStage;
+use gensec_core::pipeline::{
+    PipelineEvent, RunContext, Stage, StagePorts, output_prefix, run_pipeline,
+};
 use gensec_core::ports::ObjectStore;
+use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_docs::DocumentationStage;
 use gensec_kb::Kb;
 use gensec_local::{DirStore, SqliteDb};
@@ -55,9 +59,53 @@ fn request_for_service(name: &str, service_id: &str, requester: &str) -> Service
     }
 }
 
+/// The stages of a run, built once and reused for every service.
+struct Pipeline {
+    documentation: DocumentationStage,
+    analysis: AnalysisStage,
+    controls: ControlsStage,
+}
+
+impl Pipeline {
+    fn new(kb: &Arc<Kb>) -> anyhow::Result<Self> {
+        Ok(Self {
+            documentation: DocumentationStage::new(kb.clone()),
+            analysis: AnalysisStage::new(kb.clone())?,
+            controls: ControlsStage::new(kb.clone()),
+        })
+    }
+
+    fn stages(&self) -> Vec<&dyn Stage> {
+        vec![&self.documentation, &self.analysis, &self.controls]
+    }
+}
+
+fn context(
+    kb: &Kb,
+    request: ServiceRequest,
+    profile: SecurityProfile,
+) -> anyhow::Result<RunContext> {
+    let service = kb.resolve_service(&request.service_name)?;
+    Ok(RunContext {
+        output_prefix: output_prefix(&service.id, &request.request_id),
+        service_id: service.id.clone(),
+        service_display_name: service.display_name.clone(),
+        request,
+        profile,
+        kb: kb.stamp(),
+    })
+}
+
 pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     // Everything is read and checked before anything is written.
     let kb = Arc::new(Kb::open(kb_path).map_err(gensec_core::Error::from)?);
+    if args
+        .service
+        .as_deref()
+        .is_some_and(|name| name.eq_ignore_ascii_case("all"))
+    {
+        return run_all(&kb, &args).await;
+    }
     let request = match (&args.request, &args.service) {
         (Some(path), _) => load_request(path)?,
         (None, Some(name)) => {
@@ -66,21 +114,19 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires --request or --service"),
     };
-    let service = kb.resolve_service(&request.service_name)?.clone();
+    kb.resolve_service(&request.service_name)?;
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
-    let ctx = RunContext {
-        output_prefix: output_prefix(&service.id, &request.request_id),
-        service_id: service.id.clone(),
-        service_display_name: service.display_name.clone(),
-        request,
-        profile,
-        kb: kb.stamp(),
-    };
+    let ctx = context(&kb, request, profile)?;
+    let service = kb.resolve_service(&ctx.service_id)?.clone();
+    let pipeline = Pipeline::new(&kb)?;
 
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let documentation = DocumentationStage::new(kb.clone());
-    let stages: Vec<&dyn Stage> = vec![&documentation];
+    let stages = pipeline.stages();
+    let ports = StagePorts {
+        store: &store,
+        library: &db,
+    };
 
     let progress = if args.json {
         ProgressBar::hidden()
@@ -96,7 +142,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         PipelineEvent::StageStarted { stage, .. } => progress.set_message(stage.as_str()),
         PipelineEvent::StageFinished { .. } => progress.inc(1),
     };
-    let report = run_pipeline(&stages, &ctx, &store, &db, &on_event).await;
+    let report = run_pipeline(&stages, &ctx, &ports, &db, &on_event).await;
     progress.finish_and_clear();
     let report = report.with_context(|| format!("request {}", ctx.request.request_id))?;
 
@@ -152,4 +198,100 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     let _ = writeln!(text, "    {:<48}", "manifest.json");
     let _ = write!(text, "  done in {:.2} s", report.elapsed.as_secs_f64());
     print_text(&text)
+}
+
+/// `--service all`: the whole catalogue, one request per service. A failing
+/// service is reported and the rest go on.
+async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
+    let profile = load_profile(&args.profile, None)?;
+    let pipeline = Pipeline::new(kb)?;
+    let store = DirStore::new(&args.out);
+    let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let ports = StagePorts {
+        store: &store,
+        library: &db,
+    };
+    let stages = pipeline.stages();
+    let services = kb.services();
+    let progress = if args.json {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(services.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    };
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    let mut totals: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for service in services {
+        progress.set_message(service.id.clone());
+        let request = request_for_service(&service.id, &service.id, &args.requester);
+        let result = match context(kb, request, profile.clone()) {
+            Ok(ctx) => run_pipeline(&stages, &ctx, &ports, &db, &|_| {})
+                .await
+                .map_err(anyhow::Error::from),
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(report) => {
+                for stage in &report.manifest.stages {
+                    for (name, value) in &stage.summary {
+                        if let Some(number) = value.as_u64() {
+                            *totals.entry(format!("{}.{name}", stage.stage)).or_default() += number;
+                        }
+                    }
+                }
+                *totals.entry("validation.rejected".into()).or_default() +=
+                    report.manifest.validation.rejected;
+            }
+            Err(err) => failures.push(format!("{}: {err:#}", service.id)),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let elapsed = started.elapsed();
+    if args.json {
+        print_json(&serde_json::json!({
+            "services": services.len(),
+            "failed": failures,
+            "totals": totals,
+            "elapsed_seconds": elapsed.as_secs_f64(),
+        }))?;
+    } else {
+        let mut text = format!(
+            "{} services in {:.1} s: {} succeeded, {} failed\n",
+            services.len(),
+            elapsed.as_secs_f64(),
+            services.len() - failures.len(),
+            failures.len()
+        );
+        for key in [
+            "analysis.recommendations",
+            "analysis.inferred",
+            "controls.guard_rules",
+            "controls.config_rules_managed",
+            "controls.config_rules_custom",
+            "controls.scp_statements",
+            "controls.library_entries",
+            "validation.rejected",
+        ] {
+            let _ = writeln!(
+                text,
+                "  {key:<32} {:>8}",
+                totals.get(key).copied().unwrap_or_default()
+            );
+        }
+        for failure in failures.iter().take(20) {
+            let _ = writeln!(text, "  failed: {failure}");
+        }
+        print_text(text.trim_end())?;
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(gensec_core::Error::Fatal(format!("{} services failed", failures.len())).into())
+    }
 }

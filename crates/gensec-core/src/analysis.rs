@@ -195,3 +195,18 @@ impl ValidationReport {
         });
     }
 }
+
+/// `analysis/recommendations.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationSet {
+    pub service_id: String,
+    pub service_name: String,
+    pub request_id: String,
+    pub profile_id: String,
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// Where the analysis stage writes its documents, relative to the run prefix.
+pub const RECOMMENDATIONS_PATH: &str = "analysis/recommendations.json";
+/// The run's validation report; later stages append their rejections.
+pub const VALIDATION_REPORT_PATH: &str = "analysis/validation-report.json";

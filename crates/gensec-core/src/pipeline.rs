@@ -7,7 +7,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{SecurityProfile, ServiceRequest};
 use crate::manifest::{KbStamp, Manifest};
-use crate::ports::{ObjectStore, RequestTracker};
+use crate::ports::{ControlLibrary, ObjectStore, RequestTracker};
 use crate::tracking::{NewAttempt, StatusUpdate};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -20,15 +20,21 @@ use std::time::{Duration, Instant};
 pub enum StageId {
     /// Stage 1: collect the service's documentation from the knowledge base.
     Documentation,
+    /// Stage 2: validated recommendations tailored to the profile.
+    Analysis,
+    /// Stage 3: detective, preventive and proactive controls; library entries.
+    Controls,
 }
 
 /// The stage order, defined once.
-pub const PIPELINE: &[StageId] = &[StageId::Documentation];
+pub const PIPELINE: &[StageId] = &[StageId::Documentation, StageId::Analysis, StageId::Controls];
 
 impl StageId {
     pub fn as_str(self) -> &'static str {
         match self {
             StageId::Documentation => "documentation",
+            StageId::Analysis => "analysis",
+            StageId::Controls => "controls",
         }
     }
 }
@@ -80,11 +86,24 @@ pub struct StageOutcome {
     pub warnings: Vec<String>,
 }
 
+/// The ports a stage may use.
+#[derive(Clone, Copy)]
+pub struct StagePorts<'a> {
+    pub store: &'a dyn ObjectStore,
+    pub library: &'a dyn ControlLibrary,
+}
+
+impl std::fmt::Debug for StagePorts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagePorts").finish_non_exhaustive()
+    }
+}
+
 /// One pipeline stage.
 #[async_trait]
 pub trait Stage: Send + Sync {
     fn id(&self) -> StageId;
-    async fn run(&self, ctx: &RunContext, store: &dyn ObjectStore) -> Result<StageOutcome>;
+    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome>;
 }
 
 /// What the runner reports while it works.
@@ -131,7 +150,7 @@ impl PipelineError {
 pub async fn run_pipeline(
     stages: &[&dyn Stage],
     ctx: &RunContext,
-    store: &dyn ObjectStore,
+    ports: &StagePorts<'_>,
     tracker: &dyn RequestTracker,
     on_event: &(dyn Fn(PipelineEvent) + Sync),
 ) -> std::result::Result<RunReport, PipelineError> {
@@ -172,7 +191,7 @@ pub async fn run_pipeline(
                     },
                 )
                 .await?;
-            stage.run(ctx, store).await
+            stage.run(ctx, ports).await
         }
         .await;
         match result {
@@ -188,7 +207,7 @@ pub async fn run_pipeline(
     }
 
     let manifest_key = ctx.key("manifest.json");
-    let manifest = match write_manifest(ctx, store, &outcomes, &manifest_key).await {
+    let manifest = match write_manifest(ctx, ports.store, &outcomes, &manifest_key).await {
         Ok(manifest) => manifest,
         Err(source) => return Err(fail(tracker, ctx, attempt, "manifest", source).await),
     };

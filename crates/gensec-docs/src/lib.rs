@@ -10,8 +10,9 @@
 pub mod live;
 
 use async_trait::async_trait;
-use gensec_core::pipeline::{RunContext, Stage, StageId, StageOutcome, ValidationCounts};
-use gensec_core::ports::ObjectStore;
+use gensec_core::pipeline::{
+    RunContext, Stage, StageId, StageOutcome, StagePorts, ValidationCounts,
+};
 use gensec_core::{Error, Result};
 use gensec_kb::{Kb, ServiceDocumentation};
 use std::sync::Arc;
@@ -98,7 +99,8 @@ impl Stage for DocumentationStage {
         StageId::Documentation
     }
 
-    async fn run(&self, ctx: &RunContext, store: &dyn ObjectStore) -> Result<StageOutcome> {
+    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome> {
+        let store = ports.store;
         let mut doc = collect(&self.kb, &ctx.service_id)?;
         let mut warnings = Vec::new();
         if let Some(live) = &self.live {

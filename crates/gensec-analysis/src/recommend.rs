@@ -1,0 +1,207 @@
+//! Turning catalogue entries and inferred candidates into validated
+//! recommendations for one service and profile.
+
+use crate::catalogue::{CatalogueEntry, RawExpectation};
+use crate::{check, infer, tailor};
+use gensec_core::SecurityProfile;
+use gensec_core::analysis::{
+    Confidence, ConfigRuleRef, Expectation, Recommendation, ValidationReport,
+};
+use gensec_kb::{Kb, ServiceEntry};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+pub const STAGE: &str = "analysis";
+
+/// `CFG-<SERVICE>-<TYPE>-<KEY>`: stable for the same service, type and property,
+/// so a re-run updates the library entry instead of adding one. The namespace
+/// is included when it differs from the service (services with several).
+pub fn configuration_id(service_id: &str, resource_type: &str, key: &str) -> String {
+    let mut parts = resource_type.split("::").skip(1);
+    let namespace = parts.next().unwrap_or_default();
+    let type_short = parts.next().unwrap_or_default();
+    let service = service_id.to_uppercase().replace('-', "");
+    let mut id = format!("CFG-{service}-");
+    if namespace.to_uppercase() != service {
+        id.push_str(&namespace.to_uppercase());
+        id.push('-');
+    }
+    id.push_str(&type_short.to_uppercase());
+    id.push('-');
+    id.push_str(&key.to_uppercase());
+    id
+}
+
+fn expectation(
+    raw: &RawExpectation,
+    kb: &Kb,
+    entry: &CatalogueEntry,
+    profile: &SecurityProfile,
+) -> Result<Expectation, String> {
+    let property = kb
+        .resource_type(&entry.resource_type)
+        .ok()
+        .flatten()
+        .and_then(|schema| schema.resolve(&entry.property).map(|p| schema.deref(p)));
+    let resolve = |value: &Value| tailor::resolve(value, profile, property);
+    let number = |value: &Value| -> Result<f64, String> {
+        resolve(value)?
+            .as_f64()
+            .ok_or_else(|| format!("{value} is not a number"))
+    };
+    Ok(match raw {
+        RawExpectation::Equals(value) => Expectation::Equals(resolve(value)?),
+        RawExpectation::OneOf(values) => {
+            Expectation::OneOf(values.iter().map(resolve).collect::<Result<_, _>>()?)
+        }
+        RawExpectation::Present(_) => Expectation::Present,
+        RawExpectation::AtLeast(bound) => Expectation::AtLeast(number(bound)?),
+        RawExpectation::AtMost(bound) => Expectation::AtMost(number(bound)?),
+        RawExpectation::Contains(element) => Expectation::Contains(element.clone()),
+    })
+}
+
+/// Validate one entry; a failing detective or preventive control is dropped
+/// (and reported) without dropping the recommendation itself.
+pub fn from_entry(
+    kb: &Kb,
+    service: &ServiceEntry,
+    entry: &CatalogueEntry,
+    profile: &SecurityProfile,
+    confidence: Confidence,
+    report: &mut ValidationReport,
+) -> Option<Recommendation> {
+    let item = format!("{} {}", entry.resource_type, entry.property);
+    let checked = check::property_and_values(kb, entry, profile)
+        .and_then(|value| Ok((value, expectation(&entry.expect, kb, entry, profile)?)));
+    let (recommended_value, expectation) = match checked {
+        Ok(found) => found,
+        Err(reason) => {
+            report.reject(STAGE, item, reason);
+            return None;
+        }
+    };
+    report.accept();
+    let detective = entry.config_rule.as_ref().and_then(|rule| {
+        let checked = check::rule_parameters(&rule.parameters, profile).and_then(|parameters| {
+            check::detective(kb, &entry.resource_type, &rule.identifier, &parameters)?;
+            Ok(parameters)
+        });
+        match checked {
+            Ok(parameters) => Some(ConfigRuleRef {
+                identifier: rule.identifier.clone(),
+                parameters,
+            }),
+            Err(reason) => {
+                report.reject(
+                    STAGE,
+                    format!("{item}: Config rule {}", rule.identifier),
+                    reason,
+                );
+                None
+            }
+        }
+    });
+    let preventive =
+        entry
+            .preventive
+            .as_ref()
+            .and_then(|preventive| match check::preventive(kb, preventive) {
+                Ok(()) => Some(preventive.clone()),
+                Err(reason) => {
+                    report.reject(STAGE, format!("{item}: SCP"), reason);
+                    None
+                }
+            });
+    let security_hub_controls = entry
+        .security_hub
+        .iter()
+        .filter(|id| match check::security_hub_id(id) {
+            Ok(()) => true,
+            Err(reason) => {
+                report.reject(STAGE, format!("{item}: Security Hub {id}"), reason);
+                false
+            }
+        })
+        .cloned()
+        .collect();
+    Some(Recommendation {
+        configuration_id: configuration_id(&service.id, &entry.resource_type, &entry.key),
+        service_id: service.id.clone(),
+        service_name: service.display_name.clone(),
+        resource_type: entry.resource_type.clone(),
+        title: entry.title.clone(),
+        property: entry.property.clone(),
+        expectation,
+        recommended_value,
+        security_domain: entry.domain,
+        threat_vector: entry.stride,
+        priority: tailor::priority(entry.priority, profile),
+        rationale: entry.rationale.clone(),
+        confidence,
+        detective,
+        security_hub_controls,
+        preventive,
+        compliance: tailor::compliance(&entry.compliance, profile),
+    })
+}
+
+/// Everything recommended for a service: catalogue entries for the types the
+/// catalogue covers, inferred candidates for the rest.
+pub fn recommend(
+    kb: &Kb,
+    service: &ServiceEntry,
+    catalogue: &[CatalogueEntry],
+    profile: &SecurityProfile,
+) -> (Vec<Recommendation>, ValidationReport) {
+    let mut report = ValidationReport::default();
+    let mut recommendations = Vec::new();
+    let types: BTreeSet<&str> = service.resource_types.iter().map(String::as_str).collect();
+    let mut covered = BTreeSet::new();
+    for entry in catalogue
+        .iter()
+        .filter(|entry| types.contains(entry.resource_type.as_str()))
+    {
+        covered.insert(entry.resource_type.as_str());
+        if !tailor::applies(entry.applies_when, profile) {
+            continue;
+        }
+        recommendations.extend(from_entry(
+            kb,
+            service,
+            entry,
+            profile,
+            Confidence::Curated,
+            &mut report,
+        ));
+    }
+    for type_name in types.difference(&covered) {
+        let Ok(Some(schema)) = kb.resource_type(type_name) else {
+            continue;
+        };
+        for entry in infer::candidates(kb, schema) {
+            if !tailor::applies(entry.applies_when, profile) {
+                continue;
+            }
+            recommendations.extend(from_entry(
+                kb,
+                service,
+                &entry,
+                profile,
+                Confidence::Inferred,
+                &mut report,
+            ));
+        }
+    }
+    // Same configuration id twice means two rules for one property: keep the first.
+    let mut seen = BTreeSet::new();
+    recommendations.retain(|r: &Recommendation| seen.insert(r.configuration_id.clone()));
+    recommendations.sort_by(|a, b| {
+        (a.priority, &a.resource_type, &a.configuration_id).cmp(&(
+            b.priority,
+            &b.resource_type,
+            &b.configuration_id,
+        ))
+    });
+    (recommendations, report)
+}

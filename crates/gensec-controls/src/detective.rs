@@ -1,0 +1,230 @@
+//! Detective controls: AWS Config rules as a deployable CloudFormation
+//! template. A managed rule (with its InputParameters) when one evaluates the
+//! property; otherwise a custom policy rule written in Guard over the
+//! configuration item, executed against test items before it is emitted.
+
+use crate::guard::{guard_path, literal};
+use crate::selftest::{Outcome, evaluate, set_path};
+use gensec_core::analysis::{
+    Confidence, ConfigRuleRef, Expectation, Recommendation, ValidationReport,
+};
+use gensec_kb::{Kb, validate};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+pub const STAGE: &str = "controls";
+
+/// What the detective step produced.
+#[derive(Debug, Default)]
+pub struct Detective {
+    /// CloudFormation template with one `AWS::Config::ConfigRule` per rule.
+    pub template: Option<Value>,
+    /// Custom policy rules, as `.guard` files: (file name, text).
+    pub custom_policies: Vec<(String, String)>,
+    /// configuration id -> rule names.
+    pub references: BTreeMap<String, Vec<String>>,
+    pub managed: usize,
+    pub custom: usize,
+}
+
+fn logical_id(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let lower = part.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rule_name(service_id: &str, suffix: &str) -> String {
+    let name = format!(
+        "gensec-{service_id}-{}",
+        suffix.to_ascii_lowercase().replace('_', "-")
+    );
+    name.chars().take(128).collect()
+}
+
+/// Guard over a Config configuration item. Assumes the item's `configuration`
+/// carries the CloudFormation property names, which holds for types Config
+/// records through the CloudFormation registry; the file header says so.
+fn custom_policy(recommendation: &Recommendation, name: &str) -> Option<String> {
+    let target = format!("configuration.{}", guard_path(&recommendation.property));
+    let clause = match &recommendation.expectation {
+        Expectation::Equals(value) => format!("{target} == {}", literal(value)?),
+        Expectation::OneOf(values) => format!(
+            "{target} IN [{}]",
+            values
+                .iter()
+                .map(literal)
+                .collect::<Option<Vec<_>>>()?
+                .join(", ")
+        ),
+        Expectation::AtLeast(bound) => format!("{target} >= {bound}"),
+        Expectation::AtMost(bound) => format!("{target} <= {bound}"),
+        Expectation::Present => format!("{target} exists"),
+        Expectation::Contains(_) => return None,
+    };
+    Some(format!(
+        "rule {name} when resourceType == \"{}\" {{\n    {clause}\n    <<\n        Violation: [{}] {}\n    >>\n}}\n",
+        recommendation.resource_type,
+        recommendation.configuration_id,
+        recommendation.title.replace(">>", "> >"),
+    ))
+}
+
+fn configuration_item(recommendation: &Recommendation, value: Option<Value>) -> Value {
+    let mut configuration = Map::new();
+    if let Some(value) = value {
+        set_path(&mut configuration, &recommendation.property, value);
+    }
+    json!({"resourceType": recommendation.resource_type, "configuration": configuration})
+}
+
+fn verify_custom(recommendation: &Recommendation, rules: &str, name: &str) -> Result<(), String> {
+    let compliant = configuration_item(
+        recommendation,
+        Some(recommendation.recommended_value.clone()),
+    );
+    let missing = configuration_item(recommendation, None);
+    for (input, expected) in [(compliant, Outcome::Pass), (missing, Outcome::Fail)] {
+        let found = evaluate(rules, name, &input)?;
+        if found != expected {
+            return Err(format!(
+                "custom policy gave {found:?} on a {expected:?} configuration item"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A managed rule, the types it is scoped to and the recommendations it checks.
+type ManagedRule<'a> = (&'a ConfigRuleRef, Vec<String>, Vec<String>);
+
+/// Build the detective controls of a service.
+pub fn build(
+    kb: &Kb,
+    service_id: &str,
+    recommendations: &[Recommendation],
+    report: &mut ValidationReport,
+) -> Detective {
+    let mut out = Detective::default();
+    let mut resources = Map::new();
+    // One managed rule per identifier and parameter set, scoped to every type
+    // that needs it.
+    let mut managed: BTreeMap<(String, String), ManagedRule<'_>> = BTreeMap::new();
+    for recommendation in recommendations {
+        if let Some(rule) = &recommendation.detective {
+            let key = (
+                rule.identifier.clone(),
+                serde_json::to_string(&rule.parameters).unwrap_or_default(),
+            );
+            let (_, types, ids) = managed
+                .entry(key)
+                .or_insert_with(|| (rule, Vec::new(), Vec::new()));
+            if !types.contains(&recommendation.resource_type) {
+                types.push(recommendation.resource_type.clone());
+            }
+            ids.push(recommendation.configuration_id.clone());
+            continue;
+        }
+        // Inferred recommendations get no custom rule: a reviewer decides first.
+        if recommendation.confidence != Confidence::Curated {
+            continue;
+        }
+        let id = recommendation.configuration_id.to_ascii_lowercase();
+        let service_prefix = format!("cfg-{}-", service_id.replace('-', ""));
+        let name = rule_name(service_id, id.strip_prefix(&service_prefix).unwrap_or(&id));
+        let guard_name = name.replace('-', "_");
+        let Some(policy) = custom_policy(recommendation, &guard_name) else {
+            continue;
+        };
+        if let Err(reason) = verify_custom(recommendation, &policy, &guard_name) {
+            report.reject(STAGE, format!("custom Config rule {name}"), reason);
+            continue;
+        }
+        let properties = json!({
+            "ConfigRuleName": name,
+            "Description": format!("{} (custom policy generated by gensec)", recommendation.title),
+            "Scope": {"ComplianceResourceTypes": [recommendation.resource_type]},
+            "Source": {
+                "Owner": "CUSTOM_POLICY",
+                "SourceDetails": [
+                    {"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"},
+                    {"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"}
+                ],
+                "CustomPolicyDetails": {"PolicyRuntime": "guard-2.x.x", "PolicyText": policy, "EnableDebugLogDelivery": false}
+            }
+        });
+        if accept_rule(kb, &name, &properties, report) {
+            resources.insert(
+                logical_id(&name),
+                json!({"Type": "AWS::Config::ConfigRule", "Properties": properties}),
+            );
+            out.custom_policies.push((format!("{name}.guard"), policy));
+            out.references
+                .entry(recommendation.configuration_id.clone())
+                .or_default()
+                .push(name);
+            out.custom += 1;
+        }
+    }
+    for (index, (rule, resource_types, configuration_ids)) in managed.values().enumerate() {
+        let identifier = &rule.identifier;
+        let mut name = rule_name(service_id, identifier);
+        if !rule.parameters.is_empty() {
+            name = format!("{name}-{index}");
+        }
+        let mut properties = json!({
+            "ConfigRuleName": name,
+            "Description": kb.config_rule(identifier).map(|r| r.description.clone()).unwrap_or_default(),
+            "Scope": {"ComplianceResourceTypes": resource_types},
+            "Source": {"Owner": "AWS", "SourceIdentifier": identifier}
+        });
+        if !rule.parameters.is_empty() {
+            properties["InputParameters"] = json!(rule.parameters);
+        }
+        if accept_rule(kb, &name, &properties, report) {
+            resources.insert(
+                logical_id(&name),
+                json!({"Type": "AWS::Config::ConfigRule", "Properties": properties}),
+            );
+            for id in configuration_ids {
+                out.references
+                    .entry(id.clone())
+                    .or_default()
+                    .push(name.clone());
+            }
+            out.managed += 1;
+        }
+    }
+    if !resources.is_empty() {
+        out.template = Some(json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": format!("AWS Config rules for {service_id}, generated and validated by gensec"),
+            "Resources": resources
+        }));
+    }
+    out
+}
+
+fn accept_rule(kb: &Kb, name: &str, properties: &Value, report: &mut ValidationReport) -> bool {
+    match validate::resource(kb, "AWS::Config::ConfigRule", properties) {
+        Ok(problems) if problems.is_empty() => {
+            report.accept();
+            true
+        }
+        Ok(problems) => {
+            report.reject(STAGE, format!("Config rule {name}"), problems.join("; "));
+            false
+        }
+        Err(reason) => {
+            report.reject(STAGE, format!("Config rule {name}"), reason);
+            false
+        }
+    }
+}
