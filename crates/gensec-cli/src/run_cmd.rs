@@ -6,6 +6,7 @@ use anyhow::Context;
 use chrono::Utc;
 use gensec_analysis::AnalysisStage;
 use gensec_controls::ControlsStage;
+use gensec_core::analysis::{VALIDATION_REPORT_PATH, ValidationReport};
 use gensec_core::pipeline::{
     PipelineEvent, RunContext, Stage, StagePorts, output_prefix, run_pipeline,
 };
@@ -165,27 +166,100 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         ctx.request.request_id,
         report.attempt
     );
-    for stage in &report.manifest.stages {
-        let figures: Vec<String> = stage
-            .summary
+    let figure = |stage: &str, name: &str| -> serde_json::Value {
+        report
+            .manifest
+            .stages
             .iter()
-            .filter(|(_, value)| value.is_number())
-            .map(|(name, value)| format!("{} {name}", value))
-            .collect();
-        let _ = writeln!(text, "  {}: {}", stage.stage, figures.join(", "));
-    }
+            .find(|s| s.stage == stage)
+            .and_then(|s| s.summary.get(name).cloned())
+            .unwrap_or_default()
+    };
+    let counts = |value: serde_json::Value| -> String {
+        value
+            .as_object()
+            .map(|map| {
+                map.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let _ = writeln!(
+        text,
+        "  documentation: {} resource types, {} IAM actions, {} condition keys, {} Config rules",
+        figure("documentation", "resource_types"),
+        figure("documentation", "iam_actions"),
+        figure("documentation", "iam_condition_keys"),
+        figure("documentation", "config_rules"),
+    );
+    let _ = writeln!(
+        text,
+        "  recommendations: {} ({}; {} inferred from schemas)",
+        figure("analysis", "recommendations"),
+        counts(figure("analysis", "by_priority")),
+        figure("analysis", "inferred"),
+    );
+    let _ = writeln!(
+        text,
+        "    by domain: {}",
+        counts(figure("analysis", "by_domain"))
+    );
+    let _ = writeln!(
+        text,
+        "  controls: {} Guard rules ({} test cases, all executed), {} managed + {} custom Config rules, {} SCP statements in {} documents",
+        figure("controls", "guard_rules"),
+        figure("controls", "guard_test_cases"),
+        figure("controls", "config_rules_managed"),
+        figure("controls", "config_rules_custom"),
+        figure("controls", "scp_statements"),
+        figure("controls", "scp_documents"),
+    );
+    let _ = writeln!(
+        text,
+        "  library: {} entries stored in {}",
+        figure("controls", "library_entries"),
+        args.db.display()
+    );
     let validation = &report.manifest.validation;
+    let _ = writeln!(
+        text,
+        "  validators: {} checked, {} passed, {} rejected",
+        validation.checked, validation.accepted, validation.rejected
+    );
+    let rejections = match store.get(&ctx.key(VALIDATION_REPORT_PATH)).await? {
+        Some(body) => serde_json::from_slice::<ValidationReport>(&body)
+            .map(|r| r.rejected)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    for rejection in rejections.iter().take(5) {
+        let _ = writeln!(
+            text,
+            "    rejected {} ({}): {}",
+            rejection.item, rejection.stage, rejection.reason
+        );
+    }
+    if rejections.len() > 5 {
+        let _ = writeln!(
+            text,
+            "    ... {} more in analysis/validation-report.json",
+            rejections.len() - 5
+        );
+    }
     let warnings: usize = report
         .manifest
         .stages
         .iter()
         .map(|s| s.warnings.len())
         .sum();
-    let _ = writeln!(
-        text,
-        "  checks: {} checked, {} passed, {} flagged; {warnings} warnings (see manifest.json)",
-        validation.checked, validation.accepted, validation.rejected
-    );
+    if warnings > 0 {
+        let _ = writeln!(
+            text,
+            "  {warnings} cross-source warnings (see manifest.json)"
+        );
+    }
     let _ = writeln!(
         text,
         "  wrote {} files to {}",

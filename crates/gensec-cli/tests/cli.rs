@@ -223,3 +223,120 @@ fn bad_input_exits_2_and_writes_nothing() {
         &["nope.json", "cannot read file"],
     );
 }
+
+#[test]
+fn reviewers_list_approve_reject_and_export_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    run_service(dir.path(), "S3");
+    let list = json_stdout(
+        &gensec(dir.path())
+            .args(["library", "list", "--service", "s3", "--format", "json"])
+            .output()
+            .unwrap(),
+    );
+    let count = list.as_array().unwrap().len();
+    assert!(count >= 10);
+    // A second run of the service updates entries instead of adding new ones.
+    run_service(dir.path(), "S3");
+    let again = json_stdout(
+        &gensec(dir.path())
+            .args(["library", "list", "--format", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(again.as_array().unwrap().len(), count);
+
+    let id = "CFG-S3-BUCKET-VERSIONING";
+    let approve = gensec(dir.path())
+        .args([
+            "library",
+            "approve",
+            id,
+            "--by",
+            "alice",
+            "--reason",
+            "matches standard",
+            "--version",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        approve.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    // A decision on a stale version is refused.
+    let stale = gensec(dir.path())
+        .args([
+            "library",
+            "reject",
+            id,
+            "--by",
+            "bob",
+            "--reason",
+            "late",
+            "--version",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("version 2"));
+    let reject = gensec(dir.path())
+        .args([
+            "library",
+            "reject",
+            "CFG-S3-BUCKET-OBJECT-LOCK",
+            "--by",
+            "bob",
+            "--reason",
+            "not for this workload",
+        ])
+        .output()
+        .unwrap();
+    assert!(reject.status.success());
+    let unknown = gensec(dir.path())
+        .args([
+            "library", "approve", "CFG-NOPE", "--by", "a", "--reason", "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+
+    let shown = json_stdout(
+        &gensec(dir.path())
+            .args(["library", "show", id, "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(shown["status"], "APPROVED");
+    let history = shown["history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["actor"], "alice");
+    assert_eq!(history.last().unwrap()["note"], "matches standard");
+
+    let approved = json_stdout(
+        &gensec(dir.path())
+            .args([
+                "library", "list", "--status", "approved", "--format", "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(approved.as_array().unwrap().len(), 1);
+
+    let export = dir.path().join("library.csv");
+    let output = gensec(dir.path())
+        .args(["library", "export", "--format", "csv", "--out"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let csv = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        count + 1,
+        "header plus one row per entry"
+    );
+    assert!(csv.contains("APPROVED") && csv.contains("REJECTED") && csv.contains("by alice"));
+}

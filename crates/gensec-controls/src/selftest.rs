@@ -138,6 +138,10 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
 }
 
 /// Evaluate one rule of a rules file against a template.
+///
+/// Uses cfn-guard's verbose event record: its summary output is read back from
+/// a `BufWriter` without flushing and comes back empty once it outgrows the
+/// buffer (cfn-guard 3.2.1), while the record is serialised whole.
 pub fn evaluate(rules: &str, rule: &str, input: &Value) -> Result<Outcome, String> {
     let data = input.to_string();
     let output = cfn_guard::run_checks(
@@ -149,24 +153,30 @@ pub fn evaluate(rules: &str, rule: &str, input: &Value) -> Result<Outcome, Strin
             content: rules,
             file_name: "rules.guard",
         },
-        false,
+        true,
     )
     .map_err(|err| format!("cfn-guard: {err}"))?;
-    let report: Value =
-        serde_json::from_str(&output).map_err(|err| format!("cfn-guard output: {err}"))?;
-    let named = |list: &str| -> bool {
-        report[list].as_array().is_some_and(|items| {
-            items.iter().any(|item| {
-                item.as_str() == Some(rule) || item["Rule"]["name"].as_str() == Some(rule)
-            })
-        })
-    };
-    if named("compliant") {
-        Ok(Outcome::Pass)
-    } else if named("not_compliant") {
-        Ok(Outcome::Fail)
-    } else {
-        Ok(Outcome::Skip)
+    if output.is_empty() {
+        return Err("cfn-guard found no rules in the file".into());
+    }
+    let record: Value = serde_json::from_str(&output).map_err(|err| {
+        format!(
+            "cfn-guard output: {err}: {}",
+            output.chars().take(300).collect::<String>()
+        )
+    })?;
+    let status = record["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|child| &child["container"]["RuleCheck"])
+        .find(|check| check["name"].as_str() == Some(rule))
+        .and_then(|check| check["status"].as_str());
+    match status {
+        Some("PASS") => Ok(Outcome::Pass),
+        Some("FAIL") => Ok(Outcome::Fail),
+        Some(_) => Ok(Outcome::Skip),
+        None => Err(format!("rule {rule} is not in the rules file")),
     }
 }
 

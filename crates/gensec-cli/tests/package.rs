@@ -1,0 +1,349 @@
+//! The generated package, checked from the outside: for the services the
+//! analysis issue names, every name in every output exists in AWS's
+//! specifications, every Guard test case behaves when executed against the
+//! whole rules file, SCPs fit the limit, and re-running does not duplicate
+//! library entries. Snapshot tests pin the S3 package.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use chrono::TimeZone;
+use gensec_analysis::AnalysisStage;
+use gensec_controls::ControlsStage;
+use gensec_controls::selftest::{Outcome, evaluate};
+use gensec_core::ServiceRequest;
+use gensec_core::analysis::{Expectation, Preventive, RecommendationSet, ValidationReport};
+use gensec_core::input::parse_profile;
+use gensec_core::pipeline::{RunContext, Stage, StagePorts, output_prefix, run_pipeline};
+use gensec_core::ports::{ControlLibrary, ObjectStore};
+use gensec_docs::DocumentationStage;
+use gensec_kb::{Kb, validate};
+use gensec_local::{DirStore, SqliteDb};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+const SERVICES: &[&str] = &[
+    "S3",
+    "RDS",
+    "Lambda",
+    "DynamoDB",
+    "KMS",
+    "SQS",
+    "SNS",
+    "EC2",
+    "IAM",
+    "CloudTrail",
+    "EKS",
+    "ECS",
+    "OpenSearch",
+    "Redshift",
+    "API Gateway",
+    "CloudFront",
+    "ELBv2",
+];
+
+fn kb() -> Arc<Kb> {
+    static KB: OnceLock<Arc<Kb>> = OnceLock::new();
+    KB.get_or_init(|| Arc::new(Kb::embedded().unwrap())).clone()
+}
+
+fn profile() -> gensec_core::SecurityProfile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config-example/security-profile/example-corp.json");
+    parse_profile("example-corp.json", &std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+struct Run {
+    store: DirStore,
+    db: SqliteDb,
+    ctx: RunContext,
+    _dir: tempfile::TempDir,
+}
+
+async fn run(service: &str, request_id: &str) -> Run {
+    let kb = kb();
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let db = SqliteDb::in_memory().unwrap();
+    let entry = kb.resolve_service(service).unwrap();
+    let request = ServiceRequest {
+        request_id: request_id.into(),
+        requester: "tests".into(),
+        timestamp: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        service_name: service.into(),
+        profile_id: None,
+    };
+    let ctx = RunContext {
+        output_prefix: output_prefix(&entry.id, request_id),
+        service_id: entry.id.clone(),
+        service_display_name: entry.display_name.clone(),
+        request,
+        profile: profile(),
+        kb: kb.stamp(),
+    };
+    execute(&kb, &store, &db, &ctx).await;
+    Run {
+        store,
+        db,
+        ctx,
+        _dir: dir,
+    }
+}
+
+async fn execute(kb: &Arc<Kb>, store: &DirStore, db: &SqliteDb, ctx: &RunContext) {
+    let documentation = DocumentationStage::new(kb.clone());
+    let analysis = AnalysisStage::new(kb.clone()).unwrap();
+    let controls = ControlsStage::new(kb.clone());
+    let stages: Vec<&dyn Stage> = vec![&documentation, &analysis, &controls];
+    let ports = StagePorts { store, library: db };
+    run_pipeline(&stages, ctx, &ports, db, &|_| {})
+        .await
+        .unwrap();
+}
+
+async fn read(run: &Run, relative: &str) -> Option<Vec<u8>> {
+    run.store.get(&run.ctx.key(relative)).await.unwrap()
+}
+
+async fn json(run: &Run, relative: &str) -> Value {
+    serde_json::from_slice(
+        &read(run, relative)
+            .await
+            .unwrap_or_else(|| panic!("{relative} missing")),
+    )
+    .unwrap()
+}
+
+fn check_condition_block(kb: &Kb, action: &str, condition: &Value, problems: &mut Vec<String>) {
+    for block in condition
+        .as_object()
+        .into_iter()
+        .flat_map(|ops| ops.values())
+    {
+        for key in block.as_object().unwrap().keys() {
+            if let Err(err) = validate::condition_key_for_action(kb, action, key) {
+                problems.push(err);
+            }
+        }
+    }
+}
+
+/// Every name and value in a service's package, checked against the KB.
+async fn unknown_names(run: &Run) -> Vec<String> {
+    let kb = kb();
+    let mut problems = Vec::new();
+    let set: RecommendationSet =
+        serde_json::from_value(json(run, "analysis/recommendations.json").await).unwrap();
+    assert!(
+        !set.recommendations.is_empty(),
+        "{} has no recommendations",
+        run.ctx.service_id
+    );
+    for rec in &set.recommendations {
+        match validate::document_path(&kb, &rec.resource_type, &rec.property) {
+            Ok((schema, property, false))
+                if !matches!(rec.expectation, Expectation::Contains(_)) =>
+            {
+                if let Err(err) = validate::value(schema, property, &rec.recommended_value) {
+                    problems.push(format!("{}: {err}", rec.configuration_id));
+                }
+            }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("{}: {err}", rec.configuration_id)),
+        }
+        if let Some(rule) = &rec.detective
+            && let Err(err) = validate::config_rule(&kb, &rule.identifier, &rule.parameters)
+        {
+            problems.push(err);
+        }
+        if let Some(Preventive::Scp(spec)) = &rec.preventive {
+            for action in &spec.actions {
+                if let Err(err) = validate::action(&kb, action) {
+                    problems.push(err);
+                }
+                if let Some(condition) = &spec.condition {
+                    check_condition_block(&kb, action, condition, &mut problems);
+                }
+            }
+        }
+    }
+    if let Some(body) = read(run, "controls/detective/config-rules.yaml").await {
+        let template: Value = serde_yaml::from_slice(&body).unwrap();
+        for (name, resource) in template["Resources"].as_object().unwrap() {
+            assert_eq!(resource["Type"], "AWS::Config::ConfigRule");
+            problems.extend(
+                validate::resource(&kb, "AWS::Config::ConfigRule", &resource["Properties"])
+                    .unwrap(),
+            );
+            let source = &resource["Properties"]["Source"];
+            if source["Owner"] == "AWS" {
+                let identifier = source["SourceIdentifier"].as_str().unwrap();
+                match kb.config_rule(identifier) {
+                    Some(rule) => {
+                        for parameter in resource["Properties"]["InputParameters"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                        {
+                            if !rule.parameters.iter().any(|p| &p.name == parameter.0) {
+                                problems.push(format!(
+                                    "{name}: {identifier} has no parameter {}",
+                                    parameter.0
+                                ));
+                            }
+                        }
+                    }
+                    None => problems.push(format!("{name}: unknown Config rule {identifier}")),
+                }
+            }
+        }
+    }
+    for index in 1.. {
+        let Some(body) = read(run, &format!("controls/preventive/scp-{index}.json")).await else {
+            break;
+        };
+        let scp: Value = serde_json::from_slice(&body).unwrap();
+        let minified = scp.to_string();
+        assert!(
+            minified.len() <= 5_120,
+            "scp-{index}.json has {} characters",
+            minified.len()
+        );
+        for statement in scp["Statement"].as_array().unwrap() {
+            for action in statement["Action"].as_array().unwrap() {
+                let action = action.as_str().unwrap();
+                if let Err(err) = validate::action(&kb, action) {
+                    problems.push(err);
+                }
+                check_condition_block(&kb, action, &statement["Condition"], &mut problems);
+            }
+        }
+    }
+    problems
+}
+
+/// Every case of the test file, executed against the whole rules file.
+async fn guard_cases_misbehaving(run: &Run) -> (usize, Vec<String>) {
+    let id = &run.ctx.service_id;
+    let rules = String::from_utf8(
+        read(run, &format!("controls/proactive/{id}.guard"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let cases: Vec<Value> = serde_yaml::from_slice(
+        &read(run, &format!("controls/proactive/{id}_tests.yaml"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut wrong = Vec::new();
+    for case in &cases {
+        for (rule, expected) in case["expectations"]["rules"].as_object().unwrap() {
+            let expected = if expected == "PASS" {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+            let found = evaluate(&rules, rule, &case["input"]).unwrap();
+            if found != expected {
+                wrong.push(format!("{}: {found:?}", case["name"]));
+            }
+        }
+    }
+    (cases.len(), wrong)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn named_services_emit_only_names_that_exist_and_controls_that_behave() {
+    let mut failures = Vec::new();
+    for service in SERVICES {
+        let run = run(service, "REQ-VERIFY").await;
+        for problem in unknown_names(&run).await {
+            failures.push(format!("{service}: {problem}"));
+        }
+        let (cases, wrong) = guard_cases_misbehaving(&run).await;
+        assert!(cases >= 6, "{service}: only {cases} Guard test cases");
+        failures.extend(wrong.into_iter().map(|w| format!("{service}: {w}")));
+        let report: ValidationReport =
+            serde_json::from_value(json(&run, "analysis/validation-report.json").await).unwrap();
+        let curated_rejections: Vec<_> = report
+            .rejected
+            .iter()
+            .filter(|r| !r.reason.contains("above the maximum"))
+            .collect();
+        assert!(
+            curated_rejections.is_empty(),
+            "{service}: {curated_rejections:?}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn rerunning_a_request_updates_library_entries_instead_of_duplicating() {
+    let first = run("S3", "REQ-RERUN").await;
+    let entries = first.db.entries(Some("s3")).await.unwrap();
+    assert!(entries.len() >= 10);
+    assert!(entries.iter().all(|e| e.version == 1));
+    execute(&kb(), &first.store, &first.db, &first.ctx).await;
+    let again = first.db.entries(Some("s3")).await.unwrap();
+    assert_eq!(again.len(), entries.len());
+    assert!(
+        again.iter().all(|e| e.version == 1),
+        "unchanged content must keep its version"
+    );
+    let versioning = again
+        .iter()
+        .find(|e| e.configuration_id == "CFG-S3-BUCKET-VERSIONING")
+        .unwrap();
+    assert_eq!(
+        versioning.detective_controls,
+        vec!["gensec-s3-s3-bucket-versioning-enabled"]
+    );
+    assert!(versioning.proactive_controls[0].ends_with("#cfg_s3_bucket_versioning"));
+}
+
+#[tokio::test]
+async fn the_profile_chooses_control_types() {
+    let kb = kb();
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let db = SqliteDb::in_memory().unwrap();
+    let mut base = run("SQS", "REQ-BASE").await.ctx;
+    base.profile.security_controls.detective = gensec_core::input::DetectiveControl::None;
+    base.profile.security_controls.preventive = gensec_core::input::PreventiveControl::None;
+    execute(&kb, &store, &db, &base).await;
+    let keys = store.list(&base.output_prefix).await.unwrap();
+    assert!(
+        keys.iter()
+            .all(|k| !k.contains("controls/detective") && !k.contains("controls/preventive")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.ends_with("controls/proactive/sqs.guard"))
+    );
+}
+
+#[tokio::test]
+async fn s3_package_snapshots() {
+    let run = run("S3", "REQ-SNAPSHOT").await;
+    let text = |bytes: Option<Vec<u8>>| String::from_utf8(bytes.unwrap()).unwrap();
+    insta::assert_json_snapshot!(
+        "s3_recommendations",
+        json(&run, "analysis/recommendations.json").await
+    );
+    insta::assert_snapshot!(
+        "s3_guard_rules",
+        text(read(&run, "controls/proactive/s3.guard").await)
+    );
+    insta::assert_snapshot!(
+        "s3_config_rules",
+        text(read(&run, "controls/detective/config-rules.yaml").await)
+    );
+    insta::assert_json_snapshot!("s3_scp", json(&run, "controls/preventive/scp-1.json").await);
+    insta::assert_json_snapshot!(
+        "s3_scp_coverage",
+        json(&run, "controls/preventive/coverage.json").await
+    );
+}

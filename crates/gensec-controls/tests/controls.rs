@@ -1,0 +1,96 @@
+//! Controls that do not behave are rejected with the reason, never emitted.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use gensec_controls::{guard, proactive, selftest};
+use gensec_core::analysis::{
+    Confidence, Expectation, Priority, Recommendation, SecurityDomain, StrideThreat,
+    ValidationReport,
+};
+use serde_json::json;
+
+fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recommendation {
+    Recommendation {
+        configuration_id: "CFG-S3-BUCKET-VERSIONING".into(),
+        service_id: "s3".into(),
+        service_name: "Amazon S3".into(),
+        resource_type: "AWS::S3::Bucket".into(),
+        title: "Keep previous versions >> always".into(),
+        property: "VersioningConfiguration.Status".into(),
+        expectation,
+        recommended_value: value,
+        security_domain: SecurityDomain::Resilience,
+        threat_vector: StrideThreat::Tampering,
+        priority: Priority::Medium,
+        rationale: "Versioning makes deletes recoverable.".into(),
+        confidence: Confidence::Curated,
+        detective: None,
+        security_hub_controls: vec![],
+        preventive: None,
+        compliance: vec![],
+    }
+}
+
+#[test]
+fn a_rule_that_passes_its_compliant_case_and_fails_the_others_is_kept() {
+    let mut report = ValidationReport::default();
+    let good = recommendation(Expectation::Equals(json!("Enabled")), json!("Enabled"));
+    let out = proactive::build("s3", "header", &[good], &mut report);
+    assert_eq!(out.verified, 1);
+    assert_eq!(out.cases.len(), 3);
+    assert!(report.rejected.is_empty());
+    let rules = out.rules_file.unwrap();
+    // The message survives a title containing the block terminator.
+    assert!(
+        rules.contains("Keep previous versions > > always"),
+        "{rules}"
+    );
+    selftest::verify(&rules, "cfg_s3_bucket_versioning", &out.cases).unwrap();
+}
+
+#[test]
+fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
+    let mut report = ValidationReport::default();
+    // The recommended value contradicts the expectation: the compliant case fails.
+    let broken = recommendation(Expectation::Equals(json!("Enabled")), json!("Suspended"));
+    let out = proactive::build("s3", "header", &[broken], &mut report);
+    assert_eq!(out.verified, 0);
+    assert!(out.rules_file.is_none());
+    assert_eq!(report.rejected.len(), 1);
+    assert!(
+        report.rejected[0].reason.contains("expected Pass"),
+        "{:?}",
+        report.rejected
+    );
+}
+
+#[test]
+fn values_guard_cannot_express_are_rejected() {
+    let mut report = ValidationReport::default();
+    let object = recommendation(Expectation::Equals(json!({"a": 1})), json!({"a": 1}));
+    proactive::build("s3", "header", &[object], &mut report);
+    assert!(
+        report.rejected[0].reason.contains("cannot compare"),
+        "{:?}",
+        report.rejected
+    );
+}
+
+#[test]
+fn paths_arrays_and_odd_keys_are_written_in_guard_syntax() {
+    assert_eq!(guard::guard_path("A.B[].C"), "A.B[*].C");
+    assert_eq!(
+        guard::guard_path("Condition.Bool.aws:SecureTransport"),
+        "Condition.Bool.\"aws:SecureTransport\""
+    );
+    assert_eq!(
+        guard::literal(&json!("say \"hi\"")).unwrap(),
+        "\"say \\\"hi\\\"\""
+    );
+    assert_eq!(guard::literal(&json!(["a", 1])).unwrap(), "[\"a\", 1]");
+    let mut properties = serde_json::Map::new();
+    selftest::set_path(&mut properties, "Rules[].Sse.Algorithm", json!("aws:kms"));
+    assert_eq!(
+        json!(properties),
+        json!({"Rules": [{"Sse": {"Algorithm": "aws:kms"}}]})
+    );
+}
