@@ -24,6 +24,12 @@ pub enum StageId {
     Analysis,
     /// Stage 3: detective, preventive and proactive controls; library entries.
     Controls,
+    /// Stage 4: hardened CloudFormation and Terraform.
+    Iac,
+    /// Stage 5: IAM model, personas and least-privilege policies.
+    Iam,
+    /// Stage 6: research profile and HTML report.
+    Report,
 }
 
 /// The stage order, defined once.
@@ -35,6 +41,9 @@ impl StageId {
             StageId::Documentation => "documentation",
             StageId::Analysis => "analysis",
             StageId::Controls => "controls",
+            StageId::Iac => "iac",
+            StageId::Iam => "iam",
+            StageId::Report => "report",
         }
     }
 }

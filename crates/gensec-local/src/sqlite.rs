@@ -255,9 +255,11 @@ impl SqliteDb {
     }
 }
 
-/// The part of an entry that is its content (not its lifecycle).
+/// The part of an entry that is its content (not its lifecycle, nor which
+/// request last produced it).
 fn content_of(entry: &LibraryEntry) -> Result<String> {
     let mut content = entry.clone();
+    content.source_request_id.clear();
     content.status = EntryStatus::Proposed;
     content.version = 0;
     content.updated_at = DateTime::<Utc>::MIN_UTC;
@@ -409,6 +411,10 @@ impl ControlLibrary for SqliteDb {
                 return Ok(existing.clone());
             }
             let version = existing.as_ref().map_or(1, |e| e.version + 1);
+            let mut stored = entry.clone();
+            stored.history.clear();
+            let body = serde_json::to_string(&stored)
+                .map_err(|err| Error::Fatal(format!("serialising library entry: {err}")))?;
             let now = now();
             let tx = conn
                 .transaction()
@@ -419,7 +425,7 @@ impl ControlLibrary for SqliteDb {
                  ON CONFLICT(configuration_id) DO UPDATE SET service_id = excluded.service_id,
                     status = 'PROPOSED', version = excluded.version, body = excluded.body,
                     updated_at = excluded.updated_at",
-                params![entry.configuration_id, entry.service_id, version, content, now],
+                params![entry.configuration_id, entry.service_id, version, body, now],
             )
             .map_err(|err| db_error(&self.location, err))?;
             let note = if existing.is_some() {

@@ -119,9 +119,12 @@ async fn library_versions_content_and_decisions() {
     let db = SqliteDb::in_memory().unwrap();
     let first = db.upsert(&entry("keeps old versions")).await.unwrap();
     assert_eq!((first.version, first.status), (1, EntryStatus::Proposed));
-    // Same content again: nothing changes.
-    let same = db.upsert(&entry("keeps old versions")).await.unwrap();
+    // Same content again, even from another request: nothing changes.
+    let mut rerun = entry("keeps old versions");
+    rerun.source_request_id = "REQ-2".into();
+    let same = db.upsert(&rerun).await.unwrap();
     assert_eq!(same.version, 1);
+    assert_eq!(same.source_request_id, "REQ-1");
     let approved = db
         .set_status(
             "CFG-S3-001",
