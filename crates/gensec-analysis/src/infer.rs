@@ -434,7 +434,7 @@ fn recognise(
     if path == "Tags" {
         let value = if is(property, JsonType::Array) {
             json!([{"Key": "Owner", "Value": {"Ref": "OwnerTag"}}])
-        } else if is(property, JsonType::Object) {
+        } else if is(property, JsonType::Object) && property.open_keys {
             json!({"Owner": {"Ref": "OwnerTag"}})
         } else {
             return None;

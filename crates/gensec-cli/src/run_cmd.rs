@@ -13,8 +13,11 @@ use gensec_core::pipeline::{
 use gensec_core::ports::ObjectStore;
 use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_docs::DocumentationStage;
+use gensec_iac::IacStage;
+use gensec_iam::IamStage;
 use gensec_kb::Kb;
 use gensec_local::{DirStore, SqliteDb};
+use gensec_report::ReportStage;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,9 @@ struct Pipeline {
     documentation: DocumentationStage,
     analysis: AnalysisStage,
     controls: ControlsStage,
+    iac: IacStage,
+    iam: IamStage,
+    report: ReportStage,
 }
 
 impl Pipeline {
@@ -73,11 +79,21 @@ impl Pipeline {
             documentation: DocumentationStage::new(kb.clone()),
             analysis: AnalysisStage::new(kb.clone())?,
             controls: ControlsStage::new(kb.clone()),
+            iac: IacStage::new(kb.clone()),
+            iam: IamStage::new(kb.clone()),
+            report: ReportStage::new(kb.clone()),
         })
     }
 
     fn stages(&self) -> Vec<&dyn Stage> {
-        vec![&self.documentation, &self.analysis, &self.controls]
+        vec![
+            &self.documentation,
+            &self.analysis,
+            &self.controls,
+            &self.iac,
+            &self.iam,
+            &self.report,
+        ]
     }
 }
 
@@ -216,6 +232,25 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         figure("controls", "scp_statements"),
         figure("controls", "scp_documents"),
     );
+    let _ = writeln!(
+        text,
+        "  iac: {} resources, {} parameters, {} schema problems; {} Guard rules passed, {} failed; Terraform for {} types ({} not mapped)",
+        figure("iac", "resources"),
+        figure("iac", "parameters"),
+        figure("iac", "schema_problems"),
+        figure("iac", "guard_rules_passed"),
+        figure("iac", "guard_rules_failed"),
+        figure("iac", "terraform_mapped_types"),
+        figure("iac", "terraform_unmapped_types"),
+    );
+    let _ = writeln!(
+        text,
+        "  iam: {} personas ({}), {} risky actions flagged",
+        figure("iam", "personas"),
+        counts(figure("iam", "actions_per_persona")),
+        figure("iam", "risky_actions"),
+    );
+    let _ = writeln!(text, "  report: {}", store.locate(&ctx.key("report.html")));
     let _ = writeln!(
         text,
         "  library: {} entries stored in {}",

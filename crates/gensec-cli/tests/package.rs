@@ -15,8 +15,11 @@ use gensec_core::input::parse_profile;
 use gensec_core::pipeline::{RunContext, Stage, StagePorts, output_prefix, run_pipeline};
 use gensec_core::ports::{ControlLibrary, ObjectStore};
 use gensec_docs::DocumentationStage;
+use gensec_iac::IacStage;
+use gensec_iam::IamStage;
 use gensec_kb::{Kb, validate};
 use gensec_local::{DirStore, SqliteDb};
+use gensec_report::ReportStage;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -93,7 +96,10 @@ async fn execute(kb: &Arc<Kb>, store: &DirStore, db: &SqliteDb, ctx: &RunContext
     let documentation = DocumentationStage::new(kb.clone());
     let analysis = AnalysisStage::new(kb.clone()).unwrap();
     let controls = ControlsStage::new(kb.clone());
-    let stages: Vec<&dyn Stage> = vec![&documentation, &analysis, &controls];
+    let iac = IacStage::new(kb.clone());
+    let iam = IamStage::new(kb.clone());
+    let report = ReportStage::new(kb.clone());
+    let stages: Vec<&dyn Stage> = vec![&documentation, &analysis, &controls, &iac, &iam, &report];
     let ports = StagePorts { store, library: db };
     run_pipeline(&stages, ctx, &ports, db, &|_| {})
         .await
@@ -274,6 +280,120 @@ async fn named_services_emit_only_names_that_exist_and_controls_that_behave() {
         assert!(
             curated_rejections.is_empty(),
             "{service}: {curated_rejections:?}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The hardened template: schema-valid, passes every Guard rule of its run,
+/// and removing any hardening property makes the matching rule fail.
+async fn iac_problems(run: &Run) -> Vec<String> {
+    let kb = kb();
+    let mut problems = Vec::new();
+    let template = json(run, "iac/cloudformation/template.json").await;
+    let yaml: Value =
+        serde_yaml::from_slice(&read(run, "iac/cloudformation/template.yaml").await.unwrap())
+            .unwrap();
+    assert_eq!(yaml, template, "YAML and JSON templates differ");
+    problems.extend(gensec_iac::cloudformation::schema_problems(&kb, &template));
+    let id = &run.ctx.service_id;
+    let rules = String::from_utf8(
+        read(run, &format!("controls/proactive/{id}.guard"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for (rule, outcome) in gensec_kb::guard::evaluate_all(&rules, &template).unwrap() {
+        if outcome == Outcome::Fail {
+            problems.push(format!("template fails {rule}"));
+        }
+    }
+    let set: RecommendationSet =
+        serde_json::from_value(json(run, "analysis/recommendations.json").await).unwrap();
+    for rec in set
+        .recommendations
+        .iter()
+        .filter(|r| r.confidence == gensec_core::analysis::Confidence::Curated)
+    {
+        let rule = gensec_controls::guard::rule_name(rec);
+        let mut stripped = template.clone();
+        let mut removed = false;
+        for resource in stripped["Resources"].as_object_mut().unwrap().values_mut() {
+            if resource["Type"] == rec.resource_type.as_str() {
+                removed |=
+                    gensec_kb::paths::remove_property(&mut resource["Properties"], &rec.property);
+            }
+        }
+        if !removed {
+            problems.push(format!(
+                "{} is not set in the template",
+                rec.configuration_id
+            ));
+            continue;
+        }
+        if evaluate(&rules, &rule, &stripped).unwrap() != Outcome::Fail {
+            problems.push(format!("removing {} does not fail {rule}", rec.property));
+        }
+    }
+    let main_tf = String::from_utf8(read(run, "iac/terraform/main.tf").await.unwrap()).unwrap();
+    if let Err(err) = hcl::from_str::<hcl::Body>(&main_tf) {
+        problems.push(format!("main.tf does not parse: {err}"));
+    }
+    problems
+}
+
+/// Every persona policy: real actions only, no wildcards, keys that apply.
+async fn iam_problems(run: &Run) -> Vec<String> {
+    let kb = kb();
+    let mut problems = Vec::new();
+    let model: gensec_core::iam::IamModel =
+        serde_json::from_value(json(run, "iam/iam-model.json").await).unwrap();
+    assert_eq!(model.personas.len(), 5);
+    let keys = run.store.list(&run.ctx.key("iam/policies/")).await.unwrap();
+    assert!(keys.len() >= 4, "{keys:?}");
+    for key in keys {
+        let policy: Value =
+            serde_json::from_slice(&run.store.get(&key).await.unwrap().unwrap()).unwrap();
+        // IAM does not count whitespace towards the 6,144-character limit.
+        let size = policy
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count();
+        assert!(size <= 6_144, "{key} has {size} characters");
+        for statement in policy["Statement"].as_array().unwrap() {
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(one) => vec![one.as_str()],
+                Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            for action in actions {
+                if let Err(err) = validate::action(&kb, action) {
+                    problems.push(format!("{key}: {err}"));
+                }
+                check_condition_block(&kb, action, &statement["Condition"], &mut problems);
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn named_services_get_valid_templates_and_least_privilege_policies() {
+    let mut failures = Vec::new();
+    for service in SERVICES {
+        let run = run(service, "REQ-IAC").await;
+        failures.extend(
+            iac_problems(&run)
+                .await
+                .into_iter()
+                .map(|p| format!("{service}: {p}")),
+        );
+        failures.extend(
+            iam_problems(&run)
+                .await
+                .into_iter()
+                .map(|p| format!("{service}: {p}")),
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -38,14 +38,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 }
 
 fn yaml(value: &impl serde::Serialize, what: &str) -> Result<Vec<u8>> {
-    serde_yaml::to_string(value)
-        // An unquoted version date reads as a timestamp to YAML 1.1 parsers.
-        .map(|text| {
-            text.replace(
-                "AWSTemplateFormatVersion: 2010-09-09",
-                "AWSTemplateFormatVersion: '2010-09-09'",
-            )
-        })
+    gensec_core::yaml::to_string(value)
         .map(String::into_bytes)
         .map_err(|err| Error::Fatal(format!("serialising {what}: {err}")))
 }

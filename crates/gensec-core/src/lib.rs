@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod suggest;
 pub mod tracking;
+pub mod yaml;
 
 pub use error::{Error, ErrorKind, InputError, Result};
 pub use input::{SecurityProfile, ServiceRequest};

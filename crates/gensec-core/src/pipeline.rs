@@ -33,7 +33,14 @@ pub enum StageId {
 }
 
 /// The stage order, defined once.
-pub const PIPELINE: &[StageId] = &[StageId::Documentation, StageId::Analysis, StageId::Controls];
+pub const PIPELINE: &[StageId] = &[
+    StageId::Documentation,
+    StageId::Analysis,
+    StageId::Controls,
+    StageId::Iac,
+    StageId::Iam,
+    StageId::Report,
+];
 
 impl StageId {
     pub fn as_str(self) -> &'static str {

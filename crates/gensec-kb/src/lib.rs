@@ -14,9 +14,10 @@
 pub mod baseline;
 pub mod build;
 mod documentation;
+pub mod guard;
 pub mod ingest;
 pub mod model;
-mod paths;
+pub mod paths;
 pub mod validate;
 
 pub use documentation::{ServiceDocumentation, SourceStatus};

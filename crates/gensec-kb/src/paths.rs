@@ -107,6 +107,103 @@ impl ResourceTypeSchema {
     }
 }
 
+/// Set a dotted property path (`A.B[].C`) in a properties object, creating
+/// objects and one-element arrays on the way; existing siblings are kept.
+pub fn set_property(
+    properties: &mut serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    value: serde_json::Value,
+) {
+    use serde_json::{Value, json};
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut current = properties;
+    for (index, segment) in segments.iter().enumerate() {
+        let last = index + 1 == segments.len();
+        let (name, array) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (*segment, false),
+        };
+        if last {
+            let value = if array && !value.is_array() {
+                json!([value])
+            } else {
+                value
+            };
+            current.insert(name.to_string(), value);
+            return;
+        }
+        let slot = current
+            .entry(name.to_string())
+            .or_insert_with(|| if array { json!([{}]) } else { json!({}) });
+        let next = if array {
+            match slot.as_array_mut().and_then(|items| items.first_mut()) {
+                Some(item) => item,
+                None => return,
+            }
+        } else {
+            slot
+        };
+        if !next.is_object() {
+            *next = Value::Object(serde_json::Map::new());
+        }
+        match next.as_object_mut() {
+            Some(object) => current = object,
+            None => return,
+        }
+    }
+}
+
+/// The value at a dotted property path (first element of arrays), if set.
+pub fn get_property<'a>(
+    properties: &'a serde_json::Value,
+    path: &str,
+) -> Option<&'a serde_json::Value> {
+    let mut current = properties;
+    for segment in path.split('.') {
+        let (name, array) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        };
+        current = current.get(name)?;
+        if array {
+            current = current.get(0)?;
+        }
+    }
+    Some(current)
+}
+
+/// Remove the value at a dotted property path; returns whether it was there.
+pub fn remove_property(properties: &mut serde_json::Value, path: &str) -> bool {
+    let Some((parent, leaf)) = path.rsplit_once('.') else {
+        return properties
+            .as_object_mut()
+            .and_then(|object| object.remove(path.trim_end_matches("[]")))
+            .is_some();
+    };
+    let mut current = properties;
+    for segment in parent.split('.') {
+        let (name, array) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        };
+        let Some(next) = current.get_mut(name) else {
+            return false;
+        };
+        current = if array {
+            match next.get_mut(0) {
+                Some(item) => item,
+                None => return false,
+            }
+        } else {
+            next
+        };
+    }
+    current
+        .as_object_mut()
+        .and_then(|object| object.remove(leaf.trim_end_matches("[]")))
+        .is_some()
+}
+
 /// Does a concrete key match a documented key, where `${Name}` in the
 /// documented key stands for any non-empty text? IAM keys are case-insensitive.
 pub fn key_matches(documented: &str, concrete: &str) -> bool {

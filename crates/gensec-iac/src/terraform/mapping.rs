@@ -1,0 +1,216 @@
+//! The curated CloudFormation → Terraform mapping. The mapping is data
+//! (`terraform-mapping/<service>.json`, embedded at compile time); this module
+//! holds its model and loads it.
+//!
+//! A property mapping is keyed by a CloudFormation property path (`A.B`, with
+//! `[]` after a segment that is an array, as in recommendations). Its target is
+//! a Terraform argument path: dots open nested blocks, and a segment ending in
+//! `[]` is a repeated block, one per element of the matching CloudFormation
+//! array (the n-th `[]` of the Terraform path follows the n-th `[]` of the
+//! CloudFormation path).
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The mapping files, by name. Each holds one service's resource types.
+pub const MAPPING_FILES: &[(&str, &str)] = &[
+    (
+        "cloudfront.json",
+        include_str!("../../terraform-mapping/cloudfront.json"),
+    ),
+    (
+        "cloudtrail.json",
+        include_str!("../../terraform-mapping/cloudtrail.json"),
+    ),
+    (
+        "dynamodb.json",
+        include_str!("../../terraform-mapping/dynamodb.json"),
+    ),
+    ("ec2.json", include_str!("../../terraform-mapping/ec2.json")),
+    ("ecr.json", include_str!("../../terraform-mapping/ecr.json")),
+    ("ecs.json", include_str!("../../terraform-mapping/ecs.json")),
+    ("eks.json", include_str!("../../terraform-mapping/eks.json")),
+    (
+        "elasticloadbalancingv2.json",
+        include_str!("../../terraform-mapping/elasticloadbalancingv2.json"),
+    ),
+    ("iam.json", include_str!("../../terraform-mapping/iam.json")),
+    ("kms.json", include_str!("../../terraform-mapping/kms.json")),
+    (
+        "lambda.json",
+        include_str!("../../terraform-mapping/lambda.json"),
+    ),
+    (
+        "logs.json",
+        include_str!("../../terraform-mapping/logs.json"),
+    ),
+    ("rds.json", include_str!("../../terraform-mapping/rds.json")),
+    ("s3.json", include_str!("../../terraform-mapping/s3.json")),
+    (
+        "secretsmanager.json",
+        include_str!("../../terraform-mapping/secretsmanager.json"),
+    ),
+    ("sns.json", include_str!("../../terraform-mapping/sns.json")),
+    ("sqs.json", include_str!("../../terraform-mapping/sqs.json")),
+];
+
+/// One mapping file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// Service id, as in the knowledge base catalogue (`s3`).
+    pub service: String,
+    pub resources: Vec<ResourceMapping>,
+}
+
+/// How one CloudFormation resource type becomes Terraform.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceMapping {
+    pub cloudformation_type: String,
+    pub terraform_type: String,
+    /// Terraform attribute that holds what `{"Ref": ...}` returns in CloudFormation.
+    #[serde(default = "default_id")]
+    pub ref_attribute: String,
+    /// `Fn::GetAtt` attribute name → Terraform attribute.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// CloudFormation property path → Terraform argument.
+    #[serde(default)]
+    pub properties: BTreeMap<String, PropertyMapping>,
+    /// Terraform argument path → value, set when its top-level argument is
+    /// absent (arguments Terraform requires but CloudFormation does not).
+    /// `{label}` in a string stands for the resource's Terraform label
+    /// (its logical id in snake case).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Value>,
+    /// Property groups that are separate resources in Terraform.
+    #[serde(default)]
+    pub companions: Vec<Companion>,
+}
+
+/// A separate Terraform resource that carries some of the parent's
+/// CloudFormation properties and points back at the parent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Companion {
+    pub terraform_type: String,
+    /// Argument of the companion that names the parent (`bucket`).
+    pub parent_argument: String,
+    /// Attribute of the parent it is set to (`id`).
+    #[serde(default = "default_id")]
+    pub parent_attribute: String,
+    pub properties: BTreeMap<String, PropertyMapping>,
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Value>,
+}
+
+/// The target of one CloudFormation property: a bare Terraform argument path,
+/// or the detailed form.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyMapping {
+    Argument(String),
+    Detailed(Detailed),
+}
+
+impl PropertyMapping {
+    pub fn detailed(&self) -> Detailed {
+        match self {
+            PropertyMapping::Argument(argument) => Detailed {
+                argument: Some(argument.clone()),
+                ..Detailed::default()
+            },
+            PropertyMapping::Detailed(detailed) => detailed.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detailed {
+    /// Terraform argument path.
+    #[serde(default)]
+    pub argument: Option<String>,
+    #[serde(default)]
+    pub transform: Transform,
+    /// Value translation for enums (`"internal"` → `true`), applied first.
+    #[serde(default)]
+    pub values: BTreeMap<String, Value>,
+    /// Take this field of every element of an array of objects.
+    #[serde(default)]
+    pub pluck: Option<String>,
+    /// More Terraform arguments set (to these constants) whenever the property is present.
+    #[serde(default)]
+    pub set: BTreeMap<String, Value>,
+    /// Caveat reported as a warning whenever the property is translated.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The property has no Terraform equivalent; the reason is reported.
+    #[serde(default)]
+    pub omit: Option<String>,
+    /// The property is a list of key/value objects whose keys select arguments.
+    #[serde(default)]
+    pub keyed: Option<Keyed>,
+}
+
+/// A list like `[{"Key": "deletion_protection.enabled", "Value": "true"}]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keyed {
+    /// Field of each element holding the key.
+    pub key: String,
+    /// Field of each element holding the value.
+    pub value: String,
+    /// Key → Terraform argument.
+    pub entries: BTreeMap<String, PropertyMapping>,
+}
+
+/// How a CloudFormation value is reshaped for Terraform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Same value.
+    #[default]
+    None,
+    /// `[{"Key": k, "Value": v}]` → `{ k = v }`.
+    Tags,
+    /// A JSON document → `jsonencode(...)` (a string is kept as is).
+    Jsonencode,
+    /// `"true"` → `true`.
+    Bool,
+    /// `"20"` → `20`.
+    Number,
+    /// Scalar → one-element list.
+    List,
+    /// One-element list → its element.
+    Single,
+    /// ECS container definitions: keys to the API's camelCase, then `jsonencode`.
+    ContainerDefinitions,
+}
+
+fn default_id() -> String {
+    "id".to_string()
+}
+
+/// Every mapping, parsed; the error names the file that does not parse.
+pub fn load() -> Result<Vec<MappingFile>, String> {
+    MAPPING_FILES
+        .iter()
+        .map(|(name, text)| {
+            serde_json::from_str::<MappingFile>(text).map_err(|err| format!("{name}: {err}"))
+        })
+        .collect()
+}
+
+impl ResourceMapping {
+    /// Every CloudFormation property path the mapping names, parent and companions.
+    pub fn cloudformation_paths(&self) -> Vec<&str> {
+        self.properties
+            .keys()
+            .chain(self.companions.iter().flat_map(|c| c.properties.keys()))
+            .map(String::as_str)
+            .collect()
+    }
+}

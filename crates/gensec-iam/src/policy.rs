@@ -1,0 +1,519 @@
+//! Policy documents: statements grouped by resources and conditions, the IAM
+//! policy grammar check, and the managed-policy size limit.
+
+use crate::arn::{action_resources, resource_types_support};
+use crate::names::starts_with_word;
+use gensec_kb::{IamAction, IamService};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Managed policy documents may hold 6,144 characters, whitespace excluded.
+pub const MAX_POLICY_CHARS: usize = 6144;
+
+/// The tag key of tag-scoped statements.
+pub const WORKLOAD_TAG_KEY: &str = "aws:ResourceTag/workload";
+pub const WORKLOAD_TAG_VALUE: &str = "WORKLOAD_NAME";
+
+/// IAM prefixes of global services: `aws:RequestedRegion` is `us-east-1` for
+/// them whatever the workload's region, so region conditions are left off.
+const GLOBAL_PREFIXES: &[&str] = &[
+    "iam",
+    "organizations",
+    "sts",
+    "route53",
+    "cloudfront",
+    "support",
+    "account",
+    "budgets",
+    "ce",
+    "health",
+];
+
+/// Condition operators of the IAM policy grammar (before `ForAllValues:`/
+/// `ForAnyValue:` prefixes and the `IfExists` suffix).
+const OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NotIpAddress",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "Null",
+];
+
+/// Operator -> key -> values.
+pub type Conditions = BTreeMap<&'static str, BTreeMap<String, Vec<String>>>;
+
+/// What a persona's statements are conditioned on.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub secure_transport: bool,
+    pub mfa: bool,
+    pub tag_scoped: bool,
+    pub regions: Vec<String>,
+    /// Services `iam:PassRole` may pass roles to (`lambda.amazonaws.com`).
+    pub passed_to_services: Vec<String>,
+}
+
+/// One granted action with the facts needed to scope it.
+#[derive(Debug, Clone)]
+pub struct Granted<'a> {
+    pub full: String,
+    pub prefix: String,
+    pub action: &'a IamAction,
+    pub service: &'a IamService,
+}
+
+impl Granted<'_> {
+    pub fn conditions(&self, settings: &Settings) -> Conditions {
+        let mut conditions = Conditions::new();
+        let mut add = |operator: &'static str, key: &str, values: Vec<String>| {
+            conditions
+                .entry(operator)
+                .or_default()
+                .insert(key.to_string(), values);
+        };
+        if settings.secure_transport {
+            add("Bool", "aws:SecureTransport", vec!["true".into()]);
+        }
+        if settings.mfa {
+            add("Bool", "aws:MultiFactorAuthPresent", vec!["true".into()]);
+        }
+        if !settings.regions.is_empty() && !self.is_global() {
+            add(
+                "StringEquals",
+                "aws:RequestedRegion",
+                settings.regions.clone(),
+            );
+        }
+        if self.tag_scoped(settings) {
+            add(
+                "StringEquals",
+                WORKLOAD_TAG_KEY,
+                vec![WORKLOAD_TAG_VALUE.into()],
+            );
+        }
+        if self.full.eq_ignore_ascii_case("iam:PassRole") && !settings.passed_to_services.is_empty()
+        {
+            add(
+                "StringEquals",
+                "iam:PassedToService",
+                settings.passed_to_services.clone(),
+            );
+        }
+        conditions
+    }
+
+    fn is_global(&self) -> bool {
+        GLOBAL_PREFIXES.contains(&self.prefix.as_str())
+    }
+
+    /// Tag conditions only where every resource type of the action carries
+    /// `aws:ResourceTag/${TagKey}`, and not on creates (the resource has no tags yet).
+    fn tag_scoped(&self, settings: &Settings) -> bool {
+        settings.tag_scoped
+            && !starts_with_word(&self.full, "Create")
+            && resource_types_support(self.service, self.action, WORKLOAD_TAG_KEY)
+    }
+}
+
+/// A statement before rendering.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub sid: String,
+    pub actions: BTreeSet<String>,
+    /// Empty means `"*"`.
+    pub resources: Vec<String>,
+    pub resource_types: Vec<String>,
+    pub conditions: Conditions,
+}
+
+fn camel(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+/// Group actions with the same resources and conditions into statements.
+/// Returns the statements and warnings about resource types without ARNs.
+pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<String>) {
+    type Key = (Vec<String>, Vec<String>, Conditions);
+    let mut groups: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for item in granted {
+        let (resources, types, missing) = action_resources(item.service, item.action);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "{}: resource type(s) {} have no ARN format in the IAM reference; {}",
+                item.full,
+                missing.join(", "),
+                if resources.is_empty() {
+                    "granted on \"*\""
+                } else {
+                    "scoped to the other resource types only"
+                }
+            ));
+        }
+        let types = types
+            .into_iter()
+            .map(|name| format!("{} {name}", item.prefix))
+            .collect();
+        groups
+            .entry((resources, types, item.conditions(settings)))
+            .or_default()
+            .insert(item.full.clone());
+    }
+    let mut used = BTreeSet::new();
+    let planned = groups
+        .into_iter()
+        .map(|((resources, resource_types, conditions), actions)| {
+            let mut base = if resource_types.is_empty() {
+                "AccountLevel".to_string()
+            } else {
+                let mut previous = "";
+                let mut sid = String::new();
+                for full in resource_types.iter().take(3) {
+                    let (prefix, name) = full.split_once(' ').unwrap_or(("", full));
+                    if prefix != previous {
+                        sid.push_str(&camel(prefix));
+                        previous = prefix;
+                    }
+                    sid.push_str(&camel(name));
+                }
+                sid
+            };
+            if resource_types.len() > 3 {
+                base.push_str("AndMore");
+            }
+            base.truncate(80);
+            let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
+            if keys.iter().any(|k| k.as_str() == WORKLOAD_TAG_KEY) {
+                base.push_str("Tagged");
+            }
+            if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
+                base.push_str("PassToService");
+            }
+            let mut sid = base.clone();
+            let mut counter = 2;
+            while !used.insert(sid.clone()) {
+                sid = format!("{base}{counter}");
+                counter += 1;
+            }
+            Planned {
+                sid,
+                actions,
+                resources,
+                resource_types,
+                conditions,
+            }
+        })
+        .collect();
+    (planned, warnings)
+}
+
+fn render_conditions(conditions: &Conditions) -> Value {
+    let mut out = Map::new();
+    for (operator, keys) in conditions {
+        let mut block = Map::new();
+        for (key, values) in keys {
+            let value = match values.as_slice() {
+                [single] => Value::String(single.clone()),
+                many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+            };
+            block.insert(key.clone(), value);
+        }
+        out.insert((*operator).to_string(), Value::Object(block));
+    }
+    Value::Object(out)
+}
+
+fn render(sid: &str, actions: &[&String], planned: &Planned) -> Value {
+    let mut statement = Map::new();
+    statement.insert("Sid".into(), json!(sid));
+    statement.insert("Effect".into(), json!("Allow"));
+    statement.insert("Action".into(), json!(actions));
+    let resource = match planned.resources.as_slice() {
+        [] => json!("*"),
+        [single] => json!(single),
+        many => json!(many),
+    };
+    statement.insert("Resource".into(), resource);
+    if !planned.conditions.is_empty() {
+        statement.insert("Condition".into(), render_conditions(&planned.conditions));
+    }
+    Value::Object(statement)
+}
+
+/// Characters of a document that count against the limit (whitespace excluded).
+pub fn policy_chars(document: &Value) -> usize {
+    document
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Render statements into as few documents as fit the size limit. A statement
+/// too large on its own is cut into parts (`Sid` + part number).
+pub fn documents(planned: &[Planned]) -> Vec<Value> {
+    let envelope = policy_chars(&document(Vec::new()));
+    let mut statements = Vec::new();
+    for item in planned {
+        let actions: Vec<&String> = item.actions.iter().collect();
+        let whole = render(&item.sid, &actions, item);
+        if envelope + policy_chars(&whole) <= MAX_POLICY_CHARS || actions.len() < 2 {
+            statements.push(whole);
+            continue;
+        }
+        let mut parts = 2;
+        loop {
+            let size = actions.len().div_ceil(parts);
+            let rendered: Vec<Value> = actions
+                .chunks(size)
+                .enumerate()
+                .map(|(index, chunk)| {
+                    render(&format!("{}Part{}", item.sid, index + 1), chunk, item)
+                })
+                .collect();
+            if size <= 1
+                || rendered
+                    .iter()
+                    .all(|s| envelope + policy_chars(s) <= MAX_POLICY_CHARS)
+            {
+                statements.extend(rendered);
+                break;
+            }
+            parts += 1;
+        }
+    }
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    let mut size = envelope;
+    for statement in statements {
+        let extra = policy_chars(&statement) + usize::from(!current.is_empty());
+        if !current.is_empty() && size + extra > MAX_POLICY_CHARS {
+            out.push(std::mem::take(&mut current));
+            size = envelope;
+        }
+        size += policy_chars(&statement) + usize::from(!current.is_empty());
+        current.push(statement);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out.into_iter().map(document).collect()
+}
+
+fn valid_operator(operator: &str) -> bool {
+    let base = operator
+        .strip_prefix("ForAllValues:")
+        .or_else(|| operator.strip_prefix("ForAnyValue:"))
+        .unwrap_or(operator);
+    let (base, if_exists) = match base.strip_suffix("IfExists") {
+        Some(stripped) => (stripped, true),
+        None => (base, false),
+    };
+    OPERATORS.contains(&base) && !(if_exists && base == "Null")
+}
+
+fn string_list(value: &Value) -> Option<Vec<&str>> {
+    match value {
+        Value::String(text) => Some(vec![text.as_str()]),
+        Value::Array(items) if !items.is_empty() => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// Problems with a document against the IAM policy grammar and size limit;
+/// empty when it is valid.
+pub fn check_document(document: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(object) = document.as_object() else {
+        return vec!["policy is not a JSON object".into()];
+    };
+    for key in object.keys() {
+        if !["Version", "Id", "Statement"].contains(&key.as_str()) {
+            problems.push(format!("unknown policy element {key}"));
+        }
+    }
+    if object.get("Version").and_then(Value::as_str) != Some("2012-10-17") {
+        problems.push("Version must be \"2012-10-17\"".into());
+    }
+    let statements = match object.get("Statement") {
+        Some(Value::Array(statements)) if !statements.is_empty() => statements.as_slice(),
+        _ => {
+            problems.push("Statement must be a non-empty list".into());
+            &[]
+        }
+    };
+    let mut sids = BTreeSet::new();
+    for (index, statement) in statements.iter().enumerate() {
+        let at = format!("Statement[{index}]");
+        let Some(statement) = statement.as_object() else {
+            problems.push(format!("{at} is not an object"));
+            continue;
+        };
+        for key in statement.keys() {
+            if ![
+                "Sid",
+                "Effect",
+                "Action",
+                "NotAction",
+                "Resource",
+                "NotResource",
+                "Condition",
+                "Principal",
+                "NotPrincipal",
+            ]
+            .contains(&key.as_str())
+            {
+                problems.push(format!("{at}: unknown element {key}"));
+            }
+        }
+        if statement.contains_key("Principal") || statement.contains_key("NotPrincipal") {
+            problems.push(format!("{at}: identity policies take no Principal"));
+        }
+        match statement.get("Sid").and_then(Value::as_str) {
+            Some(sid) if !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                if !sids.insert(sid.to_string()) {
+                    problems.push(format!("{at}: duplicate Sid {sid}"));
+                }
+            }
+            _ => problems.push(format!("{at}: Sid must be non-empty and alphanumeric")),
+        }
+        match statement.get("Effect").and_then(Value::as_str) {
+            Some("Allow" | "Deny") => {}
+            _ => problems.push(format!("{at}: Effect must be Allow or Deny")),
+        }
+        let actions = match (statement.get("Action"), statement.get("NotAction")) {
+            (Some(value), None) | (None, Some(value)) => string_list(value),
+            _ => None,
+        };
+        match actions {
+            Some(actions) => {
+                for action in actions {
+                    let well_formed = action.split_once(':').is_some_and(|(prefix, name)| {
+                        !prefix.is_empty()
+                            && !name.is_empty()
+                            && prefix
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*')
+                    });
+                    if !well_formed {
+                        problems.push(format!("{at}: malformed action {action:?}"));
+                    }
+                }
+            }
+            None => problems.push(format!(
+                "{at}: exactly one of Action or NotAction, a non-empty string or list of strings"
+            )),
+        }
+        let resources = match (statement.get("Resource"), statement.get("NotResource")) {
+            (Some(value), None) | (None, Some(value)) => string_list(value),
+            _ => None,
+        };
+        match resources {
+            Some(resources) => {
+                for resource in resources {
+                    if resource != "*" && !resource.starts_with("arn:") {
+                        problems.push(format!("{at}: resource {resource:?} is not an ARN"));
+                    }
+                }
+            }
+            None => problems.push(format!(
+                "{at}: exactly one of Resource or NotResource, a non-empty string or list of strings"
+            )),
+        }
+        if let Some(condition) = statement.get("Condition") {
+            match condition.as_object() {
+                Some(blocks) if !blocks.is_empty() => {
+                    for (operator, block) in blocks {
+                        if !valid_operator(operator) {
+                            problems.push(format!("{at}: unknown condition operator {operator}"));
+                        }
+                        match block.as_object() {
+                            Some(keys) if !keys.is_empty() => {
+                                for (key, value) in keys {
+                                    let scalar_list = match value {
+                                        Value::Array(items) => {
+                                            !items.is_empty()
+                                                && items.iter().all(|v| {
+                                                    v.is_string() || v.is_boolean() || v.is_number()
+                                                })
+                                        }
+                                        other => {
+                                            other.is_string()
+                                                || other.is_boolean()
+                                                || other.is_number()
+                                        }
+                                    };
+                                    if !key.contains(':') || !scalar_list {
+                                        problems
+                                            .push(format!("{at}: bad condition {operator} {key}"));
+                                    }
+                                }
+                            }
+                            _ => problems.push(format!("{at}: condition {operator} has no keys")),
+                        }
+                    }
+                }
+                _ => problems.push(format!("{at}: Condition must be a non-empty object")),
+            }
+        }
+    }
+    let size = policy_chars(document);
+    if size > MAX_POLICY_CHARS {
+        problems.push(format!(
+            "document has {size} characters (whitespace excluded), over the {MAX_POLICY_CHARS} limit"
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar() {
+        let good = json!({"Version": "2012-10-17", "Statement": [{"Sid": "A1", "Effect": "Allow",
+            "Action": ["s3:GetObject"], "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]});
+        assert!(check_document(&good).is_empty());
+        let bad = json!({"Version": "2008-10-17", "Statement": [{"Sid": "A-1", "Effect": "Permit",
+            "Action": [], "Condition": {"StringEqualz": {"aws:x": "y"}, "NullIfExists": {"aws:y": "true"}}}]});
+        let problems = check_document(&bad);
+        assert_eq!(problems.len(), 7, "{problems:#?}");
+    }
+}

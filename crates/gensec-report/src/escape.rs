@@ -1,0 +1,46 @@
+//! Escaping for text inserted into HTML, and a Markdown-safe inline form.
+
+/// Escape text for an HTML element body or a quoted attribute value.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for a Markdown table cell: pipes and line breaks would break the row.
+pub fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Inline code in Markdown; backticks inside are replaced so the span stays closed.
+pub fn md_code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'").replace(['\n', '\r'], " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_markup_and_quotes() {
+        assert_eq!(
+            html(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_keep_their_row() {
+        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+        assert_eq!(md_code("a`b"), "`a'b`");
+    }
+}

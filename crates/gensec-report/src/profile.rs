@@ -1,0 +1,843 @@
+//! The Service Research Profile as data (`profile/service-profile.json`).
+//! Every fact comes from the service documentation (CloudFormation schemas, IAM
+//! reference, Config rules), the knowledge base's global condition keys, the
+//! recommendations or the generated controls; where they say nothing, the
+//! profile says so with [`NOT_DETERMINED`].
+
+use crate::evidence::{
+    self, ConditionKeyEvidence, PropertyEvidence, RuleEvidence, contains_any, has_word,
+};
+use crate::load::ReportInputs;
+use gensec_core::analysis::{Priority, Recommendation, SecurityDomain, StrideThreat};
+use gensec_core::pipeline::RunContext;
+use gensec_kb::ServiceDocumentation;
+use gensec_kb::model::ConditionKey;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the profile says where the machine-readable sources say nothing.
+pub const NOT_DETERMINED: &str = "not determined from the machine-readable sources";
+/// What the profile says about an output of a stage that did not run.
+pub const NOT_GENERATED: &str = "not generated in this run";
+
+/// A recommendation as cited by a section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationRef {
+    pub configuration_id: String,
+    pub resource_type: String,
+    pub property: String,
+    /// The recommended value, JSON-encoded.
+    pub value: String,
+    pub priority: Priority,
+    pub title: String,
+}
+
+impl RecommendationRef {
+    fn of(recommendation: &Recommendation) -> Self {
+        Self {
+            configuration_id: recommendation.configuration_id.clone(),
+            resource_type: recommendation.resource_type.clone(),
+            property: recommendation.property.clone(),
+            value: serde_json::to_string(&recommendation.recommended_value).unwrap_or_default(),
+            priority: recommendation.priority,
+            title: recommendation.title.clone(),
+        }
+    }
+}
+
+/// One question of a section (for example "encryption at rest") and its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub title: String,
+    /// The answer in one or two sentences, built only from the evidence below.
+    pub determination: String,
+    pub resource_types: Vec<String>,
+    pub properties: Vec<PropertyEvidence>,
+    pub condition_keys: Vec<ConditionKeyEvidence>,
+    pub config_rules: Vec<RuleEvidence>,
+    pub recommendations: Vec<RecommendationRef>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub source: String,
+    pub origin: String,
+    pub as_of: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub service_id: String,
+    pub service_name: String,
+    pub aliases: Vec<String>,
+    pub cfn_namespaces: Vec<String>,
+    pub resource_types: Vec<String>,
+    /// Regions whose CloudFormation registry has at least one of the resource types.
+    pub regions: usize,
+    pub iam_prefixes: Vec<String>,
+    pub iam_actions_by_access_level: BTreeMap<String, usize>,
+    pub config_rules: usize,
+    pub kb_data_date: String,
+    pub data_sources: Vec<DataSource>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MappingEntry {
+    pub configuration_id: String,
+    pub title: String,
+    pub priority: Priority,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkMapping {
+    /// As spelled in the profile (`SOC2`, `PCI_DSS`).
+    pub framework: String,
+    pub entries: Vec<MappingEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceMapping {
+    pub frameworks: Vec<FrameworkMapping>,
+    /// Recommendations with no reference to any of the profile's frameworks.
+    pub unmapped: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreatRow {
+    pub threat: String,
+    pub recommendations: Vec<String>,
+    pub by_priority: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreatModel {
+    pub method: String,
+    pub rows: Vec<ThreatRow>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub configuration_id: String,
+    pub title: String,
+    pub priority: Priority,
+    pub resource_type: String,
+    pub property: String,
+    /// JSON-encoded.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enablement {
+    /// The profile's environment type.
+    pub environment_type: String,
+    /// Which priorities a sandbox pilot needs.
+    pub pilot_priorities: Vec<Priority>,
+    pub pilot: Vec<ChecklistItem>,
+    pub production: Vec<ChecklistItem>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileCount {
+    pub file: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlsOverview {
+    /// False when the controls stage wrote nothing for this run.
+    pub generated: bool,
+    pub config_rules_file: Option<String>,
+    pub config_rules_managed: usize,
+    pub config_rules_custom: usize,
+    pub custom_policy_files: Vec<String>,
+    pub scp_files: Vec<FileCount>,
+    pub scp_statements: usize,
+    pub scp_not_expressible: Vec<String>,
+    pub guard_files: Vec<FileCount>,
+    pub guard_rules: usize,
+    pub guard_test_files: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub cloudformation: Option<String>,
+    pub terraform: Option<String>,
+    pub iam_model: Option<String>,
+    pub iam_personas: Vec<String>,
+    pub iam_risky_actions: usize,
+    pub iam_policy_files: Vec<String>,
+}
+
+/// `profile/service-profile.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceProfile {
+    pub service_id: String,
+    pub service_name: String,
+    pub request_id: String,
+    pub requester: String,
+    pub profile_id: String,
+    pub organization: String,
+    pub generator_version: String,
+    pub kb_data_date: String,
+    pub overview: Overview,
+    pub data_protection: Section,
+    pub network: Section,
+    pub access_controls: Section,
+    pub logging_monitoring: Section,
+    pub compliance: ComplianceMapping,
+    pub threat_model: ThreatModel,
+    pub enablement: Enablement,
+    pub controls: ControlsOverview,
+    pub artifacts: Artifacts,
+}
+
+/// Priorities a sandbox pilot must have in place; production needs all.
+pub const PILOT_PRIORITIES: [Priority; 2] = [Priority::Critical, Priority::High];
+
+/// The serde spelling of a value (`SOC2`, `production`).
+pub fn serde_name(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+struct Sources<'a> {
+    doc: &'a ServiceDocumentation,
+}
+
+impl Sources<'_> {
+    fn as_of(&self, source: &str) -> String {
+        self.doc
+            .sources
+            .iter()
+            .find(|s| s.source == source)
+            .map_or_else(|| self.doc.kb_data_date.clone(), |s| s.as_of.clone())
+    }
+
+    fn schemas(&self) -> String {
+        format!(
+            "CloudFormation resource schemas (as of {})",
+            self.as_of("cloudformation-schemas")
+        )
+    }
+
+    fn iam(&self) -> String {
+        format!(
+            "IAM service authorization reference (as of {})",
+            self.as_of("iam-service-reference")
+        )
+    }
+
+    fn config(&self) -> String {
+        format!(
+            "AWS Config managed rules (as of {})",
+            self.as_of("config-managed-rules")
+        )
+    }
+
+    fn globals(&self) -> String {
+        format!(
+            "IAM global condition keys (knowledge base {})",
+            self.doc.kb_data_date
+        )
+    }
+}
+
+const RECOMMENDATIONS_SOURCE: &str = "gensec recommendations (analysis/recommendations.json)";
+
+/// Assemble a finding; sources and the evidence count follow from what was found.
+struct FindingBuilder<'a> {
+    sources: &'a Sources<'a>,
+    finding: Finding,
+}
+
+impl<'a> FindingBuilder<'a> {
+    fn new(sources: &'a Sources<'a>, id: &str, title: &str) -> Self {
+        Self {
+            sources,
+            finding: Finding {
+                id: id.into(),
+                title: title.into(),
+                determination: String::new(),
+                resource_types: Vec::new(),
+                properties: Vec::new(),
+                condition_keys: Vec::new(),
+                config_rules: Vec::new(),
+                recommendations: Vec::new(),
+                sources: Vec::new(),
+            },
+        }
+    }
+
+    fn properties(mut self, properties: Vec<PropertyEvidence>) -> Self {
+        self.finding.properties = properties;
+        self
+    }
+
+    fn keys(mut self, keys: Vec<ConditionKeyEvidence>) -> Self {
+        self.finding.condition_keys.extend(keys);
+        self
+    }
+
+    fn rules(mut self, rules: Vec<RuleEvidence>) -> Self {
+        self.finding.config_rules = rules;
+        self
+    }
+
+    fn recommendations<'r>(
+        mut self,
+        recommendations: impl Iterator<Item = &'r Recommendation>,
+    ) -> Self {
+        self.finding.recommendations = recommendations.map(RecommendationRef::of).collect();
+        self
+    }
+
+    fn resource_types(mut self, types: Vec<String>) -> Self {
+        self.finding.resource_types = types;
+        self
+    }
+
+    /// `lead` opens the determination when there is evidence; `none` replaces it when not.
+    fn finish(mut self, lead: Option<String>, none: Option<&str>) -> Finding {
+        let f = &mut self.finding;
+        let mut sources = Vec::new();
+        if !f.properties.is_empty() || !f.resource_types.is_empty() {
+            sources.push(self.sources.schemas());
+        }
+        if f.condition_keys.iter().any(|k| k.scope == "service") {
+            sources.push(self.sources.iam());
+        }
+        if f.condition_keys.iter().any(|k| k.scope == "global") {
+            sources.push(self.sources.globals());
+        }
+        if !f.config_rules.is_empty() {
+            sources.push(self.sources.config());
+        }
+        if !f.recommendations.is_empty() {
+            sources.push(RECOMMENDATIONS_SOURCE.into());
+        }
+        f.sources = sources;
+        let mut counted = Vec::new();
+        let mut count = |n: usize, one: &str, many: &str| {
+            if n > 0 {
+                counted.push(format!("{n} {}", if n == 1 { one } else { many }));
+            }
+        };
+        count(f.resource_types.len(), "resource type", "resource types");
+        count(f.properties.len(), "schema property", "schema properties");
+        count(f.condition_keys.len(), "condition key", "condition keys");
+        count(f.config_rules.len(), "Config rule", "Config rules");
+        count(f.recommendations.len(), "recommendation", "recommendations");
+        f.determination = if counted.is_empty() {
+            let base = none.map_or_else(|| capitalise(NOT_DETERMINED), str::to_string);
+            format!("{base}.")
+        } else {
+            let found = format!(
+                "Found in the sources: {} (listed below).",
+                counted.join(", ")
+            );
+            match lead {
+                Some(lead) => format!("{lead} {found}"),
+                None => found,
+            }
+        };
+        self.finding
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn types_of(properties: &[PropertyEvidence]) -> Vec<String> {
+    properties
+        .iter()
+        .map(|p| p.resource_type.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn is_encryption_name(name: &str) -> bool {
+    contains_any(name, &["encrypt", "kms"]) || has_word(name, &["sse"])
+}
+
+fn is_transport_name(name: &str) -> bool {
+    contains_any(name, &["securetransport", "https"]) || has_word(name, &["tls", "ssl"])
+}
+
+fn is_vpc_name(name: &str) -> bool {
+    contains_any(name, &["vpc", "subnet", "securitygroup"])
+}
+
+fn is_public_name(name: &str) -> bool {
+    contains_any(name, &["public"]) || matches!(name, "NetworkOrigin" | "AccessControl")
+}
+
+fn is_logging_name(name: &str) -> bool {
+    has_word(
+        name,
+        &[
+            "log",
+            "logs",
+            "logging",
+            "audit",
+            "tracing",
+            "trail",
+            "monitoring",
+        ],
+    )
+}
+
+/// Top-level properties that hold a policy document.
+fn policy_properties(doc: &ServiceDocumentation) -> Vec<PropertyEvidence> {
+    let mut out = Vec::new();
+    for schema in &doc.resource_types {
+        for (name, property) in &schema.properties {
+            let read_only = schema.read_only.iter().any(|p| p == name);
+            let shaped = property.types.is_empty()
+                || property.types.iter().any(|t| {
+                    matches!(
+                        t,
+                        gensec_kb::model::JsonType::Object | gensec_kb::model::JsonType::String
+                    )
+                });
+            let named = name.ends_with("PolicyDocument")
+                || name == "Policy"
+                || name == "ResourcePolicy"
+                || name == "KeyPolicy";
+            if named && shaped && !read_only {
+                out.push(evidence::property(schema, name));
+            }
+        }
+    }
+    out
+}
+
+/// Build the profile from the run's inputs.
+pub fn build(ctx: &RunContext, globals: &[ConditionKey], inputs: &ReportInputs) -> ServiceProfile {
+    let doc = &inputs.documentation;
+    let recs = &inputs.recommendations.recommendations;
+    let sources = Sources { doc };
+    ServiceProfile {
+        service_id: doc.service_id.clone(),
+        service_name: doc.display_name.clone(),
+        request_id: ctx.request.request_id.clone(),
+        requester: ctx.request.requester.clone(),
+        profile_id: ctx.profile.profile_id.clone(),
+        organization: ctx.profile.organization_name.clone(),
+        generator_version: gensec_core::GENERATOR_VERSION.to_string(),
+        kb_data_date: doc.kb_data_date.clone(),
+        overview: overview(doc, &sources),
+        data_protection: data_protection(doc, globals, recs, &sources),
+        network: network(doc, globals, recs, &sources),
+        access_controls: access_controls(doc, recs, &sources),
+        logging_monitoring: logging(doc, recs, &sources),
+        compliance: compliance(ctx, recs),
+        threat_model: threat_model(recs),
+        enablement: enablement(ctx, recs),
+        controls: controls(inputs),
+        artifacts: artifacts(inputs),
+    }
+}
+
+fn overview(doc: &ServiceDocumentation, sources: &Sources<'_>) -> Overview {
+    let regions: BTreeSet<&str> = doc
+        .resource_types
+        .iter()
+        .flat_map(|schema| schema.regions.iter().map(String::as_str))
+        .collect();
+    let mut by_level = BTreeMap::new();
+    for action in doc.iam_services.iter().flat_map(|s| &s.actions) {
+        *by_level
+            .entry(action.access_level().as_str().to_string())
+            .or_insert(0) += 1;
+    }
+    Overview {
+        service_id: doc.service_id.clone(),
+        service_name: doc.display_name.clone(),
+        aliases: doc.aliases.clone(),
+        cfn_namespaces: doc.cfn_namespaces.clone(),
+        resource_types: doc
+            .resource_types
+            .iter()
+            .map(|s| s.type_name.clone())
+            .collect(),
+        regions: regions.len(),
+        iam_prefixes: doc.iam_prefixes.clone(),
+        iam_actions_by_access_level: by_level,
+        config_rules: doc.config_rules.len(),
+        kb_data_date: doc.kb_data_date.clone(),
+        data_sources: doc
+            .sources
+            .iter()
+            .map(|s| DataSource {
+                source: s.source.clone(),
+                origin: s.origin.clone(),
+                as_of: s.as_of.clone(),
+            })
+            .collect(),
+        sources: vec![
+            "gensec service catalogue (knowledge base)".into(),
+            sources.schemas(),
+            sources.iam(),
+            sources.config(),
+        ],
+    }
+}
+
+fn data_protection(
+    doc: &ServiceDocumentation,
+    globals: &[ConditionKey],
+    recs: &[Recommendation],
+    sources: &Sources<'_>,
+) -> Section {
+    let at_rest_properties = evidence::properties(doc, is_encryption_name);
+    let at_rest_lead = (!at_rest_properties.is_empty()).then(|| {
+        format!(
+            "Supported: the schemas of {} expose encryption settings.",
+            types_of(&at_rest_properties).join(", ")
+        )
+    });
+    let at_rest = FindingBuilder::new(sources, "encryption-at-rest", "Encryption at rest")
+        .properties(at_rest_properties)
+        .keys(evidence::service_keys(doc, |name| {
+            contains_any(name, &["encryption", "kms"])
+        }))
+        .rules(evidence::rules(doc, |id| {
+            contains_any(id, &["encrypt", "kms"])
+        }))
+        .recommendations(recs.iter().filter(|r| {
+            r.security_domain == SecurityDomain::DataProtection && is_encryption_name(&r.property)
+        }))
+        .finish(at_rest_lead, None);
+
+    let mut transit_keys = evidence::global_keys(globals, &["aws:SecureTransport"]);
+    transit_keys.extend(evidence::service_keys(doc, is_transport_name));
+    let in_transit = FindingBuilder::new(sources, "encryption-in-transit", "Encryption in transit")
+        .properties(evidence::properties(doc, is_transport_name))
+        .keys(transit_keys)
+        .rules(evidence::rules(doc, |id| {
+            contains_any(id, &["ssl", "tls", "https"])
+        }))
+        .recommendations(recs.iter().filter(|r| {
+            is_transport_name(&r.property)
+                || contains_any(
+                    &r.recommended_value.to_string(),
+                    &["securetransport", "tlsversion"],
+                )
+        }))
+        .finish(None, None);
+    Section {
+        id: "data-protection".into(),
+        title: "Data protection".into(),
+        findings: vec![at_rest, in_transit],
+    }
+}
+
+fn network(
+    doc: &ServiceDocumentation,
+    globals: &[ConditionKey],
+    recs: &[Recommendation],
+    sources: &Sources<'_>,
+) -> Section {
+    let vpc_properties = evidence::properties(doc, is_vpc_name);
+    let vpc_lead = (!vpc_properties.is_empty()).then(|| {
+        format!(
+            "VPC-related settings exist on {}.",
+            types_of(&vpc_properties).join(", ")
+        )
+    });
+    let vpc = FindingBuilder::new(sources, "vpc-support", "VPC support")
+        .properties(vpc_properties)
+        .recommendations(recs.iter().filter(|r| is_vpc_name(&r.property)))
+        .finish(vpc_lead, None);
+
+    let mut endpoint_keys = evidence::global_keys(
+        globals,
+        &[
+            "aws:SourceVpce",
+            "aws:SourceVpc",
+            "aws:SourceVpcArn",
+            "aws:VpcSourceIp",
+        ],
+    );
+    endpoint_keys.extend(evidence::service_keys(doc, |name| {
+        contains_any(name, &["vpc", "networkorigin"])
+    }));
+    let endpoints = FindingBuilder::new(sources, "vpc-endpoints", "VPC endpoints")
+        .keys(endpoint_keys)
+        .finish(
+            Some(format!(
+                "Whether AWS offers a VPC endpoint for this service is {NOT_DETERMINED}; policies can filter requests with the condition keys below (global keys are defined by IAM for all services)."
+            )),
+            Some("Whether AWS offers a VPC endpoint for this service is not determined from the machine-readable sources"),
+        );
+
+    let public = FindingBuilder::new(sources, "public-exposure", "Public exposure")
+        .properties(evidence::properties(doc, is_public_name))
+        .rules(evidence::rules(doc, |id| contains_any(id, &["public"])))
+        .recommendations(recs.iter().filter(|r| {
+            is_public_name(evidence::leaf(&r.property)) || contains_any(&r.property, &["public"])
+        }))
+        .finish(None, None);
+    Section {
+        id: "network".into(),
+        title: "Network controls".into(),
+        findings: vec![vpc, endpoints, public],
+    }
+}
+
+fn access_controls(
+    doc: &ServiceDocumentation,
+    recs: &[Recommendation],
+    sources: &Sources<'_>,
+) -> Section {
+    let policies = policy_properties(doc);
+    let policy_types = types_of(&policies);
+    let policy_lead = (!policy_types.is_empty()).then(|| {
+        format!(
+            "Resource-based policies are set through {}.",
+            policy_types.join(", ")
+        )
+    });
+    let resource_policies =
+        FindingBuilder::new(sources, "resource-policies", "Resource-based policies")
+            .resource_types(policy_types)
+            .properties(policies)
+            .finish(policy_lead, None);
+    let keys = FindingBuilder::new(sources, "condition-keys", "Condition keys")
+        .keys(evidence::service_keys(doc, |_| true))
+        .finish(None, None);
+    let identity = FindingBuilder::new(
+        sources,
+        "identity-recommendations",
+        "Identity and access recommendations",
+    )
+    .recommendations(
+        recs.iter()
+            .filter(|r| r.security_domain == SecurityDomain::IdentityAndAccess),
+    )
+    .finish(
+        None,
+        Some("No identity and access recommendation in this run"),
+    );
+    Section {
+        id: "access-controls".into(),
+        title: "Access controls".into(),
+        findings: vec![resource_policies, keys, identity],
+    }
+}
+
+fn logging(doc: &ServiceDocumentation, recs: &[Recommendation], sources: &Sources<'_>) -> Section {
+    let properties = FindingBuilder::new(sources, "logging-properties", "Logging properties")
+        .properties(evidence::properties(doc, is_logging_name))
+        .recommendations(
+            recs.iter()
+                .filter(|r| r.security_domain == SecurityDomain::LoggingAndMonitoring),
+        )
+        .finish(None, None);
+    let rules = FindingBuilder::new(sources, "config-rules", "AWS Config managed rules")
+        .rules(evidence::rules(doc, |_| true))
+        .finish(
+            None,
+            Some("No AWS Config managed rule is catalogued for this service"),
+        );
+    Section {
+        id: "logging-monitoring".into(),
+        title: "Logging and monitoring".into(),
+        findings: vec![properties, rules],
+    }
+}
+
+fn compliance(ctx: &RunContext, recs: &[Recommendation]) -> ComplianceMapping {
+    let frameworks = ctx
+        .profile
+        .compliance_requirements
+        .iter()
+        .map(|framework| FrameworkMapping {
+            framework: serde_name(framework),
+            entries: recs
+                .iter()
+                .filter_map(|r| {
+                    r.compliance
+                        .iter()
+                        .find(|(f, refs)| f == framework && !refs.is_empty())
+                        .map(|(_, refs)| MappingEntry {
+                            configuration_id: r.configuration_id.clone(),
+                            title: r.title.clone(),
+                            priority: r.priority,
+                            references: refs.clone(),
+                        })
+                })
+                .collect(),
+        })
+        .collect();
+    let unmapped = recs
+        .iter()
+        .filter(|r| r.compliance.iter().all(|(_, refs)| refs.is_empty()))
+        .map(|r| r.configuration_id.clone())
+        .collect();
+    ComplianceMapping {
+        frameworks,
+        unmapped,
+        sources: vec![
+            RECOMMENDATIONS_SOURCE.into(),
+            "security profile compliance_requirements (order kept)".into(),
+        ],
+    }
+}
+
+const STRIDE: [StrideThreat; 6] = [
+    StrideThreat::Spoofing,
+    StrideThreat::Tampering,
+    StrideThreat::Repudiation,
+    StrideThreat::InformationDisclosure,
+    StrideThreat::DenialOfService,
+    StrideThreat::ElevationOfPrivilege,
+];
+
+fn threat_model(recs: &[Recommendation]) -> ThreatModel {
+    let rows = STRIDE
+        .iter()
+        .map(|threat| {
+            let matching: Vec<&Recommendation> =
+                recs.iter().filter(|r| r.threat_vector == *threat).collect();
+            let mut by_priority = BTreeMap::new();
+            for r in &matching {
+                *by_priority
+                    .entry(r.priority.as_str().to_string())
+                    .or_insert(0) += 1;
+            }
+            ThreatRow {
+                threat: threat.label().to_string(),
+                recommendations: matching
+                    .iter()
+                    .map(|r| r.configuration_id.clone())
+                    .collect(),
+                by_priority,
+            }
+        })
+        .collect();
+    ThreatModel {
+        method: "STRIDE".into(),
+        rows,
+        sources: vec![RECOMMENDATIONS_SOURCE.into()],
+    }
+}
+
+fn checklist_item(r: &Recommendation) -> ChecklistItem {
+    ChecklistItem {
+        configuration_id: r.configuration_id.clone(),
+        title: r.title.clone(),
+        priority: r.priority,
+        resource_type: r.resource_type.clone(),
+        property: r.property.clone(),
+        value: serde_json::to_string(&r.recommended_value).unwrap_or_default(),
+    }
+}
+
+fn enablement(ctx: &RunContext, recs: &[Recommendation]) -> Enablement {
+    let mut ordered: Vec<&Recommendation> = recs.iter().collect();
+    ordered.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then_with(|| a.configuration_id.cmp(&b.configuration_id))
+    });
+    Enablement {
+        environment_type: serde_name(&ctx.profile.environment_type),
+        pilot_priorities: PILOT_PRIORITIES.to_vec(),
+        pilot: ordered
+            .iter()
+            .filter(|r| PILOT_PRIORITIES.contains(&r.priority))
+            .map(|r| checklist_item(r))
+            .collect(),
+        production: ordered.iter().map(|r| checklist_item(r)).collect(),
+        sources: vec![RECOMMENDATIONS_SOURCE.into()],
+    }
+}
+
+fn controls(inputs: &ReportInputs) -> ControlsOverview {
+    let c = &inputs.controls;
+    let managed = c.managed_rules();
+    let mut not_expressible: Vec<String> = c
+        .scp_coverage
+        .iter()
+        .filter(|item| item.status == "not_expressible")
+        .map(|item| item.configuration_id.clone())
+        .collect();
+    not_expressible.sort();
+    ControlsOverview {
+        generated: !c.is_empty(),
+        config_rules_file: c.config_rules_file.clone(),
+        config_rules_managed: managed,
+        config_rules_custom: c.config_rules.len() - managed,
+        custom_policy_files: c.custom_policy_files.clone(),
+        scp_files: c
+            .scp_files
+            .iter()
+            .map(|f| FileCount {
+                file: f.file.clone(),
+                count: f.statements.len(),
+            })
+            .collect(),
+        scp_statements: c.scp_statements(),
+        scp_not_expressible: not_expressible,
+        guard_files: c
+            .guard_files
+            .iter()
+            .map(|f| FileCount {
+                file: f.file.clone(),
+                count: f.rules.len(),
+            })
+            .collect(),
+        guard_rules: c.guard_rules(),
+        guard_test_files: c.guard_test_files.clone(),
+        sources: if c.is_empty() {
+            Vec::new()
+        } else {
+            vec!["generated controls (controls/)".into()]
+        },
+    }
+}
+
+fn artifacts(inputs: &ReportInputs) -> Artifacts {
+    Artifacts {
+        cloudformation: inputs.cloudformation.as_ref().map(|f| f.path.clone()),
+        terraform: inputs.terraform.as_ref().map(|f| f.path.clone()),
+        iam_model: inputs
+            .iam_model
+            .as_ref()
+            .map(|_| gensec_core::iam::IAM_MODEL_PATH.to_string()),
+        iam_personas: inputs
+            .iam_model
+            .as_ref()
+            .map(|m| m.personas.iter().map(|p| p.id.clone()).collect())
+            .unwrap_or_default(),
+        iam_risky_actions: inputs
+            .iam_model
+            .as_ref()
+            .map_or(0, |m| m.risky_actions.len()),
+        iam_policy_files: inputs.iam_policies.iter().map(|f| f.path.clone()).collect(),
+    }
+}

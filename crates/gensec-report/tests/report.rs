@@ -1,0 +1,376 @@
+//! The report stage on a real run's outputs (the s3 fixture): every file is
+//! written, the profile has every section and cites only what the
+//! documentation contains, and the HTML is self-contained and inert.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{run, run_with, write};
+use gensec_report::evidence::path_in_schema;
+use gensec_report::html::SECTION_IDS;
+use gensec_report::profile::{NOT_GENERATED, ServiceProfile};
+use gensec_report::{PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH};
+use serde_json::Value;
+
+#[tokio::test]
+async fn every_output_is_written_and_summarised() {
+    let run = run().await;
+    let prefix = "s3/REQ-FIXTURE-s3/";
+    assert_eq!(
+        run.outcome.keys,
+        [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH]
+            .map(|path| format!("{prefix}{path}"))
+    );
+    for path in [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH] {
+        let bytes = std::fs::metadata(run.run_dir().join(path)).unwrap().len();
+        assert!(bytes > 1000, "{path} has {bytes} bytes");
+        assert_eq!(run.outcome.summary["bytes"][path], bytes, "{path}");
+    }
+    let profile: ServiceProfile = serde_json::from_str(&run.read(PROFILE_JSON_PATH)).unwrap();
+    assert_eq!(profile.service_id, "s3");
+    assert_eq!(profile.enablement.production.len(), 26);
+    assert_eq!(run.outcome.summary["recommendations_shown"], 26);
+    assert_eq!(run.outcome.summary["profile_sections"], 10);
+    assert_eq!(run.outcome.summary["iac_included"], false);
+    assert!(
+        run.outcome.warnings.is_empty(),
+        "{:?}",
+        run.outcome.warnings
+    );
+}
+
+#[tokio::test]
+async fn markdown_has_every_section() {
+    let run = run().await;
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    for heading in [
+        "# Service Research Profile: Amazon S3",
+        "## 1. Overview",
+        "## 2. Data protection",
+        "### Encryption at rest",
+        "### Encryption in transit",
+        "## 3. Network controls",
+        "### VPC support",
+        "### VPC endpoints",
+        "### Public exposure",
+        "## 4. Access controls",
+        "### Resource-based policies",
+        "### Condition keys",
+        "## 5. Logging and monitoring",
+        "### AWS Config managed rules",
+        "## 6. Compliance mapping",
+        "### SOC2",
+        "### PCI_DSS",
+        "### GDPR",
+        "## 7. STRIDE threat model",
+        "## 8. Enablement checklist: rapid pilot vs production",
+        "### Rapid pilot (sandbox): 16 items",
+        "### Production: 26 items",
+        "## 9. Controls summary",
+        "## 10. Related artifacts",
+    ] {
+        assert!(
+            md.lines().any(|line| line == heading),
+            "missing {heading:?}"
+        );
+    }
+    // Frameworks in the profile's order.
+    let soc2 = md.find("### SOC2").unwrap();
+    let pci = md.find("### PCI_DSS").unwrap();
+    let gdpr = md.find("### GDPR").unwrap();
+    assert!(soc2 < pci && pci < gdpr);
+    // Every section names its source.
+    for section in md.split("\n## ").skip(1) {
+        assert!(
+            section.contains("_source: ") || section.starts_with("10. "),
+            "no source in {}",
+            section.lines().next().unwrap()
+        );
+    }
+    assert!(md.contains("- [ ] **CFG-S3-BUCKET-BLOCK-PUBLIC-ACLS** (Critical)"));
+    assert!(md.contains("| `aws:SecureTransport` | Bool | global |"));
+    assert!(md.contains("| `s3:TlsVersion` | Numeric | service |"));
+    assert!(md.contains("| AWS::S3::BucketPolicy | `PolicyDocument` |"));
+    assert!(md.contains("| CloudFormation Guard rules | 26 | controls/proactive/s3.guard (26) |"));
+}
+
+fn walk<'a>(value: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
+    match value {
+        Value::Object(map) => {
+            out.push(map);
+            map.values().for_each(|v| walk(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_resource_type_property_key_and_rule_in_the_profile_is_in_the_documentation() {
+    let run = run().await;
+    let doc = run.documentation();
+    let kb = common::kb();
+    let profile: Value = serde_json::from_str(&run.read(PROFILE_JSON_PATH)).unwrap();
+    let schema = |name: &str| {
+        doc.resource_types
+            .iter()
+            .find(|schema| schema.type_name == name)
+            .unwrap_or_else(|| panic!("{name} is not in the documentation"))
+    };
+    let mut objects = Vec::new();
+    walk(&profile, &mut objects);
+    let (mut properties, mut keys, mut rules) = (0, 0, 0);
+    for object in objects {
+        if let Some(Value::String(type_name)) = object.get("resource_type") {
+            let schema = schema(type_name);
+            if let Some(Value::String(property)) = object.get("property") {
+                assert!(
+                    path_in_schema(schema, property),
+                    "{type_name}.{property} is not in the documentation"
+                );
+                properties += 1;
+            }
+        }
+        if let Some(Value::Array(types)) = object.get("resource_types") {
+            for type_name in types {
+                schema(type_name.as_str().unwrap());
+            }
+        }
+        if let (Some(Value::String(name)), Some(Value::String(scope))) =
+            (object.get("name"), object.get("scope"))
+        {
+            let known = if scope == "global" {
+                kb.global_condition_keys().iter().any(|k| &k.name == name)
+            } else {
+                doc.iam_services
+                    .iter()
+                    .any(|s| s.condition_keys.iter().any(|k| &k.name == name))
+            };
+            assert!(
+                known,
+                "condition key {name} ({scope}) is not in the sources"
+            );
+            keys += 1;
+        }
+        if let (Some(Value::String(identifier)), Some(Value::String(_))) =
+            (object.get("identifier"), object.get("description"))
+        {
+            assert!(
+                doc.config_rules.iter().any(|r| &r.identifier == identifier),
+                "Config rule {identifier} is not in the documentation"
+            );
+            rules += 1;
+        }
+    }
+    assert!(
+        properties > 50 && keys > 60 && rules > 20,
+        "{properties} {keys} {rules}"
+    );
+
+    // Every resource type the Markdown names is one of the service's.
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    let mut named = 0;
+    for (start, _) in md.match_indices("AWS::") {
+        let token: String = md[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == ':')
+            .collect();
+        if token.matches("::").count() == 2 {
+            schema(&token);
+            named += 1;
+        }
+    }
+    assert!(named > 20);
+}
+
+#[tokio::test]
+async fn the_report_is_self_contained() {
+    let run = run().await;
+    let html = run.read(REPORT_HTML_PATH);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<link"), "no linked stylesheet or icon");
+    assert!(!lower.contains("@import") && !lower.contains("url("));
+    for attribute in ["src=", "href=", "action=", "srcset="] {
+        for (start, _) in lower.match_indices(attribute) {
+            let value = &lower[start + attribute.len()..];
+            let value = value.trim_start_matches(['"', '\'']);
+            assert!(
+                !value.starts_with("http://")
+                    && !value.starts_with("https://")
+                    && !value.starts_with("//"),
+                "external reference: {}",
+                &html[start..(start + 80).min(html.len())]
+            );
+            if attribute == "href=" {
+                assert!(
+                    value.starts_with('#'),
+                    "only in-page links: {}",
+                    &html[start..start + 40]
+                );
+            }
+        }
+    }
+    assert!(!lower.contains("src="), "nothing is loaded from anywhere");
+    assert!(html.contains("Content-Security-Policy"));
+    for id in SECTION_IDS {
+        assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
+    }
+    // The full table is there without JavaScript: no row starts hidden.
+    assert_eq!(html.matches("<tr class=\"rec\"").count(), 26);
+    assert!(!html.contains("<tr class=\"rec\" hidden"));
+    assert!(html.contains("<div id=\"filters\" class=\"filters\" hidden>"));
+    assert!(html.contains("Guard: cfg_s3_bucket_block_public_acls"));
+    assert!(html.contains("Config: gensec-s3-s3-bucket-level-public-access-prohibited"));
+    assert!(html.contains("SCP: scp-1.json#GensecS3Deny1"));
+}
+
+#[tokio::test]
+async fn missing_optional_outputs_are_reported_as_not_generated() {
+    let run = run_with(|dir| std::fs::remove_dir_all(dir.join("controls")).unwrap()).await;
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    assert!(md.contains(&format!("- CloudFormation template: {NOT_GENERATED}")));
+    assert!(md.contains(&format!("- Terraform configuration: {NOT_GENERATED}")));
+    assert!(md.contains(&format!("- IAM model: {NOT_GENERATED}")));
+    assert!(md.contains(&format!("Controls: {NOT_GENERATED}.")));
+    let html = run.read(REPORT_HTML_PATH);
+    for what in [
+        "CloudFormation template",
+        "Terraform configuration",
+        "IAM model",
+        "Controls",
+    ] {
+        assert!(
+            html.contains(&format!("{what}: {NOT_GENERATED}.")),
+            "{what}"
+        );
+    }
+    assert_eq!(run.outcome.summary["controls_included"], false);
+}
+
+const IAM_MODEL: &str = r#"{
+  "service_id": "s3",
+  "service_name": "Amazon S3",
+  "actions_by_access_level": {"Read": ["s3:GetObject"]},
+  "personas": [
+    {"id": "read-only-auditor", "name": "Read-only auditor", "description": "Reads configuration",
+     "policy_file": "iam/policies/read-only-auditor.json", "actions": 12,
+     "condition_keys": ["aws:SecureTransport"], "approval": "Security team"}
+  ],
+  "risky_actions": [
+    {"action": "s3:PutBucketPolicy", "category": "resource_exposure",
+     "reason": "Can make a bucket public", "granted_to": ["administrator"]}
+  ]
+}"#;
+
+#[tokio::test]
+async fn iac_and_the_iam_model_are_embedded_when_present() {
+    let run = run_with(|dir| {
+        write(
+            dir,
+            "iac/cloudformation/template.yaml",
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket # <not-a-tag>\n",
+        );
+        write(
+            dir,
+            "iac/terraform/main.tf",
+            "resource \"aws_s3_bucket\" \"b\" {}\n",
+        );
+        write(dir, "iam/iam-model.json", IAM_MODEL);
+        write(
+            dir,
+            "iam/policies/read-only-auditor.json",
+            r#"{"Version": "2012-10-17", "Statement": []}"#,
+        );
+    })
+    .await;
+    let html = run.read(REPORT_HTML_PATH);
+    assert!(html.contains("Type: AWS::S3::Bucket # &lt;not-a-tag&gt;"));
+    assert!(html.contains("resource &quot;aws_s3_bucket&quot; &quot;b&quot; {}"));
+    assert!(html.contains("<code>read-only-auditor</code>"));
+    assert!(
+        html.contains("<code>s3:PutBucketPolicy</code><td>resource_exposure")
+            || html.contains("<code>s3:PutBucketPolicy</code></td><td>resource_exposure")
+    );
+    assert!(html.contains("iam/policies/read-only-auditor.json"));
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    assert!(md.contains("- CloudFormation template: `iac/cloudformation/template.yaml`"));
+    assert!(md.contains("- Terraform configuration: `iac/terraform/main.tf`"));
+    assert!(md.contains("(1 personas: read-only-auditor; 1 risky actions flagged;"));
+    assert_eq!(run.outcome.summary["iam_included"], true);
+    assert_eq!(run.outcome.summary["iac_included"], true);
+}
+
+#[tokio::test]
+async fn text_from_the_inputs_is_escaped() {
+    let run = run_with(|dir| {
+        let path = dir.join("analysis/recommendations.json");
+        let mut set: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let first = &mut set["recommendations"][0];
+        first["title"] = "<script>alert('title')</script>".into();
+        first["rationale"] = "<img src=x onerror=alert(1)> & \"quoted\"".into();
+        first["recommended_value"] = "</code><script>alert('value')</script>".into();
+        std::fs::write(&path, serde_json::to_vec(&set).unwrap()).unwrap();
+
+        let path = dir.join("documentation/service-documentation.json");
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        doc["display_name"] = "Amazon S3 <script>alert(\"service\")</script>".into();
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+        let path = dir.join("analysis/validation-report.json");
+        let report = r#"{"proposed": 2, "accepted": 1, "rejected": [{"stage": "analysis", "item": "<b>item</b>", "reason": "<script>alert('reason')</script>"}]}"#;
+        std::fs::write(path, report).unwrap();
+    })
+    .await;
+    let html = run.read(REPORT_HTML_PATH);
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script element"
+    );
+    assert!(!html.contains("<img"));
+    assert!(!html.contains("<b>item"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;"));
+    assert!(html.contains("Amazon S3 &lt;script&gt;alert(&quot;service&quot;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;/code&gt;&lt;script&gt;"));
+    // Markdown renders inline HTML too, except inside code spans.
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    let outside_code: String = md
+        .lines()
+        .flat_map(|line| line.split('`').step_by(2))
+        .collect();
+    assert!(!outside_code.contains("<script"), "{md}");
+    assert!(md.contains("&lt;script>alert('title')"));
+}
+
+#[tokio::test]
+async fn a_missing_recommendation_set_is_a_fatal_error() {
+    let kb = common::kb();
+    let dir = tempfile::tempdir().unwrap();
+    let store = gensec_local::DirStore::new(dir.path());
+    let db = gensec_local::SqliteDb::in_memory().unwrap();
+    let ports = gensec_core::pipeline::StagePorts {
+        store: &store,
+        library: &db,
+    };
+    let ctx = common::context(&kb);
+    use gensec_core::pipeline::Stage;
+    let err = gensec_report::ReportStage::new(kb)
+        .run(&ctx, &ports)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), gensec_core::ErrorKind::Fatal);
+    assert!(
+        err.to_string()
+            .contains("service-documentation.json is missing"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn research_profile_snapshot() {
+    let run = run().await;
+    insta::assert_snapshot!("security-research-profile", run.read(PROFILE_MARKDOWN_PATH));
+}
