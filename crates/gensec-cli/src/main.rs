@@ -6,6 +6,7 @@ mod inputs;
 mod kb_cmd;
 mod library_cmd;
 mod output;
+mod remediate_cmd;
 mod requests_cmd;
 mod run_cmd;
 
@@ -42,6 +43,8 @@ enum Command {
     Requests(requests_cmd::RequestsArgs),
     /// Review the Security Control Library: list, show, approve, reject, export.
     Library(library_cmd::LibraryArgs),
+    /// Security Hub findings to remediation e-mails (Terraform fix, risk, manual steps), once per finding.
+    Remediate(remediate_cmd::RemediateArgs),
 }
 
 /// Exit codes: 0 ok, 2 bad input, 1 any other failure.
@@ -83,6 +86,7 @@ async fn main() -> ExitCode {
         Command::Kb { command } => kb_cmd::run(cli.kb.as_deref(), command),
         Command::Requests(args) => requests_cmd::run(args).await,
         Command::Library(args) => library_cmd::run(args).await,
+        Command::Remediate(args) => remediate_cmd::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,3 +51,49 @@ pub trait RequestTracker: Send + Sync {
     /// Most recently updated first.
     async fn recent_requests(&self, limit: usize) -> Result<Vec<RequestRecord>>;
 }
+
+/// What the finding state store remembers about one Security Hub finding, so
+/// that each failing finding is notified once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingObservation<'a> {
+    /// The ASFF `Id` of the finding.
+    pub finding_id: &'a str,
+    /// A digest of the failing state (control, resources, severity, compliance);
+    /// a re-import with the same fingerprint is not news.
+    pub fingerprint: &'a str,
+    /// The finding's `UpdatedAt` (RFC 3339); older observations never win.
+    pub updated_at: &'a str,
+}
+
+/// Once-per-finding memory (SQLite locally, DynamoDB conditional writes in AWS).
+#[async_trait]
+pub trait FindingStateStore: Send + Sync {
+    /// Record a failing observation. Returns `true` when a notification must be
+    /// sent: the finding is unknown, was cleared since it was last notified, or
+    /// its fingerprint changed. A re-import with a newer `UpdatedAt` and the
+    /// same fingerprint, or an observation older than the stored one, returns
+    /// `false`.
+    async fn record_if_new(&self, observation: FindingObservation<'_>) -> Result<bool>;
+    /// The finding stopped failing (resolved, archived, passed, suppressed): a
+    /// later failure notifies again. Older observations are ignored.
+    async fn mark_cleared(&self, finding_id: &str, updated_at: &str) -> Result<()>;
+    /// Undo a `record_if_new` whose notification could not be delivered.
+    async fn forget(&self, finding_id: &str) -> Result<()>;
+}
+
+/// A rendered e-mail: subject, plain text and HTML alternatives.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EmailMessage {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The findings this message reports (one, or several in a digest).
+    pub finding_ids: Vec<String>,
+}
+
+/// Delivers notifications (an outbox directory, SMTP, or SNS in AWS).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Deliver one message; returns where it went (a file path, a message id).
+    async fn send(&self, message: &EmailMessage) -> Result<String>;
+}

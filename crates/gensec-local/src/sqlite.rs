@@ -12,8 +12,9 @@ use rusqlite_migration::{M, Migrations};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE requests (
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE requests (
         request_id    TEXT PRIMARY KEY,
         service_id    TEXT NOT NULL,
         service_name  TEXT NOT NULL,
@@ -54,16 +55,27 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         note             TEXT,
         at               TEXT NOT NULL
     );",
-)];
+    ),
+    M::up(
+        "CREATE TABLE finding_state (
+        finding_id         TEXT PRIMARY KEY,
+        fingerprint        TEXT NOT NULL,
+        state              TEXT NOT NULL,
+        finding_updated_at TEXT NOT NULL,
+        notified_at        TEXT,
+        updated_at         TEXT NOT NULL
+    );",
+    ),
+];
 
 /// SQLite-backed [`ControlLibrary`] and [`RequestTracker`].
 #[derive(Debug)]
 pub struct SqliteDb {
     conn: Mutex<Connection>,
-    location: String,
+    pub(crate) location: String,
 }
 
-fn db_error(location: &str, err: rusqlite::Error) -> Error {
+pub(crate) fn db_error(location: &str, err: rusqlite::Error) -> Error {
     let retryable = matches!(
         err.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
@@ -71,7 +83,7 @@ fn db_error(location: &str, err: rusqlite::Error) -> Error {
     Error::storage(format!("database {location}"), retryable, err)
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().to_rfc3339()
 }
 
@@ -125,7 +137,7 @@ impl SqliteDb {
         })
     }
 
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+    pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn
             .lock()
             .map_err(|_| Error::Fatal(format!("database {} lock poisoned", self.location)))

@@ -1,0 +1,175 @@
+//! `gensec remediate`: Security Hub findings (a file, JSON lines or stdin) to
+//! remediation e-mails in an outbox directory, by SMTP, or on stdout; each
+//! failing finding once (SQLite state); malformed input kept in `rejected/`.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use gensec_core::ports::{EmailMessage, Notifier};
+use gensec_core::{Error, InputError};
+use gensec_local::SqliteDb;
+use gensec_remediate::event::{keep_rejected, parse_input};
+use gensec_remediate::filter::FilterConfig;
+use gensec_remediate::finding::Severity;
+use gensec_remediate::notify::{Addresses, MemoryNotifier, OutboxNotifier, SmtpNotifier};
+use gensec_remediate::{ProcessConfig, process};
+use std::io::Read as _;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// One finding, event or array of them (JSON).
+    #[arg(long, value_name = "FILE", conflicts_with = "events")]
+    finding: Option<PathBuf>,
+    /// EventBridge events or findings, one JSON document per line.
+    #[arg(long, value_name = "FILE.jsonl")]
+    events: Option<PathBuf>,
+    /// Outbox directory for .eml files (and rejected/).
+    #[arg(long, default_value = "gensec-outbox")]
+    out_dir: PathBuf,
+    /// Send by SMTP instead (smtp://host:25, smtps://user:pass@host).
+    #[arg(long, value_name = "URL")]
+    smtp: Option<String>,
+    /// State database (once-per-finding memory).
+    #[arg(long, default_value = "gensec.db")]
+    db: PathBuf,
+    /// Lowest severity notified.
+    #[arg(long, default_value = "HIGH")]
+    severity: String,
+    /// One digest e-mail when several findings arrive in one run.
+    #[arg(long)]
+    digest: bool,
+    /// Print the e-mails (RFC 5322) instead of delivering them.
+    #[arg(long)]
+    stdout: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Sender address.
+    #[arg(long, default_value = "gensec <gensec@localhost>")]
+    from: String,
+    /// Recipient address.
+    #[arg(long, default_value = "security-team@localhost")]
+    to: String,
+    /// Accounts never notified (repeatable).
+    #[arg(long = "exclude-account", value_name = "ID")]
+    exclude_accounts: Vec<String>,
+    /// Resource tag (KEY or KEY=VALUE) that excludes a finding (repeatable).
+    #[arg(long = "exclude-tag", value_name = "KEY[=VALUE]")]
+    exclude_tags: Vec<String>,
+}
+
+fn input_error(source: &str, message: impl Into<String>) -> Error {
+    Error::Input(InputError::new(source, "$", message))
+}
+
+pub async fn run(args: RemediateArgs) -> Result<()> {
+    let min_severity = Severity::parse(&args.severity).ok_or_else(|| {
+        input_error(
+            "--severity",
+            "expected INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL",
+        )
+    })?;
+    let (text, source) = match args.finding.as_ref().or(args.events.as_ref()) {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|err| input_error(&path.display().to_string(), err.to_string()))?,
+            path.display().to_string(),
+        ),
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
+            (text, "stdin".to_string())
+        }
+    };
+    let batch = parse_input(&text, &source);
+    let rejected_dir = args.out_dir.join("rejected");
+    let kept = keep_rejected(&rejected_dir, &batch.rejected)
+        .with_context(|| format!("keeping rejected input in {}", rejected_dir.display()))?;
+    for (item, path) in batch.rejected.iter().zip(&kept) {
+        eprintln!(
+            "gensec: rejected {}: {} (kept in {})",
+            item.source,
+            item.error,
+            path.display()
+        );
+    }
+    let nothing_valid = batch.findings.is_empty();
+    let config = ProcessConfig {
+        filter: FilterConfig {
+            min_severity,
+            exclude_accounts: args.exclude_accounts.iter().cloned().collect(),
+            exclude_tags: args
+                .exclude_tags
+                .iter()
+                .map(|tag| match tag.split_once('=') {
+                    Some((key, value)) => (key.to_string(), Some(value.to_string())),
+                    None => (tag.clone(), None),
+                })
+                .collect(),
+        },
+        digest: args.digest,
+    };
+    let db = SqliteDb::open(&args.db)?;
+    let addresses = Addresses {
+        from: args.from.clone(),
+        to: args.to.clone(),
+    };
+    let memory = MemoryNotifier::default();
+    let notifier: Box<dyn Notifier> = if args.stdout {
+        Box::new(MemoryNotifierRef(&memory))
+    } else if let Some(url) = &args.smtp {
+        Box::new(SmtpNotifier::new(url, addresses.clone())?)
+    } else {
+        Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
+    };
+    let report = process(batch, &config, &db, notifier.as_ref()).await?;
+    for message in memory.sent() {
+        let bytes = gensec_remediate::email::to_rfc5322(&message, &addresses.from, &addresses.to)
+            .context("building the e-mail")?;
+        println!("{}", String::from_utf8_lossy(&bytes));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for sent in &report.sent {
+            eprintln!("gensec: sent {} -> {}", sent.subject, sent.location);
+        }
+        for filtered in &report.filtered {
+            eprintln!(
+                "gensec: not notified {}: {}",
+                filtered.finding_id, filtered.reason
+            );
+        }
+        for id in &report.duplicates {
+            eprintln!("gensec: already notified {id}");
+        }
+        eprintln!(
+            "gensec: {} sent, {} duplicate, {} filtered, {} rejected",
+            report.sent.len(),
+            report.duplicates.len(),
+            report.filtered.len(),
+            report.rejected.len()
+        );
+    }
+    if nothing_valid {
+        return Err(input_error(
+            &source,
+            "no valid finding could be read (rejected input kept)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Borrowing adapter so `--stdout` can print what was "sent".
+#[derive(Debug)]
+struct MemoryNotifierRef<'a>(&'a MemoryNotifier);
+
+#[async_trait::async_trait]
+impl Notifier for MemoryNotifierRef<'_> {
+    async fn send(&self, message: &EmailMessage) -> gensec_core::Result<String> {
+        self.0.send(message).await.map(|_| "stdout".to_string())
+    }
+}

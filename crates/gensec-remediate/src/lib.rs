@@ -1,0 +1,324 @@
+//! Security Hub finding remediation, the local half: read EventBridge events
+//! or ASFF findings ([`event`]), recognise the control ([`finding`]), keep
+//! only new failing HIGH/CRITICAL findings ([`filter`], [`dedupe`]), build the
+//! fix from the catalogue ([`catalogue`], [`terraform`]) and refuse anything
+//! outside the allow-list ([`safety`]), then e-mail it ([`email`], [`notify`]).
+//!
+//! [`remediate`] is pure and deterministic; [`process`] drives a batch over
+//! the [`FindingStateStore`] and [`Notifier`] ports, so the AWS half only
+//! needs DynamoDB and SNS adapters.
+
+pub mod catalogue;
+pub mod dedupe;
+pub mod email;
+pub mod event;
+pub mod filter;
+pub mod finding;
+pub mod notify;
+pub mod safety;
+pub mod terraform;
+
+use catalogue::Catalogue;
+use event::{Batch, Rejected};
+use filter::{Decision, FilterConfig};
+use finding::{Finding, Origin, Severity};
+use gensec_core::ports::{FindingObservation, FindingStateStore, Notifier};
+use serde::Serialize;
+
+/// Generic Security Hub controls reference, for controls outside the catalogue.
+pub const CONTROLS_REFERENCE: &str =
+    "https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-controls-reference.html";
+
+/// What to tell the user about one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remediation {
+    pub finding_id: String,
+    pub account: String,
+    pub region: Option<String>,
+    pub resource_id: String,
+    pub resource_type: String,
+    pub severity: Severity,
+    pub origin: Origin,
+    pub control_id: Option<String>,
+    /// The catalogue's title, else the finding's.
+    pub title: String,
+    /// The finding's own description (untrusted; shown quoted).
+    pub description: String,
+    pub risk: String,
+    /// Terraform that passed the allow-list, if any.
+    pub terraform: Option<String>,
+    /// `terraform import` commands to run first.
+    pub imports: Vec<String>,
+    /// Why there is no Terraform.
+    pub no_fix_reason: Option<String>,
+    pub manual_steps: Vec<String>,
+    pub documentation: String,
+}
+
+fn docs_link(finding: &Finding) -> Option<String> {
+    let url = finding
+        .remediation
+        .as_ref()?
+        .recommendation
+        .as_ref()?
+        .url
+        .as_deref()?;
+    (url.starts_with("https://docs.aws.amazon.com/")
+        && url.len() < 300
+        && url
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>')))
+    .then(|| url.to_string())
+}
+
+fn non_control(origin: Origin) -> (&'static str, Vec<&'static str>, &'static str) {
+    match origin {
+        Origin::GuardDuty => (
+            "GuardDuty detected activity that looks malicious or unauthorised (for example credential misuse, crypto-mining, reconnaissance or data exfiltration). This is a threat finding about behaviour, not a configuration check, so there is no configuration to fix: the affected resource or credentials may already be compromised.",
+            vec![
+                "Open the finding in the GuardDuty console and read the finding type, actor and affected resource.",
+                "If credentials are involved, deactivate or rotate them and review CloudTrail for what they did.",
+                "If an instance or container is involved, isolate it (restrictive security group), snapshot it for forensics, then replace it.",
+                "Archive the finding only after the investigation; add a suppression rule only for confirmed benign patterns.",
+            ],
+            "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings.html",
+        ),
+        Origin::Inspector => (
+            "Amazon Inspector found a software vulnerability or unintended network exposure on a workload. Exploitable vulnerabilities let attackers run code or read data on the affected instance, container image or function.",
+            vec![
+                "Read the CVE, the affected package and the fixed version in the Inspector console.",
+                "Update the package or base image (or patch the instance with Systems Manager Patch Manager) and redeploy.",
+                "Until patched, reduce exposure: restrict inbound security group rules and network paths.",
+            ],
+            "https://docs.aws.amazon.com/inspector/latest/user/findings-understanding.html",
+        ),
+        Origin::Macie => (
+            "Amazon Macie found sensitive data or a policy issue in S3. Sensitive data in the wrong place, or readable by too many principals, is a data-exposure risk.",
+            vec![
+                "Review the objects and data types Macie reported.",
+                "Move or delete data that should not be there; restrict the bucket policy and enable default encryption.",
+            ],
+            "https://docs.aws.amazon.com/macie/latest/user/findings.html",
+        ),
+        Origin::IamAccessAnalyzer => (
+            "IAM Access Analyzer found a resource shared outside your zone of trust (another account, or the public). Unintended external access can expose data or let others act on your resources.",
+            vec![
+                "Confirm whether the external access is intended.",
+                "If not, remove the statement that grants it from the resource policy, then re-scan.",
+                "If it is, archive the finding with a note (or add an archive rule).",
+            ],
+            "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html",
+        ),
+        Origin::Control | Origin::Other => (
+            "An integrated product reported this finding; gensec has no catalogue entry for it, so it explains what it can and generates no fix.",
+            vec![
+                "Open the finding in the Security Hub console and follow the product's own remediation guidance.",
+                "Update the finding's workflow status when it is handled.",
+            ],
+            CONTROLS_REFERENCE,
+        ),
+    }
+}
+
+/// Build the remediation for one finding from the embedded catalogue. Pure
+/// and deterministic (no I/O beyond the embedded data).
+pub fn remediate(finding: &Finding) -> Remediation {
+    match Catalogue::embedded() {
+        Ok(catalogue) => remediate_with(finding, catalogue),
+        Err(err) => {
+            let mut r = remediate_with(finding, &Catalogue::default());
+            r.no_fix_reason = Some(format!("the remediation catalogue did not load: {err}"));
+            r
+        }
+    }
+}
+
+/// [`remediate`] with a given catalogue.
+pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
+    let origin = finding.origin();
+    let control_id = finding.control_id();
+    let resource = finding.resource();
+    let mut r = Remediation {
+        finding_id: finding.id.clone(),
+        account: finding.aws_account_id.clone(),
+        region: finding.region().map(str::to_string),
+        resource_id: resource.map(|r| r.id.clone()).unwrap_or_default(),
+        resource_type: resource.map(|r| r.kind.clone()).unwrap_or_default(),
+        severity: finding.severity(),
+        origin,
+        control_id: control_id.clone(),
+        title: email::one_line_title(&finding.title),
+        description: finding.description.clone(),
+        risk: String::new(),
+        terraform: None,
+        imports: Vec::new(),
+        no_fix_reason: None,
+        manual_steps: Vec::new(),
+        documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
+    };
+    let entry = control_id.as_deref().and_then(|id| catalogue.get(id));
+    let Some(entry) = entry else {
+        let (risk, steps, docs) = non_control(origin);
+        r.manual_steps = steps.into_iter().map(str::to_string).collect();
+        if origin == Origin::Control {
+            r.risk = format!(
+                "Security Hub control {} failed. gensec has no catalogue entry for this control, so the explanation is the control's own title and documentation.",
+                control_id.as_deref().unwrap_or("?")
+            );
+            r.no_fix_reason = Some(
+                "this control is not in gensec's remediation catalogue; no fix was generated"
+                    .into(),
+            );
+            r.manual_steps = vec![
+                "Read the control's documentation (link below) for the exact requirement.".into(),
+                "Change the resource's configuration in your infrastructure code and redeploy; Security Hub re-evaluates automatically.".into(),
+            ];
+        } else {
+            r.risk = risk.to_string();
+            r.no_fix_reason = Some("this is not a configuration-control finding; there is no configuration fix to generate".into());
+            if docs_link(finding).is_none() {
+                r.documentation = docs.to_string();
+            }
+        }
+        return r;
+    };
+    r.title = format!("{} {}", entry.control_id, entry.title);
+    r.risk = entry.risk.clone();
+    r.manual_steps = entry.manual_steps.clone();
+    r.documentation = entry.documentation.clone();
+    match &entry.fix {
+        None => {
+            r.no_fix_reason = Some(
+                entry
+                    .no_fix_reason
+                    .clone()
+                    .unwrap_or_else(|| "no Terraform fix applies to this control".into()),
+            );
+        }
+        Some(fix) => match terraform::render(fix, finding) {
+            Err(err) => r.no_fix_reason = Some(err.to_string()),
+            Ok(rendered) => match safety::check(&rendered.code, Some(&rendered.resources)) {
+                Err(refused) => r.no_fix_reason = Some(refused.to_string()),
+                Ok(()) => {
+                    r.terraform = Some(rendered.code);
+                    r.imports = rendered.imports;
+                }
+            },
+        },
+    }
+    r
+}
+
+/// Settings for [`process`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessConfig {
+    pub filter: FilterConfig,
+    /// Several findings in one run → one digest e-mail.
+    pub digest: bool,
+}
+
+/// A finding that was not notified, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Filtered {
+    pub source: String,
+    pub finding_id: String,
+    pub reason: String,
+}
+
+/// A notified finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sent {
+    pub finding_id: String,
+    pub control_id: Option<String>,
+    pub subject: String,
+    /// Where the e-mail went.
+    pub location: String,
+    pub fix_generated: bool,
+}
+
+/// The outcome of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub sent: Vec<Sent>,
+    /// Finding ids already notified in the same failing state.
+    pub duplicates: Vec<String>,
+    pub filtered: Vec<Filtered>,
+    /// Malformed input, kept with its error.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Run a batch: filter, dedupe, remediate, notify. Cleared findings (resolved,
+/// archived, passed, suppressed) are marked so a later failure notifies again.
+/// If delivery fails, the findings are forgotten so a retry sends them.
+pub async fn process(
+    batch: Batch,
+    config: &ProcessConfig,
+    store: &dyn FindingStateStore,
+    notifier: &dyn Notifier,
+) -> gensec_core::Result<Report> {
+    let mut report = Report {
+        rejected: batch.rejected,
+        ..Report::default()
+    };
+    let mut to_send = Vec::new();
+    for located in batch.findings {
+        let finding = &located.finding;
+        match filter::decide(finding, &config.filter) {
+            Decision::Skip(reason) => report.filtered.push(Filtered {
+                source: located.source.clone(),
+                finding_id: finding.id.clone(),
+                reason,
+            }),
+            Decision::Clear(reason) => {
+                store.mark_cleared(&finding.id, &finding.updated_at).await?;
+                report.filtered.push(Filtered {
+                    source: located.source.clone(),
+                    finding_id: finding.id.clone(),
+                    reason,
+                });
+            }
+            Decision::Notify => {
+                let fingerprint = dedupe::fingerprint(finding);
+                let new = store
+                    .record_if_new(FindingObservation {
+                        finding_id: &finding.id,
+                        fingerprint: &fingerprint,
+                        updated_at: &finding.updated_at,
+                    })
+                    .await?;
+                if new {
+                    to_send.push(remediate(finding));
+                } else {
+                    report.duplicates.push(finding.id.clone());
+                }
+            }
+        }
+    }
+    let messages: Vec<(Vec<&Remediation>, gensec_core::ports::EmailMessage)> =
+        if config.digest && to_send.len() > 1 {
+            vec![(to_send.iter().collect(), email::render_digest(&to_send))]
+        } else {
+            to_send
+                .iter()
+                .map(|r| (vec![r], email::render(r)))
+                .collect()
+        };
+    for (remediations, message) in messages {
+        match notifier.send(&message).await {
+            Ok(location) => report.sent.extend(remediations.iter().map(|r| Sent {
+                finding_id: r.finding_id.clone(),
+                control_id: r.control_id.clone(),
+                subject: message.subject.clone(),
+                location: location.clone(),
+                fix_generated: r.terraform.is_some(),
+            })),
+            Err(err) => {
+                for r in &remediations {
+                    store.forget(&r.finding_id).await?;
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(report)
+}
