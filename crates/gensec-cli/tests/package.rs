@@ -351,6 +351,25 @@ async fn iam_problems(run: &Run) -> Vec<String> {
     assert_eq!(model.personas.len(), 5);
     let keys = run.store.list(&run.ctx.key("iam/policies/")).await.unwrap();
     assert!(keys.len() >= 4, "{keys:?}");
+    // Services with a data plane give their applications something to do.
+    if [
+        "s3",
+        "rds",
+        "lambda",
+        "dynamodb",
+        "kms",
+        "sqs",
+        "sns",
+        "opensearch",
+    ]
+    .contains(&run.ctx.service_id.as_str())
+    {
+        assert!(
+            keys.iter().any(|k| k.contains("application-runtime")),
+            "{}: no application-runtime policy",
+            run.ctx.service_id
+        );
+    }
     for key in keys {
         let policy: Value =
             serde_json::from_slice(&run.store.get(&key).await.unwrap().unwrap()).unwrap();

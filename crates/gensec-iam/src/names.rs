@@ -61,7 +61,8 @@ pub(crate) const DATA_ITEM_TYPE_SUFFIXES: &[&str] =
     &["object", "item", "secret", "parameter", "message", "record"];
 
 /// Verbs of data-plane calls an application makes.
-pub(crate) const DATA_PLANE_VERBS: &[&str] = &["Invoke", "Send", "Receive", "Connect", "Execute"];
+pub(crate) const DATA_PLANE_VERBS: &[&str] =
+    &["Invoke", "Send", "Receive", "Connect", "Execute", "Publish"];
 
 /// Verbs that destroy what they name.
 pub(crate) const DESTRUCTIVE_VERBS: &[&str] = &["Delete", "Terminate", "Purge", "Destroy"];

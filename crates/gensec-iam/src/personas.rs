@@ -108,6 +108,45 @@ pub(crate) const RUNTIME_COMPANIONS: &[(&str, &[&str])] = &[
             "s3:ListBucketMultipartUploads",
         ],
     ),
+    // Item reads and writes; no table management.
+    (
+        "dynamodb",
+        &[
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        ],
+    ),
+    // Workloads and kubectl find the cluster endpoint; access inside it is Kubernetes RBAC.
+    ("eks", &["eks:DescribeCluster"]),
+    // Domain HTTP APIs (index, search); no domain management.
+    (
+        "es",
+        &[
+            "es:ESHttpDelete",
+            "es:ESHttpGet",
+            "es:ESHttpHead",
+            "es:ESHttpPost",
+            "es:ESHttpPut",
+        ],
+    ),
+    // Envelope encryption and decryption with the service's keys.
+    (
+        "kms",
+        &[
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+        ],
+    ),
     // Applications reach the database with credentials; these find its endpoints.
     (
         "rds",
