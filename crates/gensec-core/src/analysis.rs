@@ -180,7 +180,33 @@ pub struct ValidationReport {
     pub rejected: Vec<Rejection>,
 }
 
+/// Where a report stood before a stage added to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportMark {
+    proposed: u64,
+    accepted: u64,
+    rejected: usize,
+}
+
 impl ValidationReport {
+    /// Remember the current counts, to report a later stage's share.
+    pub fn mark(&self) -> ReportMark {
+        ReportMark {
+            proposed: self.proposed,
+            accepted: self.accepted,
+            rejected: self.rejected.len(),
+        }
+    }
+
+    /// What was checked, accepted and rejected since `mark`.
+    pub fn counts_since(&self, mark: ReportMark) -> crate::pipeline::ValidationCounts {
+        crate::pipeline::ValidationCounts {
+            checked: self.proposed - mark.proposed,
+            accepted: self.accepted - mark.accepted,
+            rejected: (self.rejected.len() - mark.rejected) as u64,
+        }
+    }
+
     pub fn accept(&mut self) {
         self.proposed += 1;
         self.accepted += 1;

@@ -97,3 +97,15 @@ pub trait Notifier: Send + Sync {
     /// Deliver one message; returns where it went (a file path, a message id).
     async fn send(&self, message: &EmailMessage) -> Result<String>;
 }
+
+/// Read and parse a JSON document an earlier stage wrote.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> Result<T> {
+    let body = store.get(key).await?.ok_or_else(|| {
+        crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it"))
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))
+}

@@ -21,41 +21,11 @@ pub enum Outcome {
 /// a `BufWriter` without flushing and comes back empty once it outgrows the
 /// buffer (cfn-guard 3.2.1), while the record is serialised whole.
 pub fn evaluate(rules: &str, rule: &str, input: &Value) -> Result<Outcome, String> {
-    let data = input.to_string();
-    let output = cfn_guard::run_checks(
-        cfn_guard::ValidateInput {
-            content: &data,
-            file_name: "template.json",
-        },
-        cfn_guard::ValidateInput {
-            content: rules,
-            file_name: "rules.guard",
-        },
-        true,
-    )
-    .map_err(|err| format!("cfn-guard: {err}"))?;
-    if output.is_empty() {
-        return Err("cfn-guard found no rules in the file".into());
-    }
-    let record: Value = serde_json::from_str(&output).map_err(|err| {
-        format!(
-            "cfn-guard output: {err}: {}",
-            output.chars().take(300).collect::<String>()
-        )
-    })?;
-    let status = record["children"]
-        .as_array()
+    evaluate_all(rules, input)?
         .into_iter()
-        .flatten()
-        .map(|child| &child["container"]["RuleCheck"])
-        .find(|check| check["name"].as_str() == Some(rule))
-        .and_then(|check| check["status"].as_str());
-    match status {
-        Some("PASS") => Ok(Outcome::Pass),
-        Some("FAIL") => Ok(Outcome::Fail),
-        Some(_) => Ok(Outcome::Skip),
-        None => Err(format!("rule {rule} is not in the rules file")),
-    }
+        .find(|(name, _)| name == rule)
+        .map(|(_, outcome)| outcome)
+        .ok_or_else(|| format!("rule {rule} is not in the rules file"))
 }
 
 /// Every rule of a rules file and its result on one input.
