@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod html;
 pub mod iam;
 pub mod input;
 pub mod library;

@@ -26,20 +26,7 @@ fn one_line(text: &str, max: usize) -> String {
 }
 
 /// Escape text for HTML.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use gensec_core::html::escape as html_escape;
 
 /// The subject line.
 pub fn subject(remediation: &Remediation) -> String {

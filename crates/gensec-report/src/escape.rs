@@ -1,20 +1,7 @@
 //! Escaping for text inserted into HTML, and a Markdown-safe inline form.
 
 /// Escape text for an HTML element body or a quoted attribute value.
-pub fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use gensec_core::html::escape as html;
 
 /// Text for a Markdown table cell: pipes and line breaks would break the row.
 pub fn md_cell(text: &str) -> String {
