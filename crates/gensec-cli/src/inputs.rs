@@ -1,6 +1,6 @@
 //! Reading the profile and request files, with errors that name the file.
 
-use gensec_core::input::{parse_profile, parse_request};
+use gensec_core::input::{parse_profile, parse_request, select_profile};
 use gensec_core::{InputError, SecurityProfile, ServiceRequest};
 use std::path::Path;
 
@@ -48,29 +48,7 @@ pub fn load_profile(path: &Path, wanted: Option<&str>) -> Result<SecurityProfile
     for file in &files {
         profiles.push(parse_profile(&file.display().to_string(), &read(file)?)?);
     }
-    let ids: Vec<String> = profiles.iter().map(|p| p.profile_id.clone()).collect();
-    match wanted {
-        Some(wanted) => profiles
-            .into_iter()
-            .find(|p| p.profile_id == wanted)
-            .ok_or_else(|| {
-                InputError::new(
-                    path.display().to_string(),
-                    "$.profile_id",
-                    format!("no profile {wanted:?} here; found {}", ids.join(", ")),
-                )
-            }),
-        None if profiles.len() == 1 => Ok(profiles.remove(0)),
-        None => Err(InputError::new(
-            path.display().to_string(),
-            "$.profile_id",
-            format!(
-                "{} profiles found ({}); name one with the request's profile_id or --profile FILE",
-                profiles.len(),
-                ids.join(", ")
-            ),
-        )),
-    }
+    select_profile(&path.display().to_string(), profiles, wanted)
 }
 
 pub fn load_request(path: &Path) -> Result<ServiceRequest, InputError> {

@@ -4,20 +4,13 @@ use crate::inputs::{load_profile, load_request};
 use crate::output::{print_json, print_text};
 use anyhow::Context;
 use chrono::Utc;
-use gensec_analysis::AnalysisStage;
-use gensec_controls::ControlsStage;
+use gensec_core::ServiceRequest;
 use gensec_core::analysis::{VALIDATION_REPORT_PATH, ValidationReport};
-use gensec_core::pipeline::{
-    PipelineEvent, RunContext, Stage, StagePorts, output_prefix, run_pipeline,
-};
+use gensec_core::pipeline::{PipelineEvent, StagePorts, run_pipeline};
 use gensec_core::ports::ObjectStore;
-use gensec_core::{SecurityProfile, ServiceRequest};
-use gensec_docs::DocumentationStage;
-use gensec_iac::IacStage;
-use gensec_iam::IamStage;
 use gensec_kb::Kb;
 use gensec_local::{DirStore, SqliteDb};
-use gensec_report::ReportStage;
+use gensec_stages::{Stages, run_context};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -63,56 +56,6 @@ fn request_for_service(name: &str, service_id: &str, requester: &str) -> Service
     }
 }
 
-/// The stages of a run, built once and reused for every service.
-struct Pipeline {
-    documentation: DocumentationStage,
-    analysis: AnalysisStage,
-    controls: ControlsStage,
-    iac: IacStage,
-    iam: IamStage,
-    report: ReportStage,
-}
-
-impl Pipeline {
-    fn new(kb: &Arc<Kb>) -> anyhow::Result<Self> {
-        Ok(Self {
-            documentation: DocumentationStage::new(kb.clone()),
-            analysis: AnalysisStage::new(kb.clone())?,
-            controls: ControlsStage::new(kb.clone()),
-            iac: IacStage::new(kb.clone()),
-            iam: IamStage::new(kb.clone()),
-            report: ReportStage::new(kb.clone()),
-        })
-    }
-
-    fn stages(&self) -> Vec<&dyn Stage> {
-        vec![
-            &self.documentation,
-            &self.analysis,
-            &self.controls,
-            &self.iac,
-            &self.iam,
-            &self.report,
-        ]
-    }
-}
-
-fn context(
-    kb: &Kb,
-    request: ServiceRequest,
-    profile: SecurityProfile,
-) -> anyhow::Result<RunContext> {
-    let service = kb.resolve_service(&request.service_name)?;
-    Ok(RunContext {
-        output_prefix: output_prefix(&service.id, &request.request_id),
-        service_id: service.id.clone(),
-        service_display_name: service.display_name.clone(),
-        request,
-        profile,
-        kb: kb.stamp(),
-    })
-}
-
 pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     // Everything is read and checked before anything is written.
     let kb = Arc::new(Kb::open(kb_path).map_err(gensec_core::Error::from)?);
@@ -133,13 +76,13 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     };
     kb.resolve_service(&request.service_name)?;
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
-    let ctx = context(&kb, request, profile)?;
+    let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
-    let pipeline = Pipeline::new(&kb)?;
+    let pipeline = Stages::new(&kb)?;
 
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let stages = pipeline.stages();
+    let stages = pipeline.all();
     let ports = StagePorts {
         store: &store,
         library: &db,
@@ -313,14 +256,14 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
 /// service is reported and the rest go on.
 async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, None)?;
-    let pipeline = Pipeline::new(kb)?;
+    let pipeline = Stages::new(kb)?;
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     let ports = StagePorts {
         store: &store,
         library: &db,
     };
-    let stages = pipeline.stages();
+    let stages = pipeline.all();
     let services = kb.services();
     let progress = if args.json {
         ProgressBar::hidden()
@@ -338,11 +281,11 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
     for service in services {
         progress.set_message(service.id.clone());
         let request = request_for_service(&service.id, &service.id, &args.requester);
-        let result = match context(kb, request, profile.clone()) {
+        let result = match run_context(kb, request, profile.clone()) {
             Ok(ctx) => run_pipeline(&stages, &ctx, &ports, &db, &|_| {})
                 .await
                 .map_err(anyhow::Error::from),
-            Err(err) => Err(err),
+            Err(err) => Err(err.into()),
         };
         match result {
             Ok(report) => {

@@ -197,20 +197,7 @@ pub async fn run_pipeline(
             total: ordered.len(),
         });
         let stage_started = Instant::now();
-        let result = async {
-            tracker
-                .update(
-                    &ctx.request.request_id,
-                    attempt,
-                    StatusUpdate::Running {
-                        stage: id.as_str().to_string(),
-                    },
-                )
-                .await?;
-            stage.run(ctx, ports).await
-        }
-        .await;
-        match result {
+        match run_stage(*stage, ctx, ports, tracker, attempt).await {
             Ok(outcome) => outcomes.push(outcome),
             Err(source) => {
                 return Err(fail(tracker, ctx, attempt, id.as_str(), source).await);
@@ -222,11 +209,52 @@ pub async fn run_pipeline(
         });
     }
 
+    let (manifest, manifest_key) =
+        match finish_run(ctx, ports.store, tracker, attempt, &outcomes).await {
+            Ok(finished) => finished,
+            Err(source) => return Err(fail(tracker, ctx, attempt, "manifest", source).await),
+        };
+    Ok(RunReport {
+        attempt,
+        outcomes,
+        manifest,
+        manifest_key,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Run one stage of an attempt: mark the request RUNNING at this stage, then
+/// run it. The local runner and the stage Lambdas both come through here.
+pub async fn run_stage(
+    stage: &dyn Stage,
+    ctx: &RunContext,
+    ports: &StagePorts<'_>,
+    tracker: &dyn RequestTracker,
+    attempt: u32,
+) -> Result<StageOutcome> {
+    tracker
+        .update(
+            &ctx.request.request_id,
+            attempt,
+            StatusUpdate::Running {
+                stage: stage.id().as_str().to_string(),
+            },
+        )
+        .await?;
+    stage.run(ctx, ports).await
+}
+
+/// Write `manifest.json` from every stage's outcome and mark the attempt
+/// SUCCEEDED. Returns the manifest and its key.
+pub async fn finish_run(
+    ctx: &RunContext,
+    store: &dyn ObjectStore,
+    tracker: &dyn RequestTracker,
+    attempt: u32,
+    outcomes: &[StageOutcome],
+) -> Result<(Manifest, String)> {
     let manifest_key = ctx.key("manifest.json");
-    let manifest = match write_manifest(ctx, ports.store, &outcomes, &manifest_key).await {
-        Ok(manifest) => manifest,
-        Err(source) => return Err(fail(tracker, ctx, attempt, "manifest", source).await),
-    };
+    let manifest = write_manifest(ctx, store, outcomes, &manifest_key).await?;
     tracker
         .update(
             &ctx.request.request_id,
@@ -235,18 +263,13 @@ pub async fn run_pipeline(
                 output_prefix: ctx.output_prefix.clone(),
             },
         )
-        .await
-        .map_err(|source| PipelineError {
-            stage: "tracking".into(),
-            source,
-        })?;
-    Ok(RunReport {
-        attempt,
-        outcomes,
-        manifest,
-        manifest_key,
-        elapsed: started.elapsed(),
-    })
+        .await?;
+    Ok((manifest, manifest_key))
+}
+
+/// The message a FAILED attempt records: the error kind, then the cause.
+pub fn failure_message(kind: ErrorKind, cause: &str) -> String {
+    format!("[{}] {cause}", kind.as_str())
 }
 
 async fn fail(
@@ -258,7 +281,7 @@ async fn fail(
 ) -> PipelineError {
     // The stage error is what the user needs; a tracking failure on top of it
     // is logged into the message rather than hiding the original cause.
-    let mut message = format!("[{}] {source}", source.kind().as_str());
+    let mut message = failure_message(source.kind(), &source.to_string());
     if let Err(tracking) = tracker
         .update(
             &ctx.request.request_id,

@@ -4,10 +4,12 @@
 mod load;
 mod profile;
 mod request;
+mod select;
 
 pub use load::{parse_json, parse_profile, parse_request};
 pub use profile::*;
 pub use request::ServiceRequest;
+pub use select::select_profile;
 
 /// JSON Schemas of the inputs, as published in `config-example/schemas/`.
 pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {

@@ -1,0 +1,91 @@
+//! The six pipeline stages, built once from one knowledge base, and a service
+//! request resolved into the [`RunContext`] every stage reads. The `gensec`
+//! CLI runs them in-process; each stage Lambda runs one of them.
+
+use gensec_analysis::AnalysisStage;
+use gensec_controls::ControlsStage;
+use gensec_core::pipeline::{RunContext, Stage, StageId, output_prefix};
+use gensec_core::{SecurityProfile, ServiceRequest};
+use gensec_docs::DocumentationStage;
+use gensec_iac::IacStage;
+use gensec_iam::IamStage;
+use gensec_kb::Kb;
+use gensec_report::ReportStage;
+use std::sync::Arc;
+
+/// Every stage of the pipeline.
+#[derive(Debug)]
+pub struct Stages {
+    documentation: DocumentationStage,
+    analysis: AnalysisStage,
+    controls: ControlsStage,
+    iac: IacStage,
+    iam: IamStage,
+    report: ReportStage,
+}
+
+impl Stages {
+    pub fn new(kb: &Arc<Kb>) -> gensec_core::Result<Self> {
+        Ok(Self {
+            documentation: DocumentationStage::new(kb.clone()),
+            analysis: AnalysisStage::new(kb.clone())?,
+            controls: ControlsStage::new(kb.clone()),
+            iac: IacStage::new(kb.clone()),
+            iam: IamStage::new(kb.clone()),
+            report: ReportStage::new(kb.clone()),
+        })
+    }
+
+    /// All stages, for `run_pipeline` (which orders them).
+    pub fn all(&self) -> Vec<&dyn Stage> {
+        gensec_core::pipeline::PIPELINE
+            .iter()
+            .map(|id| self.get(*id))
+            .collect()
+    }
+
+    /// One stage.
+    pub fn get(&self, id: StageId) -> &dyn Stage {
+        match id {
+            StageId::Documentation => &self.documentation,
+            StageId::Analysis => &self.analysis,
+            StageId::Controls => &self.controls,
+            StageId::Iac => &self.iac,
+            StageId::Iam => &self.iam,
+            StageId::Report => &self.report,
+        }
+    }
+}
+
+/// Resolve the request's service and build the run context.
+pub fn run_context(
+    kb: &Kb,
+    request: ServiceRequest,
+    profile: SecurityProfile,
+) -> gensec_core::Result<RunContext> {
+    let service = kb.resolve_service(&request.service_name)?;
+    Ok(RunContext {
+        output_prefix: output_prefix(&service.id, &request.request_id),
+        service_id: service.id.clone(),
+        service_display_name: service.display_name.clone(),
+        request,
+        profile,
+        kb: kb.stamp(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_stage_answers_to_its_own_id() {
+        let kb = Arc::new(Kb::embedded().unwrap());
+        let stages = Stages::new(&kb).unwrap();
+        for id in gensec_core::pipeline::PIPELINE {
+            assert_eq!(stages.get(*id).id(), *id);
+        }
+        assert_eq!(stages.all().len(), gensec_core::pipeline::PIPELINE.len());
+    }
+}
