@@ -124,7 +124,8 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
     } else {
         Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
     };
-    let report = process(batch, &config, &db, notifier.as_ref()).await?;
+    // No Security Hub locally: findings' workflow is left as it is.
+    let report = process(batch, &config, &db, notifier.as_ref(), None).await?;
     for message in memory.sent() {
         let bytes = gensec_remediate::email::to_rfc5322(&message, &addresses.from, &addresses.to)
             .context("building the e-mail")?;

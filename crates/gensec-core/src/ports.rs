@@ -109,3 +109,22 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&body)
         .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))
 }
+
+/// A Security Hub finding as `BatchUpdateFindings` identifies it
+/// (`FindingIdentifiers`: the ASFF `Id` and `ProductArn`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct FindingRef {
+    pub id: String,
+    pub product_arn: String,
+}
+
+/// Updates findings' workflow in their source (Security Hub
+/// `BatchUpdateFindings` in AWS). Optional and off by default: remediation
+/// works without it.
+#[async_trait]
+pub trait FindingWorkflow: Send + Sync {
+    /// Set `Workflow.Status` to `NOTIFIED` for findings whose notification was
+    /// delivered. The adapter splits the list into API-sized requests; findings
+    /// it could not update make the whole call an error that names them.
+    async fn mark_notified(&self, findings: &[FindingRef]) -> Result<()>;
+}

@@ -23,6 +23,13 @@ pub struct Entry {
     pub fix: Option<Fix>,
     #[serde(default)]
     pub no_fix_reason: Option<String>,
+    /// The checkov Terraform checks (`CKV_AWS_53`, `CKV2_AWS_6`) that examine
+    /// what the fix sets; `tests/checkov.rs` runs them on the generated fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkov: Vec<String>,
+    /// Why no checkov check covers the fix (required when a fix lists none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_checkov_reason: Option<String>,
     pub manual_steps: Vec<String>,
     pub documentation: String,
 }
@@ -69,7 +76,38 @@ fn is_identifier(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// `CKV_AWS_123` or `CKV2_AWS_12`.
+fn is_checkov_id(id: &str) -> bool {
+    ["CKV_AWS_", "CKV2_AWS_"].iter().any(|prefix| {
+        id.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+fn check_checkov(entry: &Entry) -> Result<(), String> {
+    if let Some(bad) = entry.checkov.iter().find(|id| !is_checkov_id(id)) {
+        return Err(format!("{bad:?} is not a checkov AWS check id"));
+    }
+    let reason = entry
+        .no_checkov_reason
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    match (&entry.fix, entry.checkov.is_empty(), reason) {
+        (None, false, _) | (None, _, true) => {
+            Err("checkov and no_checkov_reason are only for entries with a fix".into())
+        }
+        (Some(_), true, false) => {
+            Err("a fix needs checkov check ids or a no_checkov_reason".into())
+        }
+        (Some(_), false, true) => {
+            Err("give checkov check ids or a no_checkov_reason, not both".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_entry(entry: &Entry) -> Result<(), String> {
+    check_checkov(entry)?;
     if entry.control_id.trim().is_empty() || entry.title.trim().is_empty() {
         return Err("control_id and title must not be empty".into());
     }
@@ -168,5 +206,43 @@ impl Catalogue {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(extra: &str) -> Result<Catalogue, CatalogueError> {
+        let text = format!(
+            r#"[{{"control_id": "X.1", "title": "t", "severity": "HIGH", "resource_type": "AwsS3Bucket",
+                 "risk": "r", "manual_steps": [], "documentation": "https://docs.aws.amazon.com/x",
+                 {extra}}}]"#
+        );
+        Catalogue::from_files([("x.json", text.as_str())])
+    }
+
+    const FIX: &str = r#""fix": {"resources": [{"type": "aws_s3_bucket_versioning", "name": "fix", "arguments": {"bucket": "b"}}]}"#;
+
+    #[test]
+    fn a_fix_names_its_checkov_checks_or_says_why_not() {
+        assert!(
+            load(&format!(
+                r#"{FIX}, "checkov": ["CKV_AWS_21", "CKV2_AWS_6"]"#
+            ))
+            .is_ok()
+        );
+        assert!(load(&format!(r#"{FIX}, "no_checkov_reason": "none exists""#)).is_ok());
+        assert!(load(FIX).is_err());
+        assert!(
+            load(&format!(
+                r#"{FIX}, "checkov": ["CKV_AWS_21"], "no_checkov_reason": "x""#
+            ))
+            .is_err()
+        );
+        assert!(load(&format!(r#"{FIX}, "checkov": ["CKV_AZURE_1"]"#)).is_err());
+        assert!(load(&format!(r#"{FIX}, "checkov": ["CKV_AWS_"]"#)).is_err());
+        assert!(load(r#""no_fix_reason": "n", "checkov": ["CKV_AWS_21"]"#).is_err());
+        assert!(load(r#""no_fix_reason": "n""#).is_ok());
     }
 }

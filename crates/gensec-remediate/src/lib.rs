@@ -5,8 +5,9 @@
 //! outside the allow-list ([`safety`]), then e-mail it ([`email`], [`notify`]).
 //!
 //! [`remediate`] is pure and deterministic; [`process`] drives a batch over
-//! the [`FindingStateStore`] and [`Notifier`] ports, so the AWS half only
-//! needs DynamoDB and SNS adapters.
+//! the [`FindingStateStore`] and [`Notifier`] ports (and, optionally,
+//! [`FindingWorkflow`] to mark delivered findings NOTIFIED), so the AWS half
+//! only needs DynamoDB, SNS and Security Hub adapters.
 
 pub mod catalogue;
 pub mod dedupe;
@@ -22,7 +23,9 @@ use catalogue::Catalogue;
 use event::{Batch, Rejected};
 use filter::{Decision, FilterConfig};
 use finding::{Finding, Origin, Severity};
-use gensec_core::ports::{FindingObservation, FindingStateStore, Notifier};
+use gensec_core::ports::{
+    FindingObservation, FindingRef, FindingStateStore, FindingWorkflow, Notifier,
+};
 use serde::Serialize;
 
 /// Generic Security Hub controls reference, for controls outside the catalogue.
@@ -236,6 +239,14 @@ pub struct Sent {
     pub fix_generated: bool,
 }
 
+/// Findings whose `Workflow.Status` could not be set to NOTIFIED. They were
+/// delivered all the same and stay recorded as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkflowError {
+    pub finding_ids: Vec<String>,
+    pub error: String,
+}
+
 /// The outcome of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -245,22 +256,48 @@ pub struct Report {
     pub filtered: Vec<Filtered>,
     /// Malformed input, kept with its error.
     pub rejected: Vec<Rejected>,
+    /// Marking delivered findings NOTIFIED failed (only with a [`FindingWorkflow`]).
+    pub workflow_errors: Vec<WorkflowError>,
+}
+
+/// The delivery error, noting that marking the findings delivered before it
+/// NOTIFIED failed too; the kind (retryable or not) is kept.
+fn with_workflow_failure(
+    err: gensec_core::Error,
+    workflow: &gensec_core::Error,
+) -> gensec_core::Error {
+    gensec_core::Error::Storage {
+        what: "notification delivery".into(),
+        message: format!(
+            "{err}; marking the findings delivered before it NOTIFIED also failed: {workflow}"
+        ),
+        retryable: err.kind() == gensec_core::ErrorKind::Retryable,
+        source: Some(Box::new(err)),
+    }
 }
 
 /// Run a batch: filter, dedupe, remediate, notify. Cleared findings (resolved,
 /// archived, passed, suppressed) are marked so a later failure notifies again.
-/// If delivery fails, the findings are forgotten so a retry sends them.
+/// If delivery fails, the findings not delivered are forgotten so a retry
+/// sends them.
+///
+/// With a `workflow` (off by default), the delivered findings are then marked
+/// NOTIFIED in one call; its failure is reported in
+/// [`Report::workflow_errors`] and changes nothing else. Re-imports caused by
+/// that update are duplicates: the fingerprint leaves the workflow out.
 pub async fn process(
     batch: Batch,
     config: &ProcessConfig,
     store: &dyn FindingStateStore,
     notifier: &dyn Notifier,
+    workflow: Option<&dyn FindingWorkflow>,
 ) -> gensec_core::Result<Report> {
     let mut report = Report {
         rejected: batch.rejected,
         ..Report::default()
     };
     let mut to_send = Vec::new();
+    let mut refs = Vec::new();
     for located in batch.findings {
         let finding = &located.finding;
         match filter::decide(finding, &config.filter) {
@@ -288,37 +325,74 @@ pub async fn process(
                     .await?;
                 if new {
                     to_send.push(remediate(finding));
+                    refs.push(FindingRef {
+                        id: finding.id.clone(),
+                        product_arn: finding.product_arn.clone(),
+                    });
                 } else {
                     report.duplicates.push(finding.id.clone());
                 }
             }
         }
     }
-    let messages: Vec<(Vec<&Remediation>, gensec_core::ports::EmailMessage)> =
+    // Each message with the indices (into `to_send`) of the findings it reports.
+    let messages: Vec<(Vec<usize>, gensec_core::ports::EmailMessage)> =
         if config.digest && to_send.len() > 1 {
-            vec![(to_send.iter().collect(), email::render_digest(&to_send))]
+            vec![((0..to_send.len()).collect(), email::render_digest(&to_send))]
         } else {
             to_send
                 .iter()
-                .map(|r| (vec![r], email::render(r)))
+                .enumerate()
+                .map(|(i, r)| (vec![i], email::render(r)))
                 .collect()
         };
-    for (remediations, message) in messages {
+    let mut delivered = Vec::new();
+    let mut failure = None;
+    for (indices, message) in messages {
+        if failure.is_some() {
+            // Recorded but never attempted: forget them too, or a retry
+            // would take them for duplicates.
+            for &i in &indices {
+                store.forget(&to_send[i].finding_id).await?;
+            }
+            continue;
+        }
         match notifier.send(&message).await {
-            Ok(location) => report.sent.extend(remediations.iter().map(|r| Sent {
-                finding_id: r.finding_id.clone(),
-                control_id: r.control_id.clone(),
-                subject: message.subject.clone(),
-                location: location.clone(),
-                fix_generated: r.terraform.is_some(),
-            })),
-            Err(err) => {
-                for r in &remediations {
-                    store.forget(&r.finding_id).await?;
+            Ok(location) => {
+                for &i in &indices {
+                    let r = &to_send[i];
+                    report.sent.push(Sent {
+                        finding_id: r.finding_id.clone(),
+                        control_id: r.control_id.clone(),
+                        subject: message.subject.clone(),
+                        location: location.clone(),
+                        fix_generated: r.terraform.is_some(),
+                    });
+                    delivered.push(refs[i].clone());
                 }
-                return Err(err);
+            }
+            Err(err) => {
+                for &i in &indices {
+                    store.forget(&to_send[i].finding_id).await?;
+                }
+                failure = Some(err);
             }
         }
     }
-    Ok(report)
+    let mut workflow_failure = None;
+    if let Some(workflow) = workflow
+        && !delivered.is_empty()
+        && let Err(err) = workflow.mark_notified(&delivered).await
+    {
+        report.workflow_errors.push(WorkflowError {
+            finding_ids: delivered.iter().map(|f| f.id.clone()).collect(),
+            error: err.to_string(),
+        });
+        workflow_failure = Some(err);
+    }
+    match (failure, workflow_failure) {
+        (Some(err), Some(workflow)) => Err(with_workflow_failure(err, &workflow)),
+        (Some(err), None) => Err(err),
+        (None, _) => Ok(report),
+    }
 }

@@ -3,7 +3,7 @@
 //! malformed input, the e-mail, and every catalogue entry.
 #![allow(clippy::unwrap_used)]
 
-use gensec_core::ports::FindingStateStore;
+use gensec_core::ports::{EmailMessage, FindingRef, FindingStateStore, FindingWorkflow, Notifier};
 use gensec_local::SqliteDb;
 use gensec_remediate::catalogue::Catalogue;
 use gensec_remediate::event::{Batch, keep_rejected, parse_input};
@@ -145,13 +145,14 @@ async fn once_per_failing_finding() {
         &config,
         &db,
         &notifier,
+        None,
     )
     .await
     .unwrap();
     assert_eq!(report.sent.len(), 1);
     let mut newer = base.clone();
     newer["UpdatedAt"] = json!("2024-05-02T10:00:00.000Z");
-    let report = process(batch_of(&[newer.clone()]), &config, &db, &notifier)
+    let report = process(batch_of(&[newer.clone()]), &config, &db, &notifier, None)
         .await
         .unwrap();
     assert!(report.sent.is_empty());
@@ -160,18 +161,284 @@ async fn once_per_failing_finding() {
     resolved["UpdatedAt"] = json!("2024-05-03T10:00:00.000Z");
     resolved["Compliance"]["Status"] = json!("PASSED");
     resolved["Workflow"]["Status"] = json!("RESOLVED");
-    let report = process(batch_of(&[resolved]), &config, &db, &notifier)
+    let report = process(batch_of(&[resolved]), &config, &db, &notifier, None)
         .await
         .unwrap();
     assert_eq!(report.filtered.len(), 1);
     let mut again = base.clone();
     again["UpdatedAt"] = json!("2024-05-04T10:00:00.000Z");
-    let report = process(batch_of(&[again]), &config, &db, &notifier)
+    let report = process(batch_of(&[again]), &config, &db, &notifier, None)
         .await
         .unwrap();
     assert_eq!(report.sent.len(), 1);
     assert_eq!(notifier.sent().len(), 2);
     db.forget("nothing").await.unwrap();
+}
+
+/// Records every `mark_notified` call; fails on request.
+#[derive(Debug, Default)]
+struct RecordingWorkflow {
+    calls: std::sync::Mutex<Vec<Vec<FindingRef>>>,
+    fail: bool,
+}
+
+#[async_trait::async_trait]
+impl FindingWorkflow for RecordingWorkflow {
+    async fn mark_notified(&self, findings: &[FindingRef]) -> gensec_core::Result<()> {
+        self.calls.lock().unwrap().push(findings.to_vec());
+        if self.fail {
+            Err(gensec_core::Error::Storage {
+                what: "BatchUpdateFindings".into(),
+                message: "AccessDeniedException".into(),
+                retryable: false,
+                source: None,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn reference(v: &Value) -> FindingRef {
+    FindingRef {
+        id: v["Id"].as_str().unwrap().into(),
+        product_arn: v["ProductArn"].as_str().unwrap().into(),
+    }
+}
+
+/// A batch with two new failing findings, a duplicate of the first, a filtered
+/// (LOW) one and a cleared (RESOLVED) one.
+fn mixed_batch() -> (Vec<Value>, Vec<FindingRef>) {
+    let s3 = value("s3_8_event.json");
+    let ec2 = value("ec2_19_finding.json");
+    let mut low = value("rds_3_finding.json");
+    low["Severity"]["Label"] = json!("LOW");
+    let mut resolved = value("guardduty_finding.json");
+    resolved["Workflow"]["Status"] = json!("RESOLVED");
+    let mut duplicate = s3.clone();
+    duplicate["UpdatedAt"] = json!("2024-05-02T10:00:00.000Z");
+    let sent = vec![reference(&s3), reference(&ec2)];
+    (vec![s3, low, ec2, duplicate, resolved], sent)
+}
+
+#[tokio::test]
+async fn workflow_marks_exactly_the_delivered_findings_notified() {
+    for digest in [false, true] {
+        let db = SqliteDb::in_memory().unwrap();
+        let notifier = MemoryNotifier::default();
+        let workflow = RecordingWorkflow::default();
+        let config = ProcessConfig {
+            digest,
+            ..ProcessConfig::default()
+        };
+        let (findings, sent) = mixed_batch();
+        let report = process(
+            batch_of(&findings),
+            &config,
+            &db,
+            &notifier,
+            Some(&workflow),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.sent.len(), 2);
+        assert_eq!(report.duplicates.len(), 1);
+        assert_eq!(report.filtered.len(), 2);
+        assert!(report.workflow_errors.is_empty());
+        // One call, with exactly the sent findings' Id and ProductArn.
+        assert_eq!(
+            *workflow.calls.lock().unwrap(),
+            vec![sent.clone()],
+            "digest {digest}"
+        );
+        assert!(
+            sent.iter()
+                .all(|f| f.product_arn.starts_with("arn:aws:securityhub:"))
+        );
+
+        // Security Hub re-imports the finding with Workflow NOTIFIED: not news.
+        let mut notified = findings[0].clone();
+        notified["UpdatedAt"] = json!("2024-05-03T10:00:00.000Z");
+        notified["Workflow"]["Status"] = json!("NOTIFIED");
+        let report = process(
+            batch_of(&[notified]),
+            &config,
+            &db,
+            &notifier,
+            Some(&workflow),
+        )
+        .await
+        .unwrap();
+        assert!(report.sent.is_empty());
+        assert_eq!(report.duplicates.len(), 1);
+        assert_eq!(
+            workflow.calls.lock().unwrap().len(),
+            1,
+            "nothing new to mark"
+        );
+    }
+}
+
+#[tokio::test]
+async fn workflow_is_off_by_default() {
+    let db = SqliteDb::in_memory().unwrap();
+    let notifier = MemoryNotifier::default();
+    let (findings, _) = mixed_batch();
+    let report = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent.len(), 2);
+    assert!(report.workflow_errors.is_empty());
+    // Nothing delivered, nothing marked.
+    let workflow = RecordingWorkflow::default();
+    let report = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        Some(&workflow),
+    )
+    .await
+    .unwrap();
+    assert!(report.sent.is_empty());
+    assert!(workflow.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_workflow_failure_is_reported_and_changes_nothing_else() {
+    let db = SqliteDb::in_memory().unwrap();
+    let notifier = MemoryNotifier::default();
+    let workflow = RecordingWorkflow {
+        fail: true,
+        ..RecordingWorkflow::default()
+    };
+    let (findings, sent) = mixed_batch();
+    let report = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        Some(&workflow),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent.len(), 2);
+    assert_eq!(notifier.sent().len(), 2);
+    assert_eq!(report.workflow_errors.len(), 1);
+    let ids: Vec<String> = sent.iter().map(|f| f.id.clone()).collect();
+    assert_eq!(report.workflow_errors[0].finding_ids, ids);
+    assert!(
+        report.workflow_errors[0]
+            .error
+            .contains("AccessDeniedException")
+    );
+    // Still recorded as sent: a re-import is a duplicate, not a second e-mail.
+    let report = process(
+        batch_of(&findings[..1]),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.duplicates.len(), 1);
+    assert_eq!(notifier.sent().len(), 2);
+}
+
+/// Delivers the first `ok` messages, then fails (retryable).
+#[derive(Debug)]
+struct FlakyNotifier {
+    ok: usize,
+    inner: MemoryNotifier,
+}
+
+#[async_trait::async_trait]
+impl Notifier for FlakyNotifier {
+    async fn send(&self, message: &EmailMessage) -> gensec_core::Result<String> {
+        if self.inner.sent().len() >= self.ok {
+            return Err(gensec_core::Error::Storage {
+                what: "SNS Publish".into(),
+                message: "Throttling".into(),
+                retryable: true,
+                source: None,
+            });
+        }
+        self.inner.send(message).await
+    }
+}
+
+#[tokio::test]
+async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_delivered() {
+    let db = SqliteDb::in_memory().unwrap();
+    let flaky = FlakyNotifier {
+        ok: 1,
+        inner: MemoryNotifier::default(),
+    };
+    let workflow = RecordingWorkflow::default();
+    let s3 = value("s3_8_event.json");
+    let ec2 = value("ec2_19_finding.json");
+    let guardduty = value("guardduty_finding.json");
+    let findings = vec![s3.clone(), ec2, guardduty];
+    let err = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &flaky,
+        Some(&workflow),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), gensec_core::ErrorKind::Retryable);
+    assert_eq!(*workflow.calls.lock().unwrap(), vec![vec![reference(&s3)]]);
+    // The retry sends the two that were not delivered, not the first again.
+    let notifier = MemoryNotifier::default();
+    let report = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.duplicates,
+        vec![s3["Id"].as_str().unwrap().to_string()]
+    );
+    assert_eq!(report.sent.len(), 2);
+    // A workflow failure on top of a delivery failure keeps the retryable kind
+    // and says both.
+    let failing = RecordingWorkflow {
+        fail: true,
+        ..RecordingWorkflow::default()
+    };
+    let db = SqliteDb::in_memory().unwrap();
+    let flaky = FlakyNotifier {
+        ok: 1,
+        inner: MemoryNotifier::default(),
+    };
+    let err = process(
+        batch_of(&findings),
+        &ProcessConfig::default(),
+        &db,
+        &flaky,
+        Some(&failing),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), gensec_core::ErrorKind::Retryable);
+    let text = err.to_string();
+    assert!(
+        text.contains("Throttling") && text.contains("AccessDeniedException"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +454,7 @@ async fn digest_sends_one_email_for_a_burst() {
         value("ec2_19_finding.json"),
         value("guardduty_finding.json"),
     ]);
-    let report = process(batch, &config, &db, &notifier).await.unwrap();
+    let report = process(batch, &config, &db, &notifier, None).await.unwrap();
     assert_eq!(report.sent.len(), 3);
     let sent = notifier.sent();
     assert_eq!(sent.len(), 1);
@@ -282,7 +549,7 @@ async fn malformed_input_is_kept() {
     assert!(kept["error"].as_str().unwrap().contains("not JSON"));
     let db = SqliteDb::in_memory().unwrap();
     let notifier = MemoryNotifier::default();
-    let report = process(batch, &ProcessConfig::default(), &db, &notifier)
+    let report = process(batch, &ProcessConfig::default(), &db, &notifier, None)
         .await
         .unwrap();
     assert_eq!(report.rejected.len(), 2);
@@ -322,9 +589,7 @@ async fn email_has_every_section_and_escapes_html() {
     assert!(!message.html.contains("<img") && message.html.contains("&lt;img"));
     let dir = tempfile::tempdir().unwrap();
     let outbox = OutboxNotifier::new(dir.path(), Default::default());
-    let path = gensec_core::ports::Notifier::send(&outbox, &message)
-        .await
-        .unwrap();
+    let path = Notifier::send(&outbox, &message).await.unwrap();
     let eml = std::fs::read_to_string(path).unwrap();
     assert!(eml.contains("multipart/alternative"));
     assert!(eml.contains("Subject: Security Alert: HIGH"));
