@@ -13,7 +13,7 @@ export const INFERENCE_PROFILE_PREFIXES = ['us', 'us-gov', 'eu', 'apac', 'jp', '
 
 /** Where the Lambda code comes from. */
 export type LambdaCodeSource =
-  /** cargo-lambda-cdk's RustFunction builds each binary with `cargo lambda build` at synth time. */
+  /** cargo-lambda-cdk's RustFunction builds each binary with `cargo lambda build` at synth time (workspace manifest). */
   | { readonly kind: 'cargo-lambda'; readonly manifestPath: string }
   /** Binaries already built by `cargo lambda build --release --arm64`: `<dir>/<binary>/bootstrap`. */
   | { readonly kind: 'prebuilt'; readonly dir: string };
@@ -25,6 +25,8 @@ export interface GensecConfig {
   readonly lambdaCode: LambdaCodeSource;
   /** Path of the state machine definition (Amazon States Language, with `${...}` substitutions). */
   readonly definitionPath: string;
+  /** Path of the DynamoDB key schemas (`crates/gensec-aws/tables.json`). */
+  readonly tablesPath: string;
   /** Bedrock model or inference profile id; empty = no LLM and no Bedrock permission. */
   readonly bedrockModelId: string;
   /** Remediation: mark notified findings NOTIFIED in Security Hub (grants securityhub:BatchUpdateFindings). */
@@ -72,7 +74,9 @@ export function configFromContext(scope: Construct): GensecConfig {
   const lambdaCode: LambdaCodeSource =
     prebuilt !== undefined && prebuilt !== ''
       ? { kind: 'prebuilt', dir: path.resolve(prebuilt) }
-      : { kind: 'cargo-lambda', manifestPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'Cargo.toml') };
+      : // The workspace manifest: cargo-lambda builds `--bin <binary>` of the gensec-lambda package, and
+        // its Docker fallback mounts the directory of this manifest, which must hold the whole workspace.
+        { kind: 'cargo-lambda', manifestPath: path.join(repoRoot, 'Cargo.toml') };
 
   const minSeverity = (contextString(scope, 'minSeverity') ?? 'HIGH').toUpperCase();
   if (!['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].includes(minSeverity)) {
@@ -86,6 +90,7 @@ export function configFromContext(scope: Construct): GensecConfig {
     repoRoot,
     lambdaCode,
     definitionPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'state-machine', 'pipeline.asl.json'),
+    tablesPath: path.join(repoRoot, 'crates', 'gensec-aws', 'tables.json'),
     bedrockModelId: (contextString(scope, 'bedrockModelId') ?? DEFAULT_BEDROCK_MODEL_ID).trim(),
     setNotified: contextBool(scope, 'setNotified', false),
     minSeverity,
