@@ -66,3 +66,45 @@ pub struct LibraryEntry {
     #[serde(default)]
     pub history: Vec<StatusChange>,
 }
+
+impl LibraryEntry {
+    /// The entry's content without what changes on every run or decision
+    /// (request id, status, version, time, history): two runs that recommend
+    /// the same thing produce the same content, so the entry keeps its version.
+    pub fn content(&self) -> String {
+        let mut content = self.clone();
+        content.source_request_id.clear();
+        content.status = EntryStatus::Proposed;
+        content.version = 0;
+        content.updated_at = DateTime::<Utc>::MIN_UTC;
+        content.history.clear();
+        serde_json::to_string(&content).unwrap_or_default()
+    }
+}
+
+/// An entry that does not exist.
+pub fn no_entry(configuration_id: &str) -> crate::Error {
+    crate::InputError::new(
+        "control library",
+        "$.configuration_id",
+        format!("no entry {configuration_id:?}"),
+    )
+    .into()
+}
+
+/// Refuse a decision made on a stale version of an entry (optimistic
+/// concurrency: the reviewer must reload and decide again).
+pub fn check_version(current: &LibraryEntry, expected: Option<u32>) -> crate::Result<()> {
+    match expected {
+        Some(expected) if expected != current.version => Err(crate::InputError::new(
+            "control library",
+            "$.version",
+            format!(
+                "{} is at version {}, not {expected}; reload it and decide again",
+                current.configuration_id, current.version
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}

@@ -139,6 +139,12 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn keeps_the_port_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        gensec_core::conformance::object_store(&DirStore::new(dir.path())).await;
+    }
+
+    #[tokio::test]
     async fn round_trips_lists_and_refuses_escapes() {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path());

@@ -113,50 +113,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn seen<'a>(id: &'a str, fp: &'a str, at: &'a str) -> FindingObservation<'a> {
-        FindingObservation {
-            finding_id: id,
-            fingerprint: fp,
-            updated_at: at,
-        }
-    }
-
     #[tokio::test]
-    async fn once_per_failing_state() {
-        let db = SqliteDb::in_memory().unwrap();
-        assert!(
-            db.record_if_new(seen("f1", "a", "2024-05-01T10:00:00Z"))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !db.record_if_new(seen("f1", "a", "2024-05-02T10:00:00Z"))
-                .await
-                .unwrap()
-        );
-        // An older, out-of-order import is never news.
-        assert!(
-            !db.record_if_new(seen("f1", "b", "2024-04-01T10:00:00Z"))
-                .await
-                .unwrap()
-        );
-        db.mark_cleared("f1", "2024-05-03T10:00:00Z").await.unwrap();
-        assert!(
-            db.record_if_new(seen("f1", "a", "2024-05-04T10:00:00Z"))
-                .await
-                .unwrap()
-        );
-        // A changed failing state (e.g. severity raised) is news.
-        assert!(
-            db.record_if_new(seen("f1", "c", "2024-05-05T10:00:00Z"))
-                .await
-                .unwrap()
-        );
-        db.forget("f1").await.unwrap();
-        assert!(
-            db.record_if_new(seen("f1", "c", "2024-05-05T10:00:00Z"))
-                .await
-                .unwrap()
-        );
+    async fn keeps_the_port_contract() {
+        gensec_core::conformance::finding_state(&SqliteDb::in_memory().unwrap()).await;
     }
 }
