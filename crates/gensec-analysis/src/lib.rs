@@ -2,15 +2,21 @@
 //! resource types, inferred candidates for the rest, tailored to the profile
 //! and validated against the knowledge base. Writes
 //! `analysis/recommendations.json` and `analysis/validation-report.json`.
+//!
+//! With a language model ([`AnalysisStage::with_llm`]), the validated result
+//! is also given to the model ([`llm`]); what it proposes passes the same
+//! validators, and the stage records its usage in `llm/analysis.json`.
 
 pub mod catalogue;
 pub mod check;
 pub mod infer;
+pub mod llm;
 pub mod recommend;
 pub mod tailor;
 
 use async_trait::async_trait;
 use gensec_core::analysis::{Confidence, Recommendation, ValidationReport};
+use gensec_core::llm::Llm;
 use gensec_core::pipeline::{
     RunContext, Stage, StageId, StageOutcome, StagePorts, ValidationCounts,
 };
@@ -61,13 +67,20 @@ pub fn summarise(
 pub struct AnalysisStage {
     kb: Arc<Kb>,
     catalogue: Vec<catalogue::CatalogueEntry>,
+    llm: Option<Arc<dyn Llm>>,
 }
 
 impl AnalysisStage {
+    /// The deterministic stage.
     pub fn new(kb: Arc<Kb>) -> Result<Self> {
+        Self::with_llm(kb, None)
+    }
+
+    /// The stage with an optional language model.
+    pub fn with_llm(kb: Arc<Kb>, llm: Option<Arc<dyn Llm>>) -> Result<Self> {
         let catalogue = catalogue::load()
             .map_err(|err| Error::Fatal(format!("security property catalogue: {err}")))?;
-        Ok(Self { kb, catalogue })
+        Ok(Self { kb, catalogue, llm })
     }
 }
 
@@ -90,9 +103,34 @@ impl Stage for AnalysisStage {
                 name: ctx.service_id.clone(),
                 suggestions: Vec::new(),
             })?;
-        let (recommendations, report) =
+        let (mut recommendations, mut report) =
             recommend::recommend(&self.kb, service, &self.catalogue, &ctx.profile);
-        let summary = summarise(&recommendations, &report);
+        let mut record_key = None;
+        let mut record = None;
+        if let Some(model) = &self.llm {
+            let earlier =
+                gensec_core::llm::earlier_records(ports.store, ctx, StageId::Analysis).await?;
+            let stage_record = llm::enrich(
+                model.as_ref(),
+                &self.kb,
+                service,
+                &ctx.profile,
+                &earlier,
+                &mut recommendations,
+                &mut report,
+            )
+            .await;
+            record_key =
+                Some(gensec_core::llm::write_record(ports.store, ctx, &stage_record).await?);
+            record = Some(stage_record);
+        }
+        let mut summary = summarise(&recommendations, &report);
+        if let Some(record) = &record {
+            summary.insert(
+                gensec_core::llm::SUMMARY_KEY.into(),
+                serde_json::to_value(record).unwrap_or_default(),
+            );
+        }
         let set = RecommendationSet {
             service_id: ctx.service_id.clone(),
             service_name: ctx.service_display_name.clone(),
@@ -126,9 +164,11 @@ impl Stage for AnalysisStage {
         } else {
             Vec::new()
         };
+        let mut keys = vec![recommendations_key, report_key];
+        keys.extend(record_key);
         Ok(StageOutcome {
             stage: StageId::Analysis,
-            keys: vec![recommendations_key, report_key],
+            keys,
             summary,
             validation: ValidationCounts {
                 checked: report.proposed,

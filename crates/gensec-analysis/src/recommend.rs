@@ -143,6 +143,7 @@ pub fn from_entry(
         security_hub_controls,
         preventive,
         compliance: tailor::compliance(&entry.compliance, profile),
+        model: None,
     })
 }
 

@@ -6,9 +6,11 @@ use anyhow::Context;
 use chrono::Utc;
 use gensec_core::ServiceRequest;
 use gensec_core::analysis::{VALIDATION_REPORT_PATH, ValidationReport};
+use gensec_core::llm::Llm;
 use gensec_core::pipeline::{PipelineEvent, StagePorts, run_pipeline};
 use gensec_core::ports::ObjectStore;
 use gensec_kb::Kb;
+use gensec_llm::{LlmOptions, LlmSpec, ResponseCache};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_stages::{Stages, run_context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -43,6 +45,94 @@ pub struct RunArgs {
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Language model that tailors the analysis and writes the profile's
+    /// overview: `bedrock[:MODEL]` or `openai=URL[,model=NAME]` (default none:
+    /// deterministic). Everything it proposes is validated; if it is
+    /// unreachable the run completes with the deterministic result.
+    #[arg(long, env = "GENSEC_LLM", value_name = "SPEC")]
+    llm: Option<String>,
+    /// Most tokens one run may spend: `INPUT,OUTPUT` (default 30000,8000) or `none`.
+    #[arg(long, env = "GENSEC_LLM_BUDGET", value_name = "IN,OUT")]
+    llm_budget: Option<String>,
+    /// JSON price table adding to the built-in one: `{"model": {"input_per_mtok": 0.8, "output_per_mtok": 4}}`.
+    #[arg(long, env = "GENSEC_LLM_PRICES", value_name = "FILE")]
+    llm_prices: Option<PathBuf>,
+    /// Directory of cached model answers (default `<out>/.llm-cache`), or `off`.
+    #[arg(long, env = "GENSEC_LLM_CACHE", value_name = "DIR|off")]
+    llm_cache: Option<String>,
+}
+
+/// An `--llm` problem is the user's input (exit code 2).
+fn llm_input_error(what: &str, message: String) -> anyhow::Error {
+    gensec_core::Error::from(gensec_core::InputError::new(what, "$", message)).into()
+}
+
+/// The model the options name, if any, with budget, prices and cache.
+async fn language_model(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn Llm>>> {
+    let Some(text) = args.llm.as_deref() else {
+        return Ok(None);
+    };
+    let env = gensec_llm::process_env;
+    let Some(spec) =
+        LlmSpec::parse(text, &env).map_err(|err| llm_input_error("--llm", err.message))?
+    else {
+        return Ok(None);
+    };
+    let mut options = LlmOptions::from_env(spec, &env)
+        .map_err(|err| llm_input_error("--llm", err.to_string()))?;
+    if let Some(budget) = &args.llm_budget {
+        options.budget = gensec_llm::parse_budget(budget)
+            .map_err(|message| llm_input_error("--llm-budget", message))?;
+    }
+    if let Some(path) = &args.llm_prices {
+        options = options
+            .with_price_file(path)
+            .map_err(|err| llm_input_error("--llm-prices", err.to_string()))?;
+    }
+    let cache_dir = match args.llm_cache.as_deref() {
+        Some("off" | "none") => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => Some(args.out.join(".llm-cache")),
+    };
+    options.cache = cache_dir.map(|dir| ResponseCache::new(Arc::new(DirStore::new(dir)), ""));
+    let llm = gensec_llm::build(options)
+        .await
+        .context("setting up the language model")?;
+    Ok(Some(llm))
+}
+
+/// The summary line of the run's language model use, if one was configured.
+fn llm_lines(text: &mut String, manifest: &gensec_core::manifest::Manifest) {
+    let Some(llm) = &manifest.llm else {
+        return;
+    };
+    let usage = &llm.usage;
+    let cost = llm.estimated_cost_usd.map_or_else(
+        || "cost unknown".to_string(),
+        |usd| format!("est. ${usd:.4}"),
+    );
+    let rate = llm.hallucination_rate.map_or_else(String::new, |rate| {
+        format!(
+            ", {} of {} names unknown ({:.1}%)",
+            llm.names_unknown,
+            llm.names_checked,
+            rate * 100.0
+        )
+    });
+    let _ = writeln!(
+        text,
+        "  llm: {}, {} calls ({} from cache), {} input + {} output tokens, {cost}; {} items accepted, {} rejected{rate}",
+        llm.models.join(", "),
+        usage.calls,
+        usage.cache_hits,
+        usage.input_tokens,
+        usage.output_tokens,
+        llm.items_accepted,
+        llm.items_rejected,
+    );
+    for note in &llm.notes {
+        let _ = writeln!(text, "    {note}");
+    }
 }
 
 fn request_for_service(name: &str, service_id: &str, requester: &str) -> ServiceRequest {
@@ -78,7 +168,8 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
-    let pipeline = Stages::new(&kb)?;
+    let llm = language_model(&args).await?;
+    let pipeline = Stages::with_llm(&kb, llm)?;
 
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
@@ -206,6 +297,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         "  validators: {} checked, {} passed, {} rejected",
         validation.checked, validation.accepted, validation.rejected
     );
+    llm_lines(&mut text, &report.manifest);
     let rejections = match store.get(&ctx.key(VALIDATION_REPORT_PATH)).await? {
         Some(body) => serde_json::from_slice::<ValidationReport>(&body)
             .map(|r| r.rejected)
@@ -256,7 +348,8 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
 /// service is reported and the rest go on.
 async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, None)?;
-    let pipeline = Stages::new(kb)?;
+    let llm = language_model(args).await?;
+    let pipeline = Stages::with_llm(kb, llm)?;
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     let ports = StagePorts {
@@ -298,6 +391,16 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
                 }
                 *totals.entry("validation.rejected".into()).or_default() +=
                     report.manifest.validation.rejected;
+                if let Some(llm) = &report.manifest.llm {
+                    for (key, value) in [
+                        ("llm.input_tokens", llm.usage.input_tokens),
+                        ("llm.output_tokens", llm.usage.output_tokens),
+                        ("llm.cache_hits", u64::from(llm.usage.cache_hits)),
+                        ("llm.fallbacks", u64::from(llm.deterministic_fallback)),
+                    ] {
+                        *totals.entry(key.into()).or_default() += value;
+                    }
+                }
             }
             Err(err) => failures.push(format!("{}: {err:#}", service.id)),
         }
@@ -329,7 +432,14 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
             "controls.scp_statements",
             "controls.library_entries",
             "validation.rejected",
-        ] {
+            "llm.input_tokens",
+            "llm.output_tokens",
+            "llm.cache_hits",
+            "llm.fallbacks",
+        ]
+        .into_iter()
+        .filter(|key| !key.starts_with("llm.") || args.llm.is_some())
+        {
             let _ = writeln!(
                 text,
                 "  {key:<32} {:>8}",

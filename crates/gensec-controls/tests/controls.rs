@@ -27,6 +27,7 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
         security_hub_controls: vec![],
         preventive: None,
         compliance: vec![],
+        model: None,
     }
 }
 

@@ -108,6 +108,25 @@ pub enum Confidence {
     Curated,
     /// Derived from the resource schema by name and type; needs a reviewer's eye.
     Inferred,
+    /// Proposed by a language model from the listed schema properties and
+    /// passed every validator; needs a reviewer's eye.
+    ModelProposed,
+}
+
+/// What a language model changed on a recommendation. Model-written text
+/// passed the same name checks as everything else, but is marked as such.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelNote {
+    pub model_id: String,
+    /// Rationale tailored to the security profile (model-written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// The priority before the model adjusted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_from: Option<Priority>,
+    /// Why the model adjusted the priority (model-written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_reason: Option<String>,
 }
 
 /// An AWS Config managed rule with its input parameters.
@@ -160,6 +179,9 @@ pub struct Recommendation {
     pub preventive: Option<Preventive>,
     /// The profile's frameworks, in the profile's order, with control references.
     pub compliance: Vec<(ComplianceFramework, Vec<String>)>,
+    /// What a language model contributed; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelNote>,
 }
 
 /// One item a validator refused, and why.
@@ -178,7 +200,35 @@ pub struct ValidationReport {
     pub proposed: u64,
     pub accepted: u64,
     pub rejected: Vec<Rejection>,
+    /// How the language model's answer fared; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<ModelValidation>,
 }
+
+/// The validators' verdict on a language model's answer. Its rejections are
+/// in [`ValidationReport::rejected`] with items starting `model: `.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelValidation {
+    pub model_id: String,
+    /// Whether the answer was used (`applied`) or the result is deterministic.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    pub items_proposed: u64,
+    pub items_accepted: u64,
+    pub items_rejected: u64,
+    /// AWS names in the answer (properties, resource types, actions, condition
+    /// keys, Config rules, configuration ids, names in prose).
+    pub names_checked: u64,
+    /// Of those, names that do not exist.
+    pub names_unknown: u64,
+    /// `names_unknown / names_checked`: the hallucination rate we publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hallucination_rate: Option<f64>,
+}
+
+/// Item prefix of rejections of model-proposed items.
+pub const MODEL_ITEM_PREFIX: &str = "model: ";
 
 /// Where a report stood before a stage added to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

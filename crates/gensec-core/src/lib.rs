@@ -1,16 +1,20 @@
 //! Domain types shared by every gensec crate: the two inputs (security profile,
 //! service request), the stage contracts and pipeline order, the ports that
-//! adapters implement (object store, control library, request tracker), the
-//! run manifest and the error kinds that callers map to exit codes or retries.
+//! adapters implement (object store, control library, request tracker,
+//! language model), the run manifest and the error kinds that callers map to
+//! exit codes or retries.
 //!
 //! This crate has no AWS SDK and no I/O of its own beyond reading input files.
 
 pub mod analysis;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 pub mod html;
 pub mod iam;
 pub mod input;
 pub mod library;
+pub mod llm;
 pub mod manifest;
 pub mod pipeline;
 pub mod ports;

@@ -2,6 +2,7 @@
 //! date, the generator version and the validation summary.
 
 use crate::error::{Error, Result};
+use crate::llm::{LlmOutcome, LlmStageRecord, LlmUsage};
 use crate::pipeline::{RunContext, StageOutcome, ValidationCounts};
 use crate::ports::ObjectStore;
 use chrono::{DateTime, Utc};
@@ -50,6 +51,95 @@ pub struct Manifest {
     pub validation: ValidationCounts,
     pub stages: Vec<StageSummary>,
     pub files: Vec<ManifestFile>,
+    /// Language model use over the run; absent when no model was configured
+    /// (the deterministic default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmRunSummary>,
+}
+
+/// What the run spent on the language model and whether it was used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmRunSummary {
+    pub models: Vec<String>,
+    /// Totals over the stages that asked the model.
+    pub usage: LlmUsage,
+    /// `usage.estimated_cost_micro_usd` in dollars, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_usd: Option<f64>,
+    /// True when any stage kept its deterministic result because the model
+    /// was unavailable, over budget or unintelligible.
+    pub deterministic_fallback: bool,
+    /// One line per stage that fell back:
+    /// `analysis: LLM unavailable, deterministic result (<reason>)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Items the model proposed and what the validators did with them.
+    pub items_proposed: u64,
+    pub items_accepted: u64,
+    pub items_rejected: u64,
+    /// AWS names in the model's answers, and how many do not exist.
+    pub names_checked: u64,
+    pub names_unknown: u64,
+    /// `names_unknown / names_checked`: the published hallucination rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hallucination_rate: Option<f64>,
+}
+
+impl LlmRunSummary {
+    /// Sum the stages' records (stage summaries under `llm`); `None` when no
+    /// stage asked a model.
+    pub fn from_outcomes(outcomes: &[StageOutcome]) -> Option<Self> {
+        let records: Vec<LlmStageRecord> = outcomes
+            .iter()
+            .filter_map(|outcome| LlmStageRecord::from_summary(&outcome.summary))
+            .collect();
+        Self::from_records(&records)
+    }
+
+    pub fn from_records(records: &[LlmStageRecord]) -> Option<Self> {
+        if records.is_empty() {
+            return None;
+        }
+        let mut summary = Self {
+            models: Vec::new(),
+            usage: LlmUsage::default(),
+            estimated_cost_usd: None,
+            deterministic_fallback: false,
+            notes: Vec::new(),
+            items_proposed: 0,
+            items_accepted: 0,
+            items_rejected: 0,
+            names_checked: 0,
+            names_unknown: 0,
+            hallucination_rate: None,
+        };
+        for record in records {
+            if !summary.models.contains(&record.model_id) {
+                summary.models.push(record.model_id.clone());
+            }
+            summary.usage.add(&record.usage);
+            if record.outcome == LlmOutcome::Deterministic {
+                summary.deterministic_fallback = true;
+                summary.notes.push(format!(
+                    "{}: LLM unavailable, deterministic result ({})",
+                    record.stage,
+                    record
+                        .fallback_reason
+                        .as_deref()
+                        .unwrap_or("no reason recorded")
+                ));
+            }
+            summary.items_proposed += record.items_proposed;
+            summary.items_accepted += record.items_accepted;
+            summary.items_rejected += record.items_rejected;
+            summary.names_checked += record.names_checked;
+            summary.names_unknown += record.names_unknown;
+        }
+        summary.estimated_cost_usd = summary.usage.estimated_cost_usd();
+        summary.hallucination_rate = (summary.names_checked > 0)
+            .then(|| summary.names_unknown as f64 / summary.names_checked as f64);
+        Some(summary)
+    }
 }
 
 impl Manifest {
@@ -104,6 +194,7 @@ impl Manifest {
                 })
                 .collect(),
             files,
+            llm: LlmRunSummary::from_outcomes(outcomes),
         })
     }
 }

@@ -244,7 +244,8 @@ pub async fn run_stage(
     stage.run(ctx, ports).await
 }
 
-/// Write `manifest.json` from every stage's outcome and mark the attempt
+/// Write `manifest.json` from every stage's outcome, record the attempt's
+/// language model usage (when a model was used) and mark the attempt
 /// SUCCEEDED. Returns the manifest and its key.
 pub async fn finish_run(
     ctx: &RunContext,
@@ -255,6 +256,17 @@ pub async fn finish_run(
 ) -> Result<(Manifest, String)> {
     let manifest_key = ctx.key("manifest.json");
     let manifest = write_manifest(ctx, store, outcomes, &manifest_key).await?;
+    if let Some(llm) = &manifest.llm {
+        tracker
+            .update(
+                &ctx.request.request_id,
+                attempt,
+                StatusUpdate::LlmUsage {
+                    usage: llm.usage.clone(),
+                },
+            )
+            .await?;
+    }
     tracker
         .update(
             &ctx.request.request_id,

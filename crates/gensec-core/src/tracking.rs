@@ -1,5 +1,6 @@
 //! Service request tracking records: one record per request id, one attempt per run.
 
+use crate::llm::LlmUsage;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,11 @@ pub enum StatusUpdate {
         stage: Option<String>,
         error: String,
     },
+    /// The attempt's language model usage (sent before `Succeeded`, only when
+    /// a model was configured); the state does not change.
+    LlmUsage {
+        usage: LlmUsage,
+    },
 }
 
 /// One run of a request.
@@ -63,6 +69,10 @@ pub struct Attempt {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// Tokens and estimated cost the attempt spent on a language model;
+    /// absent when none was configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_usage: Option<LlmUsage>,
 }
 
 /// A request and its attempts, newest attempt last.

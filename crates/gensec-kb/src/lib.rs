@@ -17,6 +17,7 @@ mod documentation;
 pub mod guard;
 pub mod ingest;
 pub mod model;
+pub mod names;
 pub mod paths;
 pub mod validate;
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gensec_core::library::{EntryStatus, LibraryEntry, StatusChange};
+use gensec_core::library::{EntryStatus, LibraryEntry, StatusChange, check_version, no_entry};
 use gensec_core::ports::{ControlLibrary, RequestTracker};
 use gensec_core::tracking::{Attempt, NewAttempt, RequestRecord, RequestState, StatusUpdate};
 use gensec_core::{Error, InputError, Result};
@@ -66,6 +66,8 @@ const MIGRATIONS: &[M<'static>] = &[
         updated_at         TEXT NOT NULL
     );",
     ),
+    // Language model usage of an attempt, as JSON (`LlmUsage`); NULL without a model.
+    M::up("ALTER TABLE request_attempts ADD COLUMN llm_usage TEXT;"),
 ];
 
 /// SQLite-backed [`ControlLibrary`] and [`RequestTracker`].
@@ -146,7 +148,7 @@ impl SqliteDb {
     fn attempts(&self, conn: &Connection, request_id: &str) -> Result<Vec<Attempt>> {
         let mut statement = conn
             .prepare(
-                "SELECT attempt, state, stage, error, started_at, updated_at, finished_at
+                "SELECT attempt, state, stage, error, started_at, updated_at, finished_at, llm_usage
                  FROM request_attempts WHERE request_id = ?1 ORDER BY attempt",
             )
             .map_err(|err| db_error(&self.location, err))?;
@@ -161,6 +163,10 @@ impl SqliteDb {
                     started_at: parse_time(&row.get::<_, String>(4)?),
                     updated_at: parse_time(&row.get::<_, String>(5)?),
                     finished_at: row.get::<_, Option<String>>(6)?.map(|t| parse_time(&t)),
+                    // A record this build cannot read is left out rather than failing the listing.
+                    llm_usage: row
+                        .get::<_, Option<String>>(7)?
+                        .and_then(|json| serde_json::from_str(&json).ok()),
                 })
             })
             .map_err(|err| db_error(&self.location, err))?;
@@ -267,17 +273,33 @@ impl SqliteDb {
     }
 }
 
-/// The part of an entry that is its content (not its lifecycle, nor which
-/// request last produced it).
-fn content_of(entry: &LibraryEntry) -> Result<String> {
-    let mut content = entry.clone();
-    content.source_request_id.clear();
-    content.status = EntryStatus::Proposed;
-    content.version = 0;
-    content.updated_at = DateTime::<Utc>::MIN_UTC;
-    content.history.clear();
-    serde_json::to_string(&content)
-        .map_err(|err| Error::Fatal(format!("serialising library entry: {err}")))
+impl SqliteDb {
+    fn record_llm_usage(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        usage: &gensec_core::llm::LlmUsage,
+    ) -> Result<()> {
+        let json = serde_json::to_string(usage)
+            .map_err(|err| Error::Fatal(format!("serialising LLM usage: {err}")))?;
+        let conn = self.conn()?;
+        let changed = conn
+            .execute(
+                "UPDATE request_attempts SET llm_usage = ?3, updated_at = ?4
+                 WHERE request_id = ?1 AND attempt = ?2",
+                params![request_id, attempt, json, now()],
+            )
+            .map_err(|err| db_error(&self.location, err))?;
+        if changed == 0 {
+            return Err(InputError::new(
+                "request tracking",
+                "$.request_id",
+                format!("no attempt {attempt} of request {request_id:?}"),
+            )
+            .into());
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -324,6 +346,9 @@ impl RequestTracker for SqliteDb {
     }
 
     async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()> {
+        if let StatusUpdate::LlmUsage { usage } = &update {
+            return self.record_llm_usage(request_id, attempt, usage);
+        }
         let mut conn = self.conn()?;
         let tx = conn
             .transaction()
@@ -351,6 +376,7 @@ impl RequestTracker for SqliteDb {
                 Some(now.as_str()),
                 None,
             ),
+            StatusUpdate::LlmUsage { .. } => unreachable!("handled above"),
         };
         let changed = tx
             .execute(
@@ -413,12 +439,12 @@ impl RequestTracker for SqliteDb {
 #[async_trait]
 impl ControlLibrary for SqliteDb {
     async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry> {
-        let content = content_of(entry)?;
+        let content = entry.content();
         {
             let mut conn = self.conn()?;
             let existing = self.load_entry(&conn, &entry.configuration_id)?;
             if let Some(existing) = &existing
-                && content_of(existing)? == content
+                && existing.content() == content
             {
                 return Ok(existing.clone());
             }
@@ -495,26 +521,10 @@ impl ControlLibrary for SqliteDb {
     ) -> Result<LibraryEntry> {
         {
             let mut conn = self.conn()?;
-            let current = self.load_entry(&conn, configuration_id)?.ok_or_else(|| {
-                Error::from(InputError::new(
-                    "control library",
-                    "$.configuration_id",
-                    format!("no entry {configuration_id:?}"),
-                ))
-            })?;
-            if let Some(expected) = expected_version
-                && expected != current.version
-            {
-                return Err(InputError::new(
-                    "control library",
-                    "$.version",
-                    format!(
-                        "{configuration_id} is at version {}, not {expected}; reload it and decide again",
-                        current.version
-                    ),
-                )
-                .into());
-            }
+            let current = self
+                .load_entry(&conn, configuration_id)?
+                .ok_or_else(|| no_entry(configuration_id))?;
+            check_version(&current, expected_version)?;
             let version = current.version + 1;
             let now = now();
             let tx = conn

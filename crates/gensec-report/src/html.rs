@@ -84,6 +84,10 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Marks model-written text; only in reports that have some, so reports
+/// without a model stay byte-for-byte as they were.
+const MODEL_STYLE: &str = ".model{border-left:3px solid #8a63d2;padding-left:6px}\n";
+
 /// Content-Security-Policy: nothing may be fetched; only the inline style and script run.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
@@ -187,6 +191,20 @@ fn header(out: &mut String, profile: &ServiceProfile, inputs: &ReportInputs) {
         ),
         ("Generator", format!("gensec {}", profile.generator_version)),
     ];
+    let mut facts = facts.to_vec();
+    if let Some(model) = &profile.model_written {
+        let stages: Vec<String> = model.stages.iter().map(|s| s.describe()).collect();
+        facts.push((
+            "Language model",
+            format!(
+                "{}; {}; {} input + {} output tokens",
+                model.model_id,
+                stages.join("; "),
+                model.usage.input_tokens,
+                model.usage.output_tokens
+            ),
+        ));
+    }
     for (name, value) in facts {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(name), esc(&value));
     }
@@ -269,6 +287,25 @@ fn row(out: &mut String, r: &Recommendation, inputs: &ReportInputs) {
             "<p>Security Hub: {}</p>",
             esc(&r.security_hub_controls.join(", "))
         );
+    }
+    if let Some(note) = &r.model {
+        if let Some(rationale) = &note.rationale {
+            let _ = write!(
+                out,
+                "<p class=\"model\">Model-written rationale ({}): {}</p>",
+                esc(&note.model_id),
+                esc(rationale)
+            );
+        }
+        if let (Some(from), Some(reason)) = (note.priority_from, &note.priority_reason) {
+            let _ = write!(
+                out,
+                "<p class=\"model\">Priority changed by the model ({}) from {}: {}</p>",
+                esc(&note.model_id),
+                from.as_str(),
+                esc(reason)
+            );
+        }
     }
     out.push_str("</details></td>");
     let value = serde_json::to_string(&r.recommended_value).unwrap_or_default();
@@ -564,10 +601,15 @@ pub fn render(profile: &ServiceProfile, inputs: &ReportInputs) -> String {
     let mut out = String::with_capacity(256 * 1024);
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>gensec: {} ({}) {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>gensec: {} ({}) {}</title>\n<style>{STYLE}{}</style>\n</head>\n<body>\n",
         esc(&profile.service_name),
         esc(&profile.profile_id),
-        esc(&profile.request_id)
+        esc(&profile.request_id),
+        if profile.model_written.is_some() {
+            MODEL_STYLE
+        } else {
+            ""
+        }
     );
     header(&mut out, profile, inputs);
     out.push_str("<main>\n");

@@ -12,6 +12,10 @@
 //! [`evidence`] finds schema properties, condition keys and rules by name,
 //! [`profile`] builds the profile data, [`view`] turns it into a neutral
 //! document, [`markdown`] and [`html`] render it, [`escape`] keeps inputs inert.
+//!
+//! With a language model ([`ReportStage::with_llm`]), [`model`] adds a
+//! narrative overview and checklist answers, checked like everything else and
+//! marked model-written; without one the outputs are exactly as before.
 
 pub mod controls;
 pub mod escape;
@@ -19,10 +23,13 @@ pub mod evidence;
 pub mod html;
 pub mod load;
 pub mod markdown;
+pub mod model;
 pub mod profile;
 pub mod view;
 
 use async_trait::async_trait;
+use gensec_core::analysis::{ModelValidation, VALIDATION_REPORT_PATH, ValidationReport};
+use gensec_core::llm::{Llm, LlmOutcome, LlmStageRecord};
 use gensec_core::pipeline::{RunContext, Stage, StageId, StageOutcome, StagePorts};
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
@@ -50,7 +57,18 @@ pub struct Rendered {
 
 /// Build the profile and render all outputs (no I/O).
 pub fn render(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Result<Rendered> {
-    let profile = profile::build(ctx, kb.global_condition_keys(), inputs);
+    render_with(kb, ctx, inputs, None)
+}
+
+/// [`render`] with the language model's contribution.
+pub fn render_with(
+    kb: &Kb,
+    ctx: &RunContext,
+    inputs: &ReportInputs,
+    model_written: Option<model::ModelContribution>,
+) -> Result<Rendered> {
+    let mut profile = profile::build(ctx, kb.global_condition_keys(), inputs);
+    profile.model_written = model_written;
     let profile_json = serde_json::to_string_pretty(&profile)
         .map_err(|err| Error::Fatal(format!("serialising the service profile: {err}")))?;
     let markdown = markdown::render(&profile);
@@ -67,12 +85,39 @@ pub fn render(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Result<Render
 #[derive(Debug)]
 pub struct ReportStage {
     kb: Arc<Kb>,
+    llm: Option<Arc<dyn Llm>>,
 }
 
 impl ReportStage {
+    /// The deterministic stage.
     pub fn new(kb: Arc<Kb>) -> Self {
-        Self { kb }
+        Self::with_llm(kb, None)
     }
+
+    /// The stage with an optional language model.
+    pub fn with_llm(kb: Arc<Kb>, llm: Option<Arc<dyn Llm>>) -> Self {
+        Self { kb, llm }
+    }
+}
+
+/// Add the report's model verdict to the run's (the analysis stage's) one.
+fn merge_verdict(report: &mut ValidationReport, record: &LlmStageRecord) {
+    let verdict = report.llm.get_or_insert_with(|| ModelValidation {
+        model_id: record.model_id.clone(),
+        outcome: match record.outcome {
+            LlmOutcome::Applied => "applied".into(),
+            LlmOutcome::Deterministic => "deterministic".into(),
+        },
+        fallback_reason: record.fallback_reason.clone(),
+        ..ModelValidation::default()
+    });
+    verdict.items_proposed += record.items_proposed;
+    verdict.items_accepted += record.items_accepted;
+    verdict.items_rejected += record.items_rejected;
+    verdict.names_checked += record.names_checked;
+    verdict.names_unknown += record.names_unknown;
+    verdict.hallucination_rate = (verdict.names_checked > 0)
+        .then(|| verdict.names_unknown as f64 / verdict.names_checked as f64);
 }
 
 /// Recommendations whose resource type or property is not in the documentation;
@@ -110,8 +155,36 @@ impl Stage for ReportStage {
 
     async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome> {
         let store = ports.store;
-        let inputs = load::load(ctx, store).await?;
-        let rendered = render(&self.kb, ctx, &inputs)?;
+        let mut inputs = load::load(ctx, store).await?;
+        let mark = inputs.validation.mark();
+        let mut model_written = None;
+        let mut keys = Vec::new();
+        let mut record = None;
+        if let Some(llm) = &self.llm {
+            let earlier = gensec_core::llm::earlier_records(store, ctx, StageId::Report).await?;
+            let mut validation = inputs.validation.clone();
+            let (stage_record, contribution) = model::write(
+                llm.as_ref(),
+                &self.kb,
+                ctx,
+                &inputs,
+                &earlier,
+                &mut validation,
+            )
+            .await;
+            merge_verdict(&mut validation, &stage_record);
+            // The run's validation report lists the model's rejected text too.
+            let body = serde_json::to_vec_pretty(&validation)
+                .map_err(|err| Error::Fatal(format!("serialising the validation report: {err}")))?;
+            store
+                .put(&ctx.key(VALIDATION_REPORT_PATH), body, "application/json")
+                .await?;
+            inputs.validation = validation;
+            keys.push(gensec_core::llm::write_record(store, ctx, &stage_record).await?);
+            record = Some(stage_record);
+            model_written = Some(contribution);
+        }
+        let rendered = render_with(&self.kb, ctx, &inputs, model_written)?;
         let mut warnings = inputs.warnings.clone();
         warnings.extend(traceability_warnings(&inputs));
 
@@ -132,7 +205,6 @@ impl Stage for ReportStage {
                 "text/html; charset=utf-8",
             ),
         ];
-        let mut keys = Vec::new();
         let mut bytes = BTreeMap::new();
         for (path, body, content_type) in outputs {
             let key = ctx.key(path);
@@ -174,11 +246,18 @@ impl Stage for ReportStage {
             "controls_included".into(),
             (!inputs.controls.is_empty()).into(),
         );
+        if let Some(record) = &record {
+            summary.insert(
+                gensec_core::llm::SUMMARY_KEY.into(),
+                serde_json::to_value(record).unwrap_or_default(),
+            );
+        }
         Ok(StageOutcome {
             stage: StageId::Report,
             keys,
             summary,
-            validation: Default::default(),
+            // Zero without a model: the report checks nothing of its own.
+            validation: inputs.validation.counts_since(mark),
             warnings,
         })
     }

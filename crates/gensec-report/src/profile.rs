@@ -204,6 +204,9 @@ pub struct ServiceProfile {
     pub enablement: Enablement,
     pub controls: ControlsOverview,
     pub artifacts: Artifacts,
+    /// The language model's part, marked model-written; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_written: Option<crate::model::ModelContribution>,
 }
 
 /// Priorities a sandbox pilot must have in place; production needs all.
@@ -458,6 +461,7 @@ pub fn build(ctx: &RunContext, globals: &[ConditionKey], inputs: &ReportInputs) 
         enablement: enablement(ctx, recs),
         controls: controls(inputs),
         artifacts: artifacts(inputs),
+        model_written: None,
     }
 }
 

@@ -137,6 +137,7 @@ pub fn preamble(profile: &ServiceProfile) -> Vec<Block> {
 /// The profile's sections, in order.
 pub fn sections(profile: &ServiceProfile) -> Vec<ViewSection> {
     let mut out = vec![overview(profile)];
+    out.extend(model_overview(profile));
     for (number, part) in [
         (2, &profile.data_protection),
         (3, &profile.network),
@@ -148,6 +149,7 @@ pub fn sections(profile: &ServiceProfile) -> Vec<ViewSection> {
     out.extend(compliance(profile));
     out.push(threats(profile));
     out.extend(enablement(profile));
+    out.extend(model_checklist(profile));
     out.push(controls(profile));
     out.push(artifacts(profile));
     out
@@ -212,6 +214,74 @@ fn overview(profile: &ServiceProfile) -> ViewSection {
             },
         ],
     )
+}
+
+/// What the language model did in this run, and its overview, marked as
+/// model-written. Nothing without a model.
+fn model_overview(profile: &ServiceProfile) -> Option<ViewSection> {
+    let model = profile.model_written.as_ref()?;
+    let mut blocks = vec![Block::Para(vec![
+        strong("Model-written. "),
+        text(&model.notice),
+    ])];
+    let mut lines: Vec<Line> = model
+        .stages
+        .iter()
+        .map(|stage| cell(stage.describe()))
+        .collect();
+    let u = &model.usage;
+    let cost = u.estimated_cost_usd().map_or_else(
+        || "cost unknown".to_string(),
+        |usd| format!("estimated ${usd:.4}"),
+    );
+    lines.push(cell(format!(
+        "Tokens: {} input and {} output in {} calls ({} answered from the cache), {cost}",
+        u.input_tokens, u.output_tokens, u.calls, u.cache_hits
+    )));
+    blocks.push(Block::List(lines));
+    if let Some(overview) = &model.overview {
+        blocks.push(Block::Para(vec![
+            strong("Narrative overview (model-written): "),
+            text(overview),
+        ]));
+    }
+    Some(section(
+        "overview-model",
+        &format!("Language model ({})", model.model_id),
+        3,
+        blocks,
+    ))
+}
+
+/// The model's answers to the pilot/production checklist questions.
+fn model_checklist(profile: &ServiceProfile) -> Option<ViewSection> {
+    let model = profile.model_written.as_ref()?;
+    if model.checklist.is_empty() {
+        return None;
+    }
+    let items = model
+        .checklist
+        .iter()
+        .map(|answer| {
+            let mut line = vec![
+                strong(format!("{} ({}): ", answer.question, answer.phase)),
+                text(&answer.answer),
+            ];
+            if !answer.configuration_ids.is_empty() {
+                line.push(text(format!(" [{}]", answer.configuration_ids.join(", "))));
+            }
+            line
+        })
+        .collect();
+    Some(section(
+        "enablement-model-answers",
+        "Checklist answers (model-written)",
+        3,
+        vec![
+            Block::Para(vec![strong("Model-written. "), text(&model.notice)]),
+            Block::List(items),
+        ],
+    ))
 }
 
 fn finding_section(number: usize, part: &Section) -> Vec<ViewSection> {

@@ -4,6 +4,7 @@
 
 use gensec_analysis::AnalysisStage;
 use gensec_controls::ControlsStage;
+use gensec_core::llm::Llm;
 use gensec_core::pipeline::{RunContext, Stage, StageId, output_prefix};
 use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_docs::DocumentationStage;
@@ -25,14 +26,23 @@ pub struct Stages {
 }
 
 impl Stages {
+    /// The deterministic stages (no language model).
     pub fn new(kb: &Arc<Kb>) -> gensec_core::Result<Self> {
+        Self::with_llm(kb, None)
+    }
+
+    /// The stages with an optional language model: the analysis stage asks it
+    /// to tailor and extend the validated recommendations, the report stage
+    /// for a narrative overview and checklist answers. Everything it proposes
+    /// is validated; when it is unavailable the result is deterministic.
+    pub fn with_llm(kb: &Arc<Kb>, llm: Option<Arc<dyn Llm>>) -> gensec_core::Result<Self> {
         Ok(Self {
             documentation: DocumentationStage::new(kb.clone()),
-            analysis: AnalysisStage::new(kb.clone())?,
+            analysis: AnalysisStage::with_llm(kb.clone(), llm.clone())?,
             controls: ControlsStage::new(kb.clone()),
             iac: IacStage::new(kb.clone()),
             iam: IamStage::new(kb.clone()),
-            report: ReportStage::new(kb.clone()),
+            report: ReportStage::with_llm(kb.clone(), llm),
         })
     }
 

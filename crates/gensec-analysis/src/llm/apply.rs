@@ -1,0 +1,609 @@
+//! Every item of the model's answer through the validators. What passes is
+//! applied (tailored rationale, adjusted priority, an additional
+//! recommendation built like a catalogue entry); what fails is listed in the
+//! validation report as `model: ...` with the reason. Each AWS name the answer
+//! uses is counted, and those that do not exist make the hallucination rate.
+
+use super::answer::{Additional, Adjustment, Answer, RationaleItem};
+use super::prompt::{Grounding, MAX_ADDITIONAL};
+use crate::catalogue::{CatalogueEntry, RawConfigRule, RawExpectation};
+use crate::recommend::{self, STAGE};
+use gensec_core::SecurityProfile;
+use gensec_core::analysis::{
+    Confidence, MODEL_ITEM_PREFIX, ModelNote, Preventive, PreventiveSpec, Priority, Recommendation,
+    ValidationReport,
+};
+use gensec_core::llm::names::{self, NameLookup};
+use gensec_kb::names::ServiceNames;
+use gensec_kb::{Kb, ServiceEntry, validate};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Longest model-written rationale or reason kept, in characters.
+pub const MAX_PROSE_CHARS: usize = 700;
+
+/// What the validators made of an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Items checked (and controls of items checked on their own).
+    pub proposed: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub names_checked: u64,
+    pub names_unknown: u64,
+}
+
+struct Checker<'a> {
+    names: ServiceNames<'a>,
+    tally: Tally,
+}
+
+impl Checker<'_> {
+    /// Count one structured name; `exists` is whether it does.
+    fn name(&mut self, exists: bool) -> bool {
+        self.tally.names_checked += 1;
+        if !exists {
+            self.tally.names_unknown += 1;
+        }
+        exists
+    }
+
+    /// Model-written text: plain, not too long, and every AWS name in it exists.
+    fn prose(&mut self, text: &str) -> Result<(), String> {
+        if text.chars().count() > MAX_PROSE_CHARS {
+            return Err(format!("longer than {MAX_PROSE_CHARS} characters"));
+        }
+        if text.contains(['<', '>']) {
+            return Err("contains markup; model-written text must be plain".into());
+        }
+        let lookup: &dyn NameLookup = &self.names;
+        let (checked, unknown) = names::unknown(text, lookup);
+        self.tally.names_checked += checked;
+        self.tally.names_unknown += unknown.len() as u64;
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(names::refusal(&unknown))
+        }
+    }
+}
+
+struct Context<'a> {
+    kb: &'a Kb,
+    service: &'a ServiceEntry,
+    profile: &'a SecurityProfile,
+    model_id: &'a str,
+    grounding: &'a Grounding,
+}
+
+fn reject(report: &mut ValidationReport, tally: &mut Tally, item: &str, reason: String) {
+    tally.rejected += 1;
+    report.reject(STAGE, format!("{MODEL_ITEM_PREFIX}{item}"), reason);
+}
+
+fn accept(report: &mut ValidationReport, tally: &mut Tally) {
+    tally.accepted += 1;
+    report.accept();
+}
+
+fn note<'r>(recommendation: &'r mut Recommendation, model_id: &str) -> &'r mut ModelNote {
+    recommendation.model.get_or_insert_with(|| ModelNote {
+        model_id: model_id.to_string(),
+        rationale: None,
+        priority_from: None,
+        priority_reason: None,
+    })
+}
+
+fn rank(priority: Priority) -> i32 {
+    match priority {
+        Priority::Critical => 0,
+        Priority::High => 1,
+        Priority::Medium => 2,
+        Priority::Low => 3,
+    }
+}
+
+/// Validate and apply an answer.
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    kb: &Kb,
+    service: &ServiceEntry,
+    profile: &SecurityProfile,
+    model_id: &str,
+    grounding: &Grounding,
+    answer: &Answer,
+    recommendations: &mut Vec<Recommendation>,
+    report: &mut ValidationReport,
+) -> Tally {
+    let known: Vec<String> = recommendations
+        .iter()
+        .flat_map(|r| {
+            let value = match &r.recommended_value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            [r.configuration_id.clone(), value, r.title.clone()]
+        })
+        .collect();
+    let mut checker = Checker {
+        names: ServiceNames::new(kb, service).with_extra(known),
+        tally: Tally::default(),
+    };
+    let cx = Context {
+        kb,
+        service,
+        profile,
+        model_id,
+        grounding,
+    };
+    let mut explained = BTreeSet::new();
+    for item in &answer.rationales {
+        match item {
+            Ok(item) => rationale(
+                &cx,
+                &mut checker,
+                item,
+                &mut explained,
+                recommendations,
+                report,
+            ),
+            Err(reason) => unreadable(&mut checker, report, reason),
+        }
+    }
+    let mut adjusted = BTreeSet::new();
+    for item in &answer.adjustments {
+        match item {
+            Ok(item) => adjustment(
+                &cx,
+                &mut checker,
+                item,
+                &mut adjusted,
+                recommendations,
+                report,
+            ),
+            Err(reason) => unreadable(&mut checker, report, reason),
+        }
+    }
+    let mut added = 0;
+    for item in &answer.additional {
+        match item {
+            Ok(item) => {
+                if added >= MAX_ADDITIONAL {
+                    let label = format!("{} {}", item.resource_type, item.property);
+                    reject(
+                        report,
+                        &mut checker.tally,
+                        &label,
+                        format!("more than {MAX_ADDITIONAL} additional recommendations"),
+                    );
+                } else if additional(&cx, &mut checker, item, recommendations, report) {
+                    added += 1;
+                }
+            }
+            Err(reason) => unreadable(&mut checker, report, reason),
+        }
+    }
+    // Items and the controls of items that were checked.
+    checker.tally.proposed = checker.tally.accepted + checker.tally.rejected;
+    // The same order as the deterministic result, whatever moved.
+    recommendations.sort_by(|a, b| {
+        (a.priority, &a.resource_type, &a.configuration_id).cmp(&(
+            b.priority,
+            &b.resource_type,
+            &b.configuration_id,
+        ))
+    });
+    checker.tally
+}
+
+fn unreadable(checker: &mut Checker<'_>, report: &mut ValidationReport, reason: &str) {
+    reject(
+        report,
+        &mut checker.tally,
+        "unreadable item",
+        reason.to_string(),
+    );
+}
+
+fn rationale(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    item: &RationaleItem,
+    explained: &mut BTreeSet<String>,
+    recommendations: &mut [Recommendation],
+    report: &mut ValidationReport,
+) {
+    let label = format!("rationale for {}", item.configuration_id);
+    let found = recommendations
+        .iter()
+        .position(|r| r.configuration_id == item.configuration_id);
+    let Some(index) = found else {
+        checker.name(false);
+        let reason = format!("unknown configuration id {}", item.configuration_id);
+        return reject(report, &mut checker.tally, &label, reason);
+    };
+    checker.name(true);
+    if !explained.insert(item.configuration_id.clone()) {
+        let reason = "a second rationale for the same recommendation".to_string();
+        return reject(report, &mut checker.tally, &label, reason);
+    }
+    if let Err(reason) = checker.prose(&item.rationale) {
+        return reject(report, &mut checker.tally, &label, reason);
+    }
+    note(&mut recommendations[index], cx.model_id).rationale = Some(item.rationale.clone());
+    accept(report, &mut checker.tally);
+}
+
+fn adjustment(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    item: &Adjustment,
+    adjusted: &mut BTreeSet<String>,
+    recommendations: &mut [Recommendation],
+    report: &mut ValidationReport,
+) {
+    let label = format!("priority of {}", item.configuration_id);
+    let found = recommendations
+        .iter()
+        .position(|r| r.configuration_id == item.configuration_id);
+    let Some(index) = found else {
+        checker.name(false);
+        let reason = format!("unknown configuration id {}", item.configuration_id);
+        return reject(report, &mut checker.tally, &label, reason);
+    };
+    checker.name(true);
+    let from = recommendations[index].priority;
+    let steps = (rank(from) - rank(item.priority)).abs();
+    let refused = if !adjusted.insert(item.configuration_id.clone()) {
+        Some("a second adjustment of the same recommendation".to_string())
+    } else if steps == 0 {
+        Some(format!("keeps the priority {}", from.as_str()))
+    } else if steps > 1 {
+        Some(format!(
+            "moves the priority from {} to {}, {steps} steps; at most one is allowed",
+            from.as_str(),
+            item.priority.as_str()
+        ))
+    } else {
+        checker.prose(&item.reason).err()
+    };
+    if let Some(reason) = refused {
+        return reject(report, &mut checker.tally, &label, reason);
+    }
+    let recommendation = &mut recommendations[index];
+    recommendation.priority = item.priority;
+    let note = note(recommendation, cx.model_id);
+    note.priority_from = Some(from);
+    note.priority_reason = Some(item.reason.clone());
+    accept(report, &mut checker.tally);
+}
+
+/// The value as the property can take it: JSON text is parsed, and a string
+/// that is not JSON (or parses to the wrong type) is taken as a string.
+fn value_for(kb: &Kb, resource_type: &str, property: &str, raw: &Value) -> Result<Value, String> {
+    let (schema, property) = validate::property(kb, resource_type, property)?;
+    let mut candidates = Vec::new();
+    match raw {
+        Value::String(text) => {
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                candidates.push(parsed);
+            }
+            candidates.push(raw.clone());
+        }
+        other => candidates.push(other.clone()),
+    }
+    let mut first_error = None;
+    for candidate in candidates {
+        if !(candidate.is_string() || candidate.is_number() || candidate.is_boolean()) {
+            first_error.get_or_insert_with(|| {
+                format!("{candidate} is not a literal value; only literals may be proposed")
+            });
+            continue;
+        }
+        match validate::value(schema, property, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(reason) => {
+                first_error.get_or_insert(reason);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| "no value".to_string()))
+}
+
+/// Words of property names that switch a protection on when true.
+const PROTECTIONS: &[&str] = &[
+    "block",
+    "encrypt",
+    "enable",
+    "protect",
+    "restrict",
+    "ignore",
+    "require",
+    "secure",
+    "mfa",
+    "logging",
+    "versioning",
+    "rotation",
+    "lock",
+    "audit",
+    "tls",
+    "ssl",
+    "https",
+    "private",
+];
+/// Words of property names that open something up when true.
+const EXPOSURES: &[&str] = &["public", "insecure", "allowall", "anonymous", "unauth"];
+/// Values that open access or switch a protection off.
+const WEAK_VALUES: &[&str] = &[
+    "*",
+    "0.0.0.0/0",
+    "::/0",
+    "disabled",
+    "disable",
+    "suspended",
+    "off",
+    "none",
+    "false",
+    "authenticatedread",
+    "allusers",
+];
+
+/// A value the model proposes must not weaken the resource: a setting that
+/// opens access or switches a protection off is refused, even when the
+/// schema allows it (a profile text could try to talk the model into it).
+fn weakens(property: &str, value: &Value) -> Option<String> {
+    let leaf = property
+        .rsplit('.')
+        .next()
+        .unwrap_or(property)
+        .to_ascii_lowercase();
+    // `BlockPublicAcls` protects; `MapPublicIpOnLaunch` exposes.
+    let protection = PROTECTIONS.iter().any(|word| leaf.contains(word));
+    let exposure = !protection && EXPOSURES.iter().any(|word| leaf.contains(word));
+    let weak = match value {
+        Value::Bool(true) => exposure,
+        Value::Bool(false) => protection,
+        Value::String(text) => {
+            let lower = text.to_ascii_lowercase();
+            lower.contains("public") || WEAK_VALUES.contains(&lower.as_str())
+        }
+        _ => false,
+    };
+    weak.then(|| {
+        format!(
+            "{value} would weaken {property}; only values that protect are accepted from the model"
+        )
+    })
+}
+
+/// `ObjectLockConfiguration.ObjectLockEnabled` -> `model-objectlockconfiguration-objectlockenabled`.
+fn key_for(property: &str) -> String {
+    let slug: String = property
+        .replace("[]", "")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("model-{}", slug.trim_matches('-'))
+}
+
+/// Returns whether the recommendation was added.
+fn additional(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    item: &Additional,
+    recommendations: &mut Vec<Recommendation>,
+    report: &mut ValidationReport,
+) -> bool {
+    let label = format!("{} {}", item.resource_type, item.property);
+    let refused = |checker: &mut Checker<'_>, report: &mut ValidationReport, reason: String| {
+        reject(report, &mut checker.tally, &label, reason);
+        false
+    };
+    // Every name of the item's controls counts, and each one that does not
+    // exist is listed on its own; a control naming one is dropped.
+    let mut config_rule = item.config_rule.clone();
+    if let Some(rule) = &item.config_rule
+        && !checker.name(cx.kb.config_rule(rule).is_some())
+    {
+        let reason = format!("unknown Config rule {rule}");
+        reject(
+            report,
+            &mut checker.tally,
+            &format!("{label}: Config rule {rule}"),
+            reason,
+        );
+        config_rule = None;
+    }
+    let mut scp_known = true;
+    for action in &item.scp_actions {
+        if !checker.name(cx.kb.action(action).ok().flatten().is_some()) {
+            let reason = format!("unknown action {action}");
+            reject(
+                report,
+                &mut checker.tally,
+                &format!("{label}: SCP action {action}"),
+                reason,
+            );
+            scp_known = false;
+        }
+    }
+    if let Some(condition) = &item.scp_condition
+        && !checker.name(cx.kb.condition_key(&condition.key).ok().flatten().is_some())
+    {
+        let reason = format!("unknown condition key {}", condition.key);
+        let what = format!("{label}: SCP condition key {}", condition.key);
+        reject(report, &mut checker.tally, &what, reason);
+        scp_known = false;
+    }
+    if !checker.name(
+        cx.kb
+            .resource_type(&item.resource_type)
+            .ok()
+            .flatten()
+            .is_some(),
+    ) {
+        let reason = format!("unknown resource type {}", item.resource_type);
+        return refused(checker, report, reason);
+    }
+    if !cx.service.resource_types.contains(&item.resource_type) {
+        let reason = format!(
+            "{} is not a resource type of {}",
+            item.resource_type, cx.service.id
+        );
+        return refused(checker, report, reason);
+    }
+    match validate::document_path(cx.kb, &item.resource_type, &item.property) {
+        Err(reason) => {
+            checker.name(!reason.starts_with("unknown property"));
+            return refused(checker, report, reason);
+        }
+        Ok((_, _, true)) => {
+            checker.name(true);
+            let reason =
+                "the property holds a free-form document; values inside it cannot be validated"
+                    .to_string();
+            return refused(checker, report, reason);
+        }
+        Ok(_) => {
+            checker.name(true);
+        }
+    }
+    if !cx
+        .grounding
+        .is_candidate(&item.resource_type, &item.property)
+    {
+        let reason = "the property was not among the listed candidate properties".to_string();
+        return refused(checker, report, reason);
+    }
+    let plain = item.property.replace("[]", "");
+    if let Some(existing) = recommendations
+        .iter()
+        .find(|r| r.resource_type == item.resource_type && r.property.replace("[]", "") == plain)
+    {
+        let reason = format!("already recommended as {}", existing.configuration_id);
+        return refused(checker, report, reason);
+    }
+    let value = match value_for(cx.kb, &item.resource_type, &item.property, &item.value) {
+        Ok(value) => value,
+        Err(reason) => return refused(checker, report, reason),
+    };
+    if let Some(reason) = weakens(&item.property, &value) {
+        return refused(checker, report, reason);
+    }
+    for text in [&item.title, &item.rationale] {
+        if let Err(reason) = checker.prose(text) {
+            return refused(checker, report, reason);
+        }
+    }
+    let entry = CatalogueEntry {
+        resource_type: item.resource_type.clone(),
+        key: key_for(&item.property),
+        title: item.title.clone(),
+        property: item.property.clone(),
+        expect: RawExpectation::Equals(value),
+        value: None,
+        domain: item.domain,
+        stride: item.threat,
+        priority: item.priority,
+        rationale: item.rationale.clone(),
+        config_rule: config_rule.map(|identifier| RawConfigRule {
+            identifier,
+            parameters: BTreeMap::new(),
+        }),
+        security_hub: Vec::new(),
+        compliance: BTreeMap::new(),
+        preventive: (scp_known && !item.scp_actions.is_empty()).then(|| {
+            Preventive::Scp(PreventiveSpec {
+                actions: item.scp_actions.clone(),
+                condition: item
+                    .scp_condition
+                    .as_ref()
+                    .map(|c| json!({ c.operator.clone(): { c.key.clone(): c.value.clone() } })),
+            })
+        }),
+        applies_when: None,
+    };
+    // The same checks as a catalogue entry: property and value again, the
+    // Config rule (exists, parameters, evaluates this type) and the SCP
+    // (actions exist, condition keys exist and apply). A failing control is
+    // dropped and listed; the recommendation keeps the rest.
+    let before = report.rejected.len();
+    let built = recommend::from_entry(
+        cx.kb,
+        cx.service,
+        &entry,
+        cx.profile,
+        Confidence::ModelProposed,
+        report,
+    );
+    for rejection in &mut report.rejected[before..] {
+        rejection.item = format!("{MODEL_ITEM_PREFIX}{}", rejection.item);
+        checker.tally.rejected += 1;
+    }
+    let Some(mut recommendation) = built else {
+        return false;
+    };
+    if recommendations
+        .iter()
+        .any(|r| r.configuration_id == recommendation.configuration_id)
+    {
+        let reason = format!(
+            "configuration id {} is already taken",
+            recommendation.configuration_id
+        );
+        return refused(checker, report, reason);
+    }
+    recommendation.model = Some(ModelNote {
+        model_id: cx.model_id.to_string(),
+        rationale: None,
+        priority_from: None,
+        priority_reason: None,
+    });
+    recommendations.push(recommendation);
+    checker.tally.accepted += 1;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_open_access_or_switch_protection_off_are_refused() {
+        assert!(weakens("AccessControl", &json!("PublicReadWrite")).is_some());
+        assert!(
+            weakens(
+                "PublicAccessBlockConfiguration.BlockPublicAcls",
+                &json!(false)
+            )
+            .is_some()
+        );
+        assert!(weakens("MapPublicIpOnLaunch", &json!(true)).is_some());
+        assert!(weakens("VersioningConfiguration.Status", &json!("Suspended")).is_some());
+        assert!(weakens("ObjectLockEnabled", &json!(true)).is_none());
+        assert!(weakens("VersioningConfiguration.Status", &json!("Enabled")).is_none());
+        assert!(
+            weakens(
+                "OwnershipControls.Rules[].ObjectOwnership",
+                &json!("BucketOwnerEnforced")
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn keys_are_slugs_of_the_property() {
+        assert_eq!(
+            key_for("ObjectLockConfiguration.Rule.DefaultRetention.Mode"),
+            "model-objectlockconfiguration-rule-defaultretention-mode"
+        );
+        assert_eq!(key_for("A[].B"), "model-a-b");
+    }
+}
