@@ -1,0 +1,328 @@
+//! [`RequestTracker`] on DynamoDB.
+//!
+//! Table: partition `request_id`, sort `record` (`request`, or
+//! `attempt#<n>`). The request item keeps an attempt counter, so concurrent
+//! `begin_attempt`s get distinct numbers, and `item_type`/`updated_at` for the
+//! `recent-index` GSI that lists the latest requests.
+
+use super::{Item, get_n, get_s, get_time, n, now, opt_s, opt_time, s};
+use crate::error::{aws_error, code};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::ReturnValue;
+use gensec_core::ports::RequestTracker;
+use gensec_core::tracking::{Attempt, NewAttempt, RequestRecord, RequestState, StatusUpdate};
+use gensec_core::{Error, InputError, Result};
+
+/// The `recent-index` GSI name.
+pub const RECENT_INDEX: &str = "recent-index";
+const REQUEST: &str = "request";
+
+#[derive(Debug, Clone)]
+pub struct DynamoRequestTracker {
+    client: Client,
+    table: String,
+}
+
+fn attempt_record(attempt: u32) -> String {
+    format!("attempt#{attempt:06}")
+}
+
+fn no_attempt(request_id: &str, attempt: u32) -> Error {
+    InputError::new(
+        "request tracking",
+        "$.request_id",
+        format!("no attempt {attempt} of request {request_id:?}"),
+    )
+    .into()
+}
+
+fn state(item: &Item, table: &str) -> Result<RequestState> {
+    let text = get_s(item, table, "state")?;
+    RequestState::parse(text)
+        .ok_or_else(|| Error::Fatal(format!("DynamoDB table {table}: unknown state {text:?}")))
+}
+
+impl DynamoRequestTracker {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Usage is kept on the attempt; the request's state does not change.
+    async fn record_llm_usage(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        usage: &gensec_core::llm::LlmUsage,
+        at: &str,
+    ) -> Result<()> {
+        let json = serde_json::to_string(usage)
+            .map_err(|err| Error::Fatal(format!("serialising LLM usage: {err}")))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(attempt_record(attempt)))
+            .update_expression("SET llm_usage = :usage, updated_at = :at")
+            .condition_expression("attribute_exists(request_id)")
+            .expression_attribute_values(":usage", s(json))
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if code(&err) == Some("ConditionalCheckFailedException") => {
+                Err(no_attempt(request_id, attempt))
+            }
+            Err(err) => Err(aws_error(
+                format!("recording LLM usage of {request_id}"),
+                err,
+            )),
+        }
+    }
+
+    fn record(&self, items: &[Item]) -> Result<Option<RequestRecord>> {
+        let table = self.table.as_str();
+        let Some(request) = items
+            .iter()
+            .find(|item| opt_s(item, "record") == Some(REQUEST))
+        else {
+            return Ok(None);
+        };
+        let mut attempts = items
+            .iter()
+            .filter(|item| opt_s(item, "record").is_some_and(|r| r.starts_with("attempt#")))
+            .map(|item| {
+                Ok(Attempt {
+                    attempt: get_n(item, table, "attempt")?,
+                    state: state(item, table)?,
+                    stage: opt_s(item, "stage").map(str::to_string),
+                    error: opt_s(item, "error").map(str::to_string),
+                    started_at: get_time(item, table, "started_at")?,
+                    updated_at: get_time(item, table, "updated_at")?,
+                    finished_at: opt_time(item, "finished_at"),
+                    llm_usage: opt_s(item, "llm_usage")
+                        .and_then(|json| serde_json::from_str(json).ok()),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        attempts.sort_by_key(|attempt| attempt.attempt);
+        Ok(Some(RequestRecord {
+            request_id: get_s(request, table, "request_id")?.to_string(),
+            service_id: get_s(request, table, "service_id")?.to_string(),
+            service_name: get_s(request, table, "service_name")?.to_string(),
+            profile_id: get_s(request, table, "profile_id")?.to_string(),
+            requester: get_s(request, table, "requester")?.to_string(),
+            requested_at: get_time(request, table, "requested_at")?,
+            state: state(request, table)?,
+            output_prefix: opt_s(request, "output_prefix").map(str::to_string),
+            attempts,
+        }))
+    }
+}
+
+#[async_trait]
+impl RequestTracker for DynamoRequestTracker {
+    async fn begin_attempt(&self, new: NewAttempt<'_>) -> Result<u32> {
+        let at = now();
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(new.request_id))
+            .key("record", s(REQUEST))
+            .update_expression(
+                "SET service_id = :service_id, service_name = :service_name, \
+                 profile_id = :profile_id, requester = if_not_exists(requester, :requester), \
+                 requested_at = if_not_exists(requested_at, :requested_at), #state = :received, \
+                 item_type = :item_type, created_at = if_not_exists(created_at, :at), \
+                 updated_at = :at ADD attempts :one",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":service_id", s(new.service_id))
+            .expression_attribute_values(":service_name", s(new.service_name))
+            .expression_attribute_values(":profile_id", s(new.profile_id))
+            .expression_attribute_values(":requester", s(new.requester))
+            .expression_attribute_values(":requested_at", s(super::timestamp(new.requested_at)))
+            .expression_attribute_values(":received", s(RequestState::Received.as_str()))
+            .expression_attribute_values(":item_type", s(REQUEST))
+            .expression_attribute_values(":at", s(&at))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|err| aws_error(format!("recording request {}", new.request_id), err))?;
+        let attempt: u32 = output
+            .attributes()
+            .map(|item| get_n(item, &self.table, "attempts"))
+            .transpose()?
+            .ok_or_else(|| Error::Fatal("DynamoDB returned no attempt counter".into()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("request_id", s(new.request_id))
+            .item("record", s(attempt_record(attempt)))
+            .item("attempt", n(attempt))
+            .item("state", s(RequestState::Received.as_str()))
+            .item("started_at", s(&at))
+            .item("updated_at", s(&at))
+            .condition_expression("attribute_not_exists(request_id)")
+            .send()
+            .await
+            .map_err(|err| {
+                aws_error(
+                    format!("recording attempt {attempt} of {}", new.request_id),
+                    err,
+                )
+            })?;
+        Ok(attempt)
+    }
+
+    async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()> {
+        let at = now();
+        if let StatusUpdate::LlmUsage { usage } = &update {
+            return self.record_llm_usage(request_id, attempt, usage, &at).await;
+        }
+        let (state, stage, error, finished, prefix) = match &update {
+            StatusUpdate::Running { stage } => (
+                RequestState::Running,
+                Some(stage.as_str()),
+                None,
+                false,
+                None,
+            ),
+            StatusUpdate::Succeeded { output_prefix } => (
+                RequestState::Succeeded,
+                None,
+                None,
+                true,
+                Some(output_prefix.as_str()),
+            ),
+            StatusUpdate::Failed { stage, error } => (
+                RequestState::Failed,
+                stage.as_deref(),
+                Some(error.as_str()),
+                true,
+                None,
+            ),
+            StatusUpdate::LlmUsage { .. } => unreachable!("handled above"),
+        };
+        let mut sets = vec!["#state = :state", "updated_at = :at"];
+        let mut removes = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(attempt_record(attempt)))
+            .condition_expression("attribute_exists(request_id)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":at", s(&at));
+        if let Some(stage) = stage {
+            sets.push("stage = :stage");
+            request = request.expression_attribute_values(":stage", s(stage));
+        }
+        match error {
+            Some(error) => {
+                sets.push("#error = :error");
+                request = request
+                    .expression_attribute_names("#error", "error")
+                    .expression_attribute_values(":error", s(error));
+            }
+            None => {
+                removes.push("#error");
+                request = request.expression_attribute_names("#error", "error");
+            }
+        }
+        if finished {
+            sets.push("finished_at = :at");
+        } else {
+            removes.push("finished_at");
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression).send().await {
+            Ok(_) => {}
+            Err(err) if code(&err) == Some("ConditionalCheckFailedException") => {
+                return Err(no_attempt(request_id, attempt));
+            }
+            Err(err) => {
+                return Err(aws_error(
+                    format!("updating attempt {attempt} of {request_id}"),
+                    err,
+                ));
+            }
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(REQUEST))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":at", s(&at));
+        let mut expression = String::from("SET #state = :state, updated_at = :at");
+        if let Some(prefix) = prefix {
+            expression.push_str(", output_prefix = :prefix");
+            request = request.expression_attribute_values(":prefix", s(prefix));
+        }
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|err| aws_error(format!("updating request {request_id}"), err))?;
+        Ok(())
+    }
+
+    async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("request_id = :id")
+            .expression_attribute_values(":id", s(request_id))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|err| aws_error(format!("reading request {request_id}"), err))?;
+            items.extend(page.items().iter().cloned());
+        }
+        self.record(&items)
+    }
+
+    async fn recent_requests(&self, limit: usize) -> Result<Vec<RequestRecord>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(RECENT_INDEX)
+            .key_condition_expression("item_type = :request")
+            .expression_attribute_values(":request", s(REQUEST))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+            .send()
+            .await
+            .map_err(|err| aws_error(format!("listing recent requests in {}", self.table), err))?;
+        let mut records = Vec::new();
+        for item in output.items().iter().take(limit) {
+            if let Some(record) = self
+                .request(get_s(item, &self.table, "request_id")?)
+                .await?
+            {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+}

@@ -1,0 +1,6 @@
+//! Pipeline stage Lambda: report.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    gensec_lambda::serve::stage(gensec_core::pipeline::StageId::Report).await
+}

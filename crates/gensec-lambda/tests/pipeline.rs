@@ -1,0 +1,567 @@
+//! The deployment's functions end to end against a moto server: the S3 trigger
+//! from an S3 event fixture, then the state machine definition itself
+//! (`state-machine/pipeline.asl.json`) walked state by state, each Task
+//! invoking the handler its function ARN names, Catch included. The walk's
+//! order must be the pipeline order the CLI runs.
+#![allow(clippy::unwrap_used)]
+
+use gensec_aws::testing::{
+    create_bucket, create_state_machine, create_table, create_topic, moto_clients,
+};
+use gensec_aws::{
+    Clients, DynamoControlLibrary, DynamoFindingState, DynamoRequestTracker, S3Store, SnsNotifier,
+    StateMachine,
+};
+use gensec_core::ErrorKind;
+use gensec_core::pipeline::{PIPELINE, StageId};
+use gensec_core::ports::{ControlLibrary, ObjectStore, RequestTracker};
+use gensec_core::tracking::RequestState;
+use gensec_kb::Kb;
+use gensec_lambda::failure::RecordFailureHandler;
+use gensec_lambda::finalize::FinalizeHandler;
+use gensec_lambda::payload::ExecutionInput;
+use gensec_lambda::remediate::RemediateHandler;
+use gensec_lambda::stage::{PipelinePorts, StageHandler};
+use gensec_lambda::trigger::{RecordOutcome, TriggerHandler};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const ASL: &str = include_str!("../state-machine/pipeline.asl.json");
+const S3_EVENT: &str = include_str!("fixtures/s3-put-service-request.json");
+const PROFILE: &str = include_str!("../../../config-example/security-profile/example-corp.json");
+const SANDBOX_PROFILE: &str =
+    include_str!("../../../config-example/security-profile/startup-sandbox.json");
+
+struct Deployment {
+    clients: Clients,
+    input_bucket: String,
+    input: Arc<S3Store>,
+    ports: PipelinePorts,
+    tracker: Arc<DynamoRequestTracker>,
+    library: Arc<DynamoControlLibrary>,
+    machine_arn: String,
+    trigger: TriggerHandler,
+}
+
+async fn deploy() -> Deployment {
+    let clients = moto_clients().await;
+    let input_bucket = create_bucket(&clients).await;
+    let output_bucket = create_bucket(&clients).await;
+    let tracker = Arc::new(DynamoRequestTracker::new(
+        clients.dynamodb.clone(),
+        create_table(&clients, "requests").await,
+    ));
+    let library = Arc::new(DynamoControlLibrary::new(
+        clients.dynamodb.clone(),
+        create_table(&clients, "library").await,
+    ));
+    let machine_arn = create_state_machine(&clients, &asl_with_arns()).await;
+    let input = Arc::new(S3Store::new(clients.s3.clone(), &input_bucket));
+    let output = Arc::new(S3Store::new(clients.s3.clone(), &output_bucket));
+    let ports = PipelinePorts {
+        store: output.clone(),
+        library: library.clone(),
+        tracker: tracker.clone(),
+    };
+    let trigger = TriggerHandler {
+        kb: Arc::new(Kb::embedded().unwrap()),
+        input: input.clone(),
+        input_bucket: input_bucket.clone(),
+        output,
+        tracker: tracker.clone(),
+        machine: StateMachine::new(clients.sfn.clone(), &machine_arn),
+    };
+    Deployment {
+        clients,
+        input_bucket,
+        input,
+        ports,
+        tracker,
+        library,
+        machine_arn,
+        trigger,
+    }
+}
+
+/// The ASL with its `${...FunctionArn}` substitutions filled, as CDK does.
+fn asl_with_arns() -> String {
+    let mut asl = ASL.to_string();
+    for name in function_names() {
+        asl = asl.replace(
+            &format!("${{{name}FunctionArn}}"),
+            &format!("arn:aws:lambda:us-east-1:123456789012:function:gensec-{name}"),
+        );
+    }
+    asl
+}
+
+fn function_names() -> Vec<String> {
+    let mut names: Vec<String> = PIPELINE.iter().map(|stage| state_name(*stage)).collect();
+    names.extend(["Finalize".to_string(), "RecordFailure".to_string()]);
+    names
+}
+
+fn state_name(stage: StageId) -> String {
+    let name = stage.as_str();
+    format!("{}{}", name[..1].to_uppercase(), &name[1..])
+}
+
+fn s3_event(bucket: &str, raw_key: &str) -> aws_lambda_events::event::s3::S3Event {
+    let text = S3_EVENT
+        .replace("INPUT_BUCKET", bucket)
+        .replace("OBJECT_KEY", raw_key);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn request(request_id: &str, service: &str) -> Vec<u8> {
+    json!({
+        "request_id": request_id,
+        "requester": "platform-team@example.com",
+        "timestamp": "2026-11-22T02:30:00Z",
+        "service_name": service,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn upload(d: &Deployment, key: &str, body: Vec<u8>) {
+    d.input.put(key, body, "application/json").await.unwrap();
+}
+
+/// Evaluate an ASL `Parameters` block against the state (only `$.field`
+/// paths, which is all the definition uses).
+fn parameters(template: &Value, state: &Value) -> Value {
+    match template {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| match key.strip_suffix(".$") {
+                    Some(field) => {
+                        let path = value.as_str().unwrap().strip_prefix("$.").unwrap();
+                        (field.to_string(), state[path].clone())
+                    }
+                    None => (key.clone(), parameters(value, state)),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Set `$.a.b` in the state.
+fn set_path(state: &mut Value, path: &str, value: Value) {
+    let mut target = state;
+    let parts: Vec<&str> = path.strip_prefix("$.").unwrap().split('.').collect();
+    for part in &parts[..parts.len() - 1] {
+        if target.get(*part).is_none() {
+            target[*part] = json!({});
+        }
+        target = target.get_mut(*part).unwrap();
+    }
+    target[parts[parts.len() - 1]] = value;
+}
+
+/// Walk the state machine from its input: each Task invokes the handler its
+/// function ARN names. Returns the visited Task states and the final state.
+async fn execute(d: &Deployment, input: Value) -> (Vec<String>, Value, bool) {
+    let asl: Value = serde_json::from_str(&asl_with_arns()).unwrap();
+    let kb = Arc::new(Kb::embedded().unwrap());
+    let stages = || gensec_stages::Stages::new(&kb).unwrap();
+    let mut state = input;
+    let mut current = asl["StartAt"].as_str().unwrap().to_string();
+    let mut visited = Vec::new();
+    loop {
+        let definition = &asl["States"][&current];
+        match definition["Type"].as_str().unwrap() {
+            "Succeed" => return (visited, state, true),
+            "Fail" => return (visited, state, false),
+            "Task" => {}
+            other => panic!("state type {other} is not used by the pipeline"),
+        }
+        visited.push(current.clone());
+        let function = definition["Parameters"]["FunctionName"].as_str().unwrap();
+        let payload = parameters(&definition["Parameters"]["Payload"], &state);
+        let name = function.rsplit(":gensec-").next().unwrap();
+        let result: Result<Value, gensec_lambda::HandlerError> = match name {
+            "Finalize" => FinalizeHandler::new(d.ports.clone())
+                .handle(serde_json::from_value(payload).unwrap())
+                .await
+                .map(|done| serde_json::to_value(done).unwrap()),
+            "RecordFailure" => RecordFailureHandler::new(d.tracker.clone())
+                .handle(serde_json::from_value(payload).unwrap())
+                .await
+                .map(|done| serde_json::to_value(done).unwrap()),
+            stage => {
+                let id = *PIPELINE
+                    .iter()
+                    .find(|id| state_name(**id) == stage)
+                    .unwrap_or_else(|| panic!("no handler for {function}"));
+                StageHandler::new(id, stages(), d.ports.clone())
+                    .handle(serde_json::from_value(payload).unwrap())
+                    .await
+                    .map(|done| serde_json::to_value(done).unwrap())
+            }
+        };
+        match result {
+            Ok(output) => {
+                // ResultSelector {"result.$": "$.Payload"}, then ResultPath.
+                set_path(
+                    &mut state,
+                    definition["ResultPath"].as_str().unwrap(),
+                    json!({ "result": output }),
+                );
+                match definition.get("Next") {
+                    Some(next) => current = next.as_str().unwrap().to_string(),
+                    None => return (visited, state, true),
+                }
+            }
+            Err(err) => {
+                let catch = &definition["Catch"][0];
+                assert_eq!(catch["ErrorEquals"][0], "States.ALL");
+                let diagnostic = lambda_runtime::Diagnostic::from(err);
+                let caught = json!({
+                    "Error": diagnostic.error_type,
+                    "Cause": json!({
+                        "errorType": diagnostic.error_type,
+                        "errorMessage": diagnostic.error_message,
+                    }).to_string(),
+                });
+                set_path(&mut state, catch["ResultPath"].as_str().unwrap(), caught);
+                current = catch["Next"].as_str().unwrap().to_string();
+            }
+        }
+    }
+}
+
+async fn executions(d: &Deployment) -> usize {
+    d.clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(&d.machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .len()
+}
+
+async fn execution_input(d: &Deployment) -> Value {
+    let list = d
+        .clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(&d.machine_arn)
+        .send()
+        .await
+        .unwrap();
+    let arn = list.executions()[0].execution_arn();
+    let described = d
+        .clients
+        .sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(described.input().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_runs_the_pipeline_once_in_the_cli_order() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    // The key arrives URL-encoded, as S3 sends it.
+    upload(
+        &d,
+        "service-request/s3 bucket.json",
+        request("REQ-AWS-1", "Amazon S3"),
+    )
+    .await;
+    let event = s3_event(&d.input_bucket, "service-request/s3+bucket.json");
+
+    let report = d.trigger.handle(event.clone()).await.unwrap();
+    assert!(
+        matches!(&report.records[..], [RecordOutcome::Started { request_id, .. }] if request_id == "REQ-AWS-1"),
+        "{report:?}"
+    );
+    let received = d.tracker.request("REQ-AWS-1").await.unwrap().unwrap();
+    assert_eq!(received.state, RequestState::Received);
+    assert_eq!(received.profile_id, "example-corp");
+
+    // The same event delivered again starts nothing.
+    let again = d.trigger.handle(event).await.unwrap();
+    assert!(
+        matches!(&again.records[..], [RecordOutcome::Duplicate { .. }]),
+        "{again:?}"
+    );
+    assert_eq!(executions(&d).await, 1);
+    assert_eq!(
+        d.tracker
+            .request("REQ-AWS-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts
+            .len(),
+        1
+    );
+
+    // The execution input is keys, not documents.
+    let input = execution_input(&d).await;
+    let parsed: ExecutionInput = serde_json::from_value(input.clone()).unwrap();
+    assert_eq!(parsed.service_id, "s3");
+    assert!(input.to_string().len() < 512, "{input}");
+
+    let (visited, state, succeeded) = execute(&d, input).await;
+    assert!(succeeded, "{state:#}");
+    let mut expected: Vec<String> = PIPELINE.iter().map(|s| state_name(*s)).collect();
+    expected.push("Finalize".into());
+    assert_eq!(
+        visited, expected,
+        "the ASL order is the CLI's pipeline order"
+    );
+    assert!(
+        state.to_string().len() < 8 * 1024,
+        "state stays small: {} bytes",
+        state.to_string().len()
+    );
+
+    let done = d.tracker.request("REQ-AWS-1").await.unwrap().unwrap();
+    assert_eq!(done.state, RequestState::Succeeded, "{done:?}");
+    assert_eq!(done.output_prefix.as_deref(), Some("s3/REQ-AWS-1/"));
+    let manifest = d
+        .ports
+        .store
+        .get("s3/REQ-AWS-1/manifest.json")
+        .await
+        .unwrap()
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    let files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "documentation/service-documentation.json",
+        "analysis/recommendations.json",
+        "controls/proactive/s3.guard",
+        "iac/cloudformation/template.yaml",
+        "iam/iam-model.json",
+        "report.html",
+    ] {
+        assert!(
+            files.contains(&expected),
+            "{expected} missing from {files:?}"
+        );
+    }
+    assert!(
+        files.iter().all(|f| !f.starts_with("_runs")),
+        "pipeline state stays outside the output layout"
+    );
+    let entries = d.library.entries(Some("s3")).await.unwrap();
+    assert!(entries.len() >= 10, "{} library entries", entries.len());
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_tracked_as_failed_and_starts_nothing() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    upload(
+        &d,
+        "service-request/bad.json",
+        br#"{"request_id": "REQ-BAD-1", "requester": "x", "timestamp": "yesterday", "service_name": "S3"}"#.to_vec(),
+    )
+    .await;
+    let report = d
+        .trigger
+        .handle(s3_event(&d.input_bucket, "service-request/bad.json"))
+        .await
+        .unwrap();
+    let [
+        RecordOutcome::Rejected {
+            request_id, error, ..
+        },
+    ] = &report.records[..]
+    else {
+        panic!("{report:?}");
+    };
+    assert_eq!(request_id, "REQ-BAD-1");
+    assert!(
+        error.starts_with("[InvalidInput]") && error.contains("$.timestamp"),
+        "{error}"
+    );
+    let record = d.tracker.request("REQ-BAD-1").await.unwrap().unwrap();
+    assert_eq!(record.state, RequestState::Failed);
+    assert_eq!(record.latest().unwrap().stage.as_deref(), Some("trigger"));
+    assert_eq!(executions(&d).await, 0);
+
+    // Fixed and uploaded again under the same id: it runs.
+    upload(&d, "service-request/bad.json", request("REQ-BAD-1", "S3")).await;
+    let fixed = d
+        .trigger
+        .handle(s3_event(&d.input_bucket, "service-request/bad.json"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&fixed.records[..], [RecordOutcome::Started { .. }]),
+        "{fixed:?}"
+    );
+    assert_eq!(executions(&d).await, 1);
+}
+
+#[tokio::test]
+async fn profiles_never_start_runs_and_ambiguous_or_unknown_ones_are_rejected() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    let stored = d
+        .trigger
+        .handle(s3_event(
+            &d.input_bucket,
+            "security-profile/example-corp.json",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&stored.records[..], [RecordOutcome::Ignored { .. }]),
+        "{stored:?}"
+    );
+
+    upload(
+        &d,
+        "security-profile/startup-sandbox.json",
+        SANDBOX_PROFILE.into(),
+    )
+    .await;
+    upload(&d, "service-request/r.json", request("REQ-AMBIG", "S3")).await;
+    let ambiguous = d
+        .trigger
+        .handle(s3_event(&d.input_bucket, "service-request/r.json"))
+        .await
+        .unwrap();
+    let [RecordOutcome::Rejected { error, .. }] = &ambiguous.records[..] else {
+        panic!("{ambiguous:?}");
+    };
+    assert!(error.contains("2 profiles found"), "{error}");
+
+    upload(
+        &d,
+        "service-request/u.json",
+        request("REQ-UNKNOWN", "S4 storage"),
+    )
+    .await;
+    let unknown = d
+        .trigger
+        .handle(s3_event(&d.input_bucket, "service-request/u.json"))
+        .await
+        .unwrap();
+    let [RecordOutcome::Rejected { error, .. }] = &unknown.records[..] else {
+        panic!("{unknown:?}");
+    };
+    assert!(error.contains("unknown service"), "{error}");
+    assert_eq!(executions(&d).await, 0);
+}
+
+#[tokio::test]
+async fn a_failing_stage_is_caught_and_recorded_with_its_reason() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    upload(&d, "service-request/r.json", request("REQ-FAIL-1", "S3")).await;
+    d.trigger
+        .handle(s3_event(&d.input_bucket, "service-request/r.json"))
+        .await
+        .unwrap();
+    let input = execution_input(&d).await;
+    // Lose the run context: the first stage cannot run.
+    let key = input["context_key"].as_str().unwrap().to_string();
+    d.clients
+        .s3
+        .delete_object()
+        .bucket(
+            d.ports
+                .store
+                .locate("")
+                .trim_start_matches("s3://")
+                .trim_end_matches('/'),
+        )
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let (visited, state, succeeded) = execute(&d, input).await;
+    assert!(!succeeded);
+    assert_eq!(visited, ["Documentation", "RecordFailure"]);
+    assert_eq!(state["error"]["Error"], "GenSec.Fatal");
+    let record = d.tracker.request("REQ-FAIL-1").await.unwrap().unwrap();
+    assert_eq!(record.state, RequestState::Failed);
+    let error = record.latest().unwrap().error.clone().unwrap();
+    assert!(
+        error.starts_with("[Fatal]") && error.contains(&key),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_state_machine_retries_only_retryable_errors_and_catches_everything() {
+    let asl: Value = serde_json::from_str(ASL).unwrap();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        for retry in state["Retry"].as_array().unwrap() {
+            let errors: Vec<&str> = retry["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap())
+                .collect();
+            assert!(
+                !errors.iter().any(|e| *e == "States.ALL"
+                    || *e == "GenSec.InvalidInput"
+                    || *e == "GenSec.Fatal"),
+                "{name} retries {errors:?}"
+            );
+            assert!(errors.contains(&"GenSec.Retryable"), "{name}");
+            assert!(retry["BackoffRate"].as_f64().unwrap() > 1.0, "{name}");
+        }
+        if name != "RecordFailure" {
+            assert_eq!(state["Catch"][0]["Next"], "RecordFailure", "{name}");
+        }
+        let payload = state["Parameters"]["Payload"].to_string();
+        assert!(
+            !payload.contains("\"$\"") && !payload.contains("$.stages"),
+            "{name} passes the whole state: {payload}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_dlq() {
+    let clients = moto_clients().await;
+    let topic = create_topic(&clients).await;
+    let handler = RemediateHandler {
+        config: gensec_lambda::serve::remediate_config().unwrap(),
+        state: Arc::new(DynamoFindingState::new(
+            clients.dynamodb.clone(),
+            create_table(&clients, "findings").await,
+            90,
+        )),
+        notifier: Arc::new(SnsNotifier::new(clients.sns.clone(), &topic)),
+        workflow: None,
+    };
+    let event: Value = serde_json::from_str(include_str!(
+        "../../gensec-remediate/tests/fixtures/s3_8_event.json"
+    ))
+    .unwrap();
+    let first = handler.handle(event.clone()).await.unwrap();
+    assert_eq!(first.sent.len(), 1, "{first:?}");
+    assert!(first.sent[0].location.starts_with(&topic));
+    let second = handler.handle(event).await.unwrap();
+    assert!(second.sent.is_empty());
+    assert_eq!(second.duplicates.len(), 1);
+
+    let malformed = json!({"detail-type": "Security Hub Findings - Imported", "detail": {"findings": [{"Id": 7}]}});
+    let err = handler.handle(malformed).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.error_type(), "GenSec.InvalidInput");
+}
