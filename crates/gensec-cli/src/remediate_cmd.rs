@@ -1,7 +1,11 @@
 //! `gensec remediate`: Security Hub findings (a file, JSON lines or stdin) to
 //! remediation e-mails in an outbox directory, by SMTP, or on stdout; each
 //! failing finding once (SQLite state); malformed input kept in `rejected/`.
+//! With `--llm` (the same options as `gensec run`), controls outside the
+//! catalogue and non-control findings also go to the language model; what it
+//! writes is checked and marked, and an unreachable model changes nothing.
 
+use crate::run_cmd::{LlmArgs, language_model};
 use anyhow::{Context, Result};
 use clap::Args;
 use gensec_core::ports::{EmailMessage, Notifier};
@@ -56,6 +60,10 @@ pub struct RemediateArgs {
     /// Resource tag (KEY or KEY=VALUE) that excludes a finding (repeatable).
     #[arg(long = "exclude-tag", value_name = "KEY[=VALUE]")]
     exclude_tags: Vec<String>,
+    /// Language model for controls outside the catalogue (answers cached in
+    /// `<out-dir>/.llm-cache` unless `--llm-cache` says otherwise).
+    #[command(flatten)]
+    llm: LlmArgs,
 }
 
 fn input_error(source: &str, message: impl Into<String>) -> Error {
@@ -69,6 +77,8 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
             "expected INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL",
         )
     })?;
+    // A bad --llm is refused before any input is read.
+    let llm = language_model(&args.llm, &args.out_dir.join(".llm-cache")).await?;
     let (text, source) = match args.finding.as_ref().or(args.events.as_ref()) {
         Some(path) => (
             std::fs::read_to_string(path)
@@ -125,7 +135,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
     };
     // No Security Hub locally: findings' workflow is left as it is.
-    let report = process(batch, &config, &db, notifier.as_ref(), None).await?;
+    let report = process(batch, &config, &db, notifier.as_ref(), None, llm.as_deref()).await?;
     for message in memory.sent() {
         let bytes = gensec_remediate::email::to_rfc5322(&message, &addresses.from, &addresses.to)
             .context("building the e-mail")?;
@@ -145,6 +155,20 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         }
         for id in &report.duplicates {
             eprintln!("gensec: already notified {id}");
+        }
+        if let Some(model) = &report.llm {
+            eprintln!(
+                "gensec: llm {}: {} asked, {} answers used, {} fixes accepted, {} rejected, {} deterministic fallbacks; {} input + {} output tokens ({} from cache)",
+                model.model_id,
+                model.asked,
+                model.answers_used,
+                model.fixes_accepted,
+                model.fixes_rejected,
+                model.fallbacks,
+                model.usage.input_tokens,
+                model.usage.output_tokens,
+                model.usage.cache_hits
+            );
         }
         eprintln!(
             "gensec: {} sent, {} duplicate, {} filtered, {} rejected",

@@ -45,19 +45,25 @@ pub struct RunArgs {
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
-    /// Language model that tailors the analysis and writes the profile's
-    /// overview: `bedrock[:MODEL]` or `openai=URL[,model=NAME]` (default none:
-    /// deterministic). Everything it proposes is validated; if it is
-    /// unreachable the run completes with the deterministic result.
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+/// The language model options, shared by `gensec run` and `gensec remediate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LlmArgs {
+    /// Optional language model: `bedrock[:MODEL]` or `openai=URL[,model=NAME]`
+    /// (default none: deterministic). Everything it proposes is validated; if
+    /// it is unreachable the result is the deterministic one.
     #[arg(long, env = "GENSEC_LLM", value_name = "SPEC")]
-    llm: Option<String>,
+    pub(crate) llm: Option<String>,
     /// Most tokens one run may spend: `INPUT,OUTPUT` (default 30000,8000) or `none`.
     #[arg(long, env = "GENSEC_LLM_BUDGET", value_name = "IN,OUT")]
     llm_budget: Option<String>,
     /// JSON price table adding to the built-in one: `{"model": {"input_per_mtok": 0.8, "output_per_mtok": 4}}`.
     #[arg(long, env = "GENSEC_LLM_PRICES", value_name = "FILE")]
     llm_prices: Option<PathBuf>,
-    /// Directory of cached model answers (default `<out>/.llm-cache`), or `off`.
+    /// Directory of cached model answers (default `<output dir>/.llm-cache`), or `off`.
     #[arg(long, env = "GENSEC_LLM_CACHE", value_name = "DIR|off")]
     llm_cache: Option<String>,
 }
@@ -67,8 +73,12 @@ fn llm_input_error(what: &str, message: String) -> anyhow::Error {
     gensec_core::Error::from(gensec_core::InputError::new(what, "$", message)).into()
 }
 
-/// The model the options name, if any, with budget, prices and cache.
-async fn language_model(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn Llm>>> {
+/// The model the options name, if any, with budget, prices and cache
+/// (`default_cache` unless `--llm-cache` says otherwise).
+pub(crate) async fn language_model(
+    args: &LlmArgs,
+    default_cache: &Path,
+) -> anyhow::Result<Option<Arc<dyn Llm>>> {
     let Some(text) = args.llm.as_deref() else {
         return Ok(None);
     };
@@ -92,7 +102,7 @@ async fn language_model(args: &RunArgs) -> anyhow::Result<Option<Arc<dyn Llm>>> 
     let cache_dir = match args.llm_cache.as_deref() {
         Some("off" | "none") => None,
         Some(dir) => Some(PathBuf::from(dir)),
-        None => Some(args.out.join(".llm-cache")),
+        None => Some(default_cache.to_path_buf()),
     };
     options.cache = cache_dir.map(|dir| ResponseCache::new(Arc::new(DirStore::new(dir)), ""));
     let llm = gensec_llm::build(options)
@@ -168,7 +178,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
-    let llm = language_model(&args).await?;
+    let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
     let pipeline = Stages::with_llm(&kb, llm)?;
 
     let store = DirStore::new(&args.out);
@@ -348,7 +358,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
 /// service is reported and the rest go on.
 async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, None)?;
-    let llm = language_model(args).await?;
+    let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
     let pipeline = Stages::with_llm(kb, llm)?;
     let store = DirStore::new(&args.out);
     let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
@@ -438,7 +448,7 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
             "llm.fallbacks",
         ]
         .into_iter()
-        .filter(|key| !key.starts_with("llm.") || args.llm.is_some())
+        .filter(|key| !key.starts_with("llm.") || args.llm.llm.is_some())
         {
             let _ = writeln!(
                 text,

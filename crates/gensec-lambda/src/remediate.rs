@@ -16,6 +16,8 @@ pub struct RemediateHandler {
     pub notifier: Arc<dyn Notifier>,
     /// Set findings to NOTIFIED after delivery (off unless configured).
     pub workflow: Option<Arc<dyn FindingWorkflow>>,
+    /// Explains uncatalogued controls (validated like everything else).
+    pub llm: Option<Arc<dyn gensec_core::llm::Llm>>,
 }
 
 impl std::fmt::Debug for RemediateHandler {
@@ -39,7 +41,7 @@ impl RemediateHandler {
             self.state.as_ref(),
             self.notifier.as_ref(),
             self.workflow.as_deref(),
-            None,
+            self.llm.as_deref(),
         )
         .await?;
         tracing::info!(

@@ -72,10 +72,12 @@ fn llm_env(name: &str) -> Option<String> {
     }
 }
 
-/// The configured model, answers cached in the output bucket under `llm-cache/`.
-async fn llm(ports: &PipelinePorts) -> Result<Option<Arc<dyn gensec_core::llm::Llm>>, Error> {
-    let cache = gensec_llm::ResponseCache::new(ports.store.clone(), "llm-cache/");
-    gensec_llm::from_env(&llm_env, Some(cache))
+/// The configured model, answers cached in `cache` (the output bucket under
+/// `llm-cache/` for the pipeline).
+async fn llm(
+    cache: Option<gensec_llm::ResponseCache>,
+) -> Result<Option<Arc<dyn gensec_core::llm::Llm>>, Error> {
+    gensec_llm::from_env(&llm_env, cache)
         .await
         .map_err(|err| Error::Fatal(format!("language model configuration: {err}")))
 }
@@ -87,7 +89,13 @@ pub async fn stage(id: StageId) -> Served {
     let clients = Clients::from_env().await;
     let ports = pipeline_ports(&clients)?;
     let model = match id {
-        StageId::Analysis | StageId::Report => llm(&ports).await?,
+        StageId::Analysis | StageId::Report => {
+            llm(Some(gensec_llm::ResponseCache::new(
+                ports.store.clone(),
+                "llm-cache/",
+            )))
+            .await?
+        }
         _ => None,
     };
     let stages = gensec_stages::Stages::with_llm(&kb()?, model)?;
@@ -216,6 +224,8 @@ pub async fn remediate() -> Served {
             Arc::new(SecurityHubWorkflow::new(clients.securityhub.clone()))
                 as Arc<dyn gensec_core::ports::FindingWorkflow>
         }),
+        // Findings differ every time: no cache, the run budget bounds the cost.
+        llm: llm(None).await?,
     };
     let handler = &handler;
     lambda_runtime::run(service_fn(

@@ -548,6 +548,7 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
         )),
         notifier: Arc::new(SnsNotifier::new(clients.sns.clone(), &topic)),
         workflow: None,
+        llm: None,
     };
     let event: Value = serde_json::from_str(include_str!(
         "../../gensec-remediate/tests/fixtures/s3_8_event.json"

@@ -37,32 +37,53 @@ pub fn subject(remediation: &Remediation) -> String {
     )
 }
 
+/// Heading note for text a language model wrote.
+const BY_MODEL: &str = "written by a language model, not verified by gensec";
+
 /// The sections of one finding's e-mail as `(heading, text)`.
-fn sections(r: &Remediation) -> Vec<(&'static str, String)> {
+fn sections(r: &Remediation) -> Vec<(String, String)> {
+    let model = r.model.as_ref();
+    let marked = |heading: &str, by_model: bool| {
+        if by_model {
+            format!("{heading} ({BY_MODEL})")
+        } else {
+            heading.to_string()
+        }
+    };
     let mut out = vec![
-        ("Finding ID", one_line(&r.finding_id, 400)),
-        ("Account", one_line(&r.account, 40)),
+        ("Finding ID".to_string(), one_line(&r.finding_id, 400)),
+        ("Account".to_string(), one_line(&r.account, 40)),
         (
-            "Region",
+            "Region".to_string(),
             one_line(r.region.as_deref().unwrap_or("unknown"), 40),
         ),
         (
-            "Resource",
+            "Resource".to_string(),
             one_line(&format!("{} ({})", r.resource_id, r.resource_type), 400),
         ),
         (
-            "Control",
+            "Control".to_string(),
             r.control_id.as_deref().map_or_else(
                 || "not a Security Hub control finding".into(),
                 |c| one_line(c, 60),
             ),
         ),
-        ("Why this is a risk", r.risk.clone()),
+        (
+            marked("Why this is a risk", model.is_some_and(|m| m.risk)),
+            r.risk.clone(),
+        ),
     ];
     match (&r.terraform, &r.no_fix_reason) {
-        (Some(code), _) => out.push(("Terraform fix (review, then apply)", code.clone())),
+        (Some(code), _) if model.is_some_and(|m| m.fix) => out.push((
+            "Terraform fix (proposed by a language model; it passed gensec's allow-list and argument checks, but review it with extra care, then apply)".to_string(),
+            code.clone(),
+        )),
+        (Some(code), _) => out.push((
+            "Terraform fix (review, then apply)".to_string(),
+            code.clone(),
+        )),
         (None, reason) => out.push((
-            "Terraform fix",
+            "Terraform fix".to_string(),
             format!(
                 "No fix was generated: {}",
                 reason
@@ -73,7 +94,7 @@ fn sections(r: &Remediation) -> Vec<(&'static str, String)> {
     }
     if !r.imports.is_empty() {
         out.push((
-            "Import first (the resource already exists)",
+            "Import first (the resource already exists)".to_string(),
             r.imports.join("\n"),
         ));
     }
@@ -84,16 +105,46 @@ fn sections(r: &Remediation) -> Vec<(&'static str, String)> {
         .map(|(i, step)| format!("{}. {step}", i + 1))
         .collect::<Vec<_>>()
         .join("\n");
-    out.push(("Manual steps", steps));
     out.push((
-        "Finding description (quoted from Security Hub, untrusted)",
+        marked("Manual steps", model.is_some_and(|m| m.manual_steps)),
+        steps,
+    ));
+    if let Some(model) = model {
+        out.push(("Language model".to_string(), model_note(model)));
+    }
+    out.push((
+        "Finding description (quoted from Security Hub, untrusted)".to_string(),
         clean(&r.description, 1000),
     ));
-    out.push(("Documentation", r.documentation.clone()));
+    out.push(("Documentation".to_string(), r.documentation.clone()));
     out
 }
 
-fn text_body(parts: &[Vec<(&'static str, String)>], intro: &str) -> String {
+/// What the model did for this finding, for the e-mail.
+fn model_note(model: &crate::llm::ModelContribution) -> String {
+    let id = one_line(&model.model_id, 120);
+    let mut note = match &model.fallback {
+        Some(reason) => format!(
+            "The language model ({id}) was asked, but nothing it wrote is used: {}. Everything above is gensec's own text.",
+            clean(reason, 400)
+        ),
+        None if model.wrote_anything() => format!(
+            "Sections marked \"{BY_MODEL}\" come from the language model ({id}). The finding was given to it as untrusted data."
+        ),
+        None => format!(
+            "The language model ({id}) was asked, but nothing it wrote passed gensec's checks."
+        ),
+    };
+    if !model.rejected.is_empty() {
+        note.push_str("\nRejected from its answer:");
+        for reason in model.rejected.iter().take(12) {
+            note.push_str(&format!("\n- {}", clean(reason, 400)));
+        }
+    }
+    note
+}
+
+fn text_body(parts: &[Vec<(String, String)>], intro: &str) -> String {
     let mut text = format!("{intro}\n");
     for (index, sections) in parts.iter().enumerate() {
         if parts.len() > 1 {
@@ -110,7 +161,7 @@ fn text_body(parts: &[Vec<(&'static str, String)>], intro: &str) -> String {
     text
 }
 
-fn html_body(parts: &[Vec<(&'static str, String)>], intro: &str) -> String {
+fn html_body(parts: &[Vec<(String, String)>], intro: &str) -> String {
     let mut html = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><p>{}</p>",
         html_escape(intro)
@@ -138,14 +189,24 @@ fn html_body(parts: &[Vec<(&'static str, String)>], intro: &str) -> String {
 }
 
 const INTRO: &str = "AWS Security Hub reported a finding. The fix below was generated from gensec's catalogue and checked against an allow-list; review it before applying.";
+const INTRO_MODEL: &str = "AWS Security Hub reported a finding that gensec's catalogue does not cover. Sections marked as written by a language model are its proposal, not gensec's reviewed catalogue; any Terraform it proposed was checked against the same allow-list as catalogue fixes. Review everything before applying.";
 
 /// The e-mail for one finding.
 pub fn render(remediation: &Remediation) -> EmailMessage {
     let parts = vec![sections(remediation)];
+    let intro = if remediation
+        .model
+        .as_ref()
+        .is_some_and(crate::llm::ModelContribution::wrote_anything)
+    {
+        INTRO_MODEL
+    } else {
+        INTRO
+    };
     EmailMessage {
         subject: subject(remediation),
-        text: text_body(&parts, INTRO),
-        html: html_body(&parts, INTRO),
+        text: text_body(&parts, intro),
+        html: html_body(&parts, intro),
         finding_ids: vec![remediation.finding_id.clone()],
     }
 }
@@ -158,10 +219,17 @@ pub fn render_digest(remediations: &[Remediation]) -> EmailMessage {
         .max()
         .unwrap_or(crate::finding::Severity::High);
     let parts: Vec<_> = remediations.iter().map(sections).collect();
-    let intro = format!(
+    let mut intro = format!(
         "AWS Security Hub reported {} findings. Each has its own fix (checked against an allow-list) or says why there is none; review before applying.",
         remediations.len()
     );
+    if remediations.iter().any(|r| {
+        r.model
+            .as_ref()
+            .is_some_and(crate::llm::ModelContribution::wrote_anything)
+    }) {
+        intro.push_str(" Sections marked as written by a language model are its proposal, not gensec's reviewed catalogue.");
+    }
     EmailMessage {
         subject: format!(
             "Security Alert: {} - {} findings (digest)",

@@ -3,6 +3,10 @@
 //! only new failing HIGH/CRITICAL findings ([`filter`], [`dedupe`]), build the
 //! fix from the catalogue ([`catalogue`], [`terraform`]) and refuse anything
 //! outside the allow-list ([`safety`]), then e-mail it ([`email`], [`notify`]).
+//! With a language model ([`llm`]), controls outside the catalogue get the
+//! model's explanation, steps and a fix that passed the same checks, and other
+//! findings the model's explanation and steps (never a fix); without one, or
+//! when it fails, the deterministic remediation stands.
 //!
 //! [`remediate`] is pure and deterministic; [`process`] drives a batch over
 //! the [`FindingStateStore`] and [`Notifier`] ports (and, optionally,
@@ -15,6 +19,7 @@ pub mod email;
 pub mod event;
 pub mod filter;
 pub mod finding;
+pub mod llm;
 pub mod notify;
 pub mod safety;
 pub mod terraform;
@@ -23,6 +28,7 @@ use catalogue::Catalogue;
 use event::{Batch, Rejected};
 use filter::{Decision, FilterConfig};
 use finding::{Finding, Origin, Severity};
+use gensec_core::llm::Llm;
 use gensec_core::ports::{
     FindingObservation, FindingRef, FindingStateStore, FindingWorkflow, Notifier,
 };
@@ -56,6 +62,9 @@ pub struct Remediation {
     pub no_fix_reason: Option<String>,
     pub manual_steps: Vec<String>,
     pub documentation: String,
+    /// What a language model wrote here, if one was asked (the e-mail marks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<llm::ModelContribution>,
 }
 
 fn docs_link(finding: &Finding) -> Option<String> {
@@ -158,6 +167,7 @@ pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
         no_fix_reason: None,
         manual_steps: Vec::new(),
         documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
+        model: None,
     };
     let entry = control_id.as_deref().and_then(|id| catalogue.get(id));
     let Some(entry) = entry else {
@@ -258,6 +268,9 @@ pub struct Report {
     pub rejected: Vec<Rejected>,
     /// Marking delivered findings NOTIFIED failed (only with a [`FindingWorkflow`]).
     pub workflow_errors: Vec<WorkflowError>,
+    /// The language model's use, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<llm::ModelUse>,
 }
 
 /// The delivery error, noting that marking the findings delivered before it
@@ -285,17 +298,24 @@ fn with_workflow_failure(
 /// NOTIFIED in one call; its failure is reported in
 /// [`Report::workflow_errors`] and changes nothing else. Re-imports caused by
 /// that update are duplicates: the fingerprint leaves the workflow out.
+///
+/// With an `llm`, new findings the catalogue does not cover go to the model
+/// ([`llm::Advisor`]); its use is in [`Report::llm`]. A model that fails
+/// never fails the batch.
 pub async fn process(
     batch: Batch,
     config: &ProcessConfig,
     store: &dyn FindingStateStore,
     notifier: &dyn Notifier,
     workflow: Option<&dyn FindingWorkflow>,
+    llm: Option<&dyn Llm>,
 ) -> gensec_core::Result<Report> {
     let mut report = Report {
         rejected: batch.rejected,
         ..Report::default()
     };
+    let catalogue = Catalogue::embedded().ok();
+    let mut advisor = llm.map(llm::Advisor::new);
     let mut to_send = Vec::new();
     let mut refs = Vec::new();
     for located in batch.findings {
@@ -324,7 +344,13 @@ pub async fn process(
                     })
                     .await?;
                 if new {
-                    to_send.push(remediate(finding));
+                    let mut remediation = remediate(finding);
+                    if let Some(advisor) = advisor.as_mut()
+                        && catalogue.is_none_or(|c| llm::wants_model(finding, c))
+                    {
+                        advisor.advise(finding, &mut remediation).await;
+                    }
+                    to_send.push(remediation);
                     refs.push(FindingRef {
                         id: finding.id.clone(),
                         product_arn: finding.product_arn.clone(),
@@ -335,6 +361,7 @@ pub async fn process(
             }
         }
     }
+    report.llm = advisor.map(llm::Advisor::finish);
     // Each message with the indices (into `to_send`) of the findings it reports.
     let messages: Vec<(Vec<usize>, gensec_core::ports::EmailMessage)> =
         if config.digest && to_send.len() > 1 {

@@ -146,28 +146,36 @@ async fn once_per_failing_finding() {
         &db,
         &notifier,
         None,
+        None,
     )
     .await
     .unwrap();
     assert_eq!(report.sent.len(), 1);
     let mut newer = base.clone();
     newer["UpdatedAt"] = json!("2024-05-02T10:00:00.000Z");
-    let report = process(batch_of(&[newer.clone()]), &config, &db, &notifier, None)
-        .await
-        .unwrap();
+    let report = process(
+        batch_of(&[newer.clone()]),
+        &config,
+        &db,
+        &notifier,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(report.sent.is_empty());
     assert_eq!(report.duplicates.len(), 1);
     let mut resolved = newer.clone();
     resolved["UpdatedAt"] = json!("2024-05-03T10:00:00.000Z");
     resolved["Compliance"]["Status"] = json!("PASSED");
     resolved["Workflow"]["Status"] = json!("RESOLVED");
-    let report = process(batch_of(&[resolved]), &config, &db, &notifier, None)
+    let report = process(batch_of(&[resolved]), &config, &db, &notifier, None, None)
         .await
         .unwrap();
     assert_eq!(report.filtered.len(), 1);
     let mut again = base.clone();
     again["UpdatedAt"] = json!("2024-05-04T10:00:00.000Z");
-    let report = process(batch_of(&[again]), &config, &db, &notifier, None)
+    let report = process(batch_of(&[again]), &config, &db, &notifier, None, None)
         .await
         .unwrap();
     assert_eq!(report.sent.len(), 1);
@@ -238,6 +246,7 @@ async fn workflow_marks_exactly_the_delivered_findings_notified() {
             &db,
             &notifier,
             Some(&workflow),
+            None,
         )
         .await
         .unwrap();
@@ -266,6 +275,7 @@ async fn workflow_marks_exactly_the_delivered_findings_notified() {
             &db,
             &notifier,
             Some(&workflow),
+            None,
         )
         .await
         .unwrap();
@@ -290,6 +300,7 @@ async fn workflow_is_off_by_default() {
         &db,
         &notifier,
         None,
+        None,
     )
     .await
     .unwrap();
@@ -303,6 +314,7 @@ async fn workflow_is_off_by_default() {
         &db,
         &notifier,
         Some(&workflow),
+        None,
     )
     .await
     .unwrap();
@@ -325,6 +337,7 @@ async fn a_workflow_failure_is_reported_and_changes_nothing_else() {
         &db,
         &notifier,
         Some(&workflow),
+        None,
     )
     .await
     .unwrap();
@@ -344,6 +357,7 @@ async fn a_workflow_failure_is_reported_and_changes_nothing_else() {
         &ProcessConfig::default(),
         &db,
         &notifier,
+        None,
         None,
     )
     .await
@@ -392,6 +406,7 @@ async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_deliver
         &db,
         &flaky,
         Some(&workflow),
+        None,
     )
     .await
     .unwrap_err();
@@ -404,6 +419,7 @@ async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_deliver
         &ProcessConfig::default(),
         &db,
         &notifier,
+        None,
         None,
     )
     .await
@@ -430,6 +446,7 @@ async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_deliver
         &db,
         &flaky,
         Some(&failing),
+        None,
     )
     .await
     .unwrap_err();
@@ -454,7 +471,9 @@ async fn digest_sends_one_email_for_a_burst() {
         value("ec2_19_finding.json"),
         value("guardduty_finding.json"),
     ]);
-    let report = process(batch, &config, &db, &notifier, None).await.unwrap();
+    let report = process(batch, &config, &db, &notifier, None, None)
+        .await
+        .unwrap();
     assert_eq!(report.sent.len(), 3);
     let sent = notifier.sent();
     assert_eq!(sent.len(), 1);
@@ -549,7 +568,7 @@ async fn malformed_input_is_kept() {
     assert!(kept["error"].as_str().unwrap().contains("not JSON"));
     let db = SqliteDb::in_memory().unwrap();
     let notifier = MemoryNotifier::default();
-    let report = process(batch, &ProcessConfig::default(), &db, &notifier, None)
+    let report = process(batch, &ProcessConfig::default(), &db, &notifier, None, None)
         .await
         .unwrap();
     assert_eq!(report.rejected.len(), 2);
