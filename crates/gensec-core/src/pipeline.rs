@@ -69,6 +69,18 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// The tracking record of a new attempt at this run's request.
+    pub fn new_attempt(&self) -> NewAttempt<'_> {
+        NewAttempt {
+            request_id: &self.request.request_id,
+            service_id: &self.service_id,
+            service_name: &self.request.service_name,
+            profile_id: &self.profile.profile_id,
+            requester: &self.request.requester,
+            requested_at: self.request.timestamp,
+        }
+    }
+
     /// Key of a document of this run.
     pub fn key(&self, relative: &str) -> String {
         format!("{}{}", self.output_prefix, relative)
@@ -177,14 +189,7 @@ pub async fn run_pipeline(
     };
     let ordered = order_stages(stages).map_err(setup_error)?;
     let attempt = tracker
-        .begin_attempt(NewAttempt {
-            request_id: &ctx.request.request_id,
-            service_id: &ctx.service_id,
-            service_name: &ctx.request.service_name,
-            profile_id: &ctx.profile.profile_id,
-            requester: &ctx.request.requester,
-            requested_at: ctx.request.timestamp,
-        })
+        .begin_attempt(ctx.new_attempt())
         .await
         .map_err(setup_error)?;
 

@@ -107,3 +107,56 @@ pub struct NewAttempt<'a> {
     pub requester: &'a str,
     pub requested_at: DateTime<Utc>,
 }
+
+/// What a status update writes on an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptChange<'a> {
+    pub state: RequestState,
+    /// The stage, when the update names one; otherwise the attempt keeps its own.
+    pub stage: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// The attempt is over (SUCCEEDED or FAILED).
+    pub finished: bool,
+    pub output_prefix: Option<&'a str>,
+}
+
+impl StatusUpdate {
+    /// The state change this update makes; `None` for a usage report, which
+    /// changes no state.
+    pub fn attempt_change(&self) -> Option<AttemptChange<'_>> {
+        Some(match self {
+            StatusUpdate::Running { stage } => AttemptChange {
+                state: RequestState::Running,
+                stage: Some(stage),
+                error: None,
+                finished: false,
+                output_prefix: None,
+            },
+            StatusUpdate::Succeeded { output_prefix } => AttemptChange {
+                state: RequestState::Succeeded,
+                stage: None,
+                error: None,
+                finished: true,
+                output_prefix: Some(output_prefix),
+            },
+            StatusUpdate::Failed { stage, error } => AttemptChange {
+                state: RequestState::Failed,
+                stage: stage.as_deref(),
+                error: Some(error),
+                finished: true,
+                output_prefix: None,
+            },
+            StatusUpdate::LlmUsage { .. } => return None,
+        })
+    }
+}
+
+/// An update for an attempt the tracker does not know.
+pub fn no_attempt(request_id: &str, attempt: u32) -> crate::Error {
+    crate::InputError::new(
+        "request tracking",
+        "$.request_id",
+        format!("no attempt {attempt} of request {request_id:?}"),
+    )
+    .into()
+}

@@ -182,17 +182,7 @@ impl TriggerHandler {
             }
             Err(err) => return Err(err.into()),
         };
-        let attempt = self
-            .tracker
-            .begin_attempt(NewAttempt {
-                request_id: &ctx.request.request_id,
-                service_id: &ctx.service_id,
-                service_name: &ctx.request.service_name,
-                profile_id: &ctx.profile.profile_id,
-                requester: &ctx.request.requester,
-                requested_at: ctx.request.timestamp,
-            })
-            .await?;
+        let attempt = self.tracker.begin_attempt(ctx.new_attempt()).await?;
         let context_key = context_key(&ctx.request.request_id);
         let body = serde_json::to_vec(&ctx)
             .map_err(|err| Error::Fatal(format!("serialising the run context: {err}")))?;

@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gensec_core::library::{EntryStatus, LibraryEntry, StatusChange, check_version, no_entry};
 use gensec_core::ports::{ControlLibrary, RequestTracker};
-use gensec_core::tracking::{Attempt, NewAttempt, RequestRecord, RequestState, StatusUpdate};
-use gensec_core::{Error, InputError, Result};
+use gensec_core::tracking::{
+    Attempt, AttemptChange, NewAttempt, RequestRecord, RequestState, StatusUpdate, no_attempt,
+};
+use gensec_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use std::path::Path;
@@ -291,12 +293,7 @@ impl SqliteDb {
             )
             .map_err(|err| db_error(&self.location, err))?;
         if changed == 0 {
-            return Err(InputError::new(
-                "request tracking",
-                "$.request_id",
-                format!("no attempt {attempt} of request {request_id:?}"),
-            )
-            .into());
+            return Err(no_attempt(request_id, attempt));
         }
         Ok(())
     }
@@ -346,38 +343,26 @@ impl RequestTracker for SqliteDb {
     }
 
     async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()> {
-        if let StatusUpdate::LlmUsage { usage } = &update {
-            return self.record_llm_usage(request_id, attempt, usage);
-        }
+        let change = match (&update, update.attempt_change()) {
+            (StatusUpdate::LlmUsage { usage }, _) => {
+                return self.record_llm_usage(request_id, attempt, usage);
+            }
+            (_, Some(change)) => change,
+            (_, None) => return Ok(()),
+        };
         let mut conn = self.conn()?;
         let tx = conn
             .transaction()
             .map_err(|err| db_error(&self.location, err))?;
         let now = now();
-        let (state, stage, error, finished, prefix) = match &update {
-            StatusUpdate::Running { stage } => (
-                RequestState::Running,
-                Some(stage.as_str()),
-                None,
-                None,
-                None,
-            ),
-            StatusUpdate::Succeeded { output_prefix } => (
-                RequestState::Succeeded,
-                None,
-                None,
-                Some(now.as_str()),
-                Some(output_prefix.as_str()),
-            ),
-            StatusUpdate::Failed { stage, error } => (
-                RequestState::Failed,
-                stage.as_deref(),
-                Some(error.as_str()),
-                Some(now.as_str()),
-                None,
-            ),
-            StatusUpdate::LlmUsage { .. } => unreachable!("handled above"),
-        };
+        let AttemptChange {
+            state,
+            stage,
+            error,
+            finished,
+            output_prefix: prefix,
+        } = change;
+        let finished = finished.then_some(now.as_str());
         let changed = tx
             .execute(
                 "UPDATE request_attempts SET state = ?3, stage = COALESCE(?4, stage), error = ?5,
@@ -395,12 +380,7 @@ impl RequestTracker for SqliteDb {
             )
             .map_err(|err| db_error(&self.location, err))?;
         if changed == 0 {
-            return Err(InputError::new(
-                "request tracking",
-                "$.request_id",
-                format!("no attempt {attempt} of request {request_id:?}"),
-            )
-            .into());
+            return Err(no_attempt(request_id, attempt));
         }
         tx.execute(
             "UPDATE requests SET state = ?2, updated_at = ?3, output_prefix = COALESCE(?4, output_prefix)

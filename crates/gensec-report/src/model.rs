@@ -8,7 +8,7 @@
 
 use crate::load::ReportInputs;
 use gensec_core::analysis::{MODEL_ITEM_PREFIX, ValidationReport};
-use gensec_core::llm::names::{self, NameLookup};
+use gensec_core::llm::names;
 use gensec_core::llm::prompt::{DATA_POLICY, data_block};
 use gensec_core::llm::session::LlmSession;
 use gensec_core::llm::{
@@ -241,24 +241,10 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn prose(&mut self, text: &str, limit: usize) -> Result<(), String> {
-        if text.trim().is_empty() {
-            return Err("empty".into());
-        }
-        if text.chars().count() > limit {
-            return Err(format!("longer than {limit} characters"));
-        }
-        if text.contains(['<', '>']) {
-            return Err("contains markup; model-written text must be plain".into());
-        }
-        let lookup: &dyn NameLookup = &self.names;
-        let (checked, unknown) = names::unknown(text, lookup);
-        self.record.names_checked += checked;
-        self.record.names_unknown += unknown.len() as u64;
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(names::refusal(&unknown))
-        }
+        let check = names::check_prose(text, limit, &self.names);
+        self.record.names_checked += check.names_checked;
+        self.record.names_unknown += check.names_unknown;
+        check.verdict
     }
 }
 

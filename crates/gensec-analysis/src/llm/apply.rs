@@ -13,7 +13,7 @@ use gensec_core::analysis::{
     Confidence, MODEL_ITEM_PREFIX, ModelNote, Preventive, PreventiveSpec, Priority, Recommendation,
     ValidationReport,
 };
-use gensec_core::llm::names::{self, NameLookup};
+use gensec_core::llm::names;
 use gensec_kb::names::ServiceNames;
 use gensec_kb::{Kb, ServiceEntry, validate};
 use serde_json::{Value, json};
@@ -50,21 +50,10 @@ impl Checker<'_> {
 
     /// Model-written text: plain, not too long, and every AWS name in it exists.
     fn prose(&mut self, text: &str) -> Result<(), String> {
-        if text.chars().count() > MAX_PROSE_CHARS {
-            return Err(format!("longer than {MAX_PROSE_CHARS} characters"));
-        }
-        if text.contains(['<', '>']) {
-            return Err("contains markup; model-written text must be plain".into());
-        }
-        let lookup: &dyn NameLookup = &self.names;
-        let (checked, unknown) = names::unknown(text, lookup);
-        self.tally.names_checked += checked;
-        self.tally.names_unknown += unknown.len() as u64;
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(names::refusal(&unknown))
-        }
+        let check = names::check_prose(text, MAX_PROSE_CHARS, &self.names);
+        self.tally.names_checked += check.names_checked;
+        self.tally.names_unknown += check.names_unknown;
+        check.verdict
     }
 }
 

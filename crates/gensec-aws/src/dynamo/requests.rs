@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 use gensec_core::ports::RequestTracker;
-use gensec_core::tracking::{Attempt, NewAttempt, RequestRecord, RequestState, StatusUpdate};
-use gensec_core::{Error, InputError, Result};
+use gensec_core::tracking::{
+    Attempt, AttemptChange, NewAttempt, RequestRecord, RequestState, StatusUpdate, no_attempt,
+};
+use gensec_core::{Error, Result};
 
 /// The `recent-index` GSI name.
 pub const RECENT_INDEX: &str = "recent-index";
@@ -26,15 +28,6 @@ pub struct DynamoRequestTracker {
 
 fn attempt_record(attempt: u32) -> String {
     format!("attempt#{attempt:06}")
-}
-
-fn no_attempt(request_id: &str, attempt: u32) -> Error {
-    InputError::new(
-        "request tracking",
-        "$.request_id",
-        format!("no attempt {attempt} of request {request_id:?}"),
-    )
-    .into()
 }
 
 fn state(item: &Item, table: &str) -> Result<RequestState> {
@@ -184,32 +177,18 @@ impl RequestTracker for DynamoRequestTracker {
 
     async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()> {
         let at = now();
-        if let StatusUpdate::LlmUsage { usage } = &update {
-            return self.record_llm_usage(request_id, attempt, usage, &at).await;
-        }
-        let (state, stage, error, finished, prefix) = match &update {
-            StatusUpdate::Running { stage } => (
-                RequestState::Running,
-                Some(stage.as_str()),
-                None,
-                false,
-                None,
-            ),
-            StatusUpdate::Succeeded { output_prefix } => (
-                RequestState::Succeeded,
-                None,
-                None,
-                true,
-                Some(output_prefix.as_str()),
-            ),
-            StatusUpdate::Failed { stage, error } => (
-                RequestState::Failed,
-                stage.as_deref(),
-                Some(error.as_str()),
-                true,
-                None,
-            ),
-            StatusUpdate::LlmUsage { .. } => unreachable!("handled above"),
+        let AttemptChange {
+            state,
+            stage,
+            error,
+            finished,
+            output_prefix: prefix,
+        } = match (&update, update.attempt_change()) {
+            (StatusUpdate::LlmUsage { usage }, _) => {
+                return self.record_llm_usage(request_id, attempt, usage, &at).await;
+            }
+            (_, Some(change)) => change,
+            (_, None) => return Ok(()),
         };
         let mut sets = vec!["#state = :state", "updated_at = :at"];
         let mut removes = Vec::new();

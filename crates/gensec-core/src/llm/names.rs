@@ -156,6 +156,46 @@ pub fn unknown(text: &str, lookup: &dyn NameLookup) -> (u64, Vec<NameToken>) {
 }
 
 /// The reason a text is refused, naming each unknown token.
+/// The verdict on model-written prose, with the names it counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProseCheck {
+    /// AWS names found in the text.
+    pub names_checked: u64,
+    /// Of those, names that do not exist.
+    pub names_unknown: u64,
+    /// `Err(reason)` when the text must not be shown.
+    pub verdict: Result<(), String>,
+}
+
+/// Model-written text a reader will see: not empty, plain (no markup), at
+/// most `limit` characters, and every AWS name in it exists.
+pub fn check_prose(text: &str, limit: usize, lookup: &dyn NameLookup) -> ProseCheck {
+    let refuse = |reason: String| ProseCheck {
+        names_checked: 0,
+        names_unknown: 0,
+        verdict: Err(reason),
+    };
+    if text.trim().is_empty() {
+        return refuse("empty".into());
+    }
+    if text.chars().count() > limit {
+        return refuse(format!("longer than {limit} characters"));
+    }
+    if text.contains(['<', '>']) {
+        return refuse("contains markup; model-written text must be plain".into());
+    }
+    let (names_checked, unknown_names) = unknown(text, lookup);
+    ProseCheck {
+        names_checked,
+        names_unknown: unknown_names.len() as u64,
+        verdict: if unknown_names.is_empty() {
+            Ok(())
+        } else {
+            Err(refusal(&unknown_names))
+        },
+    }
+}
+
 pub fn refusal(unknown: &[NameToken]) -> String {
     let names: Vec<String> = unknown
         .iter()
