@@ -286,3 +286,15 @@ pub struct RecommendationSet {
 pub const RECOMMENDATIONS_PATH: &str = "analysis/recommendations.json";
 /// The run's validation report; later stages append their rejections.
 pub const VALIDATION_REPORT_PATH: &str = "analysis/validation-report.json";
+
+impl Recommendation {
+    /// Names a model may quote back when it writes about this recommendation:
+    /// its id, its value and its title (they are ours, not AWS names to check).
+    pub fn own_names(&self) -> [String; 3] {
+        let value = match &self.recommended_value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        [self.configuration_id.clone(), value, self.title.clone()]
+    }
+}

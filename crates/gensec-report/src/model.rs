@@ -274,13 +274,7 @@ fn validate(
     let recommendations = &inputs.recommendations.recommendations;
     let known: Vec<String> = recommendations
         .iter()
-        .flat_map(|r| {
-            let value = match &r.recommended_value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            [r.configuration_id.clone(), value, r.title.clone()]
-        })
+        .flat_map(gensec_core::analysis::Recommendation::own_names)
         .collect();
     let mut checker = Checker {
         names: ServiceNames::new(kb, service).with_extra(known),

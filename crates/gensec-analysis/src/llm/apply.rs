@@ -107,13 +107,7 @@ pub fn apply(
 ) -> Tally {
     let known: Vec<String> = recommendations
         .iter()
-        .flat_map(|r| {
-            let value = match &r.recommended_value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            [r.configuration_id.clone(), value, r.title.clone()]
-        })
+        .flat_map(Recommendation::own_names)
         .collect();
     let mut checker = Checker {
         names: ServiceNames::new(kb, service).with_extra(known),
@@ -195,6 +189,26 @@ fn unreadable(checker: &mut Checker<'_>, report: &mut ValidationReport, reason: 
     );
 }
 
+/// The recommendation a model item refers to; an unknown id is an invented
+/// name and rejects the item.
+fn locate(
+    checker: &mut Checker<'_>,
+    recommendations: &[Recommendation],
+    configuration_id: &str,
+    label: &str,
+    report: &mut ValidationReport,
+) -> Option<usize> {
+    let found = recommendations
+        .iter()
+        .position(|r| r.configuration_id == configuration_id);
+    checker.name(found.is_some());
+    if found.is_none() {
+        let reason = format!("unknown configuration id {configuration_id}");
+        reject(report, &mut checker.tally, label, reason);
+    }
+    found
+}
+
 fn rationale(
     cx: &Context<'_>,
     checker: &mut Checker<'_>,
@@ -204,15 +218,15 @@ fn rationale(
     report: &mut ValidationReport,
 ) {
     let label = format!("rationale for {}", item.configuration_id);
-    let found = recommendations
-        .iter()
-        .position(|r| r.configuration_id == item.configuration_id);
-    let Some(index) = found else {
-        checker.name(false);
-        let reason = format!("unknown configuration id {}", item.configuration_id);
-        return reject(report, &mut checker.tally, &label, reason);
+    let Some(index) = locate(
+        checker,
+        recommendations,
+        &item.configuration_id,
+        &label,
+        report,
+    ) else {
+        return;
     };
-    checker.name(true);
     if !explained.insert(item.configuration_id.clone()) {
         let reason = "a second rationale for the same recommendation".to_string();
         return reject(report, &mut checker.tally, &label, reason);
@@ -233,15 +247,15 @@ fn adjustment(
     report: &mut ValidationReport,
 ) {
     let label = format!("priority of {}", item.configuration_id);
-    let found = recommendations
-        .iter()
-        .position(|r| r.configuration_id == item.configuration_id);
-    let Some(index) = found else {
-        checker.name(false);
-        let reason = format!("unknown configuration id {}", item.configuration_id);
-        return reject(report, &mut checker.tally, &label, reason);
+    let Some(index) = locate(
+        checker,
+        recommendations,
+        &item.configuration_id,
+        &label,
+        report,
+    ) else {
+        return;
     };
-    checker.name(true);
     let from = recommendations[index].priority;
     let steps = (rank(from) - rank(item.priority)).abs();
     let refused = if !adjusted.insert(item.configuration_id.clone()) {
