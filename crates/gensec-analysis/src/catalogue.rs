@@ -6,7 +6,7 @@
 //! `$profile:kms_key` (the customer-managed key parameter),
 //! `$profile:log_bucket`.
 
-use gensec_core::analysis::{Preventive, Priority, SecurityDomain, StrideThreat};
+use gensec_core::contract::analysis::{Preventive, Priority, SecurityDomain, StrideThreat};
 use gensec_core::input::ComplianceFramework;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 use crate::catalogue::{CatalogueEntry, RawExpectation};
 use crate::tailor;
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::{Preventive, PreventiveSpec};
+use gensec_core::contract::analysis::{Preventive, PreventiveSpec};
 use gensec_kb::{Kb, validate};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! `inferred` so reviewers know it was not curated.
 
 use crate::catalogue::{CatalogueEntry, Condition, RawConfigRule, RawExpectation};
-use gensec_core::analysis::{Priority, SecurityDomain, StrideThreat};
+use gensec_core::contract::analysis::{Priority, SecurityDomain, StrideThreat};
 use gensec_core::input::ComplianceFramework;
 use gensec_kb::model::{JsonType, Property};
 use gensec_kb::{Kb, ResourceTypeSchema};

@@ -4,9 +4,8 @@
 use crate::catalogue::{CatalogueEntry, RawExpectation};
 use crate::{check, infer, tailor};
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::{
-    Confidence, ConfigRuleRef, Expectation, Recommendation, ValidationReport,
-};
+use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Expectation, Recommendation};
+use gensec_core::contract::stage::{StageId, Verdicts};
 use gensec_kb::{Kb, ServiceEntry};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -69,7 +68,7 @@ pub fn from_entry(
     entry: &CatalogueEntry,
     profile: &SecurityProfile,
     confidence: Confidence,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Option<Recommendation> {
     let item = format!("{} {}", entry.resource_type, entry.property);
     let checked = check::property_and_values(kb, entry, profile)
@@ -77,7 +76,7 @@ pub fn from_entry(
     let (recommended_value, expectation) = match checked {
         Ok(found) => found,
         Err(reason) => {
-            report.reject(STAGE, item, reason);
+            report.reject(item, reason);
             return None;
         }
     };
@@ -93,11 +92,7 @@ pub fn from_entry(
                 parameters,
             }),
             Err(reason) => {
-                report.reject(
-                    STAGE,
-                    format!("{item}: Config rule {}", rule.identifier),
-                    reason,
-                );
+                report.reject(format!("{item}: Config rule {}", rule.identifier), reason);
                 None
             }
         }
@@ -109,7 +104,7 @@ pub fn from_entry(
             .and_then(|preventive| match check::preventive(kb, preventive) {
                 Ok(()) => Some(preventive.clone()),
                 Err(reason) => {
-                    report.reject(STAGE, format!("{item}: SCP"), reason);
+                    report.reject(format!("{item}: SCP"), reason);
                     None
                 }
             });
@@ -119,7 +114,7 @@ pub fn from_entry(
         .filter(|id| match check::security_hub_id(id) {
             Ok(()) => true,
             Err(reason) => {
-                report.reject(STAGE, format!("{item}: Security Hub {id}"), reason);
+                report.reject(format!("{item}: Security Hub {id}"), reason);
                 false
             }
         })
@@ -154,8 +149,8 @@ pub fn recommend(
     service: &ServiceEntry,
     catalogue: &[CatalogueEntry],
     profile: &SecurityProfile,
-) -> (Vec<Recommendation>, ValidationReport) {
-    let mut report = ValidationReport::default();
+) -> (Vec<Recommendation>, Verdicts) {
+    let mut report = Verdicts::new(StageId::Analysis);
     let mut recommendations = Vec::new();
     let types: BTreeSet<&str> = service.resource_types.iter().map(String::as_str).collect();
     let mut covered = BTreeSet::new();

@@ -3,14 +3,14 @@
 
 use crate::catalogue::Condition;
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::Priority;
+use gensec_core::contract::analysis::Priority;
 use gensec_core::input::{ComplianceFramework, EnvironmentType, KeyManagement};
 use gensec_kb::model::Property;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// CloudFormation parameter the hardened templates declare for the organisation's key.
-pub const KMS_KEY_PARAMETER: &str = "KmsKeyArn";
+pub use gensec_core::contract::paths::parameters::KMS_KEY as KMS_KEY_PARAMETER;
 /// CloudFormation parameter for the central log bucket.
 pub const LOG_BUCKET_PARAMETER: &str = "LogBucketName";
 

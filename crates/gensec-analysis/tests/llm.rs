@@ -5,15 +5,17 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use async_trait::async_trait;
+use gensec_analysis::AnalysisStage;
 use gensec_analysis::llm::prompt;
-use gensec_analysis::{AnalysisStage, RECOMMENDATIONS_PATH, VALIDATION_REPORT_PATH};
-use gensec_core::analysis::{Confidence, Priority, RecommendationSet, ValidationReport};
+use gensec_core::contract::analysis::{Confidence, Priority, RecommendationSet};
+use gensec_core::contract::paths::RECOMMENDATIONS as RECOMMENDATIONS_PATH;
+use gensec_core::contract::stage::{RunContext, Stage, StageOutcome, StagePorts};
+use gensec_core::contract::validation::ValidationReport;
 use gensec_core::input::parse_profile;
 use gensec_core::llm::{
     FinishReason, Llm, LlmError, LlmOutcome, LlmRequest, LlmResponse, LlmStageRecord, TokenBudget,
     TokenUsage,
 };
-use gensec_core::pipeline::{RunContext, Stage, StageOutcome, StagePorts, output_prefix};
 use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_kb::Kb;
 use gensec_local::{DirStore, SqliteDb};
@@ -96,31 +98,25 @@ async fn run(llm: Option<Arc<dyn Llm>>, profile: SecurityProfile) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path());
     let library = SqliteDb::in_memory().unwrap();
-    let ctx = RunContext {
-        request: ServiceRequest {
-            request_id: "REQ-LLM-1".into(),
-            requester: "tests".into(),
-            timestamp: "2025-01-01T00:00:00Z".parse().unwrap(),
-            service_name: "S3".into(),
-            profile_id: None,
-        },
-        profile,
-        service_id: "s3".into(),
-        service_display_name: "Amazon S3".into(),
-        output_prefix: output_prefix("s3", "REQ-LLM-1"),
-        kb: kb.stamp(),
+    let request = ServiceRequest {
+        request_id: "REQ-LLM-1".into(),
+        requester: "tests".into(),
+        timestamp: "2025-01-01T00:00:00Z".parse().unwrap(),
+        service_name: "S3".into(),
+        profile_id: None,
     };
+    let ctx = RunContext::new(request, profile, "s3", "Amazon S3", kb.stamp());
     let stage = AnalysisStage::with_llm(kb, llm).unwrap();
     let ports = StagePorts {
         store: &store,
         library: &library,
     };
-    let outcome = stage.run(&ctx, &ports).await.unwrap();
+    let outcome = stage.run(&ctx, &ports, &[]).await.unwrap();
     let read = |path: &str| std::fs::read_to_string(dir.path().join(ctx.key(path))).ok();
     let recommendations_text = read(RECOMMENDATIONS_PATH).unwrap();
     Run {
         set: serde_json::from_str(&recommendations_text).unwrap(),
-        report: serde_json::from_str(&read(VALIDATION_REPORT_PATH).unwrap()).unwrap(),
+        report: ValidationReport::assemble(std::slice::from_ref(&outcome)),
         record: read("llm/analysis.json").map(|text| serde_json::from_str(&text).unwrap()),
         recommendations_text,
         outcome,
@@ -222,13 +218,8 @@ async fn a_good_answer_tailors_adjusts_and_adds_only_validated_items() {
     let record = run.record.unwrap();
     assert_eq!(record.outcome, LlmOutcome::Applied);
     assert_eq!(record.usage.input_tokens, 5_000);
-    assert!(run.outcome.summary.contains_key("llm"));
-    assert!(
-        run.outcome
-            .keys
-            .iter()
-            .any(|key| key.ends_with("llm/analysis.json"))
-    );
+    assert!(run.outcome.llm.is_some());
+    assert!(run.outcome.wrote("llm/analysis.json"));
 
     // The prompt carried the facts as data, and asked for JSON by schema.
     let seen = llm.seen.lock().unwrap();
@@ -424,7 +415,7 @@ async fn an_unavailable_model_leaves_the_deterministic_result_and_says_so() {
     assert_eq!(run.report.llm.unwrap().outcome, "deterministic");
     // Without a model the outputs carry no trace of one.
     assert!(base.report.llm.is_none());
-    assert!(!base.outcome.summary.contains_key("llm"));
+    assert!(base.outcome.llm.is_none());
     assert!(base.record.is_none());
 }
 

@@ -1,9 +1,16 @@
 //! [`ObjectStore`] on an S3 bucket.
+//!
+//! S3 cannot rename, so an attempt's package stays where it was written,
+//! under `<service>/<request>/attempt-<n>/`: its manifest is written last
+//! (the commit point), then `<service>/<request>/current.json` is pointed at
+//! it and the request record names it; the previously published attempt is
+//! removed afterwards.
 
 use crate::error::{aws_error, code};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use gensec_core::ports::ObjectStore;
 use gensec_core::{Error, Result};
 
@@ -90,4 +97,79 @@ impl ObjectStore for S3Store {
     fn locate(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
+
+    fn staging_prefix(&self, package_prefix: &str, token: &str) -> String {
+        format!("{package_prefix}{token}/")
+    }
+
+    async fn publish(&self, staging_prefix: &str, package_prefix: &str) -> Result<String> {
+        let pointer_key = format!("{package_prefix}{CURRENT_POINTER}");
+        let earlier = match self.get(&pointer_key).await? {
+            Some(body) => serde_json::from_slice::<CurrentPackage>(&body)
+                .ok()
+                .map(|pointer| pointer.prefix),
+            None => None,
+        };
+        let pointer = CurrentPackage {
+            prefix: staging_prefix.to_string(),
+        };
+        let body = serde_json::to_vec_pretty(&pointer)
+            .map_err(|err| Error::Fatal(format!("serialising {pointer_key}: {err}")))?;
+        self.put(&pointer_key, body, "application/json").await?;
+        if let Some(earlier) = earlier.filter(|earlier| earlier != staging_prefix) {
+            self.discard(&earlier).await?;
+        }
+        Ok(staging_prefix.to_string())
+    }
+
+    async fn discard(&self, staging_prefix: &str) -> Result<()> {
+        let keys = self.list(staging_prefix).await?;
+        // DeleteObjects takes at most 1,000 keys per call.
+        for batch in keys.chunks(1000) {
+            let objects = batch
+                .iter()
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|err| Error::Fatal(format!("naming objects to delete: {err}")))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|err| Error::Fatal(format!("naming objects to delete: {err}")))?;
+            let output = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|err| {
+                    aws_error(format!("deleting {}", self.locate(staging_prefix)), err)
+                })?;
+            if let Some(failed) = output.errors().first() {
+                return Err(Error::Storage {
+                    what: format!("deleting {}", self.locate(staging_prefix)),
+                    message: format!(
+                        "{} of {} objects were not deleted, e.g. {}: {}",
+                        output.errors().len(),
+                        batch.len(),
+                        failed.key().unwrap_or("?"),
+                        failed.message().unwrap_or("no reason given")
+                    ),
+                    retryable: true,
+                    source: None,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Key, under a package prefix, of the pointer to its published attempt.
+pub const CURRENT_POINTER: &str = "current.json";
+
+/// `<service>/<request>/current.json`: which attempt's package is the published one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CurrentPackage {
+    pub prefix: String,
 }

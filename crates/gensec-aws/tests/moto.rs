@@ -19,6 +19,7 @@ async fn s3_store_keeps_the_port_contract() {
     let bucket = create_bucket(&clients).await;
     let store = S3Store::new(clients.s3.clone(), &bucket);
     conformance::object_store(&store).await;
+    conformance::publishing(&store).await;
     assert_eq!(
         store.locate("s3/x.json"),
         format!("s3://{bucket}/s3/x.json")

@@ -83,7 +83,7 @@ fn service(kb: &Kb, name: &str, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(&serde_json::json!({
             "service": entry,
-            "summary": doc.summary(),
+            "summary": doc.figures(),
         }));
     }
     let mut text = String::new();

@@ -5,13 +5,18 @@ use crate::output::{print_json, print_text};
 use anyhow::Context;
 use chrono::Utc;
 use gensec_core::ServiceRequest;
-use gensec_core::analysis::{VALIDATION_REPORT_PATH, ValidationReport};
+use gensec_core::contract::figures::{
+    AnalysisFigures, ControlsFigures, DocumentationFigures, IacFigures, IamFigures,
+};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::StagePorts;
 use gensec_core::llm::Llm;
-use gensec_core::pipeline::{PipelineEvent, StagePorts, run_pipeline};
+use gensec_core::manifest::Manifest;
+use gensec_core::pipeline::{PipelineEvent, PublishedRun, run_pipeline};
 use gensec_core::ports::ObjectStore;
 use gensec_kb::Kb;
 use gensec_llm::{LlmOptions, LlmSpec, ResponseCache};
-use gensec_local::{DirStore, SqliteDb};
+use gensec_local::{DirStore, RequestLock, SqliteDb};
 use gensec_stages::{Stages, run_context};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
@@ -112,7 +117,7 @@ pub(crate) async fn language_model(
 }
 
 /// The summary line of the run's language model use, if one was configured.
-fn llm_lines(text: &mut String, manifest: &gensec_core::manifest::Manifest) {
+fn llm_lines(text: &mut String, manifest: &Manifest) {
     let Some(llm) = &manifest.llm else {
         return;
     };
@@ -145,10 +150,17 @@ fn llm_lines(text: &mut String, manifest: &gensec_core::manifest::Manifest) {
     }
 }
 
+/// A request made on the fly. Its id carries the time to the millisecond and
+/// a random suffix, so two runs in the same instant never share a package.
 fn request_for_service(name: &str, service_id: &str, requester: &str) -> ServiceRequest {
     let now = Utc::now();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
     ServiceRequest {
-        request_id: format!("REQ-{}-{service_id}", now.format("%Y%m%d-%H%M%S")),
+        request_id: format!(
+            "REQ-{}-{}-{service_id}",
+            now.format("%Y%m%d-%H%M%S%3f"),
+            &suffix[..8]
+        ),
         requester: requester.to_string(),
         timestamp: now,
         service_name: name.to_string(),
@@ -203,155 +215,169 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         PipelineEvent::StageStarted { stage, .. } => progress.set_message(stage.as_str()),
         PipelineEvent::StageFinished { .. } => progress.inc(1),
     };
-    let report = run_pipeline(&stages, &ctx, &ports, &db, &on_event).await;
+    // Parallel runs of one request id take turns instead of mixing packages.
+    let _lock = RequestLock::acquire(&args.out, &ctx.package_prefix)?;
+    let run = run_pipeline(&stages, &ctx, &ports, &db, &on_event).await;
     progress.finish_and_clear();
-    let report = report.with_context(|| format!("request {}", ctx.request.request_id))?;
+    let run = run.with_context(|| format!("request {}", ctx.request.request_id))?;
 
     if args.json {
         return print_json(&serde_json::json!({
             "request_id": ctx.request.request_id,
-            "attempt": report.attempt,
-            "output": store.locate(&ctx.output_prefix),
-            "manifest": report.manifest,
+            "attempt": run.attempt,
+            "output": store.locate(&run.package_prefix),
+            "manifest": run.manifest,
         }));
     }
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
+    let heading = format!(
         "{} ({}) for {} [{}], request {}, attempt {}",
         service.display_name,
         service.id,
         ctx.profile.organization_name,
         ctx.profile.profile_id,
         ctx.request.request_id,
-        report.attempt
+        run.attempt
     );
-    let figure = |stage: &str, name: &str| -> serde_json::Value {
-        report
-            .manifest
-            .stages
-            .iter()
-            .find(|s| s.stage == stage)
-            .and_then(|s| s.summary.get(name).cloned())
-            .unwrap_or_default()
-    };
-    let counts = |value: serde_json::Value| -> String {
-        value
-            .as_object()
-            .map(|map| {
-                map.iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    let _ = writeln!(
-        text,
-        "  documentation: {} resource types, {} IAM actions, {} condition keys, {} Config rules",
-        figure("documentation", "resource_types"),
-        figure("documentation", "iam_actions"),
-        figure("documentation", "iam_condition_keys"),
-        figure("documentation", "config_rules"),
-    );
-    let _ = writeln!(
-        text,
-        "  recommendations: {} ({}; {} inferred from schemas)",
-        figure("analysis", "recommendations"),
-        counts(figure("analysis", "by_priority")),
-        figure("analysis", "inferred"),
-    );
-    let _ = writeln!(
-        text,
-        "    by domain: {}",
-        counts(figure("analysis", "by_domain"))
-    );
-    let _ = writeln!(
-        text,
-        "  controls: {} Guard rules ({} test cases, all executed), {} managed + {} custom Config rules, {} SCP statements in {} documents",
-        figure("controls", "guard_rules"),
-        figure("controls", "guard_test_cases"),
-        figure("controls", "config_rules_managed"),
-        figure("controls", "config_rules_custom"),
-        figure("controls", "scp_statements"),
-        figure("controls", "scp_documents"),
-    );
-    let _ = writeln!(
-        text,
-        "  iac: {} resources, {} parameters, {} schema problems; {} Guard rules passed, {} failed; Terraform for {} types ({} not mapped)",
-        figure("iac", "resources"),
-        figure("iac", "parameters"),
-        figure("iac", "schema_problems"),
-        figure("iac", "guard_rules_passed"),
-        figure("iac", "guard_rules_failed"),
-        figure("iac", "terraform_mapped_types"),
-        figure("iac", "terraform_unmapped_types"),
-    );
-    let _ = writeln!(
-        text,
-        "  iam: {} personas ({}), {} risky actions flagged",
-        figure("iam", "personas"),
-        counts(figure("iam", "actions_per_persona")),
-        figure("iam", "risky_actions"),
-    );
-    let _ = writeln!(text, "  report: {}", store.locate(&ctx.key("report.html")));
+    print_text(&summary_text(&heading, &run, &store, &args.db))
+}
+
+fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
+    map.iter()
+        .map(|(key, value)| format!("{key} {value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The figures of each stage, one line each.
+fn stage_lines(text: &mut String, manifest: &Manifest) {
+    if let Some(f) = manifest.figures::<DocumentationFigures>() {
+        let _ = writeln!(
+            text,
+            "  documentation: {} resource types, {} IAM actions, {} condition keys, {} Config rules",
+            f.resource_types, f.iam_actions, f.iam_condition_keys, f.config_rules
+        );
+    }
+    if let Some(f) = manifest.figures::<AnalysisFigures>() {
+        let _ = writeln!(
+            text,
+            "  recommendations: {} ({}; {} curated, {} inferred from schemas)",
+            f.recommendations,
+            counts(&f.by_priority),
+            f.curated,
+            f.inferred
+        );
+        let _ = writeln!(text, "    by domain: {}", counts(&f.by_domain));
+    }
+    if let Some(f) = manifest.figures::<ControlsFigures>() {
+        let _ = writeln!(
+            text,
+            "  controls: {} Guard rules ({} test cases, all executed), {} managed + {} custom Config rules, {} SCP statements in {} documents",
+            f.guard_rules,
+            f.guard_test_cases,
+            f.config_rules_managed,
+            f.config_rules_custom,
+            f.scp_statements,
+            f.scp_documents
+        );
+    }
+    if let Some(f) = manifest.figures::<IacFigures>() {
+        let terraform = if f.terraform_written {
+            format!(
+                "Terraform for {} types ({} not mapped)",
+                f.terraform_mapped_types, f.terraform_unmapped_types
+            )
+        } else {
+            "no Terraform (it did not pass its checks)".to_string()
+        };
+        let _ = writeln!(
+            text,
+            "  iac: {} resources, {} parameters, {} schema problems; {} Guard rules passed, {} failed; {terraform}",
+            f.resources,
+            f.parameters,
+            f.schema_problems,
+            f.guard_rules_passed,
+            f.guard_rules_failed,
+        );
+    }
+    if let Some(f) = manifest.figures::<IamFigures>() {
+        let _ = writeln!(
+            text,
+            "  iam: {} personas ({}), {} risky actions flagged",
+            f.personas,
+            counts(&f.actions_per_persona),
+            f.risky_actions
+        );
+    }
+}
+
+/// The summary `gensec run` prints for one published run.
+fn summary_text(heading: &str, run: &PublishedRun, store: &DirStore, db: &Path) -> String {
+    let manifest = &run.manifest;
+    let mut text = format!("{heading}\n");
+    stage_lines(&mut text, manifest);
+    let report = format!("{}{}", run.package_prefix, paths::REPORT_HTML);
+    let _ = writeln!(text, "  report: {}", store.locate(&report));
     let _ = writeln!(
         text,
         "  library: {} entries stored in {}",
-        figure("controls", "library_entries"),
-        args.db.display()
+        run.library_entries,
+        db.display()
     );
-    let validation = &report.manifest.validation;
+    let validation = &run.validation;
     let _ = writeln!(
         text,
         "  validators: {} checked, {} passed, {} rejected",
-        validation.checked, validation.accepted, validation.rejected
+        validation.totals.checked, validation.totals.accepted, validation.totals.rejected
     );
-    llm_lines(&mut text, &report.manifest);
-    let rejections = match store.get(&ctx.key(VALIDATION_REPORT_PATH)).await? {
-        Some(body) => serde_json::from_slice::<ValidationReport>(&body)
-            .map(|r| r.rejected)
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    for rejection in rejections.iter().take(5) {
+    llm_lines(&mut text, manifest);
+    for rejection in validation.rejected.iter().take(5) {
         let _ = writeln!(
             text,
             "    rejected {} ({}): {}",
             rejection.item, rejection.stage, rejection.reason
         );
     }
-    if rejections.len() > 5 {
+    if validation.rejected.len() > 5 {
         let _ = writeln!(
             text,
-            "    ... {} more in analysis/validation-report.json",
-            rejections.len() - 5
+            "    ... {} more in {}",
+            validation.rejected.len() - 5,
+            paths::VALIDATION_REPORT
         );
     }
-    let warnings: usize = report
-        .manifest
-        .stages
-        .iter()
-        .map(|s| s.warnings.len())
-        .sum();
+    let warnings: usize = manifest.stages.iter().map(|s| s.warnings.len()).sum();
     if warnings > 0 {
-        let _ = writeln!(
-            text,
-            "  {warnings} cross-source warnings (see manifest.json)"
-        );
+        let _ = writeln!(text, "  {warnings} warnings (see {})", paths::MANIFEST);
     }
     let _ = writeln!(
         text,
         "  wrote {} files to {}",
-        report.manifest.files.len() + 1,
-        store.locate(&ctx.output_prefix)
+        manifest.files.len() + 1,
+        store.locate(&run.package_prefix)
     );
-    for file in &report.manifest.files {
+    for file in &manifest.files {
         let _ = writeln!(text, "    {:<48} {:>9} bytes", file.path, file.bytes);
     }
-    let _ = writeln!(text, "    {:<48}", "manifest.json");
-    let _ = write!(text, "  done in {:.2} s", report.elapsed.as_secs_f64());
-    print_text(&text)
+    let _ = writeln!(text, "    {:<48}", paths::MANIFEST);
+    let _ = write!(text, "  done in {:.2} s", run.elapsed.as_secs_f64());
+    text
+}
+
+/// Add a run's figures to the `--service all` totals.
+fn add_totals(totals: &mut std::collections::BTreeMap<String, u64>, manifest: &Manifest) {
+    let mut add = |key: &str, value: u64| *totals.entry(key.to_string()).or_default() += value;
+    if let Some(f) = manifest.figures::<AnalysisFigures>() {
+        add("analysis.recommendations", f.recommendations);
+        add("analysis.inferred", f.inferred);
+    }
+    if let Some(f) = manifest.figures::<ControlsFigures>() {
+        add("controls.guard_rules", f.guard_rules);
+        add("controls.config_rules_managed", f.config_rules_managed);
+        add("controls.config_rules_custom", f.config_rules_custom);
+        add("controls.scp_statements", f.scp_statements);
+        add("controls.library_entries", f.library_entries);
+    }
+    add("validation.rejected", manifest.validation.rejected);
 }
 
 /// `--service all`: the whole catalogue, one request per service. A failing
@@ -391,17 +417,9 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
             Err(err) => Err(err.into()),
         };
         match result {
-            Ok(report) => {
-                for stage in &report.manifest.stages {
-                    for (name, value) in &stage.summary {
-                        if let Some(number) = value.as_u64() {
-                            *totals.entry(format!("{}.{name}", stage.stage)).or_default() += number;
-                        }
-                    }
-                }
-                *totals.entry("validation.rejected".into()).or_default() +=
-                    report.manifest.validation.rejected;
-                if let Some(llm) = &report.manifest.llm {
+            Ok(run) => {
+                add_totals(&mut totals, &run.manifest);
+                if let Some(llm) = &run.manifest.llm {
                     for (key, value) in [
                         ("llm.input_tokens", llm.usage.input_tokens),
                         ("llm.output_tokens", llm.usage.output_tokens),

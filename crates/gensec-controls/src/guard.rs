@@ -1,7 +1,7 @@
 //! CloudFormation Guard rules for recommendations: one named rule each, with
 //! a violation message and the fix.
 
-use gensec_core::analysis::{Expectation, Recommendation};
+use gensec_core::contract::analysis::{Expectation, Recommendation};
 use serde_json::Value;
 use std::fmt::Write as _;
 

@@ -3,12 +3,13 @@
 //! the 5,120-character SCP limit. Controls no condition key can express are
 //! listed in the coverage file with the reason.
 
-use gensec_core::analysis::{Preventive, PreventiveSpec, Recommendation, ValidationReport};
+use gensec_core::contract::analysis::{Preventive, PreventiveSpec, Recommendation};
+use gensec_core::contract::controls::{ControlGap, ControlKind, GapCause, GeneratedControl};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::Verdicts;
 use gensec_kb::{Kb, validate};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-
-pub const STAGE: &str = "controls";
 /// AWS's limit on an SCP document, counted without whitespace.
 pub const SCP_MAX_CHARS: usize = 5_120;
 /// Role exempted from statements that protect a security setting, so the
@@ -21,9 +22,10 @@ pub struct PreventiveOutput {
     pub documents: Vec<Value>,
     /// Which recommendation got which statement, or why none.
     pub coverage: Vec<Value>,
-    /// configuration id -> `scp-<n>.json#<Sid>`.
-    pub references: BTreeMap<String, Vec<String>>,
-    pub statements: usize,
+    /// One per statement written.
+    pub controls: Vec<GeneratedControl>,
+    /// Recommendations without a statement, and why.
+    pub gaps: Vec<ControlGap>,
 }
 
 fn condition_for(spec: &PreventiveSpec) -> Value {
@@ -114,7 +116,7 @@ pub fn build(
     kb: &Kb,
     service_id: &str,
     recommendations: &[Recommendation],
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Result<PreventiveOutput, String> {
     let mut out = PreventiveOutput::default();
     // Merge statements that share a condition: one Deny per condition.
@@ -124,7 +126,10 @@ pub fn build(
             Some(Preventive::Scp(spec)) => {
                 let condition = condition_for(spec);
                 if let Err(reason) = check(kb, &spec.actions, &condition) {
-                    report.reject(STAGE, format!("SCP for {}", recommendation.configuration_id), reason);
+                    report.reject(
+                        format!("SCP for {}", recommendation.configuration_id),
+                        reason,
+                    );
                     continue;
                 }
                 report.accept();
@@ -134,16 +139,33 @@ pub fn build(
                 actions.extend(spec.actions.iter().cloned());
                 ids.push(recommendation.configuration_id.clone());
             }
-            Some(Preventive::NotExpressible(reason)) => out.coverage.push(json!({
-                "configuration_id": recommendation.configuration_id,
-                "status": "not_expressible",
-                "reason": reason,
-            })),
-            None => out.coverage.push(json!({
-                "configuration_id": recommendation.configuration_id,
-                "status": "none",
-                "reason": "no preventive control is defined for this recommendation; the detective and proactive controls cover it",
-            })),
+            Some(Preventive::NotExpressible(reason)) => {
+                out.coverage.push(json!({
+                    "configuration_id": recommendation.configuration_id,
+                    "status": "not_expressible",
+                    "reason": reason,
+                }));
+                out.gaps.push(ControlGap {
+                    configuration_id: recommendation.configuration_id.clone(),
+                    kind: ControlKind::ScpStatement,
+                    cause: GapCause::NotExpressible,
+                    reason: reason.clone(),
+                });
+            }
+            None => {
+                let reason = "no preventive control is defined for this recommendation; the detective and proactive controls cover it";
+                out.coverage.push(json!({
+                    "configuration_id": recommendation.configuration_id,
+                    "status": "none",
+                    "reason": reason,
+                }));
+                out.gaps.push(ControlGap {
+                    configuration_id: recommendation.configuration_id.clone(),
+                    kind: ControlKind::ScpStatement,
+                    cause: GapCause::NotDefined,
+                    reason: reason.to_string(),
+                });
+            }
         }
     }
     let mut statements = Vec::new();
@@ -155,8 +177,8 @@ pub fn build(
         owners.insert(sid.clone(), ids);
         statements.push(json!({"Sid": sid, "Effect": "Deny", "Action": actions, "Resource": "*", "Condition": condition}));
     }
-    out.statements = statements.len();
     for (number, document) in pack(statements)?.into_iter().enumerate() {
+        let path = paths::scp(number + 1);
         let file = format!("scp-{}.json", number + 1);
         for statement in &document {
             let statement_sid = statement["Sid"].as_str().unwrap_or_default();
@@ -164,17 +186,37 @@ pub fn build(
                 .keys()
                 .filter(|sid| statement_sid.starts_with(sid.as_str()))
                 .max_by_key(|sid| sid.len());
-            for id in owner_sid
+            let ids: Vec<String> = owner_sid
                 .and_then(|sid| owners.get(sid))
-                .into_iter()
-                .flatten()
-            {
-                out.references
-                    .entry(id.clone())
-                    .or_default()
-                    .push(format!("{file}#{statement_sid}"));
+                .cloned()
+                .unwrap_or_default();
+            for id in &ids {
                 out.coverage.push(json!({"configuration_id": id, "status": "scp", "document": file, "sid": statement_sid}));
             }
+            let actions: Vec<String> = statement["Action"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+            let conditional = statement.get("Condition").is_some();
+            out.controls.push(GeneratedControl {
+                kind: ControlKind::ScpStatement,
+                name: statement_sid.to_string(),
+                file: path.clone(),
+                description: format!("denies {}", actions.join(", ")),
+                configuration_ids: ids,
+                resource_types: Vec::new(),
+                source_identifier: None,
+                actions,
+                conditional,
+                checks: vec![
+                    "every action exists in the IAM service reference".into(),
+                    "every condition key exists and applies to every action".into(),
+                    format!("the document is within {SCP_MAX_CHARS} characters"),
+                ],
+                cases: Vec::new(),
+            });
         }
         out.documents.push(policy(&document));
     }

@@ -4,25 +4,25 @@
 
 use crate::guard;
 use crate::selftest::{self, Case};
-use gensec_core::analysis::{Recommendation, ValidationReport};
-use std::collections::{BTreeMap, BTreeSet};
-
-pub const STAGE: &str = "controls";
+use gensec_core::contract::analysis::Recommendation;
+use gensec_core::contract::controls::{ControlKind, GeneratedControl};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::Verdicts;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Default)]
 pub struct Proactive {
     pub rules_file: Option<String>,
     pub cases: Vec<Case>,
-    /// configuration id -> rule name.
-    pub references: BTreeMap<String, String>,
-    pub verified: usize,
+    /// One per rule kept, with the cases it was executed against.
+    pub controls: Vec<GeneratedControl>,
 }
 
 pub fn build(
     service_id: &str,
     header: &str,
     recommendations: &[Recommendation],
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Proactive {
     let mut out = Proactive::default();
     let mut rules = Vec::new();
@@ -32,7 +32,7 @@ pub fn build(
         let rule = match guard::rule(recommendation) {
             Ok(rule) => rule,
             Err(reason) => {
-                report.reject(STAGE, format!("Guard rule {name}"), reason);
+                report.reject(format!("Guard rule {name}"), reason);
                 continue;
             }
         };
@@ -42,17 +42,30 @@ pub fn build(
             std::slice::from_ref(&rule),
         );
         let cases = selftest::cases(recommendation, &name);
-        if let Err(reason) = selftest::verify(&single, &name, &cases) {
-            report.reject(STAGE, format!("Guard rule {name}"), reason);
-            continue;
-        }
+        let executed = match selftest::verify(&single, &name, &cases) {
+            Ok(executed) => executed,
+            Err(reason) => {
+                report.reject(format!("Guard rule {name}"), reason);
+                continue;
+            }
+        };
         report.accept();
         types.insert(recommendation.resource_type.as_str());
         rules.push(rule);
         out.cases.extend(cases);
-        out.references
-            .insert(recommendation.configuration_id.clone(), name);
-        out.verified += 1;
+        out.controls.push(GeneratedControl {
+            kind: ControlKind::GuardRule,
+            name,
+            file: paths::guard_rules(service_id),
+            description: recommendation.title.clone(),
+            configuration_ids: vec![recommendation.configuration_id.clone()],
+            resource_types: vec![recommendation.resource_type.clone()],
+            source_identifier: None,
+            actions: Vec::new(),
+            conditional: false,
+            checks: Vec::new(),
+            cases: executed,
+        });
     }
     if !rules.is_empty() {
         let types: Vec<&str> = types.into_iter().collect();

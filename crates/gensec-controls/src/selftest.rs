@@ -2,7 +2,8 @@
 //! compliant template and fail each non-compliant one. The same cases become
 //! the `cfn-guard test` file shipped with the rules.
 
-use gensec_core::analysis::{Expectation, Recommendation};
+use gensec_core::contract::analysis::{Expectation, Recommendation};
+use gensec_core::contract::controls::{ExecutedCase, Verdict};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -95,8 +96,19 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
     cases
 }
 
-/// Run every case; the first one that misbehaves is the reason to reject the rule.
-pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<(), String> {
+/// The verdict an executed case reports for a Guard outcome.
+pub fn verdict(outcome: Outcome) -> Verdict {
+    match outcome {
+        Outcome::Pass => Verdict::Pass,
+        Outcome::Fail => Verdict::Fail,
+        Outcome::Skip => Verdict::Skip,
+    }
+}
+
+/// Run every case; the first one that misbehaves is the reason to reject the
+/// rule. Returns the executed cases.
+pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<Vec<ExecutedCase>, String> {
+    let mut executed = Vec::with_capacity(cases.len());
     for case in cases {
         let expected = case
             .expectations
@@ -111,6 +123,11 @@ pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<(), String> {
                 case.name
             ));
         }
+        executed.push(ExecutedCase {
+            name: case.name.clone(),
+            expected: verdict(expected),
+            actual: verdict(found),
+        });
     }
-    Ok(())
+    Ok(executed)
 }

@@ -2,10 +2,10 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use gensec_controls::{guard, proactive, selftest};
-use gensec_core::analysis::{
+use gensec_core::contract::analysis::{
     Confidence, Expectation, Priority, Recommendation, SecurityDomain, StrideThreat,
-    ValidationReport,
 };
+use gensec_core::contract::stage::{StageId, Verdicts};
 use serde_json::json;
 
 fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recommendation {
@@ -33,10 +33,11 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
 
 #[test]
 fn a_rule_that_passes_its_compliant_case_and_fails_the_others_is_kept() {
-    let mut report = ValidationReport::default();
+    let mut report = Verdicts::new(StageId::Controls);
     let good = recommendation(Expectation::Equals(json!("Enabled")), json!("Enabled"));
     let out = proactive::build("s3", "header", &[good], &mut report);
-    assert_eq!(out.verified, 1);
+    assert_eq!(out.controls.len(), 1);
+    assert!(out.controls[0].cases.iter().all(|c| c.passed()));
     assert_eq!(out.cases.len(), 3);
     assert!(report.rejected.is_empty());
     let rules = out.rules_file.unwrap();
@@ -45,16 +46,21 @@ fn a_rule_that_passes_its_compliant_case_and_fails_the_others_is_kept() {
         rules.contains("Keep previous versions > > always"),
         "{rules}"
     );
-    selftest::verify(&rules, "cfg_s3_bucket_versioning", &out.cases).unwrap();
+    assert_eq!(
+        selftest::verify(&rules, "cfg_s3_bucket_versioning", &out.cases)
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
 fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
-    let mut report = ValidationReport::default();
+    let mut report = Verdicts::new(StageId::Controls);
     // The recommended value contradicts the expectation: the compliant case fails.
     let broken = recommendation(Expectation::Equals(json!("Enabled")), json!("Suspended"));
     let out = proactive::build("s3", "header", &[broken], &mut report);
-    assert_eq!(out.verified, 0);
+    assert!(out.controls.is_empty());
     assert!(out.rules_file.is_none());
     assert_eq!(report.rejected.len(), 1);
     assert!(
@@ -66,7 +72,7 @@ fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
 
 #[test]
 fn values_guard_cannot_express_are_rejected() {
-    let mut report = ValidationReport::default();
+    let mut report = Verdicts::new(StageId::Controls);
     let object = recommendation(Expectation::Equals(json!({"a": 1})), json!({"a": 1}));
     proactive::build("s3", "header", &[object], &mut report);
     assert!(

@@ -246,3 +246,84 @@ pub async fn object_store(store: &dyn ObjectStore) {
     assert!(store.list("rds/").await.unwrap().is_empty());
     assert!(store.locate("s3/REQ-1/b.json").contains("s3/REQ-1/b.json"));
 }
+
+/// Attempts write into staging and are published as a whole: a later
+/// attempt replaces the package without leaving files of the earlier one,
+/// and a discarded attempt leaves nothing.
+pub async fn publishing(store: &dyn ObjectStore) {
+    let package = "s3/REQ-P/";
+    let list_package = async |prefix: &str| -> Vec<String> {
+        store
+            .list(prefix)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|key| key.strip_prefix(prefix).unwrap().to_string())
+            .collect()
+    };
+    let first = store.staging_prefix(package, "attempt-1");
+    assert!(!first.starts_with(package) || first.len() > package.len());
+    for name in ["a.json", "dir/b.json"] {
+        store
+            .put(&format!("{first}{name}"), b"1".to_vec(), "application/json")
+            .await
+            .unwrap();
+    }
+    let published = store.publish(&first, package).await.unwrap();
+    assert_eq!(list_package(&published).await, ["a.json", "dir/b.json"]);
+    assert_eq!(
+        store
+            .get(&format!("{published}a.json"))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"1"
+    );
+
+    let second = store.staging_prefix(package, "attempt-2");
+    assert_ne!(first, second);
+    store
+        .put(
+            &format!("{second}a.json"),
+            b"2".to_vec(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let republished = store.publish(&second, package).await.unwrap();
+    assert_eq!(list_package(&republished).await, ["a.json"]);
+    assert_eq!(
+        store
+            .get(&format!("{republished}a.json"))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"2"
+    );
+
+    let third = store.staging_prefix(package, "attempt-3");
+    store
+        .put(&format!("{third}a.json"), b"3".to_vec(), "application/json")
+        .await
+        .unwrap();
+    store.discard(&third).await.unwrap();
+    assert!(store.list(&third).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .get(&format!("{republished}a.json"))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"2"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_port_contract() {
+        let store = crate::memory_store::MemoryStore::default();
+        super::object_store(&store).await;
+        super::publishing(&store).await;
+    }
+}

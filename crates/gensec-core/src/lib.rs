@@ -6,16 +6,16 @@
 //!
 //! This crate has no AWS SDK and no I/O of its own beyond reading input files.
 
-pub mod analysis;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod contract;
 pub mod error;
 pub mod html;
-pub mod iam;
 pub mod input;
 pub mod library;
 pub mod llm;
 pub mod manifest;
+pub mod memory_store;
 pub mod pipeline;
 pub mod ports;
 pub mod suggest;

@@ -279,8 +279,8 @@ pub enum LlmOutcome {
     Deterministic,
 }
 
-/// What one stage did with the model: written to `llm/<stage>.json` and to the
-/// stage summary under [`SUMMARY_KEY`]. Holds no prompt or answer text (the
+/// What one stage did with the model: written to `llm/<stage>.json` and kept
+/// in the stage's outcome. Holds no prompt or answer text (the
 /// answer may hold invented names; only validated parts reach the outputs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlmStageRecord {
@@ -344,60 +344,27 @@ impl LlmStageRecord {
     pub fn hallucination_rate(&self) -> Option<f64> {
         (self.names_checked > 0).then(|| self.names_unknown as f64 / self.names_checked as f64)
     }
-
-    /// Read a record back from a stage summary.
-    pub fn from_summary(
-        summary: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> Option<Self> {
-        summary
-            .get(SUMMARY_KEY)
-            .and_then(|value| serde_json::from_value(value.clone()).ok())
-    }
 }
 
-/// Key of a stage summary that holds its [`LlmStageRecord`].
-pub const SUMMARY_KEY: &str = "llm";
-
-/// Where a stage's record lives, relative to the run prefix.
-pub fn record_path(stage: &str) -> String {
-    format!("llm/{stage}.json")
-}
-
-/// The records of the stages before `stage` in this run (their
-/// `llm/<stage>.json`), so a later stage, possibly in another process, stays
-/// within the run's budget and knows whether the model was reachable. Records
-/// of later stages are from an earlier attempt and do not count.
-pub async fn earlier_records(
-    store: &dyn crate::ports::ObjectStore,
-    ctx: &crate::pipeline::RunContext,
-    stage: crate::pipeline::StageId,
-) -> crate::Result<Vec<LlmStageRecord>> {
-    let mut records = Vec::new();
-    for earlier in crate::pipeline::PIPELINE
+/// The records of the stages before this one in this run, so a later stage,
+/// possibly in another process, stays within the run's budget and knows
+/// whether the model was reachable.
+pub fn earlier_records(earlier: &[crate::contract::stage::StageOutcome]) -> Vec<LlmStageRecord> {
+    earlier
         .iter()
-        .take_while(|id| **id != stage)
-    {
-        let key = ctx.key(&record_path(earlier.as_str()));
-        if let Some(body) = store.get(&key).await?
-            && let Ok(record) = serde_json::from_slice::<LlmStageRecord>(&body)
-        {
-            records.push(record);
-        }
-    }
-    Ok(records)
+        .filter_map(|outcome| outcome.llm.clone())
+        .collect()
 }
 
-/// Write a stage's record to `llm/<stage>.json`; returns the key.
+/// Write a stage's record to `llm/<stage>.json`.
 pub async fn write_record(
-    store: &dyn crate::ports::ObjectStore,
-    ctx: &crate::pipeline::RunContext,
+    writer: &mut crate::contract::stage::PackageWriter<'_>,
+    stage: crate::contract::stage::StageId,
     record: &LlmStageRecord,
-) -> crate::Result<String> {
-    let key = ctx.key(&record_path(&record.stage));
-    let body = serde_json::to_vec_pretty(record)
-        .map_err(|err| crate::Error::Fatal(format!("serialising {key}: {err}")))?;
-    store.put(&key, body, "application/json").await?;
-    Ok(key)
+) -> crate::Result<()> {
+    writer
+        .put_json(&crate::contract::paths::llm_record(stage), record)
+        .await
 }
 
 #[cfg(test)]

@@ -1,14 +1,11 @@
 //! `manifest.json`: every file of a run with its sha256, the knowledge-base
 //! date, the generator version and the validation summary.
 
-use crate::error::{Error, Result};
+use crate::contract::figures::StageFigures;
+use crate::contract::stage::{RunContext, StageId, StageOutcome, ValidationCounts, WrittenFile};
 use crate::llm::{LlmOutcome, LlmStageRecord, LlmUsage};
-use crate::pipeline::{RunContext, StageOutcome, ValidationCounts};
-use crate::ports::ObjectStore;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
 /// Which knowledge base a run used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,20 +18,16 @@ pub struct KbStamp {
     pub origin: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestFile {
-    /// Path relative to the run's prefix.
-    pub path: String,
-    pub sha256: String,
-    pub bytes: u64,
-}
-
+/// One stage's figures, verdict counts and warnings, as the manifest records them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageSummary {
-    pub stage: String,
-    pub summary: BTreeMap<String, serde_json::Value>,
+pub struct StageRecord {
+    pub stage: StageId,
+    pub figures: StageFigures,
     pub validation: ValidationCounts,
     pub warnings: Vec<String>,
+    /// What the stage did with the language model; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmStageRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,8 +42,10 @@ pub struct Manifest {
     pub kb: KbStamp,
     /// Totals over all stages.
     pub validation: ValidationCounts,
-    pub stages: Vec<StageSummary>,
-    pub files: Vec<ManifestFile>,
+    pub stages: Vec<StageRecord>,
+    /// Exactly the files the run wrote (the manifest itself aside), in the
+    /// order the stages wrote them.
+    pub files: Vec<WrittenFile>,
     /// Language model use over the run; absent when no model was configured
     /// (the deterministic default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,12 +81,11 @@ pub struct LlmRunSummary {
 }
 
 impl LlmRunSummary {
-    /// Sum the stages' records (stage summaries under `llm`); `None` when no
-    /// stage asked a model.
+    /// Sum the stages' records; `None` when no stage asked a model.
     pub fn from_outcomes(outcomes: &[StageOutcome]) -> Option<Self> {
         let records: Vec<LlmStageRecord> = outcomes
             .iter()
-            .filter_map(|outcome| LlmStageRecord::from_summary(&outcome.summary))
+            .filter_map(|outcome| outcome.llm.clone())
             .collect();
         Self::from_records(&records)
     }
@@ -143,38 +137,19 @@ impl LlmRunSummary {
 }
 
 impl Manifest {
-    /// Hash every object under the run's prefix (except the manifest itself).
-    pub async fn build(
-        ctx: &RunContext,
-        store: &dyn ObjectStore,
-        outcomes: &[StageOutcome],
-        manifest_key: &str,
-    ) -> Result<Self> {
-        let mut files = Vec::new();
-        for key in store.list(&ctx.output_prefix).await? {
-            if key == manifest_key {
-                continue;
-            }
-            let body = store
-                .get(&key)
-                .await?
-                .ok_or_else(|| Error::Fatal(format!("{key} was listed but could not be read")))?;
-            files.push(ManifestFile {
-                path: key
-                    .strip_prefix(&ctx.output_prefix)
-                    .unwrap_or(&key)
-                    .to_string(),
-                sha256: hex::encode(Sha256::digest(&body)),
-                bytes: body.len() as u64,
-            });
-        }
+    /// The manifest of an attempt: every file its stages wrote, plus `extra`
+    /// (what publishing adds, such as the validation report).
+    pub fn build(ctx: &RunContext, outcomes: &[StageOutcome], extra: Vec<WrittenFile>) -> Self {
         let mut validation = ValidationCounts::default();
         for outcome in outcomes {
-            validation.checked += outcome.validation.checked;
-            validation.accepted += outcome.validation.accepted;
-            validation.rejected += outcome.validation.rejected;
+            validation.add(outcome.validation());
         }
-        Ok(Self {
+        let mut files: Vec<WrittenFile> = outcomes
+            .iter()
+            .flat_map(|outcome| outcome.files.iter().cloned())
+            .collect();
+        files.extend(extra);
+        Self {
             service_id: ctx.service_id.clone(),
             service_name: ctx.service_display_name.clone(),
             request_id: ctx.request.request_id.clone(),
@@ -186,15 +161,21 @@ impl Manifest {
             validation,
             stages: outcomes
                 .iter()
-                .map(|outcome| StageSummary {
-                    stage: outcome.stage.as_str().to_string(),
-                    summary: outcome.summary.clone(),
-                    validation: outcome.validation.clone(),
+                .map(|outcome| StageRecord {
+                    stage: outcome.stage,
+                    figures: outcome.figures.clone(),
+                    validation: outcome.validation(),
                     warnings: outcome.warnings.clone(),
+                    llm: outcome.llm.clone(),
                 })
                 .collect(),
             files,
             llm: LlmRunSummary::from_outcomes(outcomes),
-        })
+        }
+    }
+
+    /// The figures of one stage, typed (`manifest.figures::<IacFigures>()`).
+    pub fn figures<T: crate::contract::figures::FiguresOf>(&self) -> Option<&T> {
+        crate::contract::figures::find(self.stages.iter().map(|stage| &stage.figures))
     }
 }

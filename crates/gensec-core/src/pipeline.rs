@@ -1,138 +1,21 @@
-//! Stage contracts and the one definition of the stage order.
+//! The runner: every stage in [`PIPELINE`] order, then the run is published.
 //!
-//! Stages are pure functions over ports: they read what earlier stages wrote
-//! from the object store and hand back keys and a small summary, never whole
-//! documents (Step Functions payloads are capped at 256 KiB).
+//! An attempt writes into its own staging area; the validation report and the
+//! manifest are assembled from the stages' outcomes, the package is published
+//! as a whole, and only then are the library entries stored and the request
+//! marked SUCCEEDED. A failed attempt leaves nothing behind.
 
+use crate::contract::controls::ControlSet;
+use crate::contract::paths;
+use crate::contract::stage::{
+    PIPELINE, PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, outcome_of,
+};
+use crate::contract::validation::ValidationReport;
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::{SecurityProfile, ServiceRequest};
-use crate::manifest::{KbStamp, Manifest};
-use crate::ports::{ControlLibrary, ObjectStore, RequestTracker};
-use crate::tracking::{NewAttempt, StatusUpdate};
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::manifest::Manifest;
+use crate::ports::{ObjectStore, RequestTracker, read_json};
+use crate::tracking::StatusUpdate;
 use std::time::{Duration, Instant};
-
-/// Pipeline stages. The order of [`PIPELINE`] is the run order everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageId {
-    /// Stage 1: collect the service's documentation from the knowledge base.
-    Documentation,
-    /// Stage 2: validated recommendations tailored to the profile.
-    Analysis,
-    /// Stage 3: detective, preventive and proactive controls; library entries.
-    Controls,
-    /// Stage 4: hardened CloudFormation and Terraform.
-    Iac,
-    /// Stage 5: IAM model, personas and least-privilege policies.
-    Iam,
-    /// Stage 6: research profile and HTML report.
-    Report,
-}
-
-/// The stage order, defined once.
-pub const PIPELINE: &[StageId] = &[
-    StageId::Documentation,
-    StageId::Analysis,
-    StageId::Controls,
-    StageId::Iac,
-    StageId::Iam,
-    StageId::Report,
-];
-
-impl StageId {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageId::Documentation => "documentation",
-            StageId::Analysis => "analysis",
-            StageId::Controls => "controls",
-            StageId::Iac => "iac",
-            StageId::Iam => "iam",
-            StageId::Report => "report",
-        }
-    }
-}
-
-/// Everything a stage may know about the run it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunContext {
-    pub request: ServiceRequest,
-    pub profile: SecurityProfile,
-    /// Catalogue id of the resolved service (`s3`, `quicksight`).
-    pub service_id: String,
-    pub service_display_name: String,
-    /// `<service_id>/<request_id>/`
-    pub output_prefix: String,
-    pub kb: KbStamp,
-}
-
-impl RunContext {
-    /// The tracking record of a new attempt at this run's request.
-    pub fn new_attempt(&self) -> NewAttempt<'_> {
-        NewAttempt {
-            request_id: &self.request.request_id,
-            service_id: &self.service_id,
-            service_name: &self.request.service_name,
-            profile_id: &self.profile.profile_id,
-            requester: &self.request.requester,
-            requested_at: self.request.timestamp,
-        }
-    }
-
-    /// Key of a document of this run.
-    pub fn key(&self, relative: &str) -> String {
-        format!("{}{}", self.output_prefix, relative)
-    }
-}
-
-/// Output prefix for a service and request, as in the documented layout.
-pub fn output_prefix(service_id: &str, request_id: &str) -> String {
-    format!("{service_id}/{request_id}/")
-}
-
-/// How many items a stage checked and what its validators did with them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValidationCounts {
-    pub checked: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-}
-
-/// What a stage hands to the next one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageOutcome {
-    pub stage: StageId,
-    /// Keys this stage wrote.
-    pub keys: Vec<String>,
-    /// Small figures for people and the manifest (counts, not documents).
-    pub summary: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub validation: ValidationCounts,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-/// The ports a stage may use.
-#[derive(Clone, Copy)]
-pub struct StagePorts<'a> {
-    pub store: &'a dyn ObjectStore,
-    pub library: &'a dyn ControlLibrary,
-}
-
-impl std::fmt::Debug for StagePorts<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StagePorts").finish_non_exhaustive()
-    }
-}
-
-/// One pipeline stage.
-#[async_trait]
-pub trait Stage: Send + Sync {
-    fn id(&self) -> StageId;
-    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome>;
-}
 
 /// What the runner reports while it works.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,23 +31,34 @@ pub enum PipelineEvent {
     },
 }
 
-/// A finished run.
+/// A published run.
 #[derive(Debug, Clone)]
-pub struct RunReport {
+pub struct PublishedRun {
     pub attempt: u32,
     pub outcomes: Vec<StageOutcome>,
+    pub validation: ValidationReport,
     pub manifest: Manifest,
-    pub manifest_key: String,
+    /// Where the published package is read from.
+    pub package_prefix: String,
+    pub library_entries: usize,
     pub elapsed: Duration,
 }
 
 /// A failed run: which stage, and the error.
 #[derive(Debug, thiserror::Error)]
-#[error("stage {stage} failed: {source}")]
+#[error("stage {stage} failed: {source}{}", cleanup_note(.cleanup))]
 pub struct PipelineError {
     pub stage: String,
     #[source]
     pub source: Error,
+    /// When cleaning up after the failure failed too, what went wrong.
+    pub cleanup: Option<String>,
+}
+
+fn cleanup_note(cleanup: &Option<String>) -> String {
+    cleanup
+        .as_deref()
+        .map_or_else(String::new, |note| format!(" (and {note})"))
 }
 
 impl PipelineError {
@@ -173,25 +67,28 @@ impl PipelineError {
     }
 }
 
-/// Run every stage in [`PIPELINE`] order, tracking the request and writing
-/// `manifest.json` last. `stages` must provide each stage of the pipeline once.
+/// Run every stage in [`PIPELINE`] order, then publish the package. `stages`
+/// must provide each stage of the pipeline once.
 pub async fn run_pipeline(
     stages: &[&dyn Stage],
     ctx: &RunContext,
     ports: &StagePorts<'_>,
     tracker: &dyn RequestTracker,
     on_event: &(dyn Fn(PipelineEvent) + Sync),
-) -> std::result::Result<RunReport, PipelineError> {
+) -> std::result::Result<PublishedRun, PipelineError> {
     let started = Instant::now();
     let setup_error = |source| PipelineError {
         stage: "setup".into(),
         source,
+        cleanup: None,
     };
     let ordered = order_stages(stages).map_err(setup_error)?;
     let attempt = tracker
         .begin_attempt(ctx.new_attempt())
         .await
         .map_err(setup_error)?;
+    let mut ctx = ctx.clone();
+    ctx.stage_into(ports.store, attempt);
 
     let mut outcomes = Vec::with_capacity(ordered.len());
     for (index, stage) in ordered.iter().enumerate() {
@@ -202,10 +99,10 @@ pub async fn run_pipeline(
             total: ordered.len(),
         });
         let stage_started = Instant::now();
-        match run_stage(*stage, ctx, ports, tracker, attempt).await {
+        match run_stage(*stage, &ctx, ports, tracker, attempt, &outcomes).await {
             Ok(outcome) => outcomes.push(outcome),
             Err(source) => {
-                return Err(fail(tracker, ctx, attempt, id.as_str(), source).await);
+                return Err(fail(ports.store, tracker, &ctx, attempt, id.as_str(), source).await);
             }
         }
         on_event(PipelineEvent::StageFinished {
@@ -214,18 +111,13 @@ pub async fn run_pipeline(
         });
     }
 
-    let (manifest, manifest_key) =
-        match finish_run(ctx, ports.store, tracker, attempt, &outcomes).await {
-            Ok(finished) => finished,
-            Err(source) => return Err(fail(tracker, ctx, attempt, "manifest", source).await),
-        };
-    Ok(RunReport {
-        attempt,
-        outcomes,
-        manifest,
-        manifest_key,
-        elapsed: started.elapsed(),
-    })
+    match finish_run(&ctx, ports, tracker, attempt, &outcomes).await {
+        Ok(mut published) => {
+            published.elapsed = started.elapsed();
+            Ok(published)
+        }
+        Err(source) => Err(fail(ports.store, tracker, &ctx, attempt, "publish", source).await),
+    }
 }
 
 /// Run one stage of an attempt: mark the request RUNNING at this stage, then
@@ -236,6 +128,7 @@ pub async fn run_stage(
     ports: &StagePorts<'_>,
     tracker: &dyn RequestTracker,
     attempt: u32,
+    earlier: &[StageOutcome],
 ) -> Result<StageOutcome> {
     tracker
         .update(
@@ -246,42 +139,76 @@ pub async fn run_stage(
             },
         )
         .await?;
-    stage.run(ctx, ports).await
+    let outcome = stage.run(ctx, ports, earlier).await?;
+    if outcome.stage != stage.id() {
+        return Err(Error::Fatal(format!(
+            "stage {} returned the outcome of {}",
+            stage.id(),
+            outcome.stage
+        )));
+    }
+    Ok(outcome)
 }
 
-/// Write `manifest.json` from every stage's outcome, record the attempt's
-/// language model usage (when a model was used) and mark the attempt
-/// SUCCEEDED. Returns the manifest and its key.
+/// Publish an attempt whose stages all succeeded: write the validation report
+/// and the manifest (the last file), publish the package, store the library
+/// entries, record the language model usage and mark the attempt SUCCEEDED.
 pub async fn finish_run(
     ctx: &RunContext,
-    store: &dyn ObjectStore,
+    ports: &StagePorts<'_>,
     tracker: &dyn RequestTracker,
     attempt: u32,
     outcomes: &[StageOutcome],
-) -> Result<(Manifest, String)> {
-    let manifest_key = ctx.key("manifest.json");
-    let manifest = write_manifest(ctx, store, outcomes, &manifest_key).await?;
+) -> Result<PublishedRun> {
+    let store = ports.store;
+    let validation = ValidationReport::assemble(outcomes);
+    let mut writer = PackageWriter::new(store, ctx);
+    writer
+        .put_json(paths::VALIDATION_REPORT, &validation)
+        .await?;
+    let manifest = Manifest::build(ctx, outcomes, writer.finish());
+    let body = serde_json::to_vec_pretty(&manifest)
+        .map_err(|err| Error::Fatal(format!("serialising the manifest: {err}")))?;
+    store
+        .put(&ctx.key(paths::MANIFEST), body, "application/json")
+        .await?;
+    let package_prefix = store
+        .publish(&ctx.write_prefix, &ctx.package_prefix)
+        .await?;
+
+    let mut library_entries = 0;
+    if outcome_of(outcomes, StageId::Controls).is_some_and(|o| o.wrote(paths::CONTROLS_INDEX)) {
+        let controls: ControlSet =
+            read_json(store, &format!("{package_prefix}{}", paths::CONTROLS_INDEX)).await?;
+        for entry in &controls.library_entries {
+            ports.library.upsert(entry).await?;
+        }
+        library_entries = controls.library_entries.len();
+    }
+    let request_id = &ctx.request.request_id;
     if let Some(llm) = &manifest.llm {
+        let usage = llm.usage.clone();
         tracker
-            .update(
-                &ctx.request.request_id,
-                attempt,
-                StatusUpdate::LlmUsage {
-                    usage: llm.usage.clone(),
-                },
-            )
+            .update(request_id, attempt, StatusUpdate::LlmUsage { usage })
             .await?;
     }
+    let output_prefix = package_prefix.clone();
     tracker
         .update(
-            &ctx.request.request_id,
+            request_id,
             attempt,
-            StatusUpdate::Succeeded {
-                output_prefix: ctx.output_prefix.clone(),
-            },
+            StatusUpdate::Succeeded { output_prefix },
         )
         .await?;
-    Ok((manifest, manifest_key))
+    Ok(PublishedRun {
+        attempt,
+        outcomes: outcomes.to_vec(),
+        validation,
+        manifest,
+        package_prefix,
+        library_entries,
+        elapsed: Duration::ZERO,
+    })
 }
 
 /// The message a FAILED attempt records: the error kind, then the cause.
@@ -289,32 +216,49 @@ pub fn failure_message(kind: ErrorKind, cause: &str) -> String {
     format!("[{}] {cause}", kind.as_str())
 }
 
+/// Record a failed attempt and remove what it wrote. Returns a note when
+/// either of those failed too, for the caller to add to its message.
+pub async fn abandon_attempt(
+    store: &dyn ObjectStore,
+    tracker: &dyn RequestTracker,
+    ctx: &RunContext,
+    attempt: u32,
+    stage: &str,
+    message: &str,
+) -> Option<String> {
+    let mut notes = Vec::new();
+    if let Err(err) = store.discard(&ctx.write_prefix).await {
+        notes.push(format!("removing the attempt's files failed: {err}"));
+    }
+    let failed = StatusUpdate::Failed {
+        stage: Some(stage.to_string()),
+        error: message.to_string(),
+    };
+    if let Err(err) = tracker
+        .update(&ctx.request.request_id, attempt, failed)
+        .await
+    {
+        notes.push(format!("recording the failure failed: {err}"));
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
 async fn fail(
+    store: &dyn ObjectStore,
     tracker: &dyn RequestTracker,
     ctx: &RunContext,
     attempt: u32,
     stage: &str,
     source: Error,
 ) -> PipelineError {
-    // The stage error is what the user needs; a tracking failure on top of it
-    // is logged into the message rather than hiding the original cause.
-    let mut message = failure_message(source.kind(), &source.to_string());
-    if let Err(tracking) = tracker
-        .update(
-            &ctx.request.request_id,
-            attempt,
-            StatusUpdate::Failed {
-                stage: Some(stage.to_string()),
-                error: message.clone(),
-            },
-        )
-        .await
-    {
-        message.push_str(&format!(" (and recording the failure failed: {tracking})"));
-    }
+    // The stage error is what the user needs; a cleanup or tracking failure on
+    // top of it is logged rather than hiding the original cause.
+    let message = failure_message(source.kind(), &source.to_string());
+    let cleanup = abandon_attempt(store, tracker, ctx, attempt, stage, &message).await;
     PipelineError {
         stage: stage.to_string(),
         source,
+        cleanup,
     }
 }
 
@@ -325,28 +269,9 @@ fn order_stages<'a>(stages: &[&'a dyn Stage]) -> Result<Vec<&'a dyn Stage>> {
             let mut matching = stages.iter().filter(|stage| stage.id() == *id);
             match (matching.next(), matching.next()) {
                 (Some(stage), None) => Ok(*stage),
-                (None, _) => Err(Error::Fatal(format!(
-                    "no stage provided for {}",
-                    id.as_str()
-                ))),
-                (Some(_), Some(_)) => Err(Error::Fatal(format!(
-                    "stage {} provided twice",
-                    id.as_str()
-                ))),
+                (None, _) => Err(Error::Fatal(format!("no stage provided for {id}"))),
+                (Some(_), Some(_)) => Err(Error::Fatal(format!("stage {id} provided twice"))),
             }
         })
         .collect()
-}
-
-async fn write_manifest(
-    ctx: &RunContext,
-    store: &dyn ObjectStore,
-    outcomes: &[StageOutcome],
-    manifest_key: &str,
-) -> Result<Manifest> {
-    let manifest = Manifest::build(ctx, store, outcomes, manifest_key).await?;
-    let body = serde_json::to_vec_pretty(&manifest)
-        .map_err(|err| Error::Fatal(format!("serialising manifest: {err}")))?;
-    store.put(manifest_key, body, "application/json").await?;
-    Ok(manifest)
 }

@@ -18,6 +18,16 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
     /// Where a key lives, for people (a path or an `s3://` URI).
     fn locate(&self, key: &str) -> String;
+    /// Where an attempt writes before it is published: a prefix no reader of
+    /// packages looks at. `token` is unique per request and attempt.
+    fn staging_prefix(&self, package_prefix: &str, token: &str) -> String;
+    /// Make what was written under `staging_prefix` the package at
+    /// `package_prefix`, replacing an earlier package as a whole (readers see
+    /// the old package or the new one, never a mix). Returns the prefix the
+    /// published package is read from.
+    async fn publish(&self, staging_prefix: &str, package_prefix: &str) -> Result<String>;
+    /// Remove what an attempt wrote but did not publish.
+    async fn discard(&self, staging_prefix: &str) -> Result<()>;
 }
 
 /// The Security Control Library.

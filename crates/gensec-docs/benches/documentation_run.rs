@@ -13,8 +13,8 @@ fn documentation_run(c: &mut Criterion) {
             b.iter(|| {
                 let kb = Kb::embedded().unwrap();
                 let doc = gensec_docs::collect(&kb, service).unwrap();
-                let (counts, _) = gensec_docs::consistency_warnings(&kb, &doc);
-                black_box((serde_json::to_vec_pretty(&doc).unwrap(), counts))
+                let verdicts = gensec_docs::cross_check(&kb, &doc);
+                black_box((serde_json::to_vec_pretty(&doc).unwrap(), verdicts))
             })
         });
     }

@@ -10,15 +10,14 @@
 pub mod live;
 
 use async_trait::async_trait;
-use gensec_core::pipeline::{
-    RunContext, Stage, StageId, StageOutcome, StagePorts, ValidationCounts,
+use gensec_core::contract::figures::StageFigures;
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::{
+    PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
 use gensec_core::{Error, Result};
 use gensec_kb::{Kb, ServiceDocumentation};
 use std::sync::Arc;
-
-/// Key of the stage's document, relative to the run prefix.
-pub const DOCUMENT_PATH: &str = "documentation/service-documentation.json";
 
 /// Build the documentation of a catalogue service from the knowledge base.
 pub fn collect(kb: &Kb, service_id: &str) -> Result<ServiceDocumentation> {
@@ -32,46 +31,41 @@ pub fn collect(kb: &Kb, service_id: &str) -> Result<ServiceDocumentation> {
 }
 
 /// Cross-source checks: every Config rule's resource types and every CloudFormation
-/// handler permission should exist in the other sources. Mismatches are
-/// warnings (a source may be newer than another), never silent.
-pub fn consistency_warnings(
-    kb: &Kb,
-    doc: &ServiceDocumentation,
-) -> (ValidationCounts, Vec<String>) {
-    let mut counts = ValidationCounts::default();
-    let mut warnings = Vec::new();
+/// handler permission should exist in the other sources. A mismatch (a source
+/// may be newer than another) is a rejection with its reason, never silent.
+pub fn cross_check(kb: &Kb, doc: &ServiceDocumentation) -> Verdicts {
+    let mut verdicts = Verdicts::new(StageId::Documentation);
     for rule in &doc.config_rules {
         for type_name in &rule.resource_types {
-            counts.checked += 1;
             if kb.resource_type(type_name).ok().flatten().is_some() {
-                counts.accepted += 1;
+                verdicts.accept();
             } else {
-                counts.rejected += 1;
-                warnings.push(format!(
-                    "Config rule {} evaluates {type_name}, which has no CloudFormation schema",
-                    rule.identifier
-                ));
+                verdicts.reject(
+                    format!("Config rule {} resource type {type_name}", rule.identifier),
+                    "no CloudFormation schema has this type",
+                );
             }
         }
     }
     for schema in &doc.resource_types {
         for (handler, permissions) in &schema.handler_permissions {
             for permission in permissions {
-                counts.checked += 1;
                 // Wildcards in handler permissions cannot be checked one by one.
                 if permission.contains('*') || kb.action(permission).ok().flatten().is_some() {
-                    counts.accepted += 1;
+                    verdicts.accept();
                 } else {
-                    counts.rejected += 1;
-                    warnings.push(format!(
-                        "{} {handler} handler needs {permission}, which the IAM reference does not list",
-                        schema.type_name
-                    ));
+                    verdicts.reject(
+                        format!(
+                            "{} {handler} handler permission {permission}",
+                            schema.type_name
+                        ),
+                        "the IAM service reference does not list this action",
+                    );
                 }
             }
         }
     }
-    (counts, warnings)
+    verdicts
 }
 
 /// The pipeline stage.
@@ -99,25 +93,28 @@ impl Stage for DocumentationStage {
         StageId::Documentation
     }
 
-    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome> {
+    async fn run(
+        &self,
+        ctx: &RunContext,
+        ports: &StagePorts<'_>,
+        _earlier: &[StageOutcome],
+    ) -> Result<StageOutcome> {
         let store = ports.store;
         let mut doc = collect(&self.kb, &ctx.service_id)?;
         let mut warnings = Vec::new();
         if let Some(live) = &self.live {
             warnings.extend(live.refresh(&self.kb, &mut doc, store).await);
         }
-        let (validation, consistency) = consistency_warnings(&self.kb, &doc);
-        warnings.extend(consistency);
-        let key = ctx.key(DOCUMENT_PATH);
-        let body = serde_json::to_vec_pretty(&doc)
-            .map_err(|err| Error::Fatal(format!("serialising service documentation: {err}")))?;
-        store.put(&key, body, "application/json").await?;
+        let verdicts = cross_check(&self.kb, &doc);
+        let mut writer = PackageWriter::new(store, ctx);
+        writer.put_json(paths::DOCUMENTATION, &doc).await?;
         Ok(StageOutcome {
             stage: StageId::Documentation,
-            keys: vec![key],
-            summary: doc.summary(),
-            validation,
+            files: writer.finish(),
+            figures: StageFigures::Documentation(doc.figures()),
+            verdicts,
             warnings,
+            llm: None,
         })
     }
 }

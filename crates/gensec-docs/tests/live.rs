@@ -3,15 +3,12 @@
 //! Authorization Reference JSON and the Config developer guide's HTML.
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
-use async_trait::async_trait;
 use chrono::DateTime;
-use gensec_core::ports::ObjectStore;
+use gensec_core::memory_store::MemoryStore;
 use gensec_docs::live::{LiveCollector, LiveConfig, cache_key};
 use gensec_kb::{AccessLevel, Kb, ServiceDocumentation};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -21,45 +18,6 @@ const INDEX_PATH: &str = "/";
 const S3_REFERENCE_PATH: &str = "/v1/s3/s3.json";
 const GUIDE: &str = "/config/latest/developerguide";
 const LAST_MODIFIED: &str = "Wed, 19 Nov 2026 07:28:00 GMT";
-
-#[derive(Debug, Default)]
-struct MemoryStore {
-    objects: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl MemoryStore {
-    fn object(&self, key: &str) -> Option<Vec<u8>> {
-        self.objects.lock().expect("store lock").get(key).cloned()
-    }
-}
-
-#[async_trait]
-impl ObjectStore for MemoryStore {
-    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> gensec_core::Result<()> {
-        self.objects
-            .lock()
-            .expect("store lock")
-            .insert(key.to_string(), body);
-        Ok(())
-    }
-
-    async fn get(&self, key: &str) -> gensec_core::Result<Option<Vec<u8>>> {
-        Ok(self.object(key))
-    }
-
-    async fn list(&self, prefix: &str) -> gensec_core::Result<Vec<String>> {
-        let objects = self.objects.lock().expect("store lock");
-        Ok(objects
-            .keys()
-            .filter(|key| key.starts_with(prefix))
-            .cloned()
-            .collect())
-    }
-
-    fn locate(&self, key: &str) -> String {
-        format!("memory://{key}")
-    }
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 //! one. Validated against the resource schemas and the run's Guard rules.
 
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::{Confidence, Expectation, Recommendation};
+use gensec_core::contract::analysis::{Confidence, Expectation, Recommendation};
 use gensec_core::input::KeyManagement;
 use gensec_kb::ResourceTypeSchema;
 use gensec_kb::model::{JsonType, Property};
@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Parameter name the catalogue uses for the organisation's key.
-const KMS_KEY_PARAMETER: &str = "KmsKeyArn";
+use gensec_core::contract::paths::parameters::KMS_KEY as KMS_KEY_PARAMETER;
 /// Logical id of the key created when the profile requires customer-managed keys.
 const KMS_KEY_RESOURCE: &str = "EncryptionKey";
 

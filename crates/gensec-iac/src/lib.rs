@@ -7,22 +7,21 @@ pub mod cloudformation;
 pub mod terraform;
 
 use async_trait::async_trait;
-use gensec_core::analysis::{
-    RECOMMENDATIONS_PATH, RecommendationSet, VALIDATION_REPORT_PATH, ValidationReport,
+use gensec_core::contract::analysis::{Recommendation, RecommendationSet};
+use gensec_core::contract::figures::{IacFigures, StageFigures};
+use gensec_core::contract::iac::{
+    IacIndex, TemplateGuardResults, TemplateParameter, TemplateResource, TerraformCoverage,
 };
-use gensec_core::pipeline::{RunContext, Stage, StageId, StageOutcome, StagePorts};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::{
+    PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
+};
 use gensec_core::ports::read_json;
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
 use gensec_kb::guard::{Outcome, evaluate_all};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-pub const TEMPLATE_YAML_PATH: &str = "iac/cloudformation/template.yaml";
-pub const TEMPLATE_JSON_PATH: &str = "iac/cloudformation/template.json";
-pub const TERRAFORM_PATH: &str = "iac/terraform/main.tf";
-pub const STAGE: &str = "iac";
 
 /// CloudFormation YAML; the version date quoted so YAML 1.1 parsers keep it a string.
 pub fn to_yaml(template: &Value) -> Result<String> {
@@ -51,18 +50,98 @@ impl IacStage {
     }
 }
 
+/// The template's resources, each with the recommendations applied to its type.
+fn template_resources(
+    template: &Value,
+    recommendations: &[Recommendation],
+) -> Vec<TemplateResource> {
+    template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(logical_id, resource)| {
+            let resource_type = resource["Type"].as_str().unwrap_or_default().to_string();
+            TemplateResource {
+                logical_id: logical_id.clone(),
+                configuration_ids: recommendations
+                    .iter()
+                    .filter(|r| r.resource_type == resource_type)
+                    .map(|r| r.configuration_id.clone())
+                    .collect(),
+                resource_type,
+            }
+        })
+        .collect()
+}
+
+/// The template's parameters: what a deployer supplies.
+fn template_parameters(template: &Value) -> Vec<TemplateParameter> {
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    template["Parameters"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, parameter)| TemplateParameter {
+            name: name.clone(),
+            description: parameter["Description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            default: parameter.get("Default").map(text),
+            allowed_values: parameter["AllowedValues"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect(),
+        })
+        .collect()
+}
+
+/// Evaluate the run's own Guard rules against the template; a failing rule
+/// is a rejection of the template.
+fn check_guard(rules: &str, template: &Value, verdicts: &mut Verdicts) -> TemplateGuardResults {
+    let mut guard = TemplateGuardResults::default();
+    match guard_results(rules, template) {
+        Ok(results) => {
+            for (rule, outcome) in results {
+                match outcome {
+                    Outcome::Pass => guard.passed.push(rule),
+                    Outcome::Skip => guard.skipped.push(rule),
+                    Outcome::Fail => {
+                        verdicts.reject(
+                            format!("CloudFormation template vs Guard rule {rule}"),
+                            "the hardened template fails its own rule",
+                        );
+                        guard.failed.push(rule);
+                    }
+                }
+            }
+        }
+        Err(err) => verdicts.reject("CloudFormation template vs Guard rules", err),
+    }
+    guard
+}
+
 #[async_trait]
 impl Stage for IacStage {
     fn id(&self) -> StageId {
         StageId::Iac
     }
 
-    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome> {
+    async fn run(
+        &self,
+        ctx: &RunContext,
+        ports: &StagePorts<'_>,
+        _earlier: &[StageOutcome],
+    ) -> Result<StageOutcome> {
         let store = ports.store;
-        let set: RecommendationSet = read_json(store, &ctx.key(RECOMMENDATIONS_PATH)).await?;
-        let report_key = ctx.key(VALIDATION_REPORT_PATH);
-        let mut report: ValidationReport = read_json(store, &report_key).await?;
-        let before = report.mark();
+        let set: RecommendationSet = read_json(store, &ctx.key(paths::RECOMMENDATIONS)).await?;
+        let mut verdicts = Verdicts::new(StageId::Iac);
+        let mut writer = PackageWriter::new(store, ctx);
         let description = format!(
             "Hardened {} resources for {} ({}), generated by gensec {} from request {}; knowledge base {}",
             ctx.service_display_name,
@@ -81,111 +160,78 @@ impl Stage for IacStage {
                 .iter()
                 .map(|c| format!("conflicting recommendations: {c}")),
         );
-        let mut keys = Vec::new();
-        let resources = hardened.template["Resources"]
-            .as_object()
-            .map_or(0, |r| r.len());
-        if resources == 0 {
+        let mut index = IacIndex {
+            resources: template_resources(&hardened.template, &set.recommendations),
+            parameters: template_parameters(&hardened.template),
+            conflicts: hardened.conflicts.clone(),
+            ..IacIndex::default()
+        };
+        if index.resources.is_empty() {
             warnings.push("no resource to harden: the analysis produced no recommendation".into());
-        }
-        let schema_problems = cloudformation::schema_problems(&self.kb, &hardened.template);
-        for problem in &schema_problems {
-            report.reject(STAGE, "CloudFormation template", problem.clone());
-        }
-        if schema_problems.is_empty() && resources > 0 {
-            report.accept();
-        }
-        let mut guard = BTreeMap::from([("passed", 0usize), ("failed", 0), ("skipped", 0)]);
-        let rules_key = ctx.key(&format!("controls/proactive/{}.guard", ctx.service_id));
-        if resources > 0
-            && let Some(rules) = store.get(&rules_key).await?
-        {
-            let rules = String::from_utf8_lossy(&rules);
-            match guard_results(&rules, &hardened.template) {
-                Ok(results) => {
-                    for (rule, outcome) in results {
-                        match outcome {
-                            Outcome::Pass => *guard.entry("passed").or_default() += 1,
-                            Outcome::Skip => *guard.entry("skipped").or_default() += 1,
-                            Outcome::Fail => {
-                                *guard.entry("failed").or_default() += 1;
-                                report.reject(
-                                    STAGE,
-                                    format!("CloudFormation template vs Guard rule {rule}"),
-                                    "the hardened template fails its own rule",
-                                );
-                            }
-                        }
-                    }
-                }
-                Err(err) => report.reject(STAGE, "CloudFormation template vs Guard rules", err),
+        } else {
+            index.schema_problems = cloudformation::schema_problems(&self.kb, &hardened.template);
+            for problem in &index.schema_problems {
+                verdicts.reject("CloudFormation template", problem.clone());
             }
-        }
-        let mut terraform_summary = (0usize, 0usize);
-        if resources > 0 {
+            if index.schema_problems.is_empty() {
+                verdicts.accept();
+            }
+            if let Some(rules) = store
+                .get(&ctx.key(&paths::guard_rules(&ctx.service_id)))
+                .await?
+            {
+                index.guard = check_guard(
+                    &String::from_utf8_lossy(&rules),
+                    &hardened.template,
+                    &mut verdicts,
+                );
+            }
             let yaml = format!("# {description}\n{}", to_yaml(&hardened.template)?);
-            store
-                .put(
-                    &ctx.key(TEMPLATE_YAML_PATH),
-                    yaml.into_bytes(),
-                    "application/yaml",
-                )
+            writer
+                .put_text(paths::TEMPLATE_YAML, yaml, "application/yaml")
                 .await?;
-            let json = serde_json::to_vec_pretty(&hardened.template)
-                .map_err(|err| Error::Fatal(format!("serialising template: {err}")))?;
-            store
-                .put(&ctx.key(TEMPLATE_JSON_PATH), json, "application/json")
+            writer
+                .put_json(paths::TEMPLATE_JSON, &hardened.template)
                 .await?;
-            keys.push(ctx.key(TEMPLATE_YAML_PATH));
-            keys.push(ctx.key(TEMPLATE_JSON_PATH));
             let rendered = terraform::render(&hardened.template, &description);
             // Terraform is checked by parsing it back; a file that does not parse is not written.
             match hcl::from_str::<hcl::Body>(&rendered.main_tf) {
                 Ok(_) => {
-                    report.accept();
-                    store
-                        .put(
-                            &ctx.key(TERRAFORM_PATH),
-                            rendered.main_tf.into_bytes(),
-                            "text/plain",
-                        )
+                    verdicts.accept();
+                    writer
+                        .put_text(paths::TERRAFORM, rendered.main_tf, "text/plain")
                         .await?;
-                    keys.push(ctx.key(TERRAFORM_PATH));
+                    index.terraform.written = true;
                 }
-                Err(err) => {
-                    report.reject(STAGE, "Terraform main.tf", format!("does not parse: {err}"))
-                }
+                Err(err) => verdicts.reject("Terraform main.tf", format!("does not parse: {err}")),
             }
             warnings.extend(rendered.warnings.iter().map(|w| format!("terraform: {w}")));
-            terraform_summary = (rendered.mapped.len(), rendered.unmapped.len());
+            index.terraform = TerraformCoverage {
+                mapped_types: rendered.mapped,
+                unmapped_types: rendered.unmapped,
+                ..index.terraform
+            };
         }
-        let mut summary = BTreeMap::new();
-        summary.insert("resources".into(), resources.into());
-        summary.insert(
-            "parameters".into(),
-            hardened.template["Parameters"]
-                .as_object()
-                .map_or(0, |p| p.len())
-                .into(),
-        );
-        summary.insert("schema_problems".into(), schema_problems.len().into());
-        summary.insert("guard_rules_passed".into(), guard["passed"].into());
-        summary.insert("guard_rules_failed".into(), guard["failed"].into());
-        summary.insert("conflicts".into(), hardened.conflicts.len().into());
-        summary.insert("terraform_mapped_types".into(), terraform_summary.0.into());
-        summary.insert(
-            "terraform_unmapped_types".into(),
-            terraform_summary.1.into(),
-        );
-        let body = serde_json::to_vec_pretty(&report)
-            .map_err(|err| Error::Fatal(format!("serialising validation report: {err}")))?;
-        store.put(&report_key, body, "application/json").await?;
+        let figures = IacFigures {
+            resources: index.resources.len() as u64,
+            parameters: index.parameters.len() as u64,
+            schema_problems: index.schema_problems.len() as u64,
+            guard_rules_passed: index.guard.passed.len() as u64,
+            guard_rules_failed: index.guard.failed.len() as u64,
+            guard_rules_skipped: index.guard.skipped.len() as u64,
+            conflicts: index.conflicts.len() as u64,
+            terraform_written: index.terraform.written,
+            terraform_mapped_types: index.terraform.mapped_types.len() as u64,
+            terraform_unmapped_types: index.terraform.unmapped_types.len() as u64,
+        };
+        writer.put_json(paths::IAC_INDEX, &index).await?;
         Ok(StageOutcome {
             stage: StageId::Iac,
-            keys,
-            summary,
-            validation: report.counts_since(before),
+            files: writer.finish(),
+            figures: StageFigures::Iac(figures),
+            verdicts,
             warnings,
+            llm: None,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! the IAM/security team.
 //!
 //! The stage reads `documentation/service-documentation.json` and writes
-//! `iam/iam-model.json` ([`gensec_core::iam::IamModel`]), `iam/iam-review.md`
+//! `iam/iam-model.json` ([`gensec_core::contract::iam::IamModel`]), `iam/iam-review.md`
 //! and `iam/policies/<persona>.json` (`<persona>-1.json`, `-2.json`, ... when
 //! a policy exceeds the 6,144-character managed-policy limit).
 //!
@@ -28,12 +28,13 @@ pub use personas::PersonaKind;
 
 use async_trait::async_trait;
 use gensec_core::SecurityProfile;
-use gensec_core::iam::{
-    IAM_MODEL_PATH, IAM_POLICIES_DIR, IAM_REVIEW_PATH, IamModel, Persona, RiskCategory, RiskyAction,
+use gensec_core::contract::figures::{IamFigures, StageFigures};
+use gensec_core::contract::iam::{IamModel, Persona, RiskCategory, RiskyAction};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::{
+    PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
-use gensec_core::pipeline::{
-    RunContext, Stage, StageId, StageOutcome, StagePorts, ValidationCounts,
-};
+use gensec_core::ports::read_json;
 use gensec_kb::validate;
 use gensec_kb::{IamAction, IamService, Kb, ServiceDocumentation};
 use policy::{Granted, Planned, Settings};
@@ -41,35 +42,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Key of the documentation stage's document, relative to the run prefix.
-pub const DOCUMENTATION_PATH: &str = "documentation/service-documentation.json";
-
 /// Services a deployer may pass roles to, beyond `<prefix>.amazonaws.com`.
 const EXTRA_PASS_ROLE_SERVICES: &[(&str, &[&str])] = &[("rds", &["monitoring.rds.amazonaws.com"])];
-
-#[derive(Debug, thiserror::Error)]
-pub enum IamError {
-    #[error("{key} not found: the documentation stage must run before the IAM stage")]
-    MissingDocumentation { key: String },
-    #[error("reading {key}: {source}")]
-    Documentation {
-        key: String,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("serialising {what}: {source}")]
-    Serialise {
-        what: String,
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-impl From<IamError> for gensec_core::Error {
-    fn from(error: IamError) -> Self {
-        gensec_core::Error::Fatal(error.to_string())
-    }
-}
 
 /// One policy document to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,9 +61,9 @@ pub struct IamOutput {
     pub policies: Vec<PolicyFile>,
     /// `iam/iam-review.md`
     pub review: String,
-    pub validation: ValidationCounts,
+    pub verdicts: Verdicts,
     pub warnings: Vec<String>,
-    pub summary: BTreeMap<String, Value>,
+    pub figures: IamFigures,
 }
 
 /// What the review module shows of one persona.
@@ -159,14 +133,12 @@ fn validated<'a>(
     kb: &'a Kb,
     doc: &'a ServiceDocumentation,
     settings: &Settings,
-    counts: &mut ValidationCounts,
-    warnings: &mut Vec<String>,
+    verdicts: &mut Verdicts,
 ) -> Vec<Granted<'a>> {
     let id = kind.id();
     let mut granted = Vec::new();
     let mut seen = BTreeSet::new();
     for (name, origin) in personas::candidates(kind, doc) {
-        counts.checked += 1;
         let checked = validate::action(kb, &name).and_then(|known| {
             let prefix = name
                 .split_once(':')
@@ -177,12 +149,9 @@ fn validated<'a>(
                 .ok_or_else(|| format!("no IAM reference entry for {name}"))
         });
         match checked {
-            Err(reason) => {
-                counts.rejected += 1;
-                warnings.push(format!("{id}: {name} ({origin}) rejected: {reason}"));
-            }
+            Err(reason) => verdicts.reject(format!("{id}: {name} ({origin})"), reason),
             Ok((prefix, service, action)) => {
-                counts.accepted += 1;
+                verdicts.accept();
                 let full = format!("{prefix}:{}", action.name);
                 if seen.insert(full.clone()) {
                     granted.push(Granted {
@@ -199,13 +168,11 @@ fn validated<'a>(
     'actions: for item in granted {
         let conditions = item.conditions(settings);
         for key in conditions.values().flat_map(|keys| keys.keys()) {
-            counts.checked += 1;
             if let Err(reason) = validate::condition_key_for_action(kb, &item.full, key) {
-                counts.rejected += 1;
-                warnings.push(format!("{id}: {} rejected: {reason}", item.full));
+                verdicts.reject(format!("{id}: {}", item.full), reason);
                 continue 'actions;
             }
-            counts.accepted += 1;
+            verdicts.accept();
         }
         kept.push(item);
     }
@@ -247,7 +214,7 @@ fn approval(kind: PersonaKind, categories: &BTreeSet<RiskCategory>, mfa: bool) -
 
 /// Build the IAM model, policies and review module of a service.
 pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfile) -> IamOutput {
-    let mut counts = ValidationCounts::default();
+    let mut verdicts = Verdicts::new(StageId::Iam);
     let mut warnings = Vec::new();
     let mut policies = Vec::new();
     let mut reports = Vec::new();
@@ -258,7 +225,7 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
     for kind in PersonaKind::ALL {
         let id = kind.id();
         let settings = settings_for(kind, doc, profile);
-        let granted = validated(kind, kb, doc, &settings, &mut counts, &mut warnings);
+        let granted = validated(kind, kb, doc, &settings, &mut verdicts);
         let (statements, plan_warnings) = policy::plan(&granted, &settings);
         warnings.extend(plan_warnings.into_iter().map(|w| format!("{id}: {w}")));
         let documents = if statements.is_empty() {
@@ -272,18 +239,16 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
         let mut written: BTreeSet<String> = BTreeSet::new();
         for (index, document) in documents.into_iter().enumerate() {
             let path = if split {
-                format!("{IAM_POLICIES_DIR}/{id}-{}.json", index + 1)
+                paths::iam_policy(&format!("{id}-{}", index + 1))
             } else {
-                format!("{IAM_POLICIES_DIR}/{id}.json")
+                paths::iam_policy(id)
             };
-            counts.checked += 1;
             let problems = policy::check_document(&document);
             if !problems.is_empty() {
-                counts.rejected += 1;
-                warnings.push(format!("{id}: {path} rejected: {}", problems.join("; ")));
+                verdicts.reject(format!("{id}: {path}"), problems.join("; "));
                 continue;
             }
-            counts.accepted += 1;
+            verdicts.accept();
             for statement in document["Statement"].as_array().into_iter().flatten() {
                 for action in statement["Action"].as_array().into_iter().flatten() {
                     if let Some(action) = action.as_str() {
@@ -397,28 +362,27 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
         personas: reports.iter().map(|r| r.persona.clone()).collect(),
         risky_actions,
     };
-    let review = review::render(doc, profile, &model, &reports, &warnings);
-    let summary = summary(&model, &policies, &counts);
+    // The review module lists every rejection beside the warnings.
+    let mut notes = warnings.clone();
+    notes.extend(
+        verdicts
+            .rejected
+            .iter()
+            .map(|r| format!("{} rejected: {}", r.item, r.reason)),
+    );
+    let review = review::render(doc, profile, &model, &reports, &notes);
+    let figures = figures(&model, &policies);
     IamOutput {
         model,
         policies,
         review,
-        validation: counts,
+        verdicts,
         warnings,
-        summary,
+        figures,
     }
 }
 
-fn summary(
-    model: &IamModel,
-    policies: &[PolicyFile],
-    counts: &ValidationCounts,
-) -> BTreeMap<String, Value> {
-    let per_persona: BTreeMap<&str, usize> = model
-        .personas
-        .iter()
-        .map(|p| (p.id.as_str(), p.actions))
-        .collect();
+fn figures(model: &IamModel, policies: &[PolicyFile]) -> IamFigures {
     let distinct_risky: BTreeSet<&str> = model
         .risky_actions
         .iter()
@@ -432,28 +396,17 @@ fn summary(
             .unwrap_or_default();
         *by_category.entry(name).or_default() += 1;
     }
-    let mut summary = BTreeMap::new();
-    summary.insert(
-        "personas".into(),
-        model
+    IamFigures {
+        personas: model.personas.iter().filter(|p| p.actions > 0).count() as u64,
+        actions_per_persona: model
             .personas
             .iter()
-            .filter(|p| p.actions > 0)
-            .count()
-            .into(),
-    );
-    summary.insert(
-        "actions_per_persona".into(),
-        serde_json::to_value(per_persona).unwrap_or_default(),
-    );
-    summary.insert("risky_actions".into(), distinct_risky.len().into());
-    summary.insert(
-        "risky_actions_by_category".into(),
-        serde_json::to_value(by_category).unwrap_or_default(),
-    );
-    summary.insert("policy_files".into(), policies.len().into());
-    summary.insert("rejected".into(), counts.rejected.into());
-    summary
+            .map(|p| (p.id.clone(), p.actions as u64))
+            .collect(),
+        risky_actions: distinct_risky.len() as u64,
+        risky_actions_by_category: by_category,
+        policy_files: policies.len() as u64,
+    }
 }
 
 /// The pipeline stage.
@@ -468,13 +421,6 @@ impl IamStage {
     }
 }
 
-fn to_json(what: &str, value: &impl serde::Serialize) -> Result<Vec<u8>, IamError> {
-    serde_json::to_vec_pretty(value).map_err(|source| IamError::Serialise {
-        what: what.to_string(),
-        source,
-    })
-}
-
 #[async_trait]
 impl Stage for IamStage {
     fn id(&self) -> StageId {
@@ -485,52 +431,26 @@ impl Stage for IamStage {
         &self,
         ctx: &RunContext,
         ports: &StagePorts<'_>,
+        _earlier: &[StageOutcome],
     ) -> gensec_core::Result<StageOutcome> {
-        let store = ports.store;
-        let doc_key = ctx.key(DOCUMENTATION_PATH);
-        let bytes = store
-            .get(&doc_key)
-            .await?
-            .ok_or_else(|| IamError::MissingDocumentation {
-                key: doc_key.clone(),
-            })?;
         let doc: ServiceDocumentation =
-            serde_json::from_slice(&bytes).map_err(|source| IamError::Documentation {
-                key: doc_key.clone(),
-                source,
-            })?;
+            read_json(ports.store, &ctx.key(paths::DOCUMENTATION)).await?;
         let output = build_model(&self.kb, &doc, &ctx.profile);
-        // Serialise everything before writing anything: nothing is half-written.
-        let mut writes = vec![
-            (
-                ctx.key(IAM_MODEL_PATH),
-                to_json(IAM_MODEL_PATH, &output.model)?,
-                "application/json",
-            ),
-            (
-                ctx.key(IAM_REVIEW_PATH),
-                output.review.clone().into_bytes(),
-                "text/markdown",
-            ),
-        ];
+        let mut writer = PackageWriter::new(ports.store, ctx);
+        writer.put_json(paths::IAM_MODEL, &output.model).await?;
+        writer
+            .put_text(paths::IAM_REVIEW, output.review, "text/markdown")
+            .await?;
         for policy in &output.policies {
-            writes.push((
-                ctx.key(&policy.path),
-                to_json(&policy.path, &policy.document)?,
-                "application/json",
-            ));
-        }
-        let mut keys = Vec::with_capacity(writes.len());
-        for (key, body, content_type) in writes {
-            store.put(&key, body, content_type).await?;
-            keys.push(key);
+            writer.put_json(&policy.path, &policy.document).await?;
         }
         Ok(StageOutcome {
             stage: StageId::Iam,
-            keys,
-            summary: output.summary,
-            validation: output.validation,
+            files: writer.finish(),
+            figures: StageFigures::Iam(output.figures),
+            verdicts: output.verdicts,
             warnings: output.warnings,
+            llm: None,
         })
     }
 }

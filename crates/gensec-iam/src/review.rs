@@ -9,7 +9,7 @@ use crate::names::{
 use crate::personas::RUNTIME_NOTES;
 use crate::policy::{Conditions, MAX_POLICY_CHARS, WORKLOAD_TAG_KEY};
 use gensec_core::SecurityProfile;
-use gensec_core::iam::{IamModel, RiskCategory};
+use gensec_core::contract::iam::{IamModel, RiskCategory};
 use gensec_kb::ServiceDocumentation;
 use std::fmt::Write;
 

@@ -3,7 +3,7 @@
 //! privilege escalation, data exfiltration and resource exposure.
 
 use crate::names::{first_is_any, has_word, is_data_read, short_name, words};
-use gensec_core::iam::RiskCategory;
+use gensec_core::contract::iam::RiskCategory;
 use gensec_kb::{AccessLevel, IamAction};
 
 /// Actions that let a principal gain permissions it was not given.

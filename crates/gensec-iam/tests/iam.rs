@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use gensec_core::SecurityProfile;
-use gensec_core::iam::{IamModel, RiskCategory};
-use gensec_core::pipeline::{RunContext, Stage, StagePorts, output_prefix};
+use gensec_core::contract::figures::StageFigures;
+use gensec_core::contract::iam::{IamModel, RiskCategory};
+use gensec_core::contract::stage::{RunContext, Stage, StagePorts};
 use gensec_core::ports::ObjectStore;
 use gensec_iam::policy::{MAX_POLICY_CHARS, check_document, policy_chars};
 use gensec_iam::{IamOutput, IamStage, build_model};
@@ -333,7 +334,7 @@ fn s3_snapshots() {
         .find(|p| p.persona == "application-runtime")
         .unwrap();
     insta::assert_json_snapshot!("s3_application_runtime_policy", runtime.document);
-    insta::assert_json_snapshot!("s3_summary", output.summary);
+    insta::assert_json_snapshot!("s3_summary", output.figures);
 }
 
 #[tokio::test]
@@ -349,22 +350,18 @@ async fn the_stage_reads_the_documentation_and_writes_the_package() {
         service_name: "S3".into(),
         profile_id: None,
     };
-    let ctx = RunContext {
-        output_prefix: output_prefix("s3", "REQ-IAM-1"),
-        service_id: "s3".into(),
-        service_display_name: "Amazon S3".into(),
-        request,
-        profile: profile(),
-        kb: kb.stamp(),
-    };
+    let ctx = RunContext::new(request, profile(), "s3", "Amazon S3", kb.stamp());
     let ports = StagePorts {
         store: &store,
         library: &db,
     };
     let stage = IamStage::new(kb.clone());
     // Without the documentation the stage fails clearly.
-    let err = stage.run(&ctx, &ports).await.unwrap_err();
-    assert!(err.to_string().contains("documentation stage"), "{err}");
+    let err = stage.run(&ctx, &ports, &[]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("an earlier stage writes it"),
+        "{err}"
+    );
 
     let body = std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -373,14 +370,15 @@ async fn the_stage_reads_the_documentation_and_writes_the_package() {
     .unwrap();
     store
         .put(
-            &ctx.key(gensec_iam::DOCUMENTATION_PATH),
+            &ctx.key(gensec_core::contract::paths::DOCUMENTATION),
             body,
             "application/json",
         )
         .await
         .unwrap();
-    let outcome = stage.run(&ctx, &ports).await.unwrap();
-    assert_eq!(outcome.stage, gensec_core::pipeline::StageId::Iam);
+    let outcome = stage.run(&ctx, &ports, &[]).await.unwrap();
+    let written = |relative: &str| outcome.files.iter().any(|f| f.path == relative);
+    assert_eq!(outcome.stage, gensec_core::contract::stage::StageId::Iam);
     for relative in [
         "iam/iam-model.json",
         "iam/iam-review.md",
@@ -389,14 +387,14 @@ async fn the_stage_reads_the_documentation_and_writes_the_package() {
         "iam/policies/cicd-deployer.json",
     ] {
         let key = ctx.key(relative);
-        assert!(outcome.keys.contains(&key), "{key}");
+        assert!(written(relative), "{key}");
         assert!(store.get(&key).await.unwrap().is_some(), "{key}");
     }
     // Operator and administrator exceed the size limit and are split.
     for split in ["operator", "administrator"] {
         for part in 1..=2 {
-            let key = ctx.key(&format!("iam/policies/{split}-{part}.json"));
-            assert!(outcome.keys.contains(&key), "{key}");
+            let relative = format!("iam/policies/{split}-{part}.json");
+            assert!(written(&relative), "{relative}");
         }
         assert!(
             outcome
@@ -416,10 +414,11 @@ async fn the_stage_reads_the_documentation_and_writes_the_package() {
     )
     .unwrap();
     assert_eq!(model.personas.len(), 5);
-    assert_eq!(outcome.summary["personas"], 5);
-    assert_eq!(
-        outcome.validation.checked,
-        outcome.validation.accepted + outcome.validation.rejected
-    );
-    assert_eq!(outcome.summary["rejected"], outcome.validation.rejected);
+    let StageFigures::Iam(figures) = &outcome.figures else {
+        panic!("not the IAM figures: {:?}", outcome.figures);
+    };
+    assert_eq!(figures.personas, 5);
+    let counts = outcome.validation();
+    assert_eq!(counts.checked, counts.accepted + counts.rejected);
+    assert_eq!(counts.rejected, outcome.verdicts.rejected.len() as u64);
 }

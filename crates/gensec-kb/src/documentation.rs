@@ -3,6 +3,7 @@
 
 use crate::model::{AccessLevel, ConfigRule, IamService, ResourceTypeSchema, ServiceEntry};
 use crate::{Kb, KbError};
+use gensec_core::contract::figures::DocumentationFigures;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,43 +36,43 @@ pub struct ServiceDocumentation {
 
 impl ServiceDocumentation {
     /// Small figures for summaries and the manifest.
-    pub fn summary(&self) -> BTreeMap<String, serde_json::Value> {
-        let mut by_level: BTreeMap<&str, u64> = BTreeMap::new();
+    pub fn figures(&self) -> DocumentationFigures {
+        let mut by_level: BTreeMap<String, u64> = BTreeMap::new();
         for action in self
             .iam_services
             .iter()
             .flat_map(|service| &service.actions)
         {
-            *by_level.entry(action.access_level().as_str()).or_default() += 1;
+            *by_level
+                .entry(action.access_level().as_str().to_string())
+                .or_default() += 1;
         }
-        let properties: usize = self
-            .resource_types
-            .iter()
-            .map(|schema| schema.property_paths().len())
-            .sum();
-        let arn_formats: usize = self
-            .iam_services
-            .iter()
-            .flat_map(|service| &service.resource_types)
-            .map(|resource| resource.arn_formats.len())
-            .sum();
-        let condition_keys: usize = self
-            .iam_services
-            .iter()
-            .map(|service| service.condition_keys.len())
-            .sum();
-        let mut summary = BTreeMap::new();
-        summary.insert("resource_types".into(), self.resource_types.len().into());
-        summary.insert("property_paths".into(), properties.into());
-        summary.insert("iam_actions".into(), by_level.values().sum::<u64>().into());
-        summary.insert(
-            "iam_actions_by_access_level".into(),
-            serde_json::to_value(&by_level).unwrap_or_default(),
-        );
-        summary.insert("iam_arn_formats".into(), arn_formats.into());
-        summary.insert("iam_condition_keys".into(), condition_keys.into());
-        summary.insert("config_rules".into(), self.config_rules.len().into());
-        summary
+        let count = |n: usize| n as u64;
+        DocumentationFigures {
+            resource_types: count(self.resource_types.len()),
+            property_paths: count(
+                self.resource_types
+                    .iter()
+                    .map(|schema| schema.property_paths().len())
+                    .sum(),
+            ),
+            iam_actions: by_level.values().sum(),
+            iam_actions_by_access_level: by_level,
+            iam_arn_formats: count(
+                self.iam_services
+                    .iter()
+                    .flat_map(|service| &service.resource_types)
+                    .map(|resource| resource.arn_formats.len())
+                    .sum(),
+            ),
+            iam_condition_keys: count(
+                self.iam_services
+                    .iter()
+                    .map(|service| service.condition_keys.len())
+                    .sum(),
+            ),
+            config_rules: count(self.config_rules.len()),
+        }
     }
 
     /// Actions of one access level, as `prefix:Name`.

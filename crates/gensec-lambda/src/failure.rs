@@ -5,8 +5,9 @@
 use crate::HandlerError;
 use crate::error::kind_of_error_type;
 use gensec_core::ErrorKind;
+use gensec_core::contract::stage::RunContext;
 use gensec_core::pipeline::failure_message;
-use gensec_core::ports::RequestTracker;
+use gensec_core::ports::{ObjectStore, RequestTracker};
 use gensec_core::tracking::StatusUpdate;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -16,6 +17,10 @@ use std::sync::Arc;
 pub struct FailedExecution {
     pub request_id: String,
     pub attempt: u32,
+    /// The run context's key, whose write prefix holds what the attempt
+    /// wrote; absent when the execution failed before the trigger stored it.
+    #[serde(default)]
+    pub context_key: Option<String>,
     pub error: CaughtError,
 }
 
@@ -61,6 +66,7 @@ pub fn describe(caught: &CaughtError) -> String {
 
 #[derive(Clone)]
 pub struct RecordFailureHandler {
+    store: Arc<dyn ObjectStore>,
     tracker: Arc<dyn RequestTracker>,
 }
 
@@ -72,11 +78,26 @@ impl std::fmt::Debug for RecordFailureHandler {
 }
 
 impl RecordFailureHandler {
-    pub fn new(tracker: Arc<dyn RequestTracker>) -> Self {
-        Self { tracker }
+    pub fn new(store: Arc<dyn ObjectStore>, tracker: Arc<dyn RequestTracker>) -> Self {
+        Self { store, tracker }
+    }
+
+    /// Remove what the failed attempt wrote: it is never published.
+    async fn discard(&self, context_key: &str) -> Result<(), HandlerError> {
+        let store = self.store.as_ref();
+        if let Some(body) = store.get(context_key).await? {
+            let ctx: RunContext = serde_json::from_slice(&body).map_err(|err| {
+                gensec_core::Error::Fatal(format!("{context_key} is not valid: {err}"))
+            })?;
+            store.discard(&ctx.write_prefix).await?;
+        }
+        Ok(())
     }
 
     pub async fn handle(&self, failed: FailedExecution) -> Result<Recorded, HandlerError> {
+        if let Some(key) = &failed.context_key {
+            self.discard(key).await?;
+        }
         let error = describe(&failed.error);
         // The stage stays the one the attempt was RUNNING in.
         self.tracker

@@ -1,17 +1,19 @@
-//! The last state: write `manifest.json` from every stage's outcome and mark
-//! the request SUCCEEDED, through the same `finish_run` the CLI uses.
+//! The last state: publish the attempt (validation report, manifest, the
+//! package, library entries) and mark the request SUCCEEDED, through the same
+//! `finish_run` the CLI uses.
 
 use crate::HandlerError;
-use crate::payload::{ExecutionInput, outcome_key};
-use crate::stage::{PipelinePorts, load_context};
-use gensec_core::pipeline::{PIPELINE, StageOutcome, finish_run};
-use gensec_core::ports::read_json;
+use crate::payload::ExecutionInput;
+use crate::stage::{PipelinePorts, earlier_outcomes, load_context};
+use gensec_core::contract::stage::StagePorts;
+use gensec_core::pipeline::finish_run;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finished {
     pub request_id: String,
-    pub manifest_key: String,
+    /// Where the published package is read from.
+    pub package_prefix: String,
     pub files: usize,
     pub rejected: u64,
 }
@@ -29,15 +31,14 @@ impl FinalizeHandler {
     pub async fn handle(&self, input: ExecutionInput) -> Result<Finished, HandlerError> {
         let store = self.ports.store.as_ref();
         let ctx = load_context(store, &input).await?;
-        let mut outcomes = Vec::with_capacity(PIPELINE.len());
-        for stage in PIPELINE {
-            let outcome: StageOutcome =
-                read_json(store, &outcome_key(&input.request_id, *stage)).await?;
-            outcomes.push(outcome);
-        }
-        let (manifest, manifest_key) = finish_run(
-            &ctx,
+        let outcomes = earlier_outcomes(store, &input, None).await?;
+        let ports = StagePorts {
             store,
+            library: self.ports.library.as_ref(),
+        };
+        let published = finish_run(
+            &ctx,
+            &ports,
             self.ports.tracker.as_ref(),
             input.attempt,
             &outcomes,
@@ -45,9 +46,9 @@ impl FinalizeHandler {
         .await?;
         Ok(Finished {
             request_id: input.request_id,
-            manifest_key,
-            files: manifest.files.len(),
-            rejected: manifest.validation.rejected,
+            package_prefix: published.package_prefix,
+            files: published.manifest.files.len(),
+            rejected: published.manifest.validation.rejected,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! What the state machine carries between states: keys and small figures,
 //! never documents (Step Functions payloads are capped at 256 KiB).
 
-use gensec_core::pipeline::{StageId, ValidationCounts};
+use gensec_core::contract::stage::{StageId, ValidationCounts, attempt_token};
 use serde::{Deserialize, Serialize};
 
 /// The execution input the trigger starts, passed to every state.
@@ -24,16 +24,16 @@ pub struct StageResult {
     pub validation: ValidationCounts,
 }
 
-/// Where the pipeline keeps its own state for a request: beside, not inside,
-/// the run's output prefix, so the output layout matches the local one.
-pub fn run_state_key(request_id: &str, name: &str) -> String {
-    format!("_runs/{request_id}/{name}")
+/// Where the pipeline keeps its own state for an attempt at a request:
+/// beside, not inside, the package, so the output layout matches the local one.
+pub fn run_state_key(request_id: &str, attempt: u32, name: &str) -> String {
+    format!("_runs/{request_id}/{}/{name}", attempt_token(attempt))
 }
 
-pub fn context_key(request_id: &str) -> String {
-    run_state_key(request_id, "context.json")
+pub fn context_key(request_id: &str, attempt: u32) -> String {
+    run_state_key(request_id, attempt, "context.json")
 }
 
-pub fn outcome_key(request_id: &str, stage: StageId) -> String {
-    run_state_key(request_id, &format!("{}.json", stage.as_str()))
+pub fn outcome_key(request_id: &str, attempt: u32, stage: StageId) -> String {
+    run_state_key(request_id, attempt, &format!("{}.json", stage.as_str()))
 }

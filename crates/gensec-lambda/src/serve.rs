@@ -15,7 +15,7 @@ use gensec_aws::{
     SecurityHubWorkflow, SnsNotifier, StateMachine, setting,
 };
 use gensec_core::Error;
-use gensec_core::pipeline::StageId;
+use gensec_core::contract::stage::StageId;
 use gensec_kb::Kb;
 use gensec_remediate::ProcessConfig;
 use gensec_remediate::filter::FilterConfig;
@@ -123,10 +123,16 @@ pub async fn finalize() -> Served {
 pub async fn record_failure() -> Served {
     init_tracing();
     let clients = Clients::from_env().await;
-    let handler = RecordFailureHandler::new(Arc::new(DynamoRequestTracker::new(
-        clients.dynamodb.clone(),
-        setting(env::REQUESTS_TABLE)?,
-    )));
+    let handler = RecordFailureHandler::new(
+        Arc::new(S3Store::new(
+            clients.s3.clone(),
+            setting(env::OUTPUT_BUCKET)?,
+        )),
+        Arc::new(DynamoRequestTracker::new(
+            clients.dynamodb.clone(),
+            setting(env::REQUESTS_TABLE)?,
+        )),
+    );
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<FailedExecution>| async move {

@@ -5,7 +5,8 @@
 use crate::HandlerError;
 use crate::payload::{ExecutionInput, StageResult, outcome_key};
 use gensec_core::Error;
-use gensec_core::pipeline::{RunContext, StageId, StagePorts, run_stage};
+use gensec_core::contract::stage::{PIPELINE, RunContext, StageId, StageOutcome, StagePorts};
+use gensec_core::pipeline::run_stage;
 use gensec_core::ports::{ControlLibrary, ObjectStore, RequestTracker, read_json};
 use gensec_stages::Stages;
 use std::sync::Arc;
@@ -22,6 +23,20 @@ impl std::fmt::Debug for PipelinePorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelinePorts").finish_non_exhaustive()
     }
+}
+
+/// The outcomes of the stages before `stage` in this attempt, in pipeline order.
+pub async fn earlier_outcomes(
+    store: &dyn ObjectStore,
+    input: &ExecutionInput,
+    stage: Option<StageId>,
+) -> Result<Vec<StageOutcome>, HandlerError> {
+    let mut outcomes = Vec::new();
+    for earlier in PIPELINE.iter().take_while(|id| Some(**id) != stage) {
+        let key = outcome_key(&input.request_id, input.attempt, *earlier);
+        outcomes.push(read_json(store, &key).await?);
+    }
+    Ok(outcomes)
 }
 
 /// Read the run context the trigger stored.
@@ -63,30 +78,32 @@ impl StageHandler {
             store,
             library: self.ports.library.as_ref(),
         };
+        let earlier = earlier_outcomes(store, &input, Some(self.stage)).await?;
         let outcome = run_stage(
             self.stages.get(self.stage),
             &ctx,
             &ports,
             self.ports.tracker.as_ref(),
             input.attempt,
+            &earlier,
         )
         .await?;
-        let key = outcome_key(&input.request_id, self.stage);
+        let key = outcome_key(&input.request_id, input.attempt, self.stage);
         let body = serde_json::to_vec(&outcome)
             .map_err(|err| Error::Fatal(format!("serialising the stage outcome: {err}")))?;
         store.put(&key, body, "application/json").await?;
         tracing::info!(
             request_id = %input.request_id,
             stage = self.stage.as_str(),
-            files = outcome.keys.len(),
-            rejected = outcome.validation.rejected,
+            files = outcome.files.len(),
+            rejected = outcome.validation().rejected,
             "stage finished"
         );
         Ok(StageResult {
             stage: self.stage,
             outcome_key: key,
-            files_written: outcome.keys.len(),
-            validation: outcome.validation,
+            files_written: outcome.files.len(),
+            validation: outcome.validation(),
         })
     }
 }

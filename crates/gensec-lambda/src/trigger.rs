@@ -183,7 +183,9 @@ impl TriggerHandler {
             Err(err) => return Err(err.into()),
         };
         let attempt = self.tracker.begin_attempt(ctx.new_attempt()).await?;
-        let context_key = context_key(&ctx.request.request_id);
+        let mut ctx = ctx;
+        ctx.stage_into(self.output.as_ref(), attempt);
+        let context_key = context_key(&ctx.request.request_id, attempt);
         let body = serde_json::to_vec(&ctx)
             .map_err(|err| Error::Fatal(format!("serialising the run context: {err}")))?;
         self.output
@@ -228,7 +230,7 @@ impl TriggerHandler {
     async fn context(
         &self,
         request: ServiceRequest,
-    ) -> Result<gensec_core::pipeline::RunContext, Error> {
+    ) -> Result<gensec_core::contract::stage::RunContext, Error> {
         self.kb.resolve_service(&request.service_name)?;
         let mut profiles = Vec::new();
         for key in self.input.list(PROFILE_PREFIX).await? {

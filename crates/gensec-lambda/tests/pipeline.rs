@@ -13,7 +13,7 @@ use gensec_aws::{
     StateMachine,
 };
 use gensec_core::ErrorKind;
-use gensec_core::pipeline::{PIPELINE, StageId};
+use gensec_core::contract::stage::{PIPELINE, StageId};
 use gensec_core::ports::{ControlLibrary, ObjectStore, RequestTracker};
 use gensec_core::tracking::RequestState;
 use gensec_kb::Kb;
@@ -186,7 +186,7 @@ async fn execute(d: &Deployment, input: Value) -> (Vec<String>, Value, bool) {
                 .handle(serde_json::from_value(payload).unwrap())
                 .await
                 .map(|done| serde_json::to_value(done).unwrap()),
-            "RecordFailure" => RecordFailureHandler::new(d.tracker.clone())
+            "RecordFailure" => RecordFailureHandler::new(d.ports.store.clone(), d.tracker.clone())
                 .handle(serde_json::from_value(payload).unwrap())
                 .await
                 .map(|done| serde_json::to_value(done).unwrap()),
@@ -327,11 +327,27 @@ async fn an_upload_runs_the_pipeline_once_in_the_cli_order() {
 
     let done = d.tracker.request("REQ-AWS-1").await.unwrap().unwrap();
     assert_eq!(done.state, RequestState::Succeeded, "{done:?}");
-    assert_eq!(done.output_prefix.as_deref(), Some("s3/REQ-AWS-1/"));
+    // S3 keeps the attempt's package where it was written; the pointer and
+    // the request record name it.
+    assert_eq!(
+        done.output_prefix.as_deref(),
+        Some("s3/REQ-AWS-1/attempt-1/")
+    );
+    let pointer = d
+        .ports
+        .store
+        .get("s3/REQ-AWS-1/current.json")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&pointer).unwrap()["prefix"],
+        "s3/REQ-AWS-1/attempt-1/"
+    );
     let manifest = d
         .ports
         .store
-        .get("s3/REQ-AWS-1/manifest.json")
+        .get("s3/REQ-AWS-1/attempt-1/manifest.json")
         .await
         .unwrap()
         .unwrap();
@@ -499,6 +515,60 @@ async fn a_failing_stage_is_caught_and_recorded_with_its_reason() {
         error.starts_with("[Fatal]") && error.contains(&key),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_failed_attempt_leaves_no_files_and_no_library_entries() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    upload(&d, "service-request/r.json", request("REQ-FAIL-2", "S3")).await;
+    d.trigger
+        .handle(s3_event(&d.input_bucket, "service-request/r.json"))
+        .await
+        .unwrap();
+    let input = execution_input(&d).await;
+    let context_key = input["context_key"].as_str().unwrap().to_string();
+    let ctx: Value =
+        serde_json::from_slice(&d.ports.store.get(&context_key).await.unwrap().unwrap()).unwrap();
+    let staging = ctx["write_prefix"].as_str().unwrap().to_string();
+    assert_eq!(staging, "s3/REQ-FAIL-2/attempt-1/");
+    // What the stages before the failure wrote.
+    for path in [
+        "documentation/service-documentation.json",
+        "analysis/recommendations.json",
+    ] {
+        d.ports
+            .store
+            .put(
+                &format!("{staging}{path}"),
+                b"{}".to_vec(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+    }
+    let failed = serde_json::json!({
+        "request_id": "REQ-FAIL-2",
+        "attempt": input["attempt"],
+        "context_key": context_key,
+        "error": {"Error": "GenSec.Fatal", "Cause": "{\"errorMessage\": \"controls broke\"}"}
+    });
+    RecordFailureHandler::new(d.ports.store.clone(), d.tracker.clone())
+        .handle(serde_json::from_value(failed).unwrap())
+        .await
+        .unwrap();
+    assert!(d.ports.store.list(&staging).await.unwrap().is_empty());
+    assert!(
+        d.ports
+            .store
+            .get("s3/REQ-FAIL-2/current.json")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(d.library.entries(Some("s3")).await.unwrap().is_empty());
+    let record = d.tracker.request("REQ-FAIL-2").await.unwrap().unwrap();
+    assert_eq!(record.state, RequestState::Failed);
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! A directory as an object store. Each put writes a temporary file in the
-//! target directory and renames it into place, so readers never see half a file.
+//! target directory and renames it into place, so readers never see half a
+//! file. An attempt writes under `.staging/`; publishing renames its directory
+//! onto the package's (exchanging the two atomically when a package exists),
+//! so readers see the old package or the new one, never a mix.
 
 use async_trait::async_trait;
 use gensec_core::ports::ObjectStore;
 use gensec_core::{Error, InputError, Result};
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -87,8 +91,10 @@ impl ObjectStore for DirStore {
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&parent)
             .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
+        // 0666 before the umask, like any file a program creates.
         let mut temp = tempfile::Builder::new()
             .prefix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(&parent)
             .map_err(|err| {
                 io_error(
@@ -132,6 +138,93 @@ impl ObjectStore for DirStore {
     fn locate(&self, key: &str) -> String {
         self.root.join(key).display().to_string()
     }
+
+    fn staging_prefix(&self, package_prefix: &str, token: &str) -> String {
+        format!("{STAGING_DIR}/{package_prefix}{token}/")
+    }
+
+    async fn publish(&self, staging_prefix: &str, package_prefix: &str) -> Result<String> {
+        let from = self.path_of(staging_prefix.trim_end_matches('/'))?;
+        let to = self.path_of(package_prefix.trim_end_matches('/'))?;
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
+        }
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            // A package is there already: swap the two, then remove the old one.
+            Err(_) if to.is_dir() => {
+                exchange(&from, &to).map_err(|err| {
+                    io_error(
+                        format!("replacing {} with {}", to.display(), from.display()),
+                        err,
+                    )
+                })?;
+                std::fs::remove_dir_all(&from).map_err(|err| {
+                    io_error(
+                        format!("removing the replaced package {}", from.display()),
+                        err,
+                    )
+                })?;
+            }
+            Err(err) => {
+                return Err(io_error(
+                    format!("publishing {} as {}", from.display(), to.display()),
+                    err,
+                ));
+            }
+        }
+        self.prune_staging(&from);
+        Ok(package_prefix.to_string())
+    }
+
+    async fn discard(&self, staging_prefix: &str) -> Result<()> {
+        let dir = self.path_of(staging_prefix.trim_end_matches('/'))?;
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(io_error(format!("removing {}", dir.display()), err)),
+        }
+        self.prune_staging(&dir);
+        Ok(())
+    }
+}
+
+/// Where attempts write before they are published, under the root.
+pub const STAGING_DIR: &str = ".staging";
+
+impl DirStore {
+    /// Remove the empty directories a staging area leaves behind, up to the root.
+    fn prune_staging(&self, staging_dir: &Path) {
+        let top = self.root.join(STAGING_DIR);
+        let mut dir = staging_dir.parent();
+        while let Some(current) = dir {
+            if !current.starts_with(&top) || std::fs::remove_dir(current).is_err() {
+                break;
+            }
+            dir = current.parent();
+        }
+    }
+}
+
+/// Exchange two directories atomically (Linux `renameat2` with
+/// `RENAME_EXCHANGE`); elsewhere, or on file systems without it, two renames.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(err) if err != rustix::io::Errno::INVAL && err != rustix::io::Errno::NOSYS => {
+                return Err(err.into());
+            }
+            Err(_) => {}
+        }
+    }
+    let aside = b.with_extension("replaced");
+    std::fs::rename(b, &aside)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&aside, a)
 }
 
 #[cfg(test)]
@@ -142,6 +235,34 @@ mod tests {
     async fn keeps_the_port_contract() {
         let dir = tempfile::tempdir().unwrap();
         gensec_core::conformance::object_store(&DirStore::new(dir.path())).await;
+        gensec_core::conformance::publishing(&DirStore::new(dir.path())).await;
+        // Nothing of the attempts is left behind.
+        assert!(!dir.path().join(STAGING_DIR).exists());
+    }
+
+    #[tokio::test]
+    async fn files_follow_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        store
+            .put("a/b.json", b"{}".to_vec(), "application/json")
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(dir.path().join("a/b.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Umask:"))
+            .map(|value| u32::from_str_radix(value.trim(), 8).unwrap())
+            .unwrap();
+        assert_eq!(
+            mode & 0o777,
+            0o666 & !umask,
+            "mode {mode:o}, umask {umask:o}"
+        );
     }
 
     #[tokio::test]

@@ -1,17 +1,12 @@
-//! What the controls stage wrote, read back from its files: Config rules from
-//! the template, SCP statements and coverage, Guard rules by name. Nothing is
-//! taken from elsewhere, so the report shows exactly what was generated.
+//! The controls of the run as the report shows them, derived from the
+//! controls stage's typed output (`controls/controls.json`): Config rules,
+//! SCP statements and coverage, Guard rules. Nothing is parsed back from the
+//! control files, so the report shows exactly what was generated.
 
-use crate::load::TextFile;
-use gensec_core::analysis::{Preventive, Recommendation};
+use gensec_core::contract::analysis::{Preventive, Recommendation};
+use gensec_core::contract::controls::{ControlKind, ControlSet, GapCause};
+use gensec_core::contract::paths;
 use serde::{Deserialize, Serialize};
-
-/// Directory of detective controls, relative to the run prefix.
-pub const DETECTIVE_DIR: &str = "controls/detective/";
-/// Directory of preventive controls.
-pub const PREVENTIVE_DIR: &str = "controls/preventive/";
-/// Directory of proactive controls.
-pub const PROACTIVE_DIR: &str = "controls/proactive/";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConfigRuleItem {
@@ -154,205 +149,118 @@ impl ControlsSummary {
     }
 }
 
-/// Read the controls stage's files (paths relative to the run prefix).
-pub fn summarise(files: &[TextFile], warnings: &mut Vec<String>) -> ControlsSummary {
-    let mut summary = ControlsSummary::default();
-    for file in files {
-        let path = file.path.as_str();
-        summary.files.push(path.to_string());
-        let name = path.rsplit('/').next().unwrap_or(path).to_string();
-        if let Some(rest) = path.strip_prefix(DETECTIVE_DIR) {
-            if rest.ends_with(".yaml") || rest.ends_with(".yml") {
-                match config_rules(&file.text) {
-                    Ok(rules) => {
-                        summary.config_rules_file = Some(path.to_string());
-                        summary.config_rules.extend(rules);
-                    }
-                    Err(err) => warnings.push(format!("{path}: {err}")),
+/// The report's view of the controls stage's output.
+pub fn summarise(set: &ControlSet) -> ControlsSummary {
+    let mut summary = ControlsSummary {
+        files: set.documents.iter().map(|d| d.path.clone()).collect(),
+        ..ControlsSummary::default()
+    };
+    for control in &set.controls {
+        match control.kind {
+            ControlKind::ConfigManagedRule | ControlKind::ConfigCustomRule => {
+                summary.config_rules_file = Some(paths::CONFIG_RULES.to_string());
+                let managed = control.kind == ControlKind::ConfigManagedRule;
+                if !managed {
+                    summary.custom_policy_files.push(control.file.clone());
                 }
-            } else if rest.ends_with(".guard") {
-                summary.custom_policy_files.push(path.to_string());
-            }
-        } else if let Some(rest) = path.strip_prefix(PREVENTIVE_DIR) {
-            if rest == "coverage.json" {
-                match coverage(&file.text) {
-                    Ok(items) => {
-                        summary.scp_coverage_file = Some(path.to_string());
-                        summary.scp_coverage = items;
-                    }
-                    Err(err) => warnings.push(format!("{path}: {err}")),
-                }
-            } else if rest.ends_with(".json") {
-                match scp(&file.text) {
-                    Ok(statements) => summary.scp_files.push(ScpFile {
-                        file: path.to_string(),
-                        characters: file.text.chars().count(),
-                        statements,
-                    }),
-                    Err(err) => warnings.push(format!("{path}: {err}")),
-                }
-            }
-        } else if let Some(rest) = path.strip_prefix(PROACTIVE_DIR) {
-            if rest.ends_with(".guard") {
-                summary.guard_files.push(GuardFile {
-                    file: path.to_string(),
-                    rules: guard_rules(&file.text),
+                summary.config_rules.push(ConfigRuleItem {
+                    name: control.name.clone(),
+                    owner: if managed { "AWS" } else { "CUSTOM_POLICY" }.to_string(),
+                    source_identifier: control.source_identifier.clone(),
+                    description: control.description.clone(),
+                    resource_types: control.resource_types.clone(),
+                    configuration_ids: if managed {
+                        Vec::new()
+                    } else {
+                        control.configuration_ids.clone()
+                    },
                 });
-            } else if name.ends_with("_tests.yaml") {
-                summary.guard_test_files.push(path.to_string());
+            }
+            ControlKind::ScpStatement => {
+                let file = file_name(&control.file);
+                for id in &control.configuration_ids {
+                    summary.scp_coverage.push(ScpCoverage {
+                        configuration_id: id.clone(),
+                        status: "scp".into(),
+                        reason: None,
+                        document: Some(file.clone()),
+                        sid: Some(control.name.clone()),
+                    });
+                }
+                let statement = ScpStatement {
+                    sid: control.name.clone(),
+                    actions: control.actions.clone(),
+                    has_condition: control.conditional,
+                };
+                match summary
+                    .scp_files
+                    .iter_mut()
+                    .find(|f| f.file == control.file)
+                {
+                    Some(existing) => existing.statements.push(statement),
+                    None => summary.scp_files.push(ScpFile {
+                        file: control.file.clone(),
+                        characters: size_of(set, &control.file),
+                        statements: vec![statement],
+                    }),
+                }
+            }
+            ControlKind::GuardRule => {
+                let rule = GuardRule {
+                    name: control.name.clone(),
+                    configuration_ids: control.configuration_ids.clone(),
+                };
+                match summary
+                    .guard_files
+                    .iter_mut()
+                    .find(|f| f.file == control.file)
+                {
+                    Some(existing) => existing.rules.push(rule),
+                    None => summary.guard_files.push(GuardFile {
+                        file: control.file.clone(),
+                        rules: vec![rule],
+                    }),
+                }
             }
         }
     }
+    for gap in set
+        .gaps
+        .iter()
+        .filter(|g| g.kind == ControlKind::ScpStatement)
+    {
+        let status = match gap.cause {
+            GapCause::NotDefined => "none",
+            GapCause::NotExpressible => "not_expressible",
+            GapCause::Rejected => "rejected",
+        };
+        summary.scp_coverage.push(ScpCoverage {
+            configuration_id: gap.configuration_id.clone(),
+            status: status.into(),
+            reason: Some(gap.reason.clone()),
+            document: None,
+            sid: None,
+        });
+    }
+    if !summary.scp_coverage.is_empty() {
+        summary.scp_coverage_file = Some(paths::SCP_COVERAGE.to_string());
+    }
+    summary.guard_test_files = set
+        .documents
+        .iter()
+        .filter(|d| d.path.ends_with("_tests.yaml"))
+        .map(|d| d.path.clone())
+        .collect();
     summary
 }
 
-fn config_rules(text: &str) -> Result<Vec<ConfigRuleItem>, String> {
-    let template: serde_json::Value =
-        serde_yaml::from_str(text).map_err(|err| format!("not a YAML template: {err}"))?;
-    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
-        return Ok(Vec::new());
-    };
-    let text_of = |value: &serde_json::Value, pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let mut rules = Vec::new();
-    for (logical_id, resource) in resources {
-        if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::Config::ConfigRule") {
-            continue;
-        }
-        let policy = text_of(
-            resource,
-            "/Properties/Source/CustomPolicyDetails/PolicyText",
-        )
-        .unwrap_or_default();
-        rules.push(ConfigRuleItem {
-            name: text_of(resource, "/Properties/ConfigRuleName")
-                .unwrap_or_else(|| logical_id.clone()),
-            owner: text_of(resource, "/Properties/Source/Owner").unwrap_or_default(),
-            source_identifier: text_of(resource, "/Properties/Source/SourceIdentifier"),
-            description: text_of(resource, "/Properties/Description").unwrap_or_default(),
-            resource_types: resource
-                .pointer("/Properties/Scope/ComplianceResourceTypes")
-                .and_then(|v| v.as_array())
-                .map(|types| {
-                    types
-                        .iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            configuration_ids: violation_ids(&policy),
-        });
-    }
-    Ok(rules)
+fn file_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-fn coverage(text: &str) -> Result<Vec<ScpCoverage>, String> {
-    #[derive(Deserialize)]
-    struct Coverage {
-        #[serde(default)]
-        controls: Vec<ScpCoverage>,
-    }
-    serde_json::from_str::<Coverage>(text)
-        .map(|coverage| coverage.controls)
-        .map_err(|err| format!("not an SCP coverage document: {err}"))
-}
-
-fn scp(text: &str) -> Result<Vec<ScpStatement>, String> {
-    let document: serde_json::Value =
-        serde_json::from_str(text).map_err(|err| format!("not a JSON policy: {err}"))?;
-    let statements = match document.get("Statement") {
-        Some(serde_json::Value::Array(items)) => items.clone(),
-        Some(single @ serde_json::Value::Object(_)) => vec![single.clone()],
-        _ => return Err("policy has no Statement".into()),
-    };
-    Ok(statements
+fn size_of(set: &ControlSet, path: &str) -> usize {
+    set.documents
         .iter()
-        .map(|statement| ScpStatement {
-            sid: statement
-                .get("Sid")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            actions: match statement.get("Action") {
-                Some(serde_json::Value::String(action)) => vec![action.clone()],
-                Some(serde_json::Value::Array(actions)) => actions
-                    .iter()
-                    .filter_map(|a| a.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            },
-            has_condition: statement.get("Condition").is_some(),
-        })
-        .collect())
-}
-
-/// Rule names and the recommendation ids in their violation messages.
-fn guard_rules(text: &str) -> Vec<GuardRule> {
-    let mut rules: Vec<GuardRule> = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix("rule ") {
-            let name = rest
-                .split(|c: char| c.is_whitespace() || c == '{')
-                .next()
-                .unwrap_or_default();
-            if !name.is_empty() {
-                rules.push(GuardRule {
-                    name: name.to_string(),
-                    configuration_ids: Vec::new(),
-                });
-            }
-        } else if let Some(rule) = rules.last_mut() {
-            for id in violation_ids(trimmed) {
-                if !rule.configuration_ids.contains(&id) {
-                    rule.configuration_ids.push(id);
-                }
-            }
-        }
-    }
-    rules
-}
-
-/// `[CFG-...]` references after `Violation:` markers.
-fn violation_ids(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for part in text.split("Violation:").skip(1) {
-        let part = part.trim_start();
-        let id = part
-            .strip_prefix('[')
-            .and_then(|rest| rest.split_once(']'))
-            .map(|(id, _)| id);
-        let fresh = id.filter(|id| !id.is_empty() && !out.iter().any(|known| known == id));
-        if let Some(id) = fresh {
-            out.push(id.to_string());
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guard_rules_carry_their_recommendation_ids() {
-        let text = "let x = 1\nrule a_b when %x !empty {\n  x == 1\n  <<\n    Violation: [CFG-A] t\n  >>\n}\nrule c {\n}\n";
-        let rules = guard_rules(text);
-        assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].name, "a_b");
-        assert_eq!(rules[0].configuration_ids, vec!["CFG-A".to_string()]);
-        assert!(rules[1].configuration_ids.is_empty());
-    }
-
-    #[test]
-    fn a_single_statement_scp_is_read() {
-        let statements = scp(r#"{"Statement": {"Sid": "S", "Action": "s3:X", "Effect": "Deny"}}"#)
-            .unwrap_or_default();
-        assert_eq!(statements.len(), 1);
-        assert_eq!(statements[0].actions, vec!["s3:X".to_string()]);
-    }
+        .find(|d| d.path == path)
+        .map_or(0, |d| d.bytes as usize)
 }

@@ -7,7 +7,7 @@ use crate::escape::html as esc;
 use crate::load::{ReportInputs, TextFile};
 use crate::profile::{NOT_GENERATED, ServiceProfile};
 use crate::view::{self, Block, Line, Span};
-use gensec_core::analysis::Recommendation;
+use gensec_core::contract::analysis::Recommendation;
 use std::fmt::Write;
 
 /// Element ids of the report's sections, in page order.
@@ -184,8 +184,8 @@ fn header(out: &mut String, profile: &ServiceProfile, inputs: &ReportInputs) {
             "Validation",
             format!(
                 "{} proposed, {} accepted, {} rejected",
-                inputs.validation.proposed,
-                inputs.validation.accepted,
+                inputs.validation.totals.checked,
+                inputs.validation.totals.accepted,
                 inputs.validation.rejected.len()
             ),
         ),
@@ -486,7 +486,7 @@ fn iam(out: &mut String, inputs: &ReportInputs) {
     let _ = writeln!(
         out,
         "<p class=\"source\">source: {}</p>",
-        esc(gensec_core::iam::IAM_MODEL_PATH)
+        esc(gensec_core::contract::paths::IAM_MODEL)
     );
     out.push_str("<table><thead><tr><th>Persona</th><th>Name</th><th>Description</th><th>Actions</th><th>Condition keys</th><th>Approval</th><th>Policy</th></tr></thead><tbody>\n");
     for persona in &model.personas {
@@ -536,12 +536,16 @@ fn iam(out: &mut String, inputs: &ReportInputs) {
 fn validation(out: &mut String, inputs: &ReportInputs) {
     let v = &inputs.validation;
     out.push_str("<section id=\"validation\">\n<h2>Validation summary</h2>\n");
-    out.push_str("<p class=\"source\">source: analysis/validation-report.json</p>\n");
+    let _ = writeln!(
+        out,
+        "<p class=\"source\">source: the verdicts of every stage (the package's {})</p>",
+        gensec_core::contract::paths::VALIDATION_REPORT
+    );
     let _ = writeln!(
         out,
         "<p>{} proposed, {} accepted, {} rejected.</p>",
-        v.proposed,
-        v.accepted,
+        v.totals.checked,
+        v.totals.accepted,
         v.rejected.len()
     );
     if v.rejected.is_empty() {
@@ -554,7 +558,7 @@ fn validation(out: &mut String, inputs: &ReportInputs) {
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                esc(&rejection.stage),
+                esc(rejection.stage.as_str()),
                 esc(&rejection.item),
                 esc(&rejection.reason)
             );

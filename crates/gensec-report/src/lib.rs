@@ -1,5 +1,5 @@
 //! Stage 6, the report: the Service Research Profile
-//! (`profile/service-profile.json`, `profile/security-research-profile.md`)
+//! (`research/service-profile.json`, `research/security-research-profile.md`)
 //! and one self-contained `report.html` for the reviewer.
 //!
 //! Everything is derived from what earlier stages wrote (documentation,
@@ -28,23 +28,19 @@ pub mod profile;
 pub mod view;
 
 use async_trait::async_trait;
-use gensec_core::analysis::{ModelValidation, VALIDATION_REPORT_PATH, ValidationReport};
-use gensec_core::llm::{Llm, LlmOutcome, LlmStageRecord};
-use gensec_core::pipeline::{RunContext, Stage, StageId, StageOutcome, StagePorts};
+use gensec_core::contract::analysis::ModelValidation;
+use gensec_core::contract::figures::{ReportFigures, StageFigures};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::{
+    PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
+};
+use gensec_core::llm::Llm;
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use load::ReportInputs;
 pub use profile::ServiceProfile;
-
-/// `profile/service-profile.json`, relative to the run prefix.
-pub const PROFILE_JSON_PATH: &str = "profile/service-profile.json";
-/// `profile/security-research-profile.md`, relative to the run prefix.
-pub const PROFILE_MARKDOWN_PATH: &str = "profile/security-research-profile.md";
-/// `report.html`, relative to the run prefix.
-pub const REPORT_HTML_PATH: &str = "report.html";
 
 /// The three documents of the stage.
 #[derive(Debug, Clone)]
@@ -100,26 +96,6 @@ impl ReportStage {
     }
 }
 
-/// Add the report's model verdict to the run's (the analysis stage's) one.
-fn merge_verdict(report: &mut ValidationReport, record: &LlmStageRecord) {
-    let verdict = report.llm.get_or_insert_with(|| ModelValidation {
-        model_id: record.model_id.clone(),
-        outcome: match record.outcome {
-            LlmOutcome::Applied => "applied".into(),
-            LlmOutcome::Deterministic => "deterministic".into(),
-        },
-        fallback_reason: record.fallback_reason.clone(),
-        ..ModelValidation::default()
-    });
-    verdict.items_proposed += record.items_proposed;
-    verdict.items_accepted += record.items_accepted;
-    verdict.items_rejected += record.items_rejected;
-    verdict.names_checked += record.names_checked;
-    verdict.names_unknown += record.names_unknown;
-    verdict.hallucination_rate = (verdict.names_checked > 0)
-        .then(|| verdict.names_unknown as f64 / verdict.names_checked as f64);
-}
-
 /// Recommendations whose resource type or property is not in the documentation;
 /// the report shows them as they are, but the reviewer is told.
 fn traceability_warnings(inputs: &ReportInputs) -> Vec<String> {
@@ -153,112 +129,92 @@ impl Stage for ReportStage {
         StageId::Report
     }
 
-    async fn run(&self, ctx: &RunContext, ports: &StagePorts<'_>) -> Result<StageOutcome> {
+    async fn run(
+        &self,
+        ctx: &RunContext,
+        ports: &StagePorts<'_>,
+        earlier: &[StageOutcome],
+    ) -> Result<StageOutcome> {
         let store = ports.store;
-        let mut inputs = load::load(ctx, store).await?;
-        let mark = inputs.validation.mark();
+        let mut inputs = load::load(ctx, store, earlier).await?;
+        let mut verdicts = Verdicts::new(StageId::Report);
+        let mut writer = PackageWriter::new(store, ctx);
         let mut model_written = None;
-        let mut keys = Vec::new();
         let mut record = None;
         if let Some(llm) = &self.llm {
-            let earlier = gensec_core::llm::earlier_records(store, ctx, StageId::Report).await?;
-            let mut validation = inputs.validation.clone();
+            let earlier_records = gensec_core::llm::earlier_records(earlier);
             let (stage_record, contribution) = model::write(
                 llm.as_ref(),
                 &self.kb,
                 ctx,
                 &inputs,
-                &earlier,
-                &mut validation,
+                &earlier_records,
+                &mut verdicts,
             )
             .await;
-            merge_verdict(&mut validation, &stage_record);
-            // The run's validation report lists the model's rejected text too.
-            let body = serde_json::to_vec_pretty(&validation)
-                .map_err(|err| Error::Fatal(format!("serialising the validation report: {err}")))?;
-            store
-                .put(&ctx.key(VALIDATION_REPORT_PATH), body, "application/json")
-                .await?;
-            inputs.validation = validation;
-            keys.push(gensec_core::llm::write_record(store, ctx, &stage_record).await?);
+            // The report shows the model's rejected text with the rest.
+            inputs
+                .validation
+                .rejected
+                .extend(verdicts.rejected.iter().cloned());
+            inputs.validation.totals.add(verdicts.counts());
+            let mut records = earlier_records.clone();
+            records.push(stage_record.clone());
+            inputs.validation.llm = ModelValidation::from_records(&records);
+            gensec_core::llm::write_record(&mut writer, StageId::Report, &stage_record).await?;
             record = Some(stage_record);
             model_written = Some(contribution);
         }
         let rendered = render_with(&self.kb, ctx, &inputs, model_written)?;
         let mut warnings = inputs.warnings.clone();
         warnings.extend(traceability_warnings(&inputs));
-
+        let research_profile_sections: Vec<String> = view::sections(&rendered.profile)
+            .into_iter()
+            .filter(|section| section.level == 2)
+            .map(|section| section.title)
+            .collect();
         let outputs = [
             (
-                PROFILE_JSON_PATH,
-                rendered.profile_json.into_bytes(),
+                paths::RESEARCH_PROFILE_JSON,
+                rendered.profile_json,
                 "application/json",
             ),
             (
-                PROFILE_MARKDOWN_PATH,
-                rendered.markdown.into_bytes(),
+                paths::RESEARCH_PROFILE_MARKDOWN,
+                rendered.markdown,
                 "text/markdown; charset=utf-8",
             ),
             (
-                REPORT_HTML_PATH,
-                rendered.html.into_bytes(),
+                paths::REPORT_HTML,
+                rendered.html,
                 "text/html; charset=utf-8",
             ),
         ];
-        let mut bytes = BTreeMap::new();
-        for (path, body, content_type) in outputs {
-            let key = ctx.key(path);
-            bytes.insert(path.to_string(), serde_json::Value::from(body.len()));
-            store.put(&key, body, content_type).await?;
-            keys.push(key);
+        let mut bytes = std::collections::BTreeMap::new();
+        for (path, text, content_type) in outputs {
+            bytes.insert(path.to_string(), text.len() as u64);
+            writer.put_text(path, text, content_type).await?;
         }
-
-        let sections: Vec<serde_json::Value> = view::sections(&rendered.profile)
-            .into_iter()
-            .filter(|section| section.level == 2)
-            .map(|section| section.title.into())
-            .collect();
-        let mut summary = BTreeMap::new();
-        summary.insert("profile_sections".into(), sections.len().into());
-        summary.insert("profile_section_titles".into(), sections.into());
-        summary.insert(
-            "report_sections".into(),
-            html::SECTION_IDS
+        let figures = ReportFigures {
+            research_profile_sections,
+            report_sections: html::SECTION_IDS
                 .iter()
-                .map(|id| serde_json::Value::from(*id))
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        summary.insert(
-            "recommendations_shown".into(),
-            inputs.recommendations.recommendations.len().into(),
-        );
-        summary.insert(
-            "bytes".into(),
-            serde_json::to_value(bytes).unwrap_or_default(),
-        );
-        summary.insert(
-            "iac_included".into(),
-            (inputs.cloudformation.is_some() || inputs.terraform.is_some()).into(),
-        );
-        summary.insert("iam_included".into(), inputs.iam_model.is_some().into());
-        summary.insert(
-            "controls_included".into(),
-            (!inputs.controls.is_empty()).into(),
-        );
-        if let Some(record) = &record {
-            summary.insert(
-                gensec_core::llm::SUMMARY_KEY.into(),
-                serde_json::to_value(record).unwrap_or_default(),
-            );
-        }
+                .map(|id| (*id).to_string())
+                .collect(),
+            recommendations_shown: inputs.recommendations.recommendations.len() as u64,
+            bytes,
+            controls_included: !inputs.controls.is_empty(),
+            iac_included: inputs.cloudformation.is_some() || inputs.terraform.is_some(),
+            iam_included: inputs.iam_model.is_some(),
+        };
         Ok(StageOutcome {
             stage: StageId::Report,
-            keys,
-            summary,
-            // Zero without a model: the report checks nothing of its own.
-            validation: inputs.validation.counts_since(mark),
+            files: writer.finish(),
+            figures: StageFigures::Report(figures),
+            // Empty without a model: the report checks nothing of its own.
+            verdicts,
             warnings,
+            llm: record,
         })
     }
 }

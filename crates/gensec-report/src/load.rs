@@ -1,23 +1,19 @@
-//! Reading what earlier stages wrote. Documentation, recommendations and the
-//! validation report are required; controls, IaC and the IAM model are optional
-//! (a stage may be switched off by the profile or not part of this build).
+//! Reading what earlier stages wrote: their typed documents and outcomes.
+//! Documentation and recommendations are required; controls, IaC and the IAM
+//! model are optional (a stage may be switched off by the profile). Only
+//! files an earlier stage's outcome says it wrote are read.
 
 use crate::controls::{self, ControlsSummary};
-use gensec_core::analysis::{
-    RECOMMENDATIONS_PATH, RecommendationSet, VALIDATION_REPORT_PATH, ValidationReport,
-};
-use gensec_core::iam::{IAM_MODEL_PATH, IAM_POLICIES_DIR, IamModel};
-use gensec_core::pipeline::RunContext;
-use gensec_core::ports::ObjectStore;
+use gensec_core::contract::analysis::RecommendationSet;
+use gensec_core::contract::controls::ControlSet;
+use gensec_core::contract::iac::IacIndex;
+use gensec_core::contract::iam::IamModel;
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::{RunContext, StageId, StageOutcome, outcome_of};
+use gensec_core::contract::validation::ValidationReport;
+use gensec_core::ports::{ObjectStore, read_json};
 use gensec_core::{Error, Result};
 use gensec_kb::ServiceDocumentation;
-
-/// Stage 1's document, relative to the run prefix.
-pub const DOCUMENTATION_PATH: &str = "documentation/service-documentation.json";
-/// Stage 4's CloudFormation template, relative to the run prefix.
-pub const CLOUDFORMATION_PATH: &str = "iac/cloudformation/template.yaml";
-/// Stage 4's Terraform configuration, relative to the run prefix.
-pub const TERRAFORM_PATH: &str = "iac/terraform/main.tf";
 
 /// A text document of the run: its path relative to the run prefix and its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +27,11 @@ pub struct TextFile {
 pub struct ReportInputs {
     pub documentation: ServiceDocumentation,
     pub recommendations: RecommendationSet,
+    /// The verdicts of the stages before the report.
     pub validation: ValidationReport,
     pub controls: ControlsSummary,
+    pub control_set: Option<ControlSet>,
+    pub iac: Option<IacIndex>,
     pub cloudformation: Option<TextFile>,
     pub terraform: Option<TextFile>,
     pub iam_model: Option<IamModel>,
@@ -43,53 +42,90 @@ pub struct ReportInputs {
 }
 
 /// Read the run's documents from the store.
-pub async fn load(ctx: &RunContext, store: &dyn ObjectStore) -> Result<ReportInputs> {
-    let documentation = required_json(ctx, store, DOCUMENTATION_PATH, "documentation").await?;
-    let recommendations = required_json(ctx, store, RECOMMENDATIONS_PATH, "analysis").await?;
-    let validation = required_json(ctx, store, VALIDATION_REPORT_PATH, "analysis").await?;
+pub async fn load(
+    ctx: &RunContext,
+    store: &dyn ObjectStore,
+    earlier: &[StageOutcome],
+) -> Result<ReportInputs> {
+    let wrote = |stage: StageId, path: &str| {
+        outcome_of(earlier, stage).is_some_and(|outcome| outcome.wrote(path))
+    };
+    let required = |stage: StageId, path: &str| {
+        if wrote(stage, path) {
+            Ok(ctx.key(path))
+        } else {
+            Err(Error::Fatal(format!(
+                "{path} is missing; the {stage} stage writes it"
+            )))
+        }
+    };
+    let documentation = read_json(
+        store,
+        &required(StageId::Documentation, paths::DOCUMENTATION)?,
+    )
+    .await?;
+    let recommendations =
+        read_json(store, &required(StageId::Analysis, paths::RECOMMENDATIONS)?).await?;
     let mut warnings = Vec::new();
 
-    let mut controls_files = Vec::new();
-    for key in store.list(&ctx.key("controls/")).await? {
-        if let Some(text) = optional_text(store, &key, &mut warnings).await? {
-            let path = relative(ctx, &key);
-            controls_files.push(TextFile { path, text });
-        }
-    }
-    let controls = controls::summarise(&controls_files, &mut warnings);
-
-    let cloudformation = optional_file(ctx, store, CLOUDFORMATION_PATH, &mut warnings).await?;
-    let terraform = optional_file(ctx, store, TERRAFORM_PATH, &mut warnings).await?;
-    let iam_model = match optional_file(ctx, store, IAM_MODEL_PATH, &mut warnings).await? {
-        Some(file) => match serde_json::from_str::<IamModel>(&file.text) {
-            Ok(model) => Some(model),
-            Err(err) => {
-                warnings.push(format!("{IAM_MODEL_PATH} is not a valid IAM model: {err}"));
-                None
-            }
-        },
-        None => None,
+    let control_set: Option<ControlSet> = if wrote(StageId::Controls, paths::CONTROLS_INDEX) {
+        Some(read_json(store, &ctx.key(paths::CONTROLS_INDEX)).await?)
+    } else {
+        None
     };
-    let mut iam_policies = Vec::new();
-    for key in store
-        .list(&ctx.key(&format!("{IAM_POLICIES_DIR}/")))
-        .await?
-    {
-        if !key.ends_with(".json") {
-            continue;
+    let controls = control_set
+        .as_ref()
+        .map(controls::summarise)
+        .unwrap_or_default();
+    let iac: Option<IacIndex> = if wrote(StageId::Iac, paths::IAC_INDEX) {
+        Some(read_json(store, &ctx.key(paths::IAC_INDEX)).await?)
+    } else {
+        None
+    };
+    let mut text_of = async |stage: StageId, path: &str| -> Result<Option<TextFile>> {
+        if !wrote(stage, path) {
+            return Ok(None);
         }
-        if let Some(text) = optional_text(store, &key, &mut warnings).await? {
-            let path = relative(ctx, &key);
-            iam_policies.push(TextFile { path, text });
+        Ok(text(store, &ctx.key(path), &mut warnings)
+            .await?
+            .map(|text| TextFile {
+                path: path.to_string(),
+                text,
+            }))
+    };
+    let cloudformation = text_of(StageId::Iac, paths::TEMPLATE_YAML).await?;
+    let terraform = text_of(StageId::Iac, paths::TERRAFORM).await?;
+    let iam_model = if wrote(StageId::Iam, paths::IAM_MODEL) {
+        Some(read_json::<IamModel>(store, &ctx.key(paths::IAM_MODEL)).await?)
+    } else {
+        None
+    };
+    let policy_dir = format!("{}/", paths::IAM_POLICIES_DIR);
+    let mut policy_paths: Vec<&str> = outcome_of(earlier, StageId::Iam)
+        .map(|outcome| {
+            outcome
+                .files
+                .iter()
+                .map(|file| file.path.as_str())
+                .filter(|path| path.starts_with(&policy_dir) && path.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    policy_paths.sort_unstable();
+    let mut iam_policies = Vec::new();
+    for path in policy_paths {
+        if let Some(file) = text_of(StageId::Iam, path).await? {
+            iam_policies.push(file);
         }
     }
-    iam_policies.sort_by(|a, b| a.path.cmp(&b.path));
 
     Ok(ReportInputs {
         documentation,
         recommendations,
-        validation,
+        validation: ValidationReport::assemble(earlier),
         controls,
+        control_set,
+        iac,
         cloudformation,
         terraform,
         iam_model,
@@ -98,41 +134,7 @@ pub async fn load(ctx: &RunContext, store: &dyn ObjectStore) -> Result<ReportInp
     })
 }
 
-fn relative(ctx: &RunContext, key: &str) -> String {
-    key.strip_prefix(&ctx.output_prefix)
-        .unwrap_or(key)
-        .to_string()
-}
-
-async fn required_json<T: serde::de::DeserializeOwned>(
-    ctx: &RunContext,
-    store: &dyn ObjectStore,
-    path: &str,
-    writer: &str,
-) -> Result<T> {
-    let key = ctx.key(path);
-    let body = store
-        .get(&key)
-        .await?
-        .ok_or_else(|| Error::Fatal(format!("{key} is missing; the {writer} stage writes it")))?;
-    serde_json::from_slice(&body).map_err(|err| Error::Fatal(format!("{key} is not valid: {err}")))
-}
-
-async fn optional_file(
-    ctx: &RunContext,
-    store: &dyn ObjectStore,
-    path: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Option<TextFile>> {
-    Ok(optional_text(store, &ctx.key(path), warnings)
-        .await?
-        .map(|text| TextFile {
-            path: path.to_string(),
-            text,
-        }))
-}
-
-async fn optional_text(
+async fn text(
     store: &dyn ObjectStore,
     key: &str,
     warnings: &mut Vec<String>,

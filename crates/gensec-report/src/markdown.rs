@@ -1,4 +1,4 @@
-//! `profile/security-research-profile.md`, rendered from [`crate::view`].
+//! `research/security-research-profile.md`, rendered from [`crate::view`].
 
 use crate::escape::{md_cell, md_code};
 use crate::profile::ServiceProfile;

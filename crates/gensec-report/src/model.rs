@@ -7,14 +7,15 @@
 //! validation report; without a usable answer the profile is deterministic.
 
 use crate::load::ReportInputs;
-use gensec_core::analysis::{MODEL_ITEM_PREFIX, ValidationReport};
+use gensec_core::contract::analysis::MODEL_ITEM_PREFIX;
+use gensec_core::contract::stage::RunContext;
+use gensec_core::contract::stage::Verdicts;
 use gensec_core::llm::names;
 use gensec_core::llm::prompt::{DATA_POLICY, data_block};
 use gensec_core::llm::session::LlmSession;
 use gensec_core::llm::{
     FinishReason, Llm, LlmOutcome, LlmRequest, LlmStageRecord, LlmUsage, Message, json,
 };
-use gensec_core::pipeline::RunContext;
 use gensec_kb::Kb;
 use gensec_kb::names::ServiceNames;
 use serde::{Deserialize, Serialize};
@@ -183,8 +184,8 @@ fn facts_text(inputs: &ReportInputs) -> String {
     let _ = writeln!(
         out,
         "validation: {} proposed, {} accepted, {} rejected",
-        inputs.validation.proposed,
-        inputs.validation.accepted,
+        inputs.validation.totals.checked,
+        inputs.validation.totals.accepted,
         inputs.validation.rejected.len()
     );
     out
@@ -263,7 +264,7 @@ fn validate(
     inputs: &ReportInputs,
     answer: &Value,
     record: &mut LlmStageRecord,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Result<(Option<String>, Vec<ChecklistAnswer>), String> {
     let object = answer
         .as_object()
@@ -274,18 +275,18 @@ fn validate(
     let recommendations = &inputs.recommendations.recommendations;
     let known: Vec<String> = recommendations
         .iter()
-        .flat_map(gensec_core::analysis::Recommendation::own_names)
+        .flat_map(gensec_core::contract::analysis::Recommendation::own_names)
         .collect();
     let mut checker = Checker {
         names: ServiceNames::new(kb, service).with_extra(known),
         record,
     };
     let reject =
-        |checker: &mut Checker<'_>, report: &mut ValidationReport, item: String, reason: String| {
+        |checker: &mut Checker<'_>, report: &mut Verdicts, item: String, reason: String| {
             checker.record.items_rejected += 1;
-            report.reject(STAGE, format!("{MODEL_ITEM_PREFIX}{item}"), reason);
+            report.reject(format!("{MODEL_ITEM_PREFIX}{item}"), reason);
         };
-    let accept = |checker: &mut Checker<'_>, report: &mut ValidationReport| {
+    let accept = |checker: &mut Checker<'_>, report: &mut Verdicts| {
         checker.record.items_accepted += 1;
         report.accept();
     };
@@ -376,7 +377,7 @@ pub async fn write(
     ctx: &RunContext,
     inputs: &ReportInputs,
     earlier: &[LlmStageRecord],
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> (LlmStageRecord, ModelContribution) {
     let mut session = LlmSession::new(llm, STAGE, earlier);
     let mut overview = None;

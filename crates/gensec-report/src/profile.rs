@@ -1,4 +1,4 @@
-//! The Service Research Profile as data (`profile/service-profile.json`).
+//! The Service Research Profile as data (`research/service-profile.json`).
 //! Every fact comes from the service documentation (CloudFormation schemas, IAM
 //! reference, Config rules), the knowledge base's global condition keys, the
 //! recommendations or the generated controls; where they say nothing, the
@@ -8,8 +8,8 @@ use crate::evidence::{
     self, ConditionKeyEvidence, PropertyEvidence, RuleEvidence, contains_any, has_word,
 };
 use crate::load::ReportInputs;
-use gensec_core::analysis::{Priority, Recommendation, SecurityDomain, StrideThreat};
-use gensec_core::pipeline::RunContext;
+use gensec_core::contract::analysis::{Priority, Recommendation, SecurityDomain, StrideThreat};
+use gensec_core::contract::stage::RunContext;
 use gensec_kb::ServiceDocumentation;
 use gensec_kb::model::ConditionKey;
 use serde::{Deserialize, Serialize};
@@ -183,7 +183,7 @@ pub struct Artifacts {
     pub iam_policy_files: Vec<String>,
 }
 
-/// `profile/service-profile.json`.
+/// `research/service-profile.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceProfile {
     pub service_id: String,
@@ -832,7 +832,7 @@ fn artifacts(inputs: &ReportInputs) -> Artifacts {
         iam_model: inputs
             .iam_model
             .as_ref()
-            .map(|_| gensec_core::iam::IAM_MODEL_PATH.to_string()),
+            .map(|_| gensec_core::contract::paths::IAM_MODEL.to_string()),
         iam_personas: inputs
             .iam_model
             .as_ref()

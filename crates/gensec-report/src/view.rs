@@ -3,7 +3,7 @@
 //! HTML by [`crate::html`], so both say exactly the same.
 
 use crate::profile::{Finding, NOT_GENERATED, Section, ServiceProfile};
-use gensec_core::analysis::Priority;
+use gensec_core::contract::analysis::Priority;
 
 /// Inline text.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use gensec_report::REPORT_HTML_PATH;
+use gensec_core::contract::paths::REPORT_HTML as REPORT_HTML_PATH;
 use gensec_report::html::SECTION_IDS;
 use headless_chrome::protocol::cdp::Log::LogEntryLevel;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;

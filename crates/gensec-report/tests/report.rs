@@ -6,32 +6,46 @@
 mod common;
 
 use common::{run, run_with, write};
+use gensec_core::contract::figures::{ReportFigures, StageFigures};
+use gensec_core::contract::paths::{
+    REPORT_HTML as REPORT_HTML_PATH, RESEARCH_PROFILE_JSON as PROFILE_JSON_PATH,
+    RESEARCH_PROFILE_MARKDOWN as PROFILE_MARKDOWN_PATH,
+};
 use gensec_report::evidence::path_in_schema;
 use gensec_report::html::SECTION_IDS;
 use gensec_report::profile::{NOT_GENERATED, ServiceProfile};
-use gensec_report::{PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH};
 use serde_json::Value;
+
+fn figures(outcome: &gensec_core::contract::stage::StageOutcome) -> &ReportFigures {
+    match &outcome.figures {
+        StageFigures::Report(figures) => figures,
+        other => panic!("not the report's figures: {other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn every_output_is_written_and_summarised() {
     let run = run().await;
-    let prefix = "s3/REQ-FIXTURE-s3/";
+    let written: Vec<&str> = run.outcome.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
-        run.outcome.keys,
+        written,
         [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH]
-            .map(|path| format!("{prefix}{path}"))
     );
+    let figures = figures(&run.outcome);
     for path in [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH] {
         let bytes = std::fs::metadata(run.run_dir().join(path)).unwrap().len();
         assert!(bytes > 1000, "{path} has {bytes} bytes");
-        assert_eq!(run.outcome.summary["bytes"][path], bytes, "{path}");
+        assert_eq!(figures.bytes[path], bytes, "{path}");
     }
     let profile: ServiceProfile = serde_json::from_str(&run.read(PROFILE_JSON_PATH)).unwrap();
     assert_eq!(profile.service_id, "s3");
-    assert_eq!(profile.enablement.production.len(), 26);
-    assert_eq!(run.outcome.summary["recommendations_shown"], 26);
-    assert_eq!(run.outcome.summary["profile_sections"], 10);
-    assert_eq!(run.outcome.summary["iac_included"], false);
+    assert_eq!(
+        profile.enablement.production.len() as u64,
+        figures.recommendations_shown
+    );
+    assert!(figures.recommendations_shown >= 20);
+    assert_eq!(figures.research_profile_sections.len(), 10);
+    assert!(!figures.iac_included);
     assert!(
         run.outcome.warnings.is_empty(),
         "{:?}",
@@ -245,7 +259,7 @@ async fn missing_optional_outputs_are_reported_as_not_generated() {
             "{what}"
         );
     }
-    assert_eq!(run.outcome.summary["controls_included"], false);
+    assert!(!figures(&run.outcome).controls_included);
 }
 
 const IAM_MODEL: &str = r#"{
@@ -297,30 +311,36 @@ async fn iac_and_the_iam_model_are_embedded_when_present() {
     assert!(md.contains("- CloudFormation template: `iac/cloudformation/template.yaml`"));
     assert!(md.contains("- Terraform configuration: `iac/terraform/main.tf`"));
     assert!(md.contains("(1 personas: read-only-auditor; 1 risky actions flagged;"));
-    assert_eq!(run.outcome.summary["iam_included"], true);
-    assert_eq!(run.outcome.summary["iac_included"], true);
+    assert!(figures(&run.outcome).iam_included);
+    assert!(figures(&run.outcome).iac_included);
 }
 
 #[tokio::test]
 async fn text_from_the_inputs_is_escaped() {
-    let run = run_with(|dir| {
-        let path = dir.join("analysis/recommendations.json");
-        let mut set: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let first = &mut set["recommendations"][0];
-        first["title"] = "<script>alert('title')</script>".into();
-        first["rationale"] = "<img src=x onerror=alert(1)> & \"quoted\"".into();
-        first["recommended_value"] = "</code><script>alert('value')</script>".into();
-        std::fs::write(&path, serde_json::to_vec(&set).unwrap()).unwrap();
+    let run = common::run_with_outcomes(
+        |dir| {
+            let path = dir.join("analysis/recommendations.json");
+            let mut set: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let first = &mut set["recommendations"][0];
+            first["title"] = "<script>alert('title')</script>".into();
+            first["rationale"] = "<img src=x onerror=alert(1)> & \"quoted\"".into();
+            first["recommended_value"] = "</code><script>alert('value')</script>".into();
+            std::fs::write(&path, serde_json::to_vec(&set).unwrap()).unwrap();
 
-        let path = dir.join("documentation/service-documentation.json");
-        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        doc["display_name"] = "Amazon S3 <script>alert(\"service\")</script>".into();
-        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
-
-        let path = dir.join("analysis/validation-report.json");
-        let report = r#"{"proposed": 2, "accepted": 1, "rejected": [{"stage": "analysis", "item": "<b>item</b>", "reason": "<script>alert('reason')</script>"}]}"#;
-        std::fs::write(path, report).unwrap();
-    })
+            let path = dir.join("documentation/service-documentation.json");
+            let mut doc: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            doc["display_name"] = "Amazon S3 <script>alert(\"service\")</script>".into();
+            std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        },
+        |outcomes| {
+            outcomes[1].verdicts.accept();
+            outcomes[1]
+                .verdicts
+                .reject("<b>item</b>", "<script>alert('reason')</script>");
+        },
+    )
     .await;
     let html = run.read(REPORT_HTML_PATH);
     assert_eq!(
@@ -351,14 +371,14 @@ async fn a_missing_recommendation_set_is_a_fatal_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = gensec_local::DirStore::new(dir.path());
     let db = gensec_local::SqliteDb::in_memory().unwrap();
-    let ports = gensec_core::pipeline::StagePorts {
+    let ports = gensec_core::contract::stage::StagePorts {
         store: &store,
         library: &db,
     };
     let ctx = common::context(&kb);
-    use gensec_core::pipeline::Stage;
+    use gensec_core::contract::stage::Stage;
     let err = gensec_report::ReportStage::new(kb)
-        .run(&ctx, &ports)
+        .run(&ctx, &ports, &[])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), gensec_core::ErrorKind::Fatal);

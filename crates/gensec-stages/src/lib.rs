@@ -4,8 +4,8 @@
 
 use gensec_analysis::AnalysisStage;
 use gensec_controls::ControlsStage;
+use gensec_core::contract::stage::{PIPELINE, RunContext, Stage, StageId};
 use gensec_core::llm::Llm;
-use gensec_core::pipeline::{RunContext, Stage, StageId, output_prefix};
 use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_docs::DocumentationStage;
 use gensec_iac::IacStage;
@@ -48,10 +48,7 @@ impl Stages {
 
     /// All stages, for `run_pipeline` (which orders them).
     pub fn all(&self) -> Vec<&dyn Stage> {
-        gensec_core::pipeline::PIPELINE
-            .iter()
-            .map(|id| self.get(*id))
-            .collect()
+        PIPELINE.iter().map(|id| self.get(*id)).collect()
     }
 
     /// One stage.
@@ -74,14 +71,13 @@ pub fn run_context(
     profile: SecurityProfile,
 ) -> gensec_core::Result<RunContext> {
     let service = kb.resolve_service(&request.service_name)?;
-    Ok(RunContext {
-        output_prefix: output_prefix(&service.id, &request.request_id),
-        service_id: service.id.clone(),
-        service_display_name: service.display_name.clone(),
+    Ok(RunContext::new(
         request,
         profile,
-        kb: kb.stamp(),
-    })
+        &service.id,
+        &service.display_name,
+        kb.stamp(),
+    ))
 }
 
 #[cfg(test)]
@@ -93,9 +89,9 @@ mod tests {
     fn every_stage_answers_to_its_own_id() {
         let kb = Arc::new(Kb::embedded().unwrap());
         let stages = Stages::new(&kb).unwrap();
-        for id in gensec_core::pipeline::PIPELINE {
+        for id in PIPELINE {
             assert_eq!(stages.get(*id).id(), *id);
         }
-        assert_eq!(stages.all().len(), gensec_core::pipeline::PIPELINE.len());
+        assert_eq!(stages.all().len(), PIPELINE.len());
     }
 }

@@ -7,11 +7,14 @@
 
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
-use gensec_core::analysis::{Confidence, RecommendationSet, ValidationReport};
+use gensec_core::contract::analysis::{Confidence, RecommendationSet};
+use gensec_core::contract::paths;
+use gensec_core::contract::stage::StagePorts;
+use gensec_core::contract::validation::ValidationReport;
 use gensec_core::input::parse_profile;
 use gensec_core::llm::Llm;
 use gensec_core::manifest::Manifest;
-use gensec_core::pipeline::{RunReport, StagePorts, run_pipeline};
+use gensec_core::pipeline::{PublishedRun, run_pipeline};
 use gensec_core::ports::RequestTracker;
 use gensec_core::{SecurityProfile, ServiceRequest};
 use gensec_kb::Kb;
@@ -171,7 +174,7 @@ fn openai(url: &str, cache: Option<ResponseCache>) -> Arc<dyn Llm> {
 
 struct Output {
     root: PathBuf,
-    report: RunReport,
+    report: PublishedRun,
     prefix: String,
 }
 
@@ -197,7 +200,7 @@ impl Output {
         walk(&self.root.join(&self.prefix), &mut files);
         files
             .into_iter()
-            .filter(|path| !path.ends_with("analysis/validation-report.json"))
+            .filter(|path| !path.ends_with(paths::VALIDATION_REPORT))
             .map(|path| {
                 let mut text = std::fs::read_to_string(&path).unwrap_or_default();
                 if let (Some(start), Some(end)) = (
@@ -234,7 +237,7 @@ async fn run(llm: Option<Arc<dyn Llm>>, root: &Path, db: &SqliteDb, request_id: 
     Output {
         root: root.to_path_buf(),
         report,
-        prefix: ctx.output_prefix.clone(),
+        prefix: ctx.package_prefix.clone(),
     }
 }
 
@@ -265,7 +268,7 @@ async fn bedrock_model_inventing_names_reaches_no_output() {
         }
     }
     let validation: ValidationReport =
-        serde_json::from_str(&out.read("analysis/validation-report.json")).unwrap();
+        serde_json::from_str(&out.read(paths::VALIDATION_REPORT)).unwrap();
     let listed: String = validation
         .rejected
         .iter()
@@ -300,10 +303,10 @@ async fn bedrock_model_inventing_names_reaches_no_output() {
     let report_stage = manifest
         .stages
         .iter()
-        .find(|s| s.stage == "report")
+        .find(|s| s.stage == gensec_core::contract::stage::StageId::Report)
         .unwrap();
     assert!(report_stage.validation.rejected >= 3);
-    let profile: Value = serde_json::from_str(&out.read("profile/service-profile.json")).unwrap();
+    let profile: Value = serde_json::from_str(&out.read(paths::RESEARCH_PROFILE_JSON)).unwrap();
     assert!(profile["model_written"]["overview"].is_null());
     assert_eq!(
         profile["model_written"]["checklist"][0]["id"],
@@ -349,7 +352,7 @@ async fn openai_model_answers_are_applied_and_a_rerun_is_served_from_the_cache()
     assert!(html.contains("Narrative overview (model-written)"));
     assert!(html.contains("Checklist answers (model-written)"));
     assert!(html.contains("Model-written rationale (gpt-4o-mini)"));
-    let markdown = first.read("profile/security-research-profile.md");
+    let markdown = first.read(paths::RESEARCH_PROFILE_MARKDOWN);
     assert!(markdown.contains("### Language model (gpt-4o-mini)"));
     let llm = first.report.manifest.llm.clone().unwrap();
     assert_eq!((llm.usage.calls, llm.usage.cache_hits), (2, 0));
@@ -397,7 +400,7 @@ async fn openai_model_answers_are_applied_and_a_rerun_is_served_from_the_cache()
         .stages
         .iter()
         .filter_map(|s| {
-            let record = gensec_core::llm::LlmStageRecord::from_summary(&s.summary)?;
+            let record = s.llm.as_ref()?;
             Some(format!(
                 "{}: {} in / {} out",
                 s.stage, record.usage.input_tokens, record.usage.output_tokens
@@ -447,7 +450,7 @@ async fn with_no_model_reachable_the_run_is_deterministic_and_says_so() {
     assert_eq!(llm.usage.input_tokens, 0);
     let html = out.read("report.html");
     assert!(html.contains("LLM unavailable, deterministic result"));
-    let markdown = out.read("profile/security-research-profile.md");
+    let markdown = out.read(paths::RESEARCH_PROFILE_MARKDOWN);
     assert!(markdown.contains("LLM unavailable, deterministic result"));
     // Without a model: no trace of one anywhere.
     let plain_manifest = plain.read("manifest.json");

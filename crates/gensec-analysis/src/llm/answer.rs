@@ -3,7 +3,7 @@
 //! where a list was asked); an item that cannot be read is refused with the
 //! reason, without affecting the others.
 
-use gensec_core::analysis::{Priority, SecurityDomain, StrideThreat};
+use gensec_core::contract::analysis::{Priority, SecurityDomain, StrideThreat};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,12 +7,12 @@
 use super::answer::{Additional, Adjustment, Answer, RationaleItem};
 use super::prompt::{Grounding, MAX_ADDITIONAL};
 use crate::catalogue::{CatalogueEntry, RawConfigRule, RawExpectation};
-use crate::recommend::{self, STAGE};
+use crate::recommend;
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::{
+use gensec_core::contract::analysis::{
     Confidence, MODEL_ITEM_PREFIX, ModelNote, Preventive, PreventiveSpec, Priority, Recommendation,
-    ValidationReport,
 };
+use gensec_core::contract::stage::Verdicts;
 use gensec_core::llm::names;
 use gensec_kb::names::ServiceNames;
 use gensec_kb::{Kb, ServiceEntry, validate};
@@ -65,12 +65,12 @@ struct Context<'a> {
     grounding: &'a Grounding,
 }
 
-fn reject(report: &mut ValidationReport, tally: &mut Tally, item: &str, reason: String) {
+fn reject(report: &mut Verdicts, tally: &mut Tally, item: &str, reason: String) {
     tally.rejected += 1;
-    report.reject(STAGE, format!("{MODEL_ITEM_PREFIX}{item}"), reason);
+    report.reject(format!("{MODEL_ITEM_PREFIX}{item}"), reason);
 }
 
-fn accept(report: &mut ValidationReport, tally: &mut Tally) {
+fn accept(report: &mut Verdicts, tally: &mut Tally) {
     tally.accepted += 1;
     report.accept();
 }
@@ -103,7 +103,7 @@ pub fn apply(
     grounding: &Grounding,
     answer: &Answer,
     recommendations: &mut Vec<Recommendation>,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Tally {
     let known: Vec<String> = recommendations
         .iter()
@@ -180,7 +180,7 @@ pub fn apply(
     checker.tally
 }
 
-fn unreadable(checker: &mut Checker<'_>, report: &mut ValidationReport, reason: &str) {
+fn unreadable(checker: &mut Checker<'_>, report: &mut Verdicts, reason: &str) {
     reject(
         report,
         &mut checker.tally,
@@ -196,7 +196,7 @@ fn locate(
     recommendations: &[Recommendation],
     configuration_id: &str,
     label: &str,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> Option<usize> {
     let found = recommendations
         .iter()
@@ -215,7 +215,7 @@ fn rationale(
     item: &RationaleItem,
     explained: &mut BTreeSet<String>,
     recommendations: &mut [Recommendation],
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) {
     let label = format!("rationale for {}", item.configuration_id);
     let Some(index) = locate(
@@ -244,7 +244,7 @@ fn adjustment(
     item: &Adjustment,
     adjusted: &mut BTreeSet<String>,
     recommendations: &mut [Recommendation],
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) {
     let label = format!("priority of {}", item.configuration_id);
     let Some(index) = locate(
@@ -402,10 +402,10 @@ fn additional(
     checker: &mut Checker<'_>,
     item: &Additional,
     recommendations: &mut Vec<Recommendation>,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> bool {
     let label = format!("{} {}", item.resource_type, item.property);
-    let refused = |checker: &mut Checker<'_>, report: &mut ValidationReport, reason: String| {
+    let refused = |checker: &mut Checker<'_>, report: &mut Verdicts, reason: String| {
         reject(report, &mut checker.tally, &label, reason);
         false
     };

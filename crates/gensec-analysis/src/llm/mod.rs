@@ -12,27 +12,15 @@ pub mod prompt;
 
 use crate::recommend::STAGE;
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::{ModelValidation, Recommendation, ValidationReport};
+use gensec_core::contract::analysis::{ModelValidation, Recommendation};
+use gensec_core::contract::stage::Verdicts;
 use gensec_core::llm::session::LlmSession;
 use gensec_core::llm::{FinishReason, Llm, LlmStageRecord, json, prompt::neutralise};
 use gensec_kb::{Kb, ServiceEntry};
 
-/// The validators' verdict for the validation report.
+/// The validators' verdict on this stage's answer.
 pub fn model_validation(record: &LlmStageRecord) -> ModelValidation {
-    ModelValidation {
-        model_id: record.model_id.clone(),
-        outcome: match record.outcome {
-            gensec_core::llm::LlmOutcome::Applied => "applied".into(),
-            gensec_core::llm::LlmOutcome::Deterministic => "deterministic".into(),
-        },
-        fallback_reason: record.fallback_reason.clone(),
-        items_proposed: record.items_proposed,
-        items_accepted: record.items_accepted,
-        items_rejected: record.items_rejected,
-        names_checked: record.names_checked,
-        names_unknown: record.names_unknown,
-        hallucination_rate: record.hallucination_rate(),
-    }
+    ModelValidation::from_records(std::slice::from_ref(record)).unwrap_or_default()
 }
 
 /// Ask the model and apply what passes the validators. Never fails: a model
@@ -44,12 +32,12 @@ pub async fn enrich(
     profile: &SecurityProfile,
     earlier: &[LlmStageRecord],
     recommendations: &mut Vec<Recommendation>,
-    report: &mut ValidationReport,
+    report: &mut Verdicts,
 ) -> LlmStageRecord {
     let mut session = LlmSession::new(llm, STAGE, earlier);
     let grounding = prompt::grounding(kb, service, recommendations);
     let request = prompt::request(profile, service, &grounding, recommendations);
-    let record = match session.ask(request).await {
+    match session.ask(request).await {
         Err(error) => session.failed(&error),
         Ok(response) => {
             let truncated = response.finish == FinishReason::Length;
@@ -92,7 +80,5 @@ pub async fn enrich(
                 },
             }
         }
-    };
-    report.llm = Some(model_validation(&record));
-    record
+    }
 }

@@ -4,7 +4,7 @@
 //! capped, so a one-service prompt stays well under 15k input tokens.
 
 use gensec_core::SecurityProfile;
-use gensec_core::analysis::Recommendation;
+use gensec_core::contract::analysis::Recommendation;
 use gensec_core::llm::prompt::{DATA_POLICY, data_block};
 use gensec_core::llm::{LlmRequest, Message};
 use gensec_kb::model::{AccessLevel, JsonType};

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    gensec_lambda::serve::stage(gensec_core::pipeline::StageId::Iac).await
+    gensec_lambda::serve::stage(gensec_core::contract::stage::StageId::Iac).await
 }

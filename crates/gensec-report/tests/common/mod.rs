@@ -1,8 +1,13 @@
 //! Shared set-up: the s3 fixture run copied into a temporary directory store.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use gensec_core::contract::figures::{
+    AnalysisFigures, ControlsFigures, DocumentationFigures, IacFigures, IamFigures, StageFigures,
+};
+use gensec_core::contract::stage::{
+    RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts, WrittenFile,
+};
 use gensec_core::input::{parse_profile, parse_request};
-use gensec_core::pipeline::{RunContext, Stage, StageOutcome, StagePorts, output_prefix};
 use gensec_kb::{Kb, ServiceDocumentation};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_report::ReportStage;
@@ -38,14 +43,74 @@ pub fn context(kb: &Kb) -> RunContext {
         ),
     )
     .unwrap();
-    RunContext {
-        request,
-        profile,
-        service_id: "s3".into(),
-        service_display_name: "Amazon S3".into(),
-        output_prefix: output_prefix("s3", REQUEST_ID),
-        kb: kb.stamp(),
+    RunContext::new(request, profile, "s3", "Amazon S3", kb.stamp())
+}
+
+/// The stage that writes a layout path, by its top directory.
+fn stage_of(path: &str) -> Option<StageId> {
+    match path.split('/').next()? {
+        "documentation" => Some(StageId::Documentation),
+        "analysis" => Some(StageId::Analysis),
+        "controls" => Some(StageId::Controls),
+        "iac" => Some(StageId::Iac),
+        "iam" => Some(StageId::Iam),
+        _ => None,
     }
+}
+
+fn files_under(dir: &Path, root: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, root, out);
+        } else {
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
+        }
+    }
+}
+
+/// The outcomes of the stages before the report, as if they had written
+/// exactly the files in the run directory.
+pub fn earlier_outcomes(run_dir: &Path) -> Vec<StageOutcome> {
+    let mut paths = Vec::new();
+    files_under(run_dir, run_dir, &mut paths);
+    paths.sort();
+    [
+        StageId::Documentation,
+        StageId::Analysis,
+        StageId::Controls,
+        StageId::Iac,
+        StageId::Iam,
+    ]
+    .into_iter()
+    .map(|stage| StageOutcome {
+        stage,
+        files: paths
+            .iter()
+            .filter(|path| stage_of(path) == Some(stage))
+            .map(|path| WrittenFile {
+                path: path.clone(),
+                sha256: String::new(),
+                bytes: std::fs::metadata(run_dir.join(path)).unwrap().len(),
+            })
+            .collect(),
+        figures: match stage {
+            StageId::Documentation => StageFigures::Documentation(DocumentationFigures::default()),
+            StageId::Analysis => StageFigures::Analysis(AnalysisFigures::default()),
+            StageId::Controls => StageFigures::Controls(ControlsFigures::default()),
+            StageId::Iac => StageFigures::Iac(IacFigures::default()),
+            _ => StageFigures::Iam(IamFigures::default()),
+        },
+        verdicts: Verdicts::new(stage),
+        warnings: Vec::new(),
+        llm: None,
+    })
+    .collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -83,6 +148,14 @@ impl Run {
 }
 
 pub async fn run_with(prepare: impl FnOnce(&Path)) -> Run {
+    run_with_outcomes(prepare, |_| {}).await
+}
+
+/// [`run_with`], with the earlier stages' outcomes changed by `adjust` first.
+pub async fn run_with_outcomes(
+    prepare: impl FnOnce(&Path),
+    adjust: impl FnOnce(&mut Vec<StageOutcome>),
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("s3").join(REQUEST_ID);
     copy_dir(&fixture_dir(), &run_dir);
@@ -95,7 +168,12 @@ pub async fn run_with(prepare: impl FnOnce(&Path)) -> Run {
         store: &store,
         library: &db,
     };
-    let outcome = ReportStage::new(kb).run(&ctx, &ports).await.unwrap();
+    let mut earlier = earlier_outcomes(&run_dir);
+    adjust(&mut earlier);
+    let outcome = ReportStage::new(kb)
+        .run(&ctx, &ports, &earlier)
+        .await
+        .unwrap();
     Run { dir, ctx, outcome }
 }
 

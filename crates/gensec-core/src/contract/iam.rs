@@ -1,13 +1,7 @@
-//! The IAM model: the contract between the IAM stage and the report.
+//! `iam/iam-model.json`: stage 5's typed output, read by the report.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Where the IAM stage writes its documents, relative to the run prefix.
-pub const IAM_MODEL_PATH: &str = "iam/iam-model.json";
-pub const IAM_REVIEW_PATH: &str = "iam/iam-review.md";
-/// `iam/policies/<persona id>.json`
-pub const IAM_POLICIES_DIR: &str = "iam/policies";
 
 /// Why an action needs a reviewer's attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
-//! Recommendations and the validation report: the contract between the
-//! analysis stage and every stage after it.
+//! `analysis/recommendations.json`: stage 2's typed output, read by every
+//! stage after it.
 
 use crate::input::ComplianceFramework;
 use serde::{Deserialize, Serialize};
@@ -184,29 +184,8 @@ pub struct Recommendation {
     pub model: Option<ModelNote>,
 }
 
-/// One item a validator refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejection {
-    /// `analysis`, `controls`, ...
-    pub stage: String,
-    /// What was refused (`AWS::S3::Bucket.Versioning`, `rule s3_bucket_...`).
-    pub item: String,
-    pub reason: String,
-}
-
-/// Per-stage validation outcome, written as `analysis/validation-report.json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ValidationReport {
-    pub proposed: u64,
-    pub accepted: u64,
-    pub rejected: Vec<Rejection>,
-    /// How the language model's answer fared; absent without one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llm: Option<ModelValidation>,
-}
-
 /// The validators' verdict on a language model's answer. Its rejections are
-/// in [`ValidationReport::rejected`] with items starting `model: `.
+/// among the analysis stage's rejections, with items starting `model: `.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelValidation {
     pub model_id: String,
@@ -227,50 +206,37 @@ pub struct ModelValidation {
     pub hallucination_rate: Option<f64>,
 }
 
+impl ModelValidation {
+    /// The verdict over the stages that asked the model; `None` when none did.
+    /// The outcome is `applied` only when every stage applied its answer.
+    pub fn from_records(records: &[crate::llm::LlmStageRecord]) -> Option<Self> {
+        let first = records.first()?;
+        let mut verdict = Self {
+            model_id: first.model_id.clone(),
+            outcome: "applied".into(),
+            ..Self::default()
+        };
+        for record in records {
+            if record.outcome == crate::llm::LlmOutcome::Deterministic {
+                verdict.outcome = "deterministic".into();
+                if verdict.fallback_reason.is_none() {
+                    verdict.fallback_reason = record.fallback_reason.clone();
+                }
+            }
+            verdict.items_proposed += record.items_proposed;
+            verdict.items_accepted += record.items_accepted;
+            verdict.items_rejected += record.items_rejected;
+            verdict.names_checked += record.names_checked;
+            verdict.names_unknown += record.names_unknown;
+        }
+        verdict.hallucination_rate = (verdict.names_checked > 0)
+            .then(|| verdict.names_unknown as f64 / verdict.names_checked as f64);
+        Some(verdict)
+    }
+}
+
 /// Item prefix of rejections of model-proposed items.
 pub const MODEL_ITEM_PREFIX: &str = "model: ";
-
-/// Where a report stood before a stage added to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportMark {
-    proposed: u64,
-    accepted: u64,
-    rejected: usize,
-}
-
-impl ValidationReport {
-    /// Remember the current counts, to report a later stage's share.
-    pub fn mark(&self) -> ReportMark {
-        ReportMark {
-            proposed: self.proposed,
-            accepted: self.accepted,
-            rejected: self.rejected.len(),
-        }
-    }
-
-    /// What was checked, accepted and rejected since `mark`.
-    pub fn counts_since(&self, mark: ReportMark) -> crate::pipeline::ValidationCounts {
-        crate::pipeline::ValidationCounts {
-            checked: self.proposed - mark.proposed,
-            accepted: self.accepted - mark.accepted,
-            rejected: (self.rejected.len() - mark.rejected) as u64,
-        }
-    }
-
-    pub fn accept(&mut self) {
-        self.proposed += 1;
-        self.accepted += 1;
-    }
-
-    pub fn reject(&mut self, stage: &str, item: impl Into<String>, reason: impl Into<String>) {
-        self.proposed += 1;
-        self.rejected.push(Rejection {
-            stage: stage.to_string(),
-            item: item.into(),
-            reason: reason.into(),
-        });
-    }
-}
 
 /// `analysis/recommendations.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,11 +247,6 @@ pub struct RecommendationSet {
     pub profile_id: String,
     pub recommendations: Vec<Recommendation>,
 }
-
-/// Where the analysis stage writes its documents, relative to the run prefix.
-pub const RECOMMENDATIONS_PATH: &str = "analysis/recommendations.json";
-/// The run's validation report; later stages append their rejections.
-pub const VALIDATION_REPORT_PATH: &str = "analysis/validation-report.json";
 
 impl Recommendation {
     /// Names a model may quote back when it writes about this recommendation:
