@@ -71,103 +71,75 @@ fn errors_name_the_statement_and_the_field() {
     assert!(text.contains("Condition.StringEqulas"), "{text}");
 }
 
+/// A one-statement policy with `changes` applied (`null` removes a key).
+fn statement_with(changes: Value) -> Value {
+    let mut base = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            base.as_object_mut().unwrap().remove(key);
+        } else {
+            base[key] = value.clone();
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": [base]})
+}
+
 #[test]
 fn structural_errors() {
-    let statement = |extra: Value| {
-        let mut base = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
-        for (key, value) in extra.as_object().unwrap() {
-            if value.is_null() {
-                base.as_object_mut().unwrap().remove(key);
-            } else {
-                base[key] = value.clone();
-            }
-        }
-        json!({"Version": "2012-10-17", "Statement": [base]})
-    };
+    let identity = |changes: Value| (PolicyKind::Identity, statement_with(changes));
     let cases = [
+        (identity(json!({"Effect": "allow"})), "Effect"),
+        (identity(json!({"NotAction": "s3:*"})), "together"),
+        (identity(json!({"Action": null})), "Action or NotAction"),
         (
-            PolicyKind::Identity,
-            statement(json!({"Effect": "allow"})),
-            "Effect",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"NotAction": "s3:*"})),
-            "together",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Action": null})),
-            "Action or NotAction",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Resource": null})),
+            identity(json!({"Resource": null})),
             "Resource or NotResource",
         ),
+        (identity(json!({"Action": []})), "empty"),
+        (identity(json!({"Action": 5})), "not a string"),
+        (identity(json!({"Resource": "bucket"})), "neither"),
+        (identity(json!({"Principal": "*"})), "only allowed"),
         (
-            PolicyKind::Identity,
-            statement(json!({"Action": []})),
-            "empty",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Action": 5})),
-            "not a string",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Resource": "bucket"})),
-            "neither",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Principal": "*"})),
+            (
+                PolicyKind::ServiceControl,
+                statement_with(json!({"Principal": "*"})),
+            ),
             "only allowed",
         ),
         (
-            PolicyKind::ServiceControl,
-            statement(json!({"Principal": "*"})),
-            "only allowed",
-        ),
-        (
-            PolicyKind::Resource,
-            statement(json!({})),
+            (PolicyKind::Resource, statement_with(json!({}))),
             "needs Principal",
         ),
         (
-            PolicyKind::Resource,
-            statement(json!({"Principal": {"AWS": "bob"}})),
+            (
+                PolicyKind::Resource,
+                statement_with(json!({"Principal": {"AWS": "bob"}})),
+            ),
             "Principal.AWS",
         ),
+        (identity(json!({"Effects": "Allow"})), "unknown element"),
         (
-            PolicyKind::Identity,
-            statement(json!({"Effects": "Allow"})),
-            "unknown element",
-        ),
-        (
-            PolicyKind::Identity,
-            statement(json!({"Condition": {"StringEquals": "x"}})),
+            identity(json!({"Condition": {"StringEquals": "x"}})),
             "maps condition keys",
         ),
         (
-            PolicyKind::Identity,
-            statement(json!({"Condition": {"StringEquals": {"k": {"a": 1}}}})),
+            identity(json!({"Condition": {"StringEquals": {"k": {"a": 1}}}})),
             "not a string, number",
         ),
         (
-            PolicyKind::Identity,
-            json!({"Version": "2012-10-17"}),
+            (PolicyKind::Identity, json!({"Version": "2012-10-17"})),
             "missing Statement",
         ),
         (
-            PolicyKind::Identity,
-            json!({"Version": "2020-01-01", "Statement": []}),
+            (
+                PolicyKind::Identity,
+                json!({"Version": "2020-01-01", "Statement": []}),
+            ),
             "Version",
         ),
-        (PolicyKind::Identity, json!([]), "JSON object"),
+        ((PolicyKind::Identity, json!([])), "JSON object"),
     ];
-    for (kind, document, expected) in cases {
+    for ((kind, document), expected) in cases {
         let text = error_text(kind, document.clone());
         assert!(text.contains(expected), "{document}: {text}");
     }

@@ -138,7 +138,13 @@ fn resource_policy_matrix() -> Vec<Case> {
             }
         }
     }
-    // Denies in the resource policy, and NotPrincipal denies with a boundary.
+    cases.extend(resource_policy_denies());
+    cases
+}
+
+/// Denies in the resource policy, and `NotPrincipal` denies with a boundary.
+fn resource_policy_denies() -> Vec<Case> {
+    let mut cases = Vec::new();
     let deny_statements = [
         (
             "deny-caller",

@@ -31,6 +31,14 @@ fn imds_scp(resource: &str, condition: Value) -> gensec_policy::corpus::NamedPol
 }
 
 pub fn cases(kb: &Kb) -> Vec<Case> {
+    let mut cases = imdsv2_scps(kb);
+    cases.extend(identity_scoped_to_instances(kb));
+    cases
+}
+
+/// The IMDSv2 SCP in four forms x compliant, non-compliant and omitted
+/// metadata options x with and without the optional volume and key pair.
+fn imdsv2_scps(kb: &Kb) -> Vec<Case> {
     let not_required = json!({"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}});
     let not_required_if_exists =
         json!({"StringNotEqualsIfExists": {"ec2:MetadataHttpTokens": "required"}});
@@ -38,7 +46,7 @@ pub fn cases(kb: &Kb) -> Vec<Case> {
         "StringNotEquals": {"ec2:MetadataHttpTokens": "required"},
         "Null": {"ec2:MetadataHttpTokens": "false"}
     });
-    use Outcome::{Allowed, ExplicitlyDenied, ImplicitlyDenied};
+    use Outcome::{Allowed, ExplicitlyDenied};
     // (name, SCP resource, condition, [required, optional, omitted])
     let variants: [(&str, &str, &Value, [Outcome; 3]); 4] = [
         ("every-resource", "*", &not_required, [ExplicitlyDenied; 3]),
@@ -100,8 +108,14 @@ pub fn cases(kb: &Kb) -> Vec<Case> {
             }
         }
     }
-    // An identity policy that allows launching only on instances misses the
-    // image, subnet, security group and network interface.
+    cases
+}
+
+/// An identity policy that allows launching only on instances misses the
+/// image, subnet, security group and network interface.
+fn identity_scoped_to_instances(kb: &Kb) -> Vec<Case> {
+    use Outcome::{Allowed, ImplicitlyDenied};
+    let mut cases = Vec::new();
     for (name, resources, expected) in [
         (
             "identity-instances-only",

@@ -239,6 +239,7 @@ pub fn cases() -> Vec<Case> {
     cases.extend(set_operators());
     cases.extend(null_checks());
     cases.extend(single_valued_operators_on_sets());
+    cases.extend(date_formats());
     cases
 }
 
@@ -453,6 +454,68 @@ fn single_valued_operators_on_sets() -> Vec<Case> {
                 builder = builder.diverges(NULL_DATASET, NULL_REFERENCE, Outcome::ImplicitlyDenied);
             }
             cases.push(builder.build());
+        }
+    }
+    cases
+}
+
+/// Dates written as W3C date-times, plain dates and epoch seconds, on both
+/// sides. iam-simulate compares an epoch value as a raw number against the
+/// milliseconds of a date-time; the cases where that changes the answer
+/// are documented divergences.
+fn date_formats() -> Vec<Case> {
+    // (form, policy value for 2024-06-01T00:00:00Z, request value before, request value after)
+    let forms = [
+        (
+            "iso",
+            "2024-06-01T00:00:00Z",
+            "2024-05-01T00:00:00Z",
+            "2024-07-01T00:00:00Z",
+        ),
+        ("date", "2024-06-01", "2024-05-01", "2024-07-01"),
+        ("epoch", "1717200000", "1714521600", "1719792000"),
+    ];
+    // How iam-simulate reads a date: epoch digits as they are, anything
+    // else as milliseconds.
+    let simulator_number = |text: &str| -> f64 {
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().unwrap()
+        } else {
+            let date = if text.len() == 10 {
+                format!("{text}T00:00:00Z")
+            } else {
+                text.to_string()
+            };
+            chrono::DateTime::parse_from_rfc3339(&date)
+                .unwrap()
+                .timestamp_millis() as f64
+        }
+    };
+    let mut cases = Vec::new();
+    for (policy_form, policy_value, _, _) in forms {
+        for (request_form, _, before, after) in forms {
+            for (operator, request) in [("DateLessThan", before), ("DateGreaterThan", after)] {
+                let context = get_object(USER).with(TIME, request);
+                let condition = json!({ operator: { TIME: policy_value } });
+                let name = format!("{operator}/policy-{policy_form}/request-{request_form}");
+                let (simulated_request, simulated_policy) =
+                    (simulator_number(request), simulator_number(policy_value));
+                let simulator_holds = if operator == "DateLessThan" {
+                    simulated_request < simulated_policy
+                } else {
+                    simulated_request > simulated_policy
+                };
+                let mut builder = condition_case("date-formats", name, "Allow", condition, context)
+                    .expect(Outcome::Allowed);
+                if !simulator_holds {
+                    builder = builder.diverges(
+                        "an epoch-seconds date against a date-time: gensec compares instants, iam-simulate compares epoch seconds with milliseconds",
+                        "IAM User Guide, Condition operators, Date condition operators: values in W3C ISO 8601 date formats or epoch (UNIX) time",
+                        Outcome::ImplicitlyDenied,
+                    );
+                }
+                cases.push(builder.build());
+            }
         }
     }
     cases

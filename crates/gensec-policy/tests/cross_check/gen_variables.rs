@@ -70,10 +70,10 @@ fn resource_variables() -> Vec<Case> {
     cases
 }
 
-fn condition_variables() -> Vec<Case> {
+fn variable_conditions() -> [(&'static str, Value); 6] {
     let tag_match =
         |operator: &str, value: &str| json!({ operator: { "aws:ResourceTag/team": value } });
-    let specs: [(&str, Value); 6] = [
+    [
         (
             "equals-principal-tag",
             tag_match("StringEquals", "${aws:PrincipalTag/team}"),
@@ -98,7 +98,11 @@ fn condition_variables() -> Vec<Case> {
             "arn-like-username",
             json!({"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:*:${aws:username}-alerts"}}),
         ),
-    ];
+    ]
+}
+
+fn condition_variables() -> Vec<Case> {
+    let specs = variable_conditions();
     let contexts: [(&str, Vec<(&str, &str)>); 5] = [
         (
             "tags-equal",
