@@ -18,6 +18,9 @@
 //!    resource-policy `Deny` with `NotPrincipal` always applies.
 //!
 //! `sts:GetCallerIdentity` needs no permission and cannot be denied.
+//! Whether SCPs apply at all is the caller's to say: leave `scps` empty for
+//! the management account and for service-linked roles, which SCPs do not
+//! affect.
 //! Not modelled: session policies, resource control policies, VPC endpoint
 //! policies, S3 Block Public Access, the special rules for AWS-managed IAM
 //! policies and the root user.
@@ -89,12 +92,16 @@ impl PolicySet {
             };
         }
         let mut denies = Vec::new();
-        let identity_allows =
-            applicable(&self.identity, PolicyRole::Identity, context, &mut denies);
+        let identity_allows = applicable(
+            &self.identity,
+            &|| PolicyRole::Identity,
+            context,
+            &mut denies,
+        );
         let boundary_allows = self.permission_boundary.as_ref().map(|boundary| {
             applicable(
                 std::slice::from_ref(boundary),
-                PolicyRole::PermissionBoundary,
+                &|| PolicyRole::PermissionBoundary,
                 context,
                 &mut denies,
             )
@@ -102,8 +109,8 @@ impl PolicySet {
         let mut missing = Vec::new();
         let mut scp_allows = Vec::new();
         for level in &self.scps {
-            let role = PolicyRole::Scp(level.id.clone());
-            let allows = applicable(&level.policies, role, context, &mut denies);
+            let role = || PolicyRole::Scp(level.id.clone());
+            let allows = applicable(&level.policies, &role, context, &mut denies);
             if allows.is_empty() {
                 missing.push(MissingAllow::Scp(level.id.clone()));
             }
@@ -270,9 +277,10 @@ fn boundary_bypass(context: &RequestContext, direct: &[ResourceAllow]) -> bool {
 }
 
 /// The applicable `Allow`s of `policies`; applicable `Deny`s go to `denies`.
+/// Nothing is allocated for statements that do not apply.
 fn applicable(
     policies: &[Policy],
-    role: PolicyRole,
+    role: &dyn Fn() -> PolicyRole,
     context: &RequestContext,
     denies: &mut Vec<StatementRef>,
 ) -> Vec<StatementRef> {
@@ -282,7 +290,7 @@ fn applicable(
             if !statement.applies_to(context) {
                 continue;
             }
-            let reference = reference(role.clone(), policy, statement);
+            let reference = reference(role(), policy, statement);
             match statement.effect {
                 Effect::Allow => allows.push(reference),
                 Effect::Deny => denies.push(reference),

@@ -97,11 +97,20 @@ fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The six segments of an ARN, without allocating.
+fn arn_segments(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let mut segments = [""; 6];
+    for segment in &mut segments {
+        *segment = parts.next()?;
+    }
+    (segments[0] == "arn").then_some(segments)
+}
+
 /// `arn:aws:iam::111122223333:root` -> the account.
 fn root_account(value: &str) -> Option<&str> {
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "iam", "", account, "root"] if is_account_id(account) => Some(account),
+    match arn_segments(value)? {
+        [_, _, "iam", "", account, "root"] if is_account_id(account) => Some(account),
         _ => None,
     }
 }
@@ -109,19 +118,19 @@ fn root_account(value: &str) -> Option<&str> {
 /// Whether `session` (an assumed-role or federated-user ARN) is a session
 /// of the role or user `named`.
 fn session_of(named: &str, session: &str) -> bool {
-    let named_parts: Vec<&str> = named.splitn(6, ':').collect();
-    let session_parts: Vec<&str> = session.splitn(6, ':').collect();
     let (
-        ["arn", partition, "iam", "", account, resource],
-        [
-            "arn",
-            session_partition,
-            "sts",
-            "",
-            session_account,
-            session_resource,
-        ],
-    ) = (named_parts.as_slice(), session_parts.as_slice())
+        Some([_, partition, "iam", "", account, resource]),
+        Some(
+            [
+                _,
+                session_partition,
+                "sts",
+                "",
+                session_account,
+                session_resource,
+            ],
+        ),
+    ) = (arn_segments(named), arn_segments(session))
     else {
         return false;
     };

@@ -323,3 +323,26 @@ fn calls_are_allowed_only_when_every_resource_is() {
     assert_eq!(set.evaluate_call(&[instance]).outcome, Outcome::Allowed);
     assert_eq!(set.evaluate_call(&[]).outcome, Outcome::ImplicitlyDenied);
 }
+
+#[test]
+fn conditions_are_anded_across_operators_and_keys() {
+    let set = PolicySet {
+        identity: vec![identity(json!([{
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {
+                "Bool": {"aws:SecureTransport": "true"},
+                "StringEquals": {"aws:PrincipalTag/team": "red", "aws:PrincipalTag/env": "prod"}
+            }
+        }]))],
+        ..PolicySet::default()
+    };
+    let all = request(USER)
+        .with("aws:SecureTransport", "true")
+        .with("aws:PrincipalTag/team", "red")
+        .with("aws:PrincipalTag/env", "prod");
+    assert_eq!(outcome(&set, &all), Outcome::Allowed);
+    let wrong_env = all.clone().with("aws:PrincipalTag/env", "dev");
+    assert_eq!(outcome(&set, &wrong_env), Outcome::ImplicitlyDenied);
+    let plain_http = all.with("aws:SecureTransport", "false");
+    assert_eq!(outcome(&set, &plain_http), Outcome::ImplicitlyDenied);
+}

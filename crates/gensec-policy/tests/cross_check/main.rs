@@ -272,7 +272,14 @@ fn gensec_agrees_with_iam_simulate() {
     let mut cases = generated(&kb);
     cases.extend(external_cases());
     let mut problems = Vec::new();
+    let started = std::time::Instant::now();
     let ours = decide_ourselves(&kb, &cases, &mut problems);
+    eprintln!(
+        "cross-check: gensec parsed and decided {} cases ({} request contexts, with key checks) in {:?}",
+        cases.len(),
+        cases.iter().map(|case| case.requests.len()).sum::<usize>(),
+        started.elapsed()
+    );
     let corpus_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("iam-simulate-corpus.json");
     Corpus::new("gensec-policy cross-check", cases.clone())
         .write(&corpus_path)
