@@ -152,6 +152,13 @@ impl ApiCall {
             .collect();
         let mut contexts = Vec::new();
         if action.resource_types.is_empty() {
+            if let Some(named) = self.resources.keys().next() {
+                return Err(CallError::UnknownResourceType {
+                    action: self.action.clone(),
+                    resource_type: named.clone(),
+                    known: "none: the action has no resource types, its resource is *".to_string(),
+                });
+            }
             let keys: Vec<&str> = action
                 .condition_keys
                 .iter()

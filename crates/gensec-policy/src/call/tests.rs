@@ -163,6 +163,14 @@ fn wildcard_only_actions_have_one_context_on_star() {
     assert_eq!(contexts.len(), 1);
     assert_eq!(contexts[0].resource, "*");
     assert!(contexts[0].get("aws:SourceIp").is_some());
+    let named = ApiCall::new("ec2:DescribeInstances", DEV)
+        .touch("instance")
+        .contexts(kb())
+        .unwrap_err();
+    assert!(
+        matches!(named, CallError::UnknownResourceType { .. }),
+        "{named}"
+    );
 }
 
 fn scp_set(resource: &str) -> PolicySet {
