@@ -214,7 +214,7 @@ impl Kb {
                 in_namespaces(&control.cfn_resource_types)
                     || in_namespaces(&control.resource_types)
                     || prefix == entry.id
-                    || entry.iam_prefixes.iter().any(|p| *p == prefix)
+                    || entry.iam_prefixes.contains(&prefix)
             })
             .collect()
     }

@@ -114,6 +114,7 @@ const PARAMETER_TYPES: &[&str] = &[
     "long",
 ];
 const KNOWN_GAPS: &[&str] = &[
+    "description",
     "resource_types",
     "triggers",
     "parameters",
@@ -218,7 +219,6 @@ fn curated_rule(
     Ok(ConfigRule {
         identifier: identifier.to_string(),
         name: raw.name.clone(),
-        description,
         documentation_url,
         resource_types: raw.resource_types.clone(),
         triggers: raw.triggers.clone(),
@@ -227,8 +227,14 @@ fn curated_rule(
             .missing
             .iter()
             .any(|m| m == "resource_types" || m == "parameters"),
+        missing: raw
+            .missing
+            .iter()
+            .filter(|gap| *gap != "description" || description.is_empty())
+            .cloned()
+            .collect(),
+        description,
         provenance,
-        missing: raw.missing.clone(),
     })
 }
 
@@ -284,5 +290,50 @@ export declare class ResourceType {
         assert_eq!(rules[0].0, "S3_BUCKET_VERSIONING_ENABLED");
         assert!(rules[0].1.starts_with("Checks whether versioning"));
         assert!(rules[0].2.ends_with("s3-bucket-versioning-enabled.html"));
+    }
+
+    fn curated(entry: &str) -> CuratedRules {
+        serde_json::from_str(&format!(
+            r#"{{"provenance": [], "rules": {{"S3_BUCKET_VERSIONING_ENABLED": {entry}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_malformed_entry_fails_naming_file_and_entry() {
+        let cdk = parse_cdk_rule_identifiers("rule.d.ts", SAMPLE).unwrap();
+        let bad = curated(
+            r#"{"name": "s3-bucket-versioning-enabled", "description": "", "resource_types": ["AWS::S3::Bucket"],
+                "triggers": ["sometimes"], "parameters": [], "sources": {}, "missing": []}"#,
+        );
+        let err = curated_rules("config-rules.json", &bad, cdk.clone()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("config-rules.json entry S3_BUCKET_VERSIONING_ENABLED"),
+            "{text}"
+        );
+        assert!(text.contains("sometimes"), "{text}");
+        let good = curated(
+            r#"{"name": "s3-bucket-versioning-enabled", "description": "", "resource_types": ["AWS::S3::Bucket"],
+                "triggers": [], "parameters": [{"name": "isMfaDeleteEnabled", "type": "String", "optional": null, "default": null}],
+                "sources": {"identifier": ["docs"]}, "missing": ["triggers", "parameter_optional_flags"]}"#,
+        );
+        let rules = curated_rules("config-rules.json", &good, cdk).unwrap();
+        assert!(rules[0].details_known);
+        assert!(!rules[0].parameters[0].optional_known);
+        assert!(
+            rules[0]
+                .description
+                .starts_with("Checks whether versioning")
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_fails() {
+        let parsed: Result<CuratedRules, _> = serde_json::from_str(
+            r#"{"provenance": [], "rules": {"X": {"name": "x", "description": "", "resource_types": [],
+                "triggers": [], "parameters": [], "sources": {}, "missing": [], "colour": "red"}}}"#,
+        );
+        assert!(parsed.unwrap_err().to_string().contains("colour"));
     }
 }
