@@ -61,9 +61,32 @@ fn info(kb: &Kb, json: bool) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         text,
-        "  Config managed rules       {:>7} ({} with resource types and parameters)",
-        c.config_rules, c.config_rules_with_details
+        "  Config managed rules       {:>7} ({} with details known, {} with resource types, {} with parameters, {} with trigger types, {} complete)",
+        c.config_rules,
+        c.config_rules_with_details,
+        c.config_rules_with_resource_types,
+        c.config_rules_with_parameters,
+        c.config_rules_with_triggers,
+        c.config_rules_complete
     );
+    let _ = writeln!(
+        text,
+        "  Config resource types      {:>7} ({} named differently in CloudFormation, {} without a CloudFormation type)",
+        c.config_types, c.config_types_renamed, c.config_types_without_cfn
+    );
+    let _ = writeln!(
+        text,
+        "  configuration-item shapes  {:>7} types, {} paths",
+        c.ci_shape_types, c.ci_shape_paths
+    );
+    let _ = writeln!(
+        text,
+        "  Security Hub controls      {:>7} ({} active, {} FSBP)",
+        c.security_hub_controls, c.security_hub_active, c.security_hub_fsbp
+    );
+    for (standard, count) in &c.security_hub_per_standard {
+        let _ = writeln!(text, "    {standard:<52} {count:>4}");
+    }
     let _ = writeln!(text, "sources:");
     for source in &meta.sources {
         let _ = writeln!(

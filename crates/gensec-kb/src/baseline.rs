@@ -1,9 +1,12 @@
-//! The baseline file: a small index (catalogue, Config rules, where each chunk
-//! is) followed by independently compressed chunks, one per CloudFormation
-//! namespace and one per IAM prefix, so a query decompresses only what it needs.
+//! The baseline file: a small index (catalogue, Config rules, Config type
+//! aliases, Security Hub controls, where each chunk is) followed by
+//! independently compressed chunks, one per CloudFormation namespace, one per
+//! IAM prefix and one per namespace of configuration-item shapes, so a query
+//! decompresses only what it needs.
 //!
 //! Layout: `GSKB` | format u32 LE | index length u64 LE | zstd(postcard(index)) | chunks.
 
+use crate::facts::{CiShape, ConfigTypeAlias, SecurityHubControl};
 use crate::model::{
     ConditionKey, ConfigRule, IamService, KbMeta, ResourceTypeSchema, ServiceEntry,
 };
@@ -11,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 4] = b"GSKB";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 16;
 const COMPRESSION_LEVEL: i32 = 19;
 
@@ -33,7 +36,7 @@ pub enum BaselineError {
 pub struct ChunkRef {
     /// Namespace (`AWS::S3`) or IAM prefix (`s3`).
     pub key: String,
-    /// Resource type names in a CloudFormation chunk (empty for IAM chunks).
+    /// Type names in a CloudFormation or shape chunk (empty for IAM chunks).
     pub names: Vec<String>,
     pub offset: u64,
     pub len: u64,
@@ -45,8 +48,11 @@ pub struct KbIndex {
     pub catalogue: Vec<ServiceEntry>,
     pub config_rules: Vec<ConfigRule>,
     pub global_condition_keys: Vec<ConditionKey>,
+    pub config_types: Vec<ConfigTypeAlias>,
+    pub security_hub_controls: Vec<SecurityHubControl>,
     pub cfn_chunks: Vec<ChunkRef>,
     pub iam_chunks: Vec<ChunkRef>,
+    pub ci_chunks: Vec<ChunkRef>,
 }
 
 /// Everything that goes into a baseline.
@@ -59,6 +65,10 @@ pub struct KbContent {
     /// Grouped by namespace.
     pub resource_types: Vec<(String, Vec<ResourceTypeSchema>)>,
     pub iam: Vec<IamService>,
+    pub config_types: Vec<ConfigTypeAlias>,
+    pub security_hub_controls: Vec<SecurityHubControl>,
+    /// Configuration-item shapes grouped by Config namespace.
+    pub ci_shapes: Vec<(String, Vec<CiShape>)>,
 }
 
 fn compress<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, BaselineError> {
@@ -107,13 +117,27 @@ pub fn write(content: &KbContent) -> Result<Vec<u8>, BaselineError> {
         });
         chunks.extend(bytes);
     }
+    let mut ci_chunks = Vec::new();
+    for (namespace, shapes) in &content.ci_shapes {
+        let bytes = compress(shapes, namespace)?;
+        ci_chunks.push(ChunkRef {
+            key: namespace.clone(),
+            names: shapes.iter().map(|s| s.config_type.clone()).collect(),
+            offset: chunks.len() as u64,
+            len: bytes.len() as u64,
+        });
+        chunks.extend(bytes);
+    }
     let index = KbIndex {
         meta: content.meta.clone(),
         catalogue: content.catalogue.clone(),
         config_rules: content.config_rules.clone(),
         global_condition_keys: content.global_condition_keys.clone(),
+        config_types: content.config_types.clone(),
+        security_hub_controls: content.security_hub_controls.clone(),
         cfn_chunks,
         iam_chunks,
+        ci_chunks,
     };
     let index_bytes = compress(&index, "index")?;
     let mut out = Vec::with_capacity(HEADER_LEN + index_bytes.len() + chunks.len());
@@ -149,7 +173,12 @@ pub fn read_index(bytes: &[u8]) -> Result<(KbIndex, usize), BaselineError> {
         .ok_or(BaselineError::Truncated)?;
     let index: KbIndex = decode(&bytes[HEADER_LEN..chunks_start], "index")?;
     let chunk_area = (bytes.len() - chunks_start) as u64;
-    for chunk in index.cfn_chunks.iter().chain(&index.iam_chunks) {
+    for chunk in index
+        .cfn_chunks
+        .iter()
+        .chain(&index.iam_chunks)
+        .chain(&index.ci_chunks)
+    {
         if chunk
             .offset
             .checked_add(chunk.len)

@@ -5,15 +5,23 @@
 //! <sources>/cfn-lint/cfnlint/data/schemas/providers/<region>.json, resources/<hash>.json
 //! <sources>/iam-data/package/data/{serviceNames.json,actions,resourceTypes,conditionKeys}
 //! <sources>/aws-cdk-lib/package/aws-config/lib/rule.d.ts
-//! <curated>/service-catalogue.json, global-condition-keys.json, config-rule-details-*.json
+//! <sources>/botocore/config-service-2.json     Config's ResourceType enum
+//! <curated>/service-catalogue.json, global-condition-keys.json, config-rules.json,
+//!           config-cfn-type-aliases.json, config-resource-schema.json,
+//!           security-hub-controls.json
 //! ```
+//!
+//! `config-rule-details-*.json` in the curated directory are inputs of
+//! `scripts/kb-curate-config-rules`, not of this builder.
 
 use crate::baseline::{self, KbContent};
+use crate::facts::{CiShape, ConfigTypeAlias, SecurityHubControl};
 use crate::ingest::catalogue::{CuratedCatalogue, build_catalogue, namespace_of};
-use crate::ingest::config_rules::{RuleDetails, merge_rules, parse_cdk_rule_identifiers};
+use crate::ingest::config_facts::{self, CuratedAliases, CuratedControls, CuratedShapes};
+use crate::ingest::config_rules::{CuratedRules, curated_rules, parse_cdk_rule_identifiers};
 use crate::ingest::{IngestError, cfn, iam};
-use crate::model::{ConditionKey, KbCounts, KbMeta, ResourceTypeSchema, SourceInfo};
-use std::collections::BTreeMap;
+use crate::model::{ConditionKey, ConfigRule, KbCounts, KbMeta, ResourceTypeSchema, SourceInfo};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -145,31 +153,117 @@ pub fn load_iam(data_dir: &Path) -> Result<Vec<crate::model::IamService>, BuildE
     Ok(services)
 }
 
-/// Build the baseline bytes.
-pub fn build(sources: &Path, curated: &Path, built_at: &str) -> Result<Vec<u8>, BuildError> {
-    let source_infos: Vec<SourceInfo> = read_json(&sources.join("sources.json"))?;
-    let schemas = load_cfn(&sources.join("cfn-lint/cfnlint/data/schemas"))?;
-    let iam_services = load_iam(&sources.join("iam-data/package/data"))?;
+/// The Config and Security Hub facts a baseline holds.
+struct ConfigFacts {
+    rules: Vec<ConfigRule>,
+    aliases: Vec<ConfigTypeAlias>,
+    shapes: Vec<CiShape>,
+    controls: Vec<SecurityHubControl>,
+}
+
+fn load_config_facts(
+    sources: &Path,
+    curated: &Path,
+    schemas: &[ResourceTypeSchema],
+) -> Result<ConfigFacts, BuildError> {
     let rule_d_ts_path = sources.join("aws-cdk-lib/package/aws-config/lib/rule.d.ts");
     let identifiers = parse_cdk_rule_identifiers(
         &rule_d_ts_path.display().to_string(),
         &read(&rule_d_ts_path)?,
     )?;
-    let mut details: BTreeMap<String, RuleDetails> = BTreeMap::new();
-    for path in json_files(curated)? {
-        let is_details = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with("config-rule-details"));
-        if is_details {
-            details.extend(read_json::<BTreeMap<String, RuleDetails>>(&path)?);
+    let rules_path = curated.join("config-rules.json");
+    let rules = curated_rules(
+        &rules_path.display().to_string(),
+        &read_json::<CuratedRules>(&rules_path)?,
+        identifiers,
+    )?;
+    let model_path = sources.join("botocore/config-service-2.json");
+    let config_types = config_facts::config_resource_types(
+        &model_path.display().to_string(),
+        &read(&model_path)?,
+    )?;
+    let cfn_types: BTreeSet<&str> = schemas.iter().map(|s| s.type_name.as_str()).collect();
+    let aliases_path = curated.join("config-cfn-type-aliases.json");
+    let aliases = config_facts::alias_table(
+        &aliases_path.display().to_string(),
+        &config_types,
+        &cfn_types,
+        &read_json::<CuratedAliases>(&aliases_path)?,
+    )?;
+    let shapes_path = curated.join("config-resource-schema.json");
+    let shapes = config_facts::ci_shapes(
+        &shapes_path.display().to_string(),
+        &read_json::<CuratedShapes>(&shapes_path)?,
+    )?;
+    let controls_path = curated.join("security-hub-controls.json");
+    let controls = config_facts::security_hub_controls(
+        &controls_path.display().to_string(),
+        &read_json::<CuratedControls>(&controls_path)?,
+        &rules,
+        &aliases,
+        &cfn_types,
+    )?;
+    Ok(ConfigFacts {
+        rules,
+        aliases,
+        shapes,
+        controls,
+    })
+}
+
+fn config_counts(facts: &ConfigFacts) -> KbCounts {
+    let rules = &facts.rules;
+    let count =
+        |keep: &dyn Fn(&ConfigRule) -> bool| rules.iter().filter(|r| keep(r)).count() as u64;
+    let active: Vec<&SecurityHubControl> = facts.controls.iter().filter(|c| !c.retired).collect();
+    let mut per_standard = BTreeMap::new();
+    for control in &active {
+        for membership in &control.standards {
+            *per_standard.entry(membership.standard.clone()).or_insert(0) += 1;
         }
     }
-    let config_rules = merge_rules(identifiers, &details);
+    KbCounts {
+        config_rules: rules.len() as u64,
+        config_rules_with_details: count(&|r| r.details_known),
+        config_rules_with_parameters: count(&|r| !r.parameters.is_empty()),
+        config_rules_with_resource_types: count(&|r| !r.resource_types.is_empty()),
+        config_rules_with_triggers: count(&|r| !r.triggers.is_empty()),
+        config_rules_complete: count(&|r| r.missing.is_empty()),
+        security_hub_controls: facts.controls.len() as u64,
+        security_hub_active: active.len() as u64,
+        security_hub_fsbp: active.iter().filter(|c| c.is_fsbp()).count() as u64,
+        security_hub_per_standard: per_standard,
+        config_types: facts.aliases.len() as u64,
+        config_types_renamed: facts
+            .aliases
+            .iter()
+            .filter(|a| {
+                a.cfn_type
+                    .as_deref()
+                    .is_some_and(|cfn| cfn != a.config_type)
+            })
+            .count() as u64,
+        config_types_without_cfn: facts
+            .aliases
+            .iter()
+            .filter(|a| a.cfn_type.is_none())
+            .count() as u64,
+        ci_shape_types: facts.shapes.len() as u64,
+        ci_shape_paths: facts.shapes.iter().map(|s| s.paths.len() as u64).sum(),
+        ..KbCounts::default()
+    }
+}
+
+/// Build the baseline bytes.
+pub fn build(sources: &Path, curated: &Path, built_at: &str) -> Result<Vec<u8>, BuildError> {
+    let source_infos: Vec<SourceInfo> = read_json(&sources.join("sources.json"))?;
+    let schemas = load_cfn(&sources.join("cfn-lint/cfnlint/data/schemas"))?;
+    let iam_services = load_iam(&sources.join("iam-data/package/data"))?;
+    let facts = load_config_facts(sources, curated, &schemas)?;
     let global_condition_keys: Vec<ConditionKey> =
         read_json(&curated.join("global-condition-keys.json"))?;
     let curated_catalogue: CuratedCatalogue = read_json(&curated.join("service-catalogue.json"))?;
-    let catalogue = build_catalogue(&schemas, &iam_services, &config_rules, &curated_catalogue);
+    let catalogue = build_catalogue(&schemas, &iam_services, &facts.rules, &curated_catalogue);
 
     let counts = KbCounts {
         services: catalogue.len() as u64,
@@ -190,8 +284,7 @@ pub fn build(sources: &Path, curated: &Path, built_at: &str) -> Result<Vec<u8>, 
             .map(|s| s.condition_keys.len() as u64)
             .sum(),
         global_condition_keys: global_condition_keys.len() as u64,
-        config_rules: config_rules.len() as u64,
-        config_rules_with_details: config_rules.iter().filter(|r| r.details_known).count() as u64,
+        ..config_counts(&facts)
     };
     let mut grouped: BTreeMap<String, Vec<ResourceTypeSchema>> = BTreeMap::new();
     for schema in schemas {
@@ -199,6 +292,13 @@ pub fn build(sources: &Path, curated: &Path, built_at: &str) -> Result<Vec<u8>, 
             .entry(namespace_of(&schema.type_name).to_string())
             .or_default()
             .push(schema);
+    }
+    let mut shapes: BTreeMap<String, Vec<CiShape>> = BTreeMap::new();
+    for shape in facts.shapes {
+        shapes
+            .entry(namespace_of(&shape.config_type).to_string())
+            .or_default()
+            .push(shape);
     }
     let data_date = source_infos
         .iter()
@@ -217,10 +317,13 @@ pub fn build(sources: &Path, curated: &Path, built_at: &str) -> Result<Vec<u8>, 
             },
         },
         catalogue,
-        config_rules,
+        config_rules: facts.rules,
         global_condition_keys,
         resource_types: grouped.into_iter().collect(),
         iam: iam_services,
+        config_types: facts.aliases,
+        security_hub_controls: facts.controls,
+        ci_shapes: shapes.into_iter().collect(),
     };
     Ok(baseline::write(&content)?)
 }

@@ -13,7 +13,9 @@
 
 pub mod baseline;
 pub mod build;
+mod config_lookup;
 mod documentation;
+pub mod facts;
 pub mod guard;
 pub mod ingest;
 pub mod model;
@@ -22,6 +24,7 @@ pub mod paths;
 pub mod validate;
 
 pub use documentation::{ServiceDocumentation, SourceStatus};
+pub use facts::*;
 pub use model::*;
 
 use baseline::{BaselineError, KbIndex};
@@ -87,6 +90,7 @@ pub struct Kb {
     rules: HashMap<String, usize>,
     cfn_cache: Vec<Cached<Vec<ResourceTypeSchema>>>,
     iam_cache: Vec<Cached<IamService>>,
+    config_lookup: config_lookup::ConfigIndex,
 }
 
 impl Kb {
@@ -153,6 +157,7 @@ impl Kb {
             .map(|(position, rule)| (rule.identifier.clone(), position))
             .collect();
         Ok(Self {
+            config_lookup: config_lookup::ConfigIndex::new(&index),
             cfn_cache: index.cfn_chunks.iter().map(|_| OnceLock::new()).collect(),
             iam_cache: index.iam_chunks.iter().map(|_| OnceLock::new()).collect(),
             bytes,
@@ -249,13 +254,13 @@ impl Kb {
             .flat_map(|chunk| chunk.names.iter().map(String::as_str))
     }
 
-    fn chunk_bytes(&self, chunk: &baseline::ChunkRef) -> &[u8] {
+    pub(crate) fn chunk_bytes(&self, chunk: &baseline::ChunkRef) -> &[u8] {
         // Bounds were checked when the index was read.
         let start = self.chunks_start + chunk.offset as usize;
         &self.bytes[start..start + chunk.len as usize]
     }
 
-    fn corrupt(&self, message: &str) -> KbError {
+    pub(crate) fn corrupt(&self, message: &str) -> KbError {
         KbError::Baseline {
             origin: self.origin.clone(),
             source: BaselineError::Corrupt {
@@ -359,7 +364,10 @@ impl Kb {
         for chunk in &self.index.iam_chunks {
             self.iam_service(&chunk.key)?;
         }
-        Ok(self.index.cfn_chunks.len() + self.index.iam_chunks.len())
+        for position in 0..self.index.ci_chunks.len() {
+            self.ci_chunk(position)?;
+        }
+        Ok(self.index.cfn_chunks.len() + self.index.iam_chunks.len() + self.index.ci_chunks.len())
     }
 
     /// Everything the knowledge base knows about one service.

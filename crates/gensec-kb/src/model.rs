@@ -176,6 +176,9 @@ pub struct ConditionKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigRule {
     pub identifier: String,
+    /// Kebab name of the rule's documentation page (`s3-bucket-ssl-requests-only`);
+    /// not always the identifier in lower case (`restricted-common-ports`).
+    pub name: String,
     pub description: String,
     pub documentation_url: String,
     /// Resource types the rule evaluates; empty for account-level rules.
@@ -183,15 +186,22 @@ pub struct ConfigRule {
     /// `configuration_changes` and/or `periodic`.
     pub triggers: Vec<String>,
     pub parameters: Vec<ConfigRuleParameter>,
-    /// Whether resource types and parameters are known from the documentation.
+    /// Whether resource types and parameter names are known from the sources.
     pub details_known: bool,
+    /// Source id per fact (`resource_types` -> `niaid`); see `config-rules.json`'s provenance.
+    pub provenance: BTreeMap<String, String>,
+    /// Facts no source gave (`triggers`, `parameter_optional_flags`, ...).
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigRuleParameter {
     pub name: String,
     pub value_type: String,
+    /// Treated as required (`false`) when the sources do not say.
     pub optional: bool,
+    /// Whether a source said if the parameter is optional.
+    pub optional_known: bool,
     pub default: Option<String>,
 }
 
@@ -232,6 +242,20 @@ pub struct KbCounts {
     pub global_condition_keys: u64,
     pub config_rules: u64,
     pub config_rules_with_details: u64,
+    pub config_rules_with_parameters: u64,
+    pub config_rules_with_resource_types: u64,
+    pub config_rules_with_triggers: u64,
+    pub config_rules_complete: u64,
+    pub security_hub_controls: u64,
+    pub security_hub_active: u64,
+    pub security_hub_fsbp: u64,
+    /// Active controls per standard.
+    pub security_hub_per_standard: BTreeMap<String, u64>,
+    pub config_types: u64,
+    pub config_types_renamed: u64,
+    pub config_types_without_cfn: u64,
+    pub ci_shape_types: u64,
+    pub ci_shape_paths: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

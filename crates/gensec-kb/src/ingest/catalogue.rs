@@ -163,10 +163,16 @@ pub fn build_catalogue(
         if let Some(prefix) = &prefix {
             claimed_prefixes.insert(prefix.clone());
         }
+        // The IAM name is the service's name only when the prefix or the name
+        // is named like the namespace: a prefix borrowed from handler
+        // permissions (`ds` for Customer Profiles) names another service.
         let display_name = prefix
             .as_deref()
-            .and_then(|p| iam_names.get(p))
-            .map(|name| name.to_string())
+            .and_then(|p| iam_names.get(p).map(|name| (p, name)))
+            .filter(|(p, name)| {
+                normalise(p) == normalise(&id) || normalise(name).contains(&normalise(&id))
+            })
+            .map(|(_, name)| name.to_string())
             .unwrap_or_else(|| format!("AWS {}", namespace.trim_start_matches("AWS::")));
         if let Some(existing) = entries.iter_mut().find(|entry| entry.id == id) {
             existing.cfn_namespaces.push(namespace.to_string());

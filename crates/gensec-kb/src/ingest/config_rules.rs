@@ -1,6 +1,7 @@
-//! AWS Config managed rules: identifiers and one-line descriptions from
-//! aws-cdk-lib's `ManagedRuleIdentifiers` (rule.d.ts), resource types and
-//! parameters from the curated facts file taken from the rule documentation.
+//! AWS Config managed rules: the curated rule list (`curated/config-rules.json`,
+//! merged by `scripts/kb-curate-config-rules` from the developer guide and
+//! public scrapes of it) checked against aws-cdk-lib's `ManagedRuleIdentifiers`
+//! (rule.d.ts), whose descriptions and documentation links it also uses.
 
 use super::{IngestError, short_description};
 use crate::model::{ConfigRule, ConfigRuleParameter};
@@ -66,63 +67,197 @@ pub fn parse_cdk_rule_identifiers(
         .collect())
 }
 
-/// Facts about one rule from its documentation page.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct RuleDetails {
-    #[serde(default)]
+/// One rule in `curated/config-rules.json` (written by `scripts/kb-curate-config-rules`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CuratedRule {
+    pub name: String,
+    pub description: String,
     pub resource_types: Vec<String>,
+    pub triggers: Vec<String>,
+    pub parameters: Vec<CuratedParameter>,
+    pub sources: BTreeMap<String, serde_json::Value>,
+    pub missing: Vec<String>,
+    /// Parameter names conformance packs pass that the rule pages do not list.
     #[serde(default)]
-    pub trigger: Vec<String>,
-    #[serde(default)]
-    pub parameters: Vec<RawParameter>,
-    #[serde(default)]
-    pub not_found: bool,
+    pub pack_only_parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawParameter {
+#[serde(deny_unknown_fields)]
+pub struct CuratedParameter {
     pub name: String,
     #[serde(rename = "type")]
-    pub value_type: Option<String>,
-    #[serde(default)]
-    pub optional: bool,
+    pub value_type: String,
+    /// `None` when no source says.
+    pub optional: Option<bool>,
     pub default: Option<String>,
 }
 
-/// Join identifiers with their documented details.
-pub fn merge_rules(
-    identifiers: Vec<(String, String, String)>,
-    details: &BTreeMap<String, RuleDetails>,
-) -> Vec<ConfigRule> {
-    identifiers
-        .into_iter()
-        .map(|(identifier, description, documentation_url)| {
-            let found = details.get(&identifier).filter(|found| !found.not_found);
-            ConfigRule {
-                details_known: found.is_some(),
-                resource_types: found.map(|d| d.resource_types.clone()).unwrap_or_default(),
-                triggers: found.map(|d| d.trigger.clone()).unwrap_or_default(),
-                parameters: found
-                    .map(|d| {
-                        d.parameters
-                            .iter()
-                            .map(|raw| ConfigRuleParameter {
-                                name: raw.name.clone(),
-                                value_type: raw
-                                    .value_type
-                                    .clone()
-                                    .unwrap_or_else(|| "String".into()),
-                                optional: raw.optional,
-                                default: raw.default.clone(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                identifier,
-                description,
-                documentation_url,
-            }
+/// The curated rules file: provenance records and rules by identifier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CuratedRules {
+    pub provenance: Vec<serde_json::Value>,
+    pub rules: BTreeMap<String, CuratedRule>,
+}
+
+const TRIGGERS: &[&str] = &["configuration_changes", "periodic"];
+const PARAMETER_TYPES: &[&str] = &[
+    "String",
+    "int",
+    "double",
+    "boolean",
+    "CSV",
+    "StringMap",
+    "float",
+    "long",
+];
+const KNOWN_GAPS: &[&str] = &[
+    "description",
+    "resource_types",
+    "triggers",
+    "parameters",
+    "parameter_optional_flags",
+];
+static IDENTIFIER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new("^[A-Z0-9_]+$").expect("identifier pattern is valid")
+});
+static KEBAB: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new("^[a-z0-9]+(-[a-z0-9]+)*$").expect("kebab pattern is valid")
+});
+
+/// Check one curated rule and turn it into the model; errors name the entry.
+fn curated_rule(
+    file: &str,
+    identifier: &str,
+    raw: &CuratedRule,
+    cdk_descriptions: &BTreeMap<String, (String, String)>,
+) -> Result<ConfigRule, IngestError> {
+    let fail = |message: String| IngestError::new(format!("{file} entry {identifier}"), message);
+    if !IDENTIFIER.is_match(identifier) {
+        return Err(fail("identifier is not UPPER_SNAKE_CASE".into()));
+    }
+    if !KEBAB.is_match(&raw.name) {
+        return Err(fail(format!("name {:?} is not kebab-case", raw.name)));
+    }
+    if let Some(bad) = raw
+        .triggers
+        .iter()
+        .find(|t| !TRIGGERS.contains(&t.as_str()))
+    {
+        return Err(fail(format!("unknown trigger {bad:?}")));
+    }
+    if let Some(bad) = raw
+        .missing
+        .iter()
+        .find(|m| !KNOWN_GAPS.contains(&m.as_str()))
+    {
+        return Err(fail(format!("unknown missing fact {bad:?}")));
+    }
+    if raw.triggers.is_empty() != raw.missing.iter().any(|m| m == "triggers") {
+        return Err(fail("triggers must be given or listed as missing".into()));
+    }
+    if let Some(bad) = raw
+        .resource_types
+        .iter()
+        .find(|t| t.split("::").count() != 3)
+    {
+        return Err(fail(format!(
+            "resource type {bad:?} is not Vendor::Service::Type"
+        )));
+    }
+    let mut parameters = Vec::with_capacity(raw.parameters.len());
+    for parameter in &raw.parameters {
+        if !PARAMETER_TYPES.contains(&parameter.value_type.as_str()) {
+            return Err(fail(format!(
+                "parameter {} has unknown type {:?}",
+                parameter.name, parameter.value_type
+            )));
+        }
+        parameters.push(ConfigRuleParameter {
+            name: parameter.name.clone(),
+            value_type: parameter.value_type.clone(),
+            optional: parameter.optional.unwrap_or(false),
+            optional_known: parameter.optional.is_some(),
+            default: parameter.default.clone(),
+        });
+    }
+    let (cdk_description, documentation_url) = cdk_descriptions
+        .get(identifier)
+        .cloned()
+        .unwrap_or_default();
+    let description = if raw.description.is_empty() {
+        cdk_description
+    } else {
+        short_description(&raw.description, 240)
+    };
+    let documentation_url = if documentation_url.is_empty() {
+        format!(
+            "https://docs.aws.amazon.com/config/latest/developerguide/{}.html",
+            raw.name
+        )
+    } else {
+        documentation_url
+    };
+    let provenance = raw
+        .sources
+        .iter()
+        .map(|(fact, source)| {
+            let text = match source {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|item| item.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (fact.clone(), text)
         })
+        .collect();
+    Ok(ConfigRule {
+        identifier: identifier.to_string(),
+        name: raw.name.clone(),
+        documentation_url,
+        resource_types: raw.resource_types.clone(),
+        triggers: raw.triggers.clone(),
+        parameters,
+        details_known: !raw
+            .missing
+            .iter()
+            .any(|m| m == "resource_types" || m == "parameters"),
+        missing: raw
+            .missing
+            .iter()
+            .filter(|gap| *gap != "description" || description.is_empty())
+            .cloned()
+            .collect(),
+        description,
+        provenance,
+    })
+}
+
+/// Every curated rule, checked; each rule aws-cdk-lib names must be among them.
+pub fn curated_rules(
+    file: &str,
+    curated: &CuratedRules,
+    cdk_identifiers: Vec<(String, String, String)>,
+) -> Result<Vec<ConfigRule>, IngestError> {
+    let cdk: BTreeMap<String, (String, String)> = cdk_identifiers
+        .into_iter()
+        .map(|(identifier, description, url)| (identifier, (description, url)))
+        .collect();
+    if let Some(absent) = cdk.keys().find(|id| !curated.rules.contains_key(*id)) {
+        return Err(IngestError::new(
+            file,
+            format!("aws-cdk-lib names managed rule {absent}, which the curated file lacks"),
+        ));
+    }
+    curated
+        .rules
+        .iter()
+        .map(|(identifier, raw)| curated_rule(file, identifier, raw, &cdk))
         .collect()
 }
 
@@ -155,5 +290,50 @@ export declare class ResourceType {
         assert_eq!(rules[0].0, "S3_BUCKET_VERSIONING_ENABLED");
         assert!(rules[0].1.starts_with("Checks whether versioning"));
         assert!(rules[0].2.ends_with("s3-bucket-versioning-enabled.html"));
+    }
+
+    fn curated(entry: &str) -> CuratedRules {
+        serde_json::from_str(&format!(
+            r#"{{"provenance": [], "rules": {{"S3_BUCKET_VERSIONING_ENABLED": {entry}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_malformed_entry_fails_naming_file_and_entry() {
+        let cdk = parse_cdk_rule_identifiers("rule.d.ts", SAMPLE).unwrap();
+        let bad = curated(
+            r#"{"name": "s3-bucket-versioning-enabled", "description": "", "resource_types": ["AWS::S3::Bucket"],
+                "triggers": ["sometimes"], "parameters": [], "sources": {}, "missing": []}"#,
+        );
+        let err = curated_rules("config-rules.json", &bad, cdk.clone()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("config-rules.json entry S3_BUCKET_VERSIONING_ENABLED"),
+            "{text}"
+        );
+        assert!(text.contains("sometimes"), "{text}");
+        let good = curated(
+            r#"{"name": "s3-bucket-versioning-enabled", "description": "", "resource_types": ["AWS::S3::Bucket"],
+                "triggers": [], "parameters": [{"name": "isMfaDeleteEnabled", "type": "String", "optional": null, "default": null}],
+                "sources": {"identifier": ["docs"]}, "missing": ["triggers", "parameter_optional_flags"]}"#,
+        );
+        let rules = curated_rules("config-rules.json", &good, cdk).unwrap();
+        assert!(rules[0].details_known);
+        assert!(!rules[0].parameters[0].optional_known);
+        assert!(
+            rules[0]
+                .description
+                .starts_with("Checks whether versioning")
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_fails() {
+        let parsed: Result<CuratedRules, _> = serde_json::from_str(
+            r#"{"provenance": [], "rules": {"X": {"name": "x", "description": "", "resource_types": [],
+                "triggers": [], "parameters": [], "sources": {}, "missing": [], "colour": "red"}}}"#,
+        );
+        assert!(parsed.unwrap_err().to_string().contains("colour"));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod cfn;
+pub mod config_facts;
 pub mod config_rules;
 pub mod iam;
 

@@ -1,0 +1,221 @@
+//! Lookups over the Config and Security Hub facts: Config <-> CloudFormation
+//! type names, configuration-item shapes (decompressed per namespace on first
+//! use), Config rules by kebab name, Security Hub controls by id, rule,
+//! resource type and service.
+
+use crate::baseline::{self, KbIndex};
+use crate::facts::{CiShape, ConfigTypeAlias, SecurityHubControl};
+use crate::ingest::catalogue::namespace_of;
+use crate::model::{ConfigRule, ServiceEntry};
+use crate::{Cached, Kb, KbError};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Maps built once when the knowledge base is opened.
+#[derive(Debug)]
+pub(crate) struct ConfigIndex {
+    alias_by_config: HashMap<String, usize>,
+    alias_by_cfn: HashMap<String, usize>,
+    rule_by_name: HashMap<String, usize>,
+    control_by_id: HashMap<String, usize>,
+    shape_chunk: HashMap<String, usize>,
+    shape_cache: Vec<Cached<Vec<CiShape>>>,
+}
+
+impl ConfigIndex {
+    pub(crate) fn new(index: &KbIndex) -> Self {
+        let mut alias_by_cfn = HashMap::new();
+        for (position, alias) in index.config_types.iter().enumerate() {
+            if let Some(cfn) = &alias.cfn_type {
+                // A type Config records under its own name wins over a rename
+                // onto the same CloudFormation type (Shield vs ShieldRegional).
+                let own_name = cfn == &alias.config_type;
+                let entry = alias_by_cfn.entry(cfn.clone()).or_insert(position);
+                if own_name {
+                    *entry = position;
+                }
+            }
+        }
+        Self {
+            alias_by_config: index
+                .config_types
+                .iter()
+                .enumerate()
+                .map(|(position, alias)| (alias.config_type.clone(), position))
+                .collect(),
+            alias_by_cfn,
+            rule_by_name: index
+                .config_rules
+                .iter()
+                .enumerate()
+                .map(|(position, rule)| (rule.name.clone(), position))
+                .collect(),
+            control_by_id: index
+                .security_hub_controls
+                .iter()
+                .enumerate()
+                .map(|(position, control)| (control.id.to_ascii_lowercase(), position))
+                .collect(),
+            shape_chunk: index
+                .ci_chunks
+                .iter()
+                .enumerate()
+                .flat_map(|(position, chunk)| {
+                    chunk.names.iter().map(move |name| (name.clone(), position))
+                })
+                .collect(),
+            shape_cache: index.ci_chunks.iter().map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+impl Kb {
+    /// Every resource type Config can record, with its CloudFormation name.
+    pub fn config_types(&self) -> &[ConfigTypeAlias] {
+        &self.index.config_types
+    }
+
+    /// Config's name for a CloudFormation type (`AWS::OpenSearchService::Domain`
+    /// -> `AWS::OpenSearch::Domain`); `None` when Config does not record it.
+    pub fn config_type_for_cfn(&self, cfn_type: &str) -> Option<&str> {
+        self.config_lookup
+            .alias_by_cfn
+            .get(cfn_type)
+            .map(|position| self.index.config_types[*position].config_type.as_str())
+    }
+
+    /// CloudFormation's name for a Config type; `None` when CloudFormation has
+    /// no such resource or Config does not know the type.
+    pub fn cfn_type_for_config(&self, config_type: &str) -> Option<&str> {
+        self.config_lookup
+            .alias_by_config
+            .get(config_type)
+            .and_then(|position| self.index.config_types[*position].cfn_type.as_deref())
+    }
+
+    /// Whether AWS Config records resources of this CloudFormation type.
+    pub fn config_records(&self, cfn_type: &str) -> bool {
+        self.config_type_for_cfn(cfn_type).is_some()
+    }
+
+    /// Config's name for a type given in either naming.
+    fn as_config_type<'a>(&'a self, type_name: &'a str) -> &'a str {
+        if self.config_lookup.alias_by_config.contains_key(type_name) {
+            type_name
+        } else {
+            self.config_type_for_cfn(type_name).unwrap_or(type_name)
+        }
+    }
+
+    pub(crate) fn ci_chunk(&self, position: usize) -> Result<&[CiShape], KbError> {
+        let chunk = &self.index.ci_chunks[position];
+        self.config_lookup.shape_cache[position]
+            .get_or_init(|| {
+                baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
+            })
+            .as_deref()
+            .map_err(|message| self.corrupt(message))
+    }
+
+    /// What Config records for a type named either way (`AWS::RDS::DBInstance`,
+    /// `AWS::OpenSearchService::Domain`); decompresses its namespace once.
+    pub fn configuration_item_shape(&self, type_name: &str) -> Result<Option<&CiShape>, KbError> {
+        let config_type = self.as_config_type(type_name);
+        let Some(position) = self.config_lookup.shape_chunk.get(config_type) else {
+            return Ok(None);
+        };
+        Ok(self
+            .ci_chunk(*position)?
+            .iter()
+            .find(|shape| shape.config_type == config_type))
+    }
+
+    /// Types with a configuration-item shape, without decompressing anything.
+    pub fn configuration_item_types(&self) -> impl Iterator<Item = &str> {
+        self.index
+            .ci_chunks
+            .iter()
+            .flat_map(|chunk| chunk.names.iter().map(String::as_str))
+    }
+
+    /// A managed rule by its kebab name (`s3-bucket-ssl-requests-only`).
+    pub fn config_rule_by_name(&self, name: &str) -> Option<&ConfigRule> {
+        self.config_lookup
+            .rule_by_name
+            .get(name)
+            .map(|position| &self.index.config_rules[*position])
+    }
+
+    /// Every Security Hub control, retired ones included (see `retired`).
+    pub fn security_hub_controls(&self) -> &[SecurityHubControl] {
+        &self.index.security_hub_controls
+    }
+
+    /// A control by its consolidated id (`S3.5`), ignoring case.
+    pub fn security_hub_control(&self, id: &str) -> Option<&SecurityHubControl> {
+        self.config_lookup
+            .control_by_id
+            .get(&id.to_ascii_lowercase())
+            .map(|position| &self.index.security_hub_controls[*position])
+    }
+
+    /// Controls that use a Config rule, given by kebab name or managed identifier.
+    pub fn security_hub_controls_for_rule(&self, rule: &str) -> Vec<&SecurityHubControl> {
+        self.index
+            .security_hub_controls
+            .iter()
+            .filter(|control| {
+                control.config_rule.as_deref() == Some(rule)
+                    || control.config_rule_identifier.as_deref() == Some(rule)
+            })
+            .collect()
+    }
+
+    /// Controls that evaluate a resource type named the Config or the
+    /// CloudFormation way, or by its ASFF name (`AwsS3Bucket`).
+    pub fn security_hub_controls_for_resource_type(
+        &self,
+        type_name: &str,
+    ) -> Vec<&SecurityHubControl> {
+        let config_type = self.as_config_type(type_name);
+        self.index
+            .security_hub_controls
+            .iter()
+            .filter(|control| {
+                control.resource_types.iter().any(|t| t == config_type)
+                    || control.cfn_resource_types.iter().any(|t| t == type_name)
+                    || control.asff_resource_types.iter().any(|t| t == type_name)
+            })
+            .collect()
+    }
+
+    /// Active FSBP controls for a service: those whose resource types fall in
+    /// the service's CloudFormation namespaces, or whose id prefix is one of
+    /// its IAM prefixes or its id (`S3.*` for s3, account-level controls).
+    pub fn fsbp_controls_for_service(&self, entry: &ServiceEntry) -> Vec<&SecurityHubControl> {
+        let in_namespaces = |types: &[String]| {
+            types.iter().any(|t| {
+                entry
+                    .cfn_namespaces
+                    .iter()
+                    .any(|namespace| namespace_of(t) == namespace)
+            })
+        };
+        self.index
+            .security_hub_controls
+            .iter()
+            .filter(|control| control.is_fsbp() && !control.retired)
+            .filter(|control| {
+                let prefix = control
+                    .id
+                    .split_once('.')
+                    .map(|(prefix, _)| prefix.to_ascii_lowercase())
+                    .unwrap_or_default();
+                in_namespaces(&control.cfn_resource_types)
+                    || in_namespaces(&control.resource_types)
+                    || prefix == entry.id
+                    || entry.iam_prefixes.contains(&prefix)
+            })
+            .collect()
+    }
+}
