@@ -20,13 +20,17 @@ export type LambdaCodeSource =
 
 /** Everything the stack takes from CDK context (`-c key=value` or cdk.json). */
 export interface GensecConfig {
-  /** Repository root: holds Cargo.toml and crates/gensec-lambda. */
+  /** Repository root: holds Cargo.toml, crates/gensec-lambda and crates/gensec-aws. */
   readonly repoRoot: string;
   readonly lambdaCode: LambdaCodeSource;
   /** Path of the state machine definition (Amazon States Language, with `${...}` substitutions). */
   readonly definitionPath: string;
   /** Path of the DynamoDB key schemas (`crates/gensec-aws/tables.json`). */
   readonly tablesPath: string;
+  /** Path of the Lambda function definitions (`crates/gensec-lambda/functions.json`). */
+  readonly functionsPath: string;
+  /** Path of their JSON Schema (`crates/gensec-lambda/functions.schema.json`). */
+  readonly functionsSchemaPath: string;
   /** Bedrock model or inference profile id; empty = no LLM and no Bedrock permission. */
   readonly bedrockModelId: string;
   /** Remediation: mark notified findings NOTIFIED in Security Hub (grants securityhub:BatchUpdateFindings). */
@@ -91,6 +95,8 @@ export function configFromContext(scope: Construct): GensecConfig {
     lambdaCode,
     definitionPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'state-machine', 'pipeline.asl.json'),
     tablesPath: path.join(repoRoot, 'crates', 'gensec-aws', 'tables.json'),
+    functionsPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'functions.json'),
+    functionsSchemaPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'functions.schema.json'),
     bedrockModelId: (contextString(scope, 'bedrockModelId') ?? DEFAULT_BEDROCK_MODEL_ID).trim(),
     setNotified: contextBool(scope, 'setNotified', false),
     minSeverity,

@@ -3,10 +3,30 @@ import * as path from 'node:path';
 import { App, CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { FunctionKey, GensecStack } from '../lib/gensec-stack';
+import { GensecStack } from '../lib/gensec-stack';
 
 /** The repository whose crates/gensec-lambda (Cargo.toml, state-machine/pipeline.asl.json) the stack uses. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export const FUNCTIONS_JSON = path.join(REPO_ROOT, 'crates', 'gensec-lambda', 'functions.json');
+export const FUNCTIONS_SCHEMA = path.join(REPO_ROOT, 'crates', 'gensec-lambda', 'functions.schema.json');
+export const TABLES_JSON = path.join(REPO_ROOT, 'crates', 'gensec-aws', 'tables.json');
+
+/**
+ * crates/gensec-lambda/functions.json as plain JSON. Tests read the file themselves (not through
+ * the app's loader) and state what each field must become in the template.
+ */
+export function functionsFile(): Json {
+  return JSON.parse(fs.readFileSync(FUNCTIONS_JSON, 'utf8'));
+}
+
+/** Function ids (keys of functions.json), in file order. */
+export const FUNCTION_IDS: string[] = Object.keys(functionsFile().functions);
+
+/** Each function's binary, by id. */
+export function binaries(): Record<string, string> {
+  return Object.fromEntries(Object.entries(functionsFile().functions).map(([id, fn]: [string, Json]) => [id, fn.binary]));
+}
 
 /** The feature flags of cdk.json, so tests synthesise what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -54,11 +74,11 @@ export function logicalId(stack: GensecStack, element: { node: { defaultChild?: 
   return stack.getLogicalId(element.node.defaultChild as CfnElement);
 }
 
-export function functionLogicalId(stack: GensecStack, key: FunctionKey): string {
+export function functionLogicalId(stack: GensecStack, key: string): string {
   return logicalId(stack, stack.functions[key]);
 }
 
-export function roleLogicalId(stack: GensecStack, key: FunctionKey): string {
+export function roleLogicalId(stack: GensecStack, key: string): string {
   return logicalId(stack, stack.roles[key]);
 }
 

@@ -2,25 +2,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { binaries } from './helpers';
 
 /**
  * The deployment scripts, run against stub `aws`, `cargo`, `rustup`, `npm` and `npx` commands that
  * log their arguments and answer like the real ones: no AWS account, build or network needed.
  */
 const SCRIPTS_DIR = path.resolve(__dirname, '..', '..', 'scripts');
-const SCRIPTS = ['build-lambdas', 'deploy', 'upload-examples', 'download-outputs', 'query-library'];
-const BINARIES = [
-  'gensec-trigger',
-  'gensec-stage-documentation',
-  'gensec-stage-analysis',
-  'gensec-stage-controls',
-  'gensec-stage-iac',
-  'gensec-stage-iam',
-  'gensec-stage-report',
-  'gensec-finalize',
-  'gensec-record-failure',
-  'gensec-remediate-finding',
-];
+const SCRIPTS = ['build-lambdas', 'lambda-init-time', 'deploy', 'upload-examples', 'download-outputs', 'query-library'];
+/** The binaries of crates/gensec-lambda/functions.json, the list build-lambdas reads. */
+const BINARIES: string[] = Object.values(binaries());
 
 const STUBS: Record<string, string> = {
   aws: `
@@ -129,13 +120,14 @@ test('build-lambdas fails when an artefact is missing', () => {
   const r = run('build-lambdas', [], (dir) => {
     fs.writeFileSync(
       path.join(dir, 'bin', 'cargo'),
-      `#!/usr/bin/env bash\ncase "$*" in "lambda --version") exit 0 ;; esac\nmkdir -p "$CARGO_TARGET_DIR/lambda/gensec-trigger" && : > "$CARGO_TARGET_DIR/lambda/gensec-trigger/bootstrap"\n`,
+      `#!/usr/bin/env bash\ncase "$*" in "lambda --version") exit 0 ;; esac\nmkdir -p "$CARGO_TARGET_DIR/lambda/${BINARIES[0]}" && : > "$CARGO_TARGET_DIR/lambda/${BINARIES[0]}/bootstrap"\n`,
       { mode: 0o755 },
     );
   });
   expect(r.status).toBe(1);
-  expect(r.stdout).toContain('gensec-remediate-finding       MISSING');
-  expect(r.stderr).toContain('9 binaries missing');
+  const missing = BINARIES.slice(1);
+  for (const binary of missing) expect(r.stdout).toContain(`${binary.padEnd(30)} MISSING`);
+  expect(r.stderr).toContain(`${missing.length} binaries missing`);
 });
 
 test('deploy builds, then runs npm ci and cdk deploy with the prebuilt binaries and the given arguments', () => {

@@ -8,6 +8,7 @@
 //! `GenSec.Retryable` or `GenSec.Fatal`, which the state machine's Retry and
 //! Catch clauses match.
 
+pub mod env;
 pub mod error;
 pub mod failure;
 pub mod finalize;
@@ -18,17 +19,3 @@ pub mod stage;
 pub mod trigger;
 
 pub use error::HandlerError;
-
-/// Environment variables the functions read (set by the CDK app).
-pub mod env {
-    pub const INPUT_BUCKET: &str = "GENSEC_INPUT_BUCKET";
-    pub const OUTPUT_BUCKET: &str = "GENSEC_OUTPUT_BUCKET";
-    pub const LIBRARY_TABLE: &str = "GENSEC_LIBRARY_TABLE";
-    pub const REQUESTS_TABLE: &str = "GENSEC_REQUESTS_TABLE";
-    pub const STATE_MACHINE_ARN: &str = "GENSEC_STATE_MACHINE_ARN";
-    pub const FINDINGS_TABLE: &str = "GENSEC_FINDINGS_TABLE";
-    pub const TOPIC_ARN: &str = "GENSEC_TOPIC_ARN";
-    pub const MIN_SEVERITY: &str = "GENSEC_MIN_SEVERITY";
-    pub const FINDING_TTL_DAYS: &str = "GENSEC_FINDING_TTL_DAYS";
-    pub const SET_NOTIFIED: &str = "GENSEC_SET_NOTIFIED";
-}

@@ -65,10 +65,11 @@ pub fn pipeline_ports(clients: &Clients) -> Result<PipelinePorts, Error> {
 /// which means "Bedrock, this model" unless `GENSEC_LLM` says otherwise.
 fn llm_env(name: &str) -> Option<String> {
     let value = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    match name {
-        "GENSEC_LLM" => value("GENSEC_LLM")
-            .or_else(|| value("GENSEC_BEDROCK_MODEL_ID").map(|_| "bedrock".to_string())),
-        other => value(other),
+    if name == gensec_llm::env::LLM {
+        value(gensec_llm::env::LLM)
+            .or_else(|| value(gensec_llm::env::BEDROCK_MODEL_ID).map(|_| "bedrock".to_string()))
+    } else {
+        value(name)
     }
 }
 

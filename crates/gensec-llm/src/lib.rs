@@ -18,6 +18,7 @@
 
 pub mod bedrock;
 pub mod cache;
+pub mod env;
 pub mod openai;
 pub mod price;
 pub mod retry;
@@ -188,23 +189,27 @@ impl LlmOptions {
             timeout: Duration::from_secs(300),
             cache: None,
         };
-        if let Some(budget) = env("GENSEC_LLM_BUDGET") {
+        if let Some(budget) = env(env::LLM_BUDGET) {
             options.budget = parse_budget(&budget).map_err(SetupError::Config)?;
         }
-        if let Some(path) = env("GENSEC_LLM_PRICES") {
+        if let Some(path) = env(env::LLM_PRICES) {
             options = options.with_price_file(std::path::Path::new(&path))?;
         }
-        if let Some(seconds) = env("GENSEC_LLM_TIMEOUT_SECS") {
+        if let Some(seconds) = env(env::LLM_TIMEOUT_SECS) {
             let seconds: u64 = seconds.trim().parse().map_err(|_| {
                 SetupError::Config(format!(
-                    "GENSEC_LLM_TIMEOUT_SECS={seconds:?} is not a number"
+                    "{}={seconds:?} is not a number",
+                    env::LLM_TIMEOUT_SECS
                 ))
             })?;
             options.timeout = Duration::from_secs(seconds.max(1));
         }
-        if let Some(attempts) = env("GENSEC_LLM_ATTEMPTS") {
+        if let Some(attempts) = env(env::LLM_ATTEMPTS) {
             options.retry.attempts = attempts.trim().parse().map_err(|_| {
-                SetupError::Config(format!("GENSEC_LLM_ATTEMPTS={attempts:?} is not a number"))
+                SetupError::Config(format!(
+                    "{}={attempts:?} is not a number",
+                    env::LLM_ATTEMPTS
+                ))
             })?;
         }
         Ok(options)
@@ -295,7 +300,7 @@ pub async fn from_env(
     env: Env<'_>,
     cache: Option<ResponseCache>,
 ) -> Result<Option<Arc<dyn Llm>>, SetupError> {
-    let Some(text) = env("GENSEC_LLM") else {
+    let Some(text) = env(env::LLM) else {
         return Ok(None);
     };
     match LlmSpec::parse(&text, env)? {

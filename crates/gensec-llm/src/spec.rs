@@ -123,11 +123,11 @@ impl LlmSpec {
                     .map(str::trim)
                     .filter(|model| !model.is_empty())
                     .map(str::to_string)
-                    .or_else(|| non_empty("GENSEC_BEDROCK_MODEL_ID"))
+                    .or_else(|| non_empty(crate::env::BEDROCK_MODEL_ID))
                     .unwrap_or_else(|| DEFAULT_BEDROCK_MODEL.to_string());
                 Ok(Some(LlmSpec::Bedrock {
                     model_id,
-                    region: option("region").or_else(|| non_empty("GENSEC_BEDROCK_REGION")),
+                    region: option("region").or_else(|| non_empty(crate::env::BEDROCK_REGION)),
                     endpoint_url: option("endpoint"),
                 }))
             }
@@ -140,7 +140,7 @@ impl LlmSpec {
                     .map(str::trim)
                     .filter(|url| !url.is_empty())
                     .map(str::to_string)
-                    .or_else(|| non_empty("OPENAI_BASE_URL"))
+                    .or_else(|| non_empty(crate::env::OPENAI_BASE_URL))
                     .unwrap_or_else(|| DEFAULT_OPENAI_URL.to_string());
                 if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
                     return Err(error(format!("{base_url:?} is not an http(s) URL")));
@@ -158,9 +158,10 @@ impl LlmSpec {
                 Ok(Some(LlmSpec::OpenAi {
                     base_url: base_url.trim_end_matches('/').to_string(),
                     model: option("model")
-                        .or_else(|| non_empty("GENSEC_OPENAI_MODEL"))
+                        .or_else(|| non_empty(crate::env::OPENAI_MODEL))
                         .unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_string()),
-                    api_key_env: option("key_env").unwrap_or_else(|| "OPENAI_API_KEY".into()),
+                    api_key_env: option("key_env")
+                        .unwrap_or_else(|| crate::env::OPENAI_API_KEY.into()),
                     format,
                 }))
             }
