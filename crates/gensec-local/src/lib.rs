@@ -1,11 +1,14 @@
 //! Embedded adapters for running on one machine: a directory as the object
 //! store (atomic writes) and one SQLite file holding the Security Control
 //! Library, the service request tracking tables and the once-per-finding
-//! state of Security Hub remediation notifications.
+//! state of Security Hub remediation notifications. The SQLite file may be
+//! shared by several processes at once.
 
 mod dir_store;
 mod finding_state;
+mod process;
 mod sqlite;
 
 pub use dir_store::DirStore;
-pub use sqlite::SqliteDb;
+pub use process::{liveness, this_process};
+pub use sqlite::{BUSY_TIMEOUT, SqliteDb};
