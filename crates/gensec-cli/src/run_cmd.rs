@@ -174,7 +174,8 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires --request or --service"),
     };
-    kb.resolve_service(&request.service_name)?;
+    kb.resolve_service(&request.service_name)
+        .map_err(|err| crate::inputs::in_request_file(err, args.request.as_deref()))?;
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();

@@ -78,6 +78,16 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Ids and names: at most [`NAME_MAX`] bytes (other strings [`TEXT_MAX`]).
+const NAME_PATHS: &[&str] = &[
+    "$.profile_id",
+    "$.organization_name",
+    "$.security_operations.logging.third_party_integration",
+    "$.request_id",
+    "$.requester",
+    "$.service_name",
+];
+
 /// Every string and key in `value` is single-line text within [`TEXT_MAX`];
 /// every list within [`LIST_MAX`].
 fn check_strings(
@@ -88,7 +98,12 @@ fn check_strings(
     let fail = |path: &str, message: String| InputError::new(source_name, path, message);
     match value {
         serde_json::Value::String(text) => {
-            check_line(text, TEXT_MAX).map_err(|message| fail(path, format!("the value {message}")))
+            let max = if NAME_PATHS.contains(&path) {
+                NAME_MAX
+            } else {
+                TEXT_MAX
+            };
+            check_line(text, max).map_err(|message| fail(path, format!("the value {message}")))
         }
         serde_json::Value::Array(items) => {
             if items.len() > LIST_MAX {

@@ -116,6 +116,28 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text for a terminal: display control characters that JSON allows
+/// raw inside strings (C1, bidirectional formatting, U+2028/U+2029, BOM) are
+/// written as `\uXXXX` escapes; the document means the same. Whitespace
+/// between tokens (newlines, tabs) stays: a serialiser escapes C0 inside
+/// strings itself.
+pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
+    let escaped = |c: char| is_display_control(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escaped) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        // Every character concerned is in the Basic Multilingual Plane.
+        if escaped(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +189,18 @@ mod tests {
             "S3\\u{202e}\\u{0007}\\u{001b}[2J\\u{000a}ok"
         );
         assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_escaping_keeps_the_document() {
+        let value = serde_json::json!({"name": "S3\u{202e}\u{85}\u{7}x"});
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let escaped = escape_json_controls(&text);
+        assert!(
+            !escaped.chars().any(|c| is_display_control(c) && c != '\n'),
+            "{escaped}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, value);
     }
 }
