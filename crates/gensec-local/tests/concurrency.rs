@@ -70,10 +70,19 @@ fn entry() -> LibraryEntry {
 }
 
 /// Parallel runs recommending the same thing: one version, one history row.
+/// Races are probabilistic: each test runs several rounds on fresh files.
+const ROUNDS: usize = 5;
+
 #[test]
 fn parallel_upserts_write_one_history_row() {
+    for round in 0..ROUNDS {
+        parallel_upserts_round(round);
+    }
+}
+
+fn parallel_upserts_round(round: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gensec.db");
+    let path = dir.path().join(format!("gensec-{round}.db"));
     let versions = in_parallel(&path, 6, |db, index| {
         let mut mine = entry();
         mine.source_request_id = format!("REQ-{index}");
@@ -92,8 +101,14 @@ fn parallel_upserts_write_one_history_row() {
 /// distinct findings are all recorded.
 #[test]
 fn parallel_finding_state_writes_are_neither_lost_nor_doubled() {
+    for round in 0..ROUNDS {
+        parallel_findings_round(round);
+    }
+}
+
+fn parallel_findings_round(round: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gensec.db");
+    let path = dir.path().join(format!("gensec-{round}.db"));
     let news = in_parallel(&path, 8, |db, index| {
         let rt = runtime();
         let own = format!("finding-{index}");

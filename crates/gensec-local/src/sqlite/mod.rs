@@ -86,11 +86,14 @@ impl SqliteDb {
     fn init(mut conn: Connection, location: String) -> Result<Self> {
         // The busy timeout first: switching a new file to WAL takes a lock too.
         conn.busy_timeout(BUSY_TIMEOUT)
-            .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
             .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
             .map_err(|err| db_error(&location, err))?;
+        // SQLite answers "busy" at once, without its busy handler, when
+        // another connection is switching the same new file to WAL or
+        // recovering it; those windows are short, so wait them out here.
+        while_busy(|| wal_mode(&conn)).map_err(|err| db_error(&location, err))?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        migrate(&mut conn, &location)?;
+        while_busy(|| migrate(&mut conn, &location))?;
         Ok(Self {
             conn: Mutex::new(conn),
             location,
@@ -124,11 +127,62 @@ impl SqliteDb {
     }
 }
 
+/// Switch to WAL unless the file already is (an in-memory database stays
+/// in memory).
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") {
+        return Ok(());
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")
+}
+
+/// Something that may fail because the database is busy.
+trait Busy {
+    fn is_busy(&self) -> bool;
+}
+
+impl Busy for rusqlite::Error {
+    fn is_busy(&self) -> bool {
+        matches!(
+            self.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+impl Busy for Error {
+    fn is_busy(&self) -> bool {
+        self.kind() == gensec_core::ErrorKind::Retryable
+    }
+}
+
+/// Run `step` again while it fails because the database is busy, for up to
+/// [`BUSY_TIMEOUT`].
+fn while_busy<T, E: Busy>(
+    mut step: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match step() {
+            Err(err) if err.is_busy() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Apply the migrations this file lacks. The version is read again under the
 /// write lock: a process that waited for another one's migration finds it
 /// done instead of creating the tables a second time.
 fn migrate(conn: &mut Connection, location: &str) -> Result<()> {
-    let fail = |err| Error::storage(format!("migrating database {location}"), false, err);
+    let fail = |err: rusqlite::Error| {
+        let busy = err.is_busy();
+        Error::storage(format!("migrating database {location}"), busy, err)
+    };
     let latest = schema::MIGRATIONS.len();
     let version = |conn: &Connection| -> rusqlite::Result<usize> {
         conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
