@@ -11,7 +11,9 @@ use gensec_aws::{
 };
 use gensec_core::ErrorKind;
 use gensec_core::conformance;
-use gensec_core::ports::{EmailMessage, Notifier, ObjectStore, RequestTracker};
+use gensec_core::library::{EntryStatus, LibraryEntry};
+use gensec_core::ports::{ControlLibrary, EmailMessage, Notifier, ObjectStore, RequestTracker};
+use gensec_core::tracking::{RequestState, StatusUpdate};
 
 #[tokio::test]
 async fn s3_store_keeps_the_port_contract() {
@@ -54,6 +56,103 @@ async fn dynamodb_control_library_keeps_the_port_contract() {
     let clients = moto_clients().await;
     let table = create_table(&clients, "library").await;
     conformance::control_library(&DynamoControlLibrary::new(clients.dynamodb.clone(), table)).await;
+}
+
+#[tokio::test]
+async fn dynamodb_abandoned_attempts_keep_the_port_contract() {
+    let clients = moto_clients().await;
+    let table = create_table(&clients, "requests").await;
+    conformance::abandoned_attempts(&DynamoRequestTracker::new(clients.dynamodb.clone(), table))
+        .await;
+}
+
+#[tokio::test]
+async fn dynamodb_service_decisions_keep_the_port_contract() {
+    let clients = moto_clients().await;
+    let table = create_table(&clients, "library").await;
+    conformance::service_decisions(&DynamoControlLibrary::new(clients.dynamodb.clone(), table))
+        .await;
+}
+
+/// A retry of a request whose earlier attempt fell silent marks it ABANDONED
+/// with its stage (here the threshold is zero, so any earlier unfinished
+/// attempt is silent).
+#[tokio::test]
+async fn dynamodb_a_retry_abandons_a_silent_attempt() {
+    let clients = moto_clients().await;
+    let table = create_table(&clients, "requests").await;
+    let tracker = DynamoRequestTracker::new(clients.dynamodb.clone(), table)
+        .with_stale_after(chrono::Duration::zero());
+    tracker
+        .begin_attempt(conformance::new_attempt("REQ-1"))
+        .await
+        .unwrap();
+    let running = StatusUpdate::Running {
+        stage: "iam".into(),
+    };
+    tracker.update("REQ-1", 1, running).await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert_eq!(
+        tracker
+            .begin_attempt(conformance::new_attempt("REQ-1"))
+            .await
+            .unwrap(),
+        2
+    );
+    let record = tracker.request("REQ-1").await.unwrap().unwrap();
+    assert_eq!(record.attempts[0].state, RequestState::Abandoned);
+    assert_eq!(record.attempts[0].stage.as_deref(), Some("iam"));
+    assert_eq!(record.state, RequestState::Received);
+}
+
+/// Parallel runs recommending the same thing record one version and one
+/// history item; the losers of the race re-read instead of failing.
+#[tokio::test]
+async fn dynamodb_parallel_upserts_record_one_version() {
+    let clients = moto_clients().await;
+    let table = create_table(&clients, "library").await;
+    let library = DynamoControlLibrary::new(clients.dynamodb.clone(), table);
+    let entry = |request: &str| LibraryEntry {
+        configuration_id: "CFG-S3-BUCKET-VERSIONING".into(),
+        profile_id: "example-corp".into(),
+        service_id: "s3".into(),
+        service_name: "Amazon S3".into(),
+        security_domain: "Data Protection".into(),
+        threat_vector: "Tampering".into(),
+        priority: "High".into(),
+        rationale: "keeps old versions".into(),
+        recommended_configuration: serde_json::json!({}),
+        detective_controls: vec![],
+        preventive_controls: vec![],
+        proactive_controls: vec![],
+        compliance: serde_json::json!({}),
+        status: EntryStatus::Proposed,
+        version: 0,
+        source_request_id: request.into(),
+        updated_at: chrono::Utc::now(),
+        history: vec![],
+    };
+    let (a, b, c, d) = (
+        entry("REQ-A"),
+        entry("REQ-B"),
+        entry("REQ-C"),
+        entry("REQ-D"),
+    );
+    let results = tokio::join!(
+        library.upsert(&a),
+        library.upsert(&b),
+        library.upsert(&c),
+        library.upsert(&d)
+    );
+    for result in [results.0, results.1, results.2, results.3] {
+        assert_eq!(result.unwrap().version, 1);
+    }
+    let stored = library
+        .entry("CFG-S3-BUCKET-VERSIONING", "example-corp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.history.len(), 1, "{:?}", stored.history);
 }
 
 #[tokio::test]

@@ -1,21 +1,37 @@
 //! Reading the profile and request files, with errors that name the file.
+//! A file larger than the input limit is refused before it is read.
 
-use gensec_core::input::{parse_profile, parse_request, select_profile};
+use gensec_core::input::text::FILE_MAX;
+use gensec_core::input::{SourcedProfile, parse_profile, parse_request, select_sourced_profile};
 use gensec_core::{InputError, SecurityProfile, ServiceRequest};
+use std::io::Read as _;
 use std::path::Path;
 
 fn read(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|err| {
-        InputError::new(
-            path.display().to_string(),
-            "$",
-            format!("cannot read file: {err}"),
-        )
+    let name = path.display().to_string();
+    let fail = |message: String| InputError::new(&name, "$", message);
+    let file = std::fs::File::open(path).map_err(|err| fail(format!("cannot read file: {err}")))?;
+    let limit = u64::try_from(FILE_MAX).unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    // One byte more than the limit tells a file at the limit from a larger one.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| fail(format!("cannot read file: {err}")))?;
+    if bytes.len() > FILE_MAX {
+        return Err(fail(format!(
+            "the file is larger than {FILE_MAX} bytes (1 MiB), the limit for an input document"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        fail(format!(
+            "the file is not UTF-8 text (invalid byte at offset {})",
+            err.utf8_error().valid_up_to()
+        ))
     })
 }
 
 /// A profile file, or a directory of profiles from which `wanted` (or the only
-/// one) is taken.
+/// one) is taken; two files with one profile id are an error naming both.
 pub fn load_profile(path: &Path, wanted: Option<&str>) -> Result<SecurityProfile, InputError> {
     if !path.is_dir() {
         let profile = parse_profile(&path.display().to_string(), &read(path)?)?;
@@ -46,11 +62,23 @@ pub fn load_profile(path: &Path, wanted: Option<&str>) -> Result<SecurityProfile
     files.sort();
     let mut profiles = Vec::new();
     for file in &files {
-        profiles.push(parse_profile(&file.display().to_string(), &read(file)?)?);
+        let source = file.display().to_string();
+        let profile = parse_profile(&source, &read(file)?)?;
+        profiles.push(SourcedProfile { source, profile });
     }
-    select_profile(&path.display().to_string(), profiles, wanted)
+    select_sourced_profile(&path.display().to_string(), profiles, wanted)
 }
 
 pub fn load_request(path: &Path) -> Result<ServiceRequest, InputError> {
     parse_request(&path.display().to_string(), &read(path)?)
+}
+
+/// An error about the request's service, located in the request file it came
+/// from (`r.json: at $.service_name: unknown service ...`); unchanged for a
+/// request made with `--service`.
+pub fn in_request_file(err: gensec_core::Error, request_file: Option<&Path>) -> gensec_core::Error {
+    match request_file {
+        Some(path) => err.located(path.display().to_string(), "$.service_name"),
+        None => err,
+    }
 }

@@ -1,11 +1,17 @@
-//! `gensec library`: review the Security Control Library.
+//! `gensec library`: review the Security Control Library. Entries belong to
+//! a profile: an id generated for several profiles is picked with
+//! `--profile`. Filters ignore case and accept the documented spellings.
 
-use crate::output::{print_json, print_text};
+use crate::library_view::{
+    csv_text, decision_text, entry_text, print_safe_json, safe, safe_text, table,
+};
+use crate::output::print_text;
 use anyhow::Context;
-use gensec_core::library::{EntryStatus, LibraryEntry};
+use gensec_core::InputError;
+use gensec_core::input::text::{NAME_MAX, TEXT_MAX, required_line, required_text};
+use gensec_core::library::{EntryStatus, LibraryEntry, NewDecision, Verdict};
 use gensec_core::ports::ControlLibrary;
 use gensec_local::SqliteDb;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -17,9 +23,17 @@ pub struct LibraryArgs {
     command: LibraryCommand,
 }
 
+/// What `library list` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum ListFormat {
     Table,
+    Json,
+    Csv,
+}
+
+/// What `library export` writes (a file format, not a terminal view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
     Json,
     Csv,
 }
@@ -43,35 +57,81 @@ impl From<StatusArg> for EntryStatus {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerdictArg {
+    Approved,
+    #[value(alias = "approved_with_conditions")]
+    ApprovedWithConditions,
+    Rejected,
+}
+
+impl From<VerdictArg> for Verdict {
+    fn from(verdict: VerdictArg) -> Self {
+        match verdict {
+            VerdictArg::Approved => Verdict::Approved,
+            VerdictArg::ApprovedWithConditions => Verdict::ApprovedWithConditions,
+            VerdictArg::Rejected => Verdict::Rejected,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Decision {
     /// Configuration id, e.g. CFG-S3-BUCKET-VERSIONING.
     id: String,
-    /// Who decides.
+    /// Who decides (not blank).
     #[arg(long)]
     by: String,
-    /// Why.
+    /// Why (not blank).
     #[arg(long)]
     reason: String,
     /// Refuse if the entry changed since this version was reviewed.
     #[arg(long)]
     version: Option<u32>,
+    /// The profile whose entry this is (needed when the id exists for several).
+    #[arg(long)]
+    profile: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceDecisionArgs {
+    /// Service id or name as the library lists it (s3, "Amazon S3"; any case).
+    service: String,
+    #[arg(long, value_enum, ignore_case = true)]
+    decision: VerdictArg,
+    /// What must hold (required with approved-with-conditions, refused otherwise).
+    #[arg(long)]
+    conditions: Option<String>,
+    /// Who decides (not blank).
+    #[arg(long)]
+    by: String,
+    /// Why (not blank).
+    #[arg(long)]
+    reason: String,
+    /// The profile decided for (needed when the service has entries for several).
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum LibraryCommand {
-    /// List entries.
+    /// List entries, then the service decisions that concern them.
     List {
+        /// Service id or name (any case).
         #[arg(long)]
         service: Option<String>,
-        #[arg(long, value_enum)]
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
         status: Option<StatusArg>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        #[arg(long, value_enum, ignore_case = true, default_value = "table")]
+        format: ListFormat,
     },
     /// Show one entry with its history.
     Show {
         id: String,
+        #[arg(long)]
+        profile: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -81,111 +141,107 @@ pub enum LibraryCommand {
     Reject(Decision),
     /// Mark an entry deprecated.
     Deprecate(Decision),
+    /// Decide on a whole service for a profile (kept with its history).
+    Decide(ServiceDecisionArgs),
+    /// Service decisions with their history.
+    Decisions {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Export entries (all fields and history) as JSON or CSV.
     Export {
         #[arg(long)]
         service: Option<String>,
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, value_enum, ignore_case = true, default_value = "json")]
+        format: ExportFormat,
         /// Write to a file instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
     },
 }
 
-fn csv_text(entries: &[LibraryEntry]) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "configuration_id",
-        "service_id",
-        "service_name",
-        "security_domain",
-        "threat_vector",
-        "priority",
-        "status",
-        "version",
-        "rationale",
-        "recommended_configuration",
-        "detective_controls",
-        "preventive_controls",
-        "proactive_controls",
-        "compliance",
-        "source_request_id",
-        "updated_at",
-        "history",
-    ])?;
-    for e in entries {
-        let history = e
-            .history
+/// Does `wanted` (as typed) name this service: its id or its name, any case.
+fn names_service(wanted: &str, service_id: &str, service_name: &str) -> bool {
+    let wanted = wanted.trim();
+    wanted.eq_ignore_ascii_case(service_id) || wanted.eq_ignore_ascii_case(service_name)
+}
+
+/// Entries, filtered by service (id or name, any case) and profile.
+async fn filtered(
+    db: &SqliteDb,
+    service: Option<&str>,
+    profile: Option<&str>,
+) -> anyhow::Result<Vec<LibraryEntry>> {
+    let mut entries = db.entries(None).await?;
+    if let Some(service) = service {
+        entries.retain(|e| names_service(service, &e.service_id, &e.service_name));
+    }
+    if let Some(profile) = profile {
+        entries.retain(|e| e.profile_id.eq_ignore_ascii_case(profile.trim()));
+    }
+    Ok(entries)
+}
+
+/// The one profile among `profiles` that `wanted` names, or the only one.
+fn pick_profile(
+    what: &str,
+    mut profiles: Vec<String>,
+    wanted: Option<&str>,
+) -> Result<String, InputError> {
+    profiles.sort();
+    profiles.dedup();
+    let listed = || safe(&profiles.join(", ")).into_owned();
+    match wanted {
+        Some(wanted) => profiles
             .iter()
-            .map(|h| {
-                format!(
-                    "v{} {} by {} at {}{}",
-                    h.version,
-                    h.status.as_str(),
-                    h.actor,
-                    h.at.to_rfc3339(),
-                    h.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
+            .find(|p| p.eq_ignore_ascii_case(wanted.trim()))
+            .cloned()
+            .ok_or_else(|| {
+                InputError::new(
+                    "--profile",
+                    "$",
+                    format!(
+                        "{what} has no entry for profile {wanted:?}; it has {}",
+                        listed()
+                    ),
                 )
-            })
-            .collect::<Vec<_>>()
-            .join(" | ");
-        writer.write_record([
-            e.configuration_id.clone(),
-            e.service_id.clone(),
-            e.service_name.clone(),
-            e.security_domain.clone(),
-            e.threat_vector.clone(),
-            e.priority.clone(),
-            e.status.as_str().to_string(),
-            e.version.to_string(),
-            e.rationale.clone(),
-            e.recommended_configuration.to_string(),
-            e.detective_controls.join("; "),
-            e.preventive_controls.join("; "),
-            e.proactive_controls.join("; "),
-            e.compliance.to_string(),
-            e.source_request_id.clone(),
-            e.updated_at.to_rfc3339(),
-            history,
-        ])?;
+            }),
+        None if profiles.len() == 1 => Ok(profiles.remove(0)),
+        None => Err(InputError::new(
+            "--profile",
+            "$",
+            format!(
+                "{what} exists for profiles {}; name one with --profile",
+                listed()
+            ),
+        )),
     }
-    Ok(String::from_utf8(writer.into_inner()?)?)
 }
 
-fn table(entries: &[LibraryEntry]) -> String {
-    let mut text = format!(
-        "{:<52} {:<9} {:<10} {:>3}  {:<24} {}\n",
-        "CONFIGURATION", "PRIORITY", "STATUS", "V", "DOMAIN", "PROPERTY"
-    );
-    for e in entries {
-        let property = e.recommended_configuration["property"]
-            .as_str()
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "{:<52} {:<9} {:<10} {:>3}  {:<24} {}",
-            e.configuration_id,
-            e.priority,
-            e.status.as_str(),
-            e.version,
-            e.security_domain,
-            property
-        );
+/// One entry by id, its profile picked as [`pick_profile`] does.
+async fn one_entry(db: &SqliteDb, id: &str, profile: Option<&str>) -> anyhow::Result<LibraryEntry> {
+    let mut entries = db.entries_with_id(id).await?;
+    if entries.is_empty() {
+        return Err(InputError::new(
+            "library",
+            "$.configuration_id",
+            format!("no entry {id:?}; see `gensec library list`"),
+        )
+        .into());
     }
-    let _ = write!(text, "{} entries", entries.len());
-    text
-}
-
-fn not_found(id: &str) -> gensec_core::InputError {
-    gensec_core::InputError::new(
-        "library",
-        "$.configuration_id",
-        format!("no entry {id:?}; see `gensec library list`"),
-    )
+    let profiles = entries.iter().map(|e| e.profile_id.clone()).collect();
+    let chosen = pick_profile(id, profiles, profile)?;
+    let index = entries
+        .iter()
+        .position(|e| e.profile_id == chosen)
+        .context("the chosen profile has an entry")?;
+    Ok(entries.swap_remove(index))
 }
 
 pub async fn run(args: LibraryArgs) -> anyhow::Result<()> {
@@ -193,82 +249,71 @@ pub async fn run(args: LibraryArgs) -> anyhow::Result<()> {
     match args.command {
         LibraryCommand::List {
             service,
+            profile,
             status,
             format,
         } => {
-            let mut entries = db.entries(service.as_deref()).await?;
+            let mut entries = filtered(&db, service.as_deref(), profile.as_deref()).await?;
             if let Some(status) = status {
                 let status = EntryStatus::from(status);
                 entries.retain(|e| e.status == status);
             }
             match format {
-                Format::Table => print_text(&table(&entries)),
-                Format::Json => print_json(&entries),
-                Format::Csv => print_text(csv_text(&entries)?.trim_end()),
+                ListFormat::Table => {
+                    let decisions = db.decisions(None).await?;
+                    print_text(&table(&entries, &decisions))
+                }
+                ListFormat::Json => print_safe_json(&entries),
+                ListFormat::Csv => print_text(&safe_text(csv_text(&entries)?.trim_end())),
             }
         }
-        LibraryCommand::Show { id, json } => {
-            let entry = db.entry(&id).await?.ok_or_else(|| not_found(&id))?;
+        LibraryCommand::Show { id, profile, json } => {
+            let entry = one_entry(&db, &id, profile.as_deref()).await?;
             if json {
-                return print_json(&entry);
+                return print_safe_json(&entry);
             }
-            let mut text = String::new();
-            let _ = writeln!(
-                text,
-                "{} (version {}, {})",
-                entry.configuration_id,
-                entry.version,
-                entry.status.as_str()
-            );
-            let _ = writeln!(
-                text,
-                "  service: {} ({})",
-                entry.service_name, entry.service_id
-            );
-            let _ = writeln!(
-                text,
-                "  domain: {}; threat: {}; priority: {}",
-                entry.security_domain, entry.threat_vector, entry.priority
-            );
-            let _ = writeln!(text, "  configuration: {}", entry.recommended_configuration);
-            let _ = writeln!(text, "  rationale: {}", entry.rationale);
-            let _ = writeln!(text, "  detective: {}", entry.detective_controls.join(", "));
-            let _ = writeln!(
-                text,
-                "  preventive: {}",
-                entry.preventive_controls.join(", ")
-            );
-            let _ = writeln!(text, "  proactive: {}", entry.proactive_controls.join(", "));
-            let _ = writeln!(text, "  compliance: {}", entry.compliance);
-            let _ = writeln!(text, "  history:");
-            for h in &entry.history {
-                let _ = writeln!(
-                    text,
-                    "    v{} {} by {} at {}{}",
-                    h.version,
-                    h.status.as_str(),
-                    h.actor,
-                    h.at.format("%Y-%m-%d %H:%M"),
-                    h.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
-                );
-            }
-            print_text(text.trim_end())
+            let decision = db.decision(&entry.service_id, &entry.profile_id).await?;
+            print_text(&entry_text(&entry, decision.as_ref()))
         }
-        LibraryCommand::Approve(decision) => decide(&db, decision, EntryStatus::Approved).await,
-        LibraryCommand::Reject(decision) => decide(&db, decision, EntryStatus::Rejected).await,
-        LibraryCommand::Deprecate(decision) => decide(&db, decision, EntryStatus::Deprecated).await,
+        LibraryCommand::Approve(decision) => review(&db, decision, EntryStatus::Approved).await,
+        LibraryCommand::Reject(decision) => review(&db, decision, EntryStatus::Rejected).await,
+        LibraryCommand::Deprecate(decision) => review(&db, decision, EntryStatus::Deprecated).await,
+        LibraryCommand::Decide(args) => decide_service(&db, args).await,
+        LibraryCommand::Decisions {
+            service,
+            profile,
+            json,
+        } => {
+            let mut decisions = db.decisions(None).await?;
+            if let Some(service) = &service {
+                let entries = filtered(&db, Some(service), None).await?;
+                decisions.retain(|d| {
+                    d.service_id.eq_ignore_ascii_case(service.trim())
+                        || entries.iter().any(|e| e.service_id == d.service_id)
+                });
+            }
+            if let Some(profile) = &profile {
+                decisions.retain(|d| d.profile_id.eq_ignore_ascii_case(profile.trim()));
+            }
+            if json {
+                return print_safe_json(&decisions);
+            }
+            if decisions.is_empty() {
+                return print_text("no service decisions yet; see `gensec library decide`");
+            }
+            let text: Vec<String> = decisions.iter().map(decision_text).collect();
+            print_text(text.join("\n").trim_end())
+        }
         LibraryCommand::Export {
             service,
+            profile,
             format,
             out,
         } => {
-            let entries = db.entries(service.as_deref()).await?;
+            let entries = filtered(&db, service.as_deref(), profile.as_deref()).await?;
             let text = match format {
-                Format::Csv => csv_text(&entries)?,
-                Format::Json | Format::Table => serde_json::to_string_pretty(&entries)?,
+                ExportFormat::Csv => csv_text(&entries)?,
+                ExportFormat::Json => serde_json::to_string_pretty(&entries)?,
             };
             match out {
                 Some(path) => {
@@ -280,29 +325,81 @@ pub async fn run(args: LibraryArgs) -> anyhow::Result<()> {
                         path.display()
                     ))
                 }
-                None => print_text(text.trim_end()),
+                None if format == ExportFormat::Json => print_safe_json(&entries),
+                None => print_text(&safe_text(text.trim_end())),
             }
         }
     }
 }
 
-async fn decide(db: &SqliteDb, decision: Decision, status: EntryStatus) -> anyhow::Result<()> {
-    if db.entry(&decision.id).await?.is_none() {
-        return Err(not_found(&decision.id).into());
-    }
+/// `--by` and `--reason` must say something, in clean text.
+fn check_reviewer(by: &str, reason: &str) -> Result<(), InputError> {
+    required_line("--by", by, NAME_MAX)?;
+    required_text("--reason", reason, TEXT_MAX)
+}
+
+async fn review(db: &SqliteDb, decision: Decision, status: EntryStatus) -> anyhow::Result<()> {
+    check_reviewer(&decision.by, &decision.reason)?;
+    let entry = one_entry(db, &decision.id, decision.profile.as_deref()).await?;
     let entry = db
         .set_status(
-            &decision.id,
+            &entry.configuration_id,
+            &entry.profile_id,
             status,
-            &decision.by,
-            Some(&decision.reason),
+            decision.by.trim(),
+            Some(decision.reason.trim()),
             decision.version,
         )
         .await?;
     print_text(&format!(
-        "{} is {} (version {})",
+        "{} ({}) is {} (version {})",
         entry.configuration_id,
+        entry.profile_id,
         entry.status.as_str(),
         entry.version
     ))
+}
+
+async fn decide_service(db: &SqliteDb, args: ServiceDecisionArgs) -> anyhow::Result<()> {
+    check_reviewer(&args.by, &args.reason)?;
+    required_line("service", &args.service, NAME_MAX)?;
+    let entries = filtered(db, Some(&args.service), None).await?;
+    let Some(first) = entries.first() else {
+        return Err(InputError::new(
+            "service",
+            "$",
+            format!(
+                "the library has no entries for service {:?}; run `gensec run --service {}` first",
+                args.service,
+                safe(&args.service)
+            ),
+        )
+        .into());
+    };
+    let service_id = first.service_id.clone();
+    let profiles = entries.iter().map(|e| e.profile_id.clone()).collect();
+    let profile = pick_profile(&service_id, profiles, args.profile.as_deref())?;
+    let verdict = Verdict::from(args.decision);
+    let conditions = args.conditions.as_deref().map(str::trim);
+    if let Some(conditions) = conditions {
+        required_text("--conditions", conditions, TEXT_MAX)?;
+    }
+    let decided = db
+        .decide(NewDecision {
+            service_id: &service_id,
+            profile_id: &profile,
+            decision: verdict,
+            conditions,
+            actor: args.by.trim(),
+            reason: args.reason.trim(),
+        })
+        .await
+        .map_err(|err| match err {
+            // Name the flag: the port says "conditions".
+            gensec_core::Error::Input(input) if input.source_name == "conditions" => {
+                InputError::new("--conditions", "$", input.message).into()
+            }
+            other => anyhow::Error::from(other),
+        })?;
+    print_text(&decision_text(&decided))
 }

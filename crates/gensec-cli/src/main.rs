@@ -5,6 +5,7 @@
 mod inputs;
 mod kb_cmd;
 mod library_cmd;
+mod library_view;
 mod output;
 mod remediate_cmd;
 mod requests_cmd;
@@ -41,7 +42,7 @@ enum Command {
     },
     /// Show tracked service requests.
     Requests(requests_cmd::RequestsArgs),
-    /// Review the Security Control Library: list, show, approve, reject, export.
+    /// Review the Security Control Library: list, show, approve, reject, decide on a service, export.
     Library(library_cmd::LibraryArgs),
     /// Security Hub findings to remediation e-mails (Terraform fix, risk, manual steps), once per finding.
     Remediate(remediate_cmd::RemediateArgs),

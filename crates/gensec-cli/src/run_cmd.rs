@@ -13,7 +13,8 @@ use gensec_core::contract::stage::StagePorts;
 use gensec_core::llm::Llm;
 use gensec_core::manifest::Manifest;
 use gensec_core::pipeline::{PipelineEvent, PublishedRun, run_pipeline};
-use gensec_core::ports::ObjectStore;
+use gensec_core::ports::{ObjectStore, RequestTracker};
+use gensec_core::tracking::DEFAULT_STALE_AFTER_MINUTES;
 use gensec_kb::Kb;
 use gensec_llm::{LlmOptions, LlmSpec, ResponseCache};
 use gensec_local::{DirStore, RequestLock, SqliteDb};
@@ -150,6 +151,17 @@ fn llm_lines(text: &mut String, manifest: &Manifest) {
     }
 }
 
+/// Open the database and mark attempts whose runner died (killed, crashed)
+/// ABANDONED, so no request stays RUNNING forever.
+async fn open_database(path: &Path) -> anyhow::Result<SqliteDb> {
+    let db = SqliteDb::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let stale_after = chrono::Duration::minutes(DEFAULT_STALE_AFTER_MINUTES);
+    db.reap_abandoned(Utc::now(), stale_after)
+        .await
+        .with_context(|| format!("marking abandoned runs in {}", path.display()))?;
+    Ok(db)
+}
+
 /// A request made on the fly. Its id carries the time to the millisecond and
 /// a random suffix, so two runs in the same instant never share a package.
 fn request_for_service(name: &str, service_id: &str, requester: &str) -> ServiceRequest {
@@ -186,7 +198,8 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires --request or --service"),
     };
-    kb.resolve_service(&request.service_name)?;
+    kb.resolve_service(&request.service_name)
+        .map_err(|err| crate::inputs::in_request_file(err, args.request.as_deref()))?;
     let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
@@ -194,7 +207,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     let pipeline = Stages::with_llm(&kb, llm)?;
 
     let store = DirStore::new(&args.out);
-    let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let db = open_database(&args.db).await?;
     let stages = pipeline.all();
     let ports = StagePorts {
         store: &store,
@@ -387,7 +400,7 @@ async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
     let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
     let pipeline = Stages::with_llm(kb, llm)?;
     let store = DirStore::new(&args.out);
-    let db = SqliteDb::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let db = open_database(&args.db).await?;
     let ports = StagePorts {
         store: &store,
         library: &db,

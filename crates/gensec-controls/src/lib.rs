@@ -81,6 +81,7 @@ pub fn library_entry(
         .collect();
     LibraryEntry {
         configuration_id: recommendation.configuration_id.clone(),
+        profile_id: ctx.profile.profile_id.clone(),
         service_id: recommendation.service_id.clone(),
         service_name: recommendation.service_name.clone(),
         security_domain: recommendation.security_domain.label().to_string(),

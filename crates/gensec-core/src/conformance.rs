@@ -6,11 +6,11 @@
 #![allow(clippy::missing_panics_doc)]
 
 use crate::ErrorKind;
-use crate::library::{EntryStatus, LibraryEntry};
+use crate::library::{EntryStatus, LibraryEntry, NewDecision, Verdict};
 use crate::ports::{
     ControlLibrary, FindingObservation, FindingStateStore, ObjectStore, RequestTracker,
 };
-use crate::tracking::{NewAttempt, RequestState, StatusUpdate};
+use crate::tracking::{NewAttempt, RequestState, Runner, StatusUpdate};
 use chrono::Utc;
 
 /// A new attempt of `request_id` for S3 by the example profile.
@@ -81,11 +81,100 @@ pub async fn request_tracker(db: &dyn RequestTracker) {
     let unknown = StatusUpdate::Running { stage: "x".into() };
     let err = db.update("REQ-404", 1, unknown).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+
+    // Text with display control characters never reaches storage: names are
+    // refused, error messages are stored escaped.
+    let mut unclean = new_attempt("REQ-3");
+    unclean.service_name = "S3\u{202e}\u{7}";
+    let err = db.begin_attempt(unclean).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("$.service_name"), "{err}");
+    assert!(db.request("REQ-3").await.unwrap().is_none());
+    db.begin_attempt(new_attempt("REQ-3")).await.unwrap();
+    let failed = StatusUpdate::Failed {
+        stage: None,
+        error: "bad \u{1b}[31mred".into(),
+    };
+    db.update("REQ-3", 1, failed).await.unwrap();
+    let stored = db.request("REQ-3").await.unwrap().unwrap();
+    let error = stored.attempts[0].error.as_deref().unwrap();
+    assert!(
+        !error.contains('\u{1b}') && error.contains("red"),
+        "{error:?}"
+    );
+}
+
+/// Runners, heartbeats and reaping: a silent unfinished attempt becomes
+/// ABANDONED with the stage it reached; live and finished ones are untouched.
+pub async fn abandoned_attempts(db: &dyn RequestTracker) {
+    let runner = Runner::Execution {
+        arn: "arn:aws:states:us-east-1:123456789012:execution:gensec:REQ-R1".into(),
+    };
+    db.begin_attempt(new_attempt("REQ-R1")).await.unwrap();
+    db.set_runner("REQ-R1", 1, &runner).await.unwrap();
+    let running = |stage: &str| StatusUpdate::Running {
+        stage: stage.into(),
+    };
+    db.update("REQ-R1", 1, running("analysis")).await.unwrap();
+    db.begin_attempt(new_attempt("REQ-R2")).await.unwrap();
+    let done = StatusUpdate::Succeeded {
+        output_prefix: "s3/REQ-R2/".into(),
+    };
+    db.update("REQ-R2", 1, done).await.unwrap();
+    db.begin_attempt(new_attempt("REQ-R3")).await.unwrap();
+    db.update("REQ-R3", 1, running("iac")).await.unwrap();
+    let record = db.request("REQ-R1").await.unwrap().unwrap();
+    assert_eq!(record.latest().unwrap().runner.as_ref(), Some(&runner));
+    let hour = chrono::Duration::hours(1);
+    assert!(
+        db.reap_abandoned(Utc::now(), hour)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is silent yet"
+    );
+
+    // R3's runner keeps beating after the cut; R1's falls silent.
+    let cut = Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    db.heartbeat("REQ-R3", 1).await.unwrap();
+    let later = cut + hour + chrono::Duration::milliseconds(1);
+    let reaped = db.reap_abandoned(later, hour).await.unwrap();
+    assert_eq!(reaped.len(), 1, "{reaped:?}");
+    assert_eq!(
+        (reaped[0].request_id.as_str(), reaped[0].attempt),
+        ("REQ-R1", 1)
+    );
+    assert_eq!(reaped[0].stage.as_deref(), Some("analysis"));
+    let record = db.request("REQ-R1").await.unwrap().unwrap();
+    assert_eq!(record.state, RequestState::Abandoned);
+    let attempt = record.latest().unwrap();
+    assert_eq!(attempt.state, RequestState::Abandoned);
+    assert_eq!(attempt.stage.as_deref(), Some("analysis"));
+    assert!(attempt.finished_at.is_some());
+    assert!(
+        attempt.error.as_deref().unwrap().contains("abandoned"),
+        "{attempt:?}"
+    );
+    let r2 = db.request("REQ-R2").await.unwrap().unwrap();
+    assert_eq!(r2.state, RequestState::Succeeded);
+    assert_eq!(
+        db.request("REQ-R3").await.unwrap().unwrap().state,
+        RequestState::Running
+    );
+    // Reaping again finds nothing new; a retry adds an attempt as usual.
+    assert!(db.reap_abandoned(later, hour).await.unwrap().is_empty());
+    assert_eq!(db.begin_attempt(new_attempt("REQ-R1")).await.unwrap(), 2);
+    let err = db.heartbeat("REQ-404", 1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let err = db.set_runner("REQ-404", 1, &runner).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
 fn entry(service_id: &str, id: &str, rationale: &str) -> LibraryEntry {
     LibraryEntry {
         configuration_id: id.into(),
+        profile_id: "example-corp".into(),
         service_id: service_id.into(),
         service_name: "Amazon S3".into(),
         security_domain: "Data Protection".into(),
@@ -105,6 +194,8 @@ fn entry(service_id: &str, id: &str, rationale: &str) -> LibraryEntry {
     }
 }
 
+const PROFILE: &str = "example-corp";
+
 /// Versions, unchanged re-runs, decisions with optimistic concurrency, history.
 pub async fn control_library(db: &dyn ControlLibrary) {
     let first = db
@@ -112,15 +203,18 @@ pub async fn control_library(db: &dyn ControlLibrary) {
         .await
         .unwrap();
     assert_eq!((first.version, first.status), (1, EntryStatus::Proposed));
+    assert_eq!(first.profile_id, PROFILE);
     // Same content again, even from another request: nothing changes.
     let mut rerun = entry("s3", "CFG-S3-001", "keeps old versions");
     rerun.source_request_id = "REQ-2".into();
     let same = db.upsert(&rerun).await.unwrap();
     assert_eq!(same.version, 1);
     assert_eq!(same.source_request_id, "REQ-1");
+    assert_eq!(same.history.len(), 1, "no duplicate history row");
     let approved = db
         .set_status(
             "CFG-S3-001",
+            PROFILE,
             EntryStatus::Approved,
             "alice",
             Some("ok"),
@@ -134,15 +228,49 @@ pub async fn control_library(db: &dyn ControlLibrary) {
     );
     // A stale decision is refused.
     let stale = db
-        .set_status("CFG-S3-001", EntryStatus::Rejected, "bob", None, Some(1))
+        .set_status(
+            "CFG-S3-001",
+            PROFILE,
+            EntryStatus::Rejected,
+            "bob",
+            None,
+            Some(1),
+        )
         .await
         .unwrap_err();
     assert_eq!(stale.kind(), ErrorKind::InvalidInput);
     let missing = db
-        .set_status("CFG-S3-404", EntryStatus::Approved, "bob", None, None)
+        .set_status(
+            "CFG-S3-404",
+            PROFILE,
+            EntryStatus::Approved,
+            "bob",
+            None,
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::InvalidInput);
+    // Who decides must be named, and say why in clean text.
+    for (actor, note) in [
+        ("", Some("ok")),
+        ("  ", None),
+        ("bob", Some(" ")),
+        ("bob", Some("\u{1b}[2J")),
+    ] {
+        let blank = db
+            .set_status(
+                "CFG-S3-001",
+                PROFILE,
+                EntryStatus::Rejected,
+                actor,
+                note,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(blank.kind(), ErrorKind::InvalidInput, "{actor:?} {note:?}");
+    }
     // Changed content goes back to PROPOSED with a new version.
     let changed = db
         .upsert(&entry(
@@ -159,7 +287,10 @@ pub async fn control_library(db: &dyn ControlLibrary) {
     assert_eq!(changed.history.len(), 3);
     assert_eq!(changed.history[1].actor, "alice");
     assert_eq!(changed.history[1].note.as_deref(), Some("ok"));
-    assert_eq!(db.entry("CFG-S3-001").await.unwrap().unwrap(), changed);
+    assert_eq!(
+        db.entry("CFG-S3-001", PROFILE).await.unwrap().unwrap(),
+        changed
+    );
 
     db.upsert(&entry("rds", "CFG-RDS-001", "encrypt"))
         .await
@@ -177,7 +308,154 @@ pub async fn control_library(db: &dyn ControlLibrary) {
     assert_eq!(s3, ["CFG-S3-000", "CFG-S3-001"], "ordered by id");
     assert_eq!(db.entries(None).await.unwrap().len(), 3);
     assert!(db.entries(Some("ec2")).await.unwrap().is_empty());
-    assert!(db.entry("CFG-S3-404").await.unwrap().is_none());
+    assert!(db.entry("CFG-S3-404", PROFILE).await.unwrap().is_none());
+    profiles_keep_their_own_approvals(db).await;
+}
+
+/// One configuration id under two profiles: two entries, each with its own
+/// version, status and history; a run for one profile leaves the other's
+/// approval alone.
+async fn profiles_keep_their_own_approvals(db: &dyn ControlLibrary) {
+    let mine = entry("s3", "CFG-S3-900", "mine");
+    let mut theirs = entry("s3", "CFG-S3-900", "theirs");
+    theirs.profile_id = "startup-sandbox".into();
+    db.upsert(&mine).await.unwrap();
+    db.set_status(
+        "CFG-S3-900",
+        PROFILE,
+        EntryStatus::Approved,
+        "alice",
+        Some("ok"),
+        None,
+    )
+    .await
+    .unwrap();
+    let other = db.upsert(&theirs).await.unwrap();
+    assert_eq!((other.version, other.status), (1, EntryStatus::Proposed));
+    let kept = db.entry("CFG-S3-900", PROFILE).await.unwrap().unwrap();
+    assert_eq!((kept.version, kept.status), (2, EntryStatus::Approved));
+    assert_eq!(kept.rationale, "mine");
+    let both: Vec<String> = db
+        .entries_with_id("CFG-S3-900")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.profile_id)
+        .collect();
+    assert_eq!(both, [PROFILE, "startup-sandbox"]);
+    let listed: Vec<(String, String)> = db
+        .entries(Some("s3"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.configuration_id == "CFG-S3-900")
+        .map(|e| (e.configuration_id, e.profile_id))
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(db.entries_with_id("CFG-404").await.unwrap().is_empty());
+    assert!(db.entry("CFG-S3-900", "nobody").await.unwrap().is_none());
+}
+
+/// Service-level decisions: versions with history, per profile, validated.
+pub async fn service_decisions(db: &dyn ControlLibrary) {
+    assert!(db.decision("s3", PROFILE).await.unwrap().is_none());
+    let approve = NewDecision {
+        service_id: "s3",
+        profile_id: PROFILE,
+        decision: Verdict::ApprovedWithConditions,
+        conditions: Some("no public buckets"),
+        actor: "alice",
+        reason: "meets the standard",
+    };
+    let first = db.decide(approve).await.unwrap();
+    assert_eq!(
+        (first.current.version, first.current.decision),
+        (1, Verdict::ApprovedWithConditions)
+    );
+    assert_eq!(
+        first.current.conditions.as_deref(),
+        Some("no public buckets")
+    );
+    let reject = NewDecision {
+        decision: Verdict::Rejected,
+        conditions: None,
+        actor: "bob",
+        reason: "new finding",
+        ..approve
+    };
+    let second = db.decide(reject).await.unwrap();
+    assert_eq!(
+        (second.current.version, second.current.decision),
+        (2, Verdict::Rejected)
+    );
+    assert_eq!(second.history.len(), 2);
+    assert_eq!(second.history[0].actor, "alice");
+    assert_eq!(second.history[1], second.current);
+    assert_eq!(db.decision("s3", PROFILE).await.unwrap().unwrap(), second);
+    // Another profile and another service are independent.
+    let other = NewDecision {
+        profile_id: "startup-sandbox",
+        decision: Verdict::Approved,
+        conditions: None,
+        ..approve
+    };
+    assert_eq!(db.decide(other).await.unwrap().current.version, 1);
+    let rds = NewDecision {
+        service_id: "rds",
+        decision: Verdict::Approved,
+        conditions: None,
+        ..approve
+    };
+    db.decide(rds).await.unwrap();
+    let s3: Vec<(String, String)> = db
+        .decisions(Some("s3"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.service_id, d.profile_id))
+        .collect();
+    assert_eq!(
+        s3,
+        [
+            ("s3".to_string(), PROFILE.to_string()),
+            ("s3".to_string(), "startup-sandbox".to_string())
+        ]
+    );
+    assert_eq!(db.decisions(None).await.unwrap().len(), 3);
+    assert!(db.decision("ec2", PROFILE).await.unwrap().is_none());
+    // Decisions are not library entries.
+    assert!(db.entries(None).await.unwrap().is_empty());
+    // Blank or unclean fields are refused and change nothing.
+    for bad in [
+        NewDecision {
+            actor: " ",
+            ..reject
+        },
+        NewDecision {
+            reason: "",
+            ..reject
+        },
+        NewDecision {
+            conditions: None,
+            ..approve
+        },
+        NewDecision {
+            reason: "ok\u{202e}",
+            ..reject
+        },
+    ] {
+        let err = db.decide(bad).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
+    }
+    assert_eq!(
+        db.decision("s3", PROFILE)
+            .await
+            .unwrap()
+            .unwrap()
+            .current
+            .version,
+        2
+    );
 }
 
 fn seen<'a>(id: &'a str, fp: &'a str, at: &'a str) -> FindingObservation<'a> {

@@ -2,9 +2,10 @@
 //! `gensec-local`, the AWS ones in `gensec-aws`.
 
 use crate::error::Result;
-use crate::library::{EntryStatus, LibraryEntry};
-use crate::tracking::{NewAttempt, RequestRecord, StatusUpdate};
+use crate::library::{EntryStatus, LibraryEntry, NewDecision, ServiceDecision};
+use crate::tracking::{AbandonedAttempt, NewAttempt, RequestRecord, Runner, StatusUpdate};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 /// A key/value store of output documents (a directory, or an S3 bucket).
 /// Keys use `/` separators and never start with `/`.
@@ -30,36 +31,71 @@ pub trait ObjectStore: Send + Sync {
     async fn discard(&self, staging_prefix: &str) -> Result<()>;
 }
 
-/// The Security Control Library.
+/// The Security Control Library. Entries are keyed by (configuration id,
+/// profile id); service-level decisions by (service id, profile id).
 #[async_trait]
 pub trait ControlLibrary: Send + Sync {
-    /// Insert or update an entry's content; returns the stored version. An
-    /// unchanged entry keeps its version; a changed one goes back to PROPOSED.
+    /// Insert or update an entry's content under its profile; returns the
+    /// stored entry. An unchanged entry keeps its version; a changed one goes
+    /// back to PROPOSED. Concurrent upserts of the same content record one
+    /// history row.
     async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry>;
-    async fn entry(&self, configuration_id: &str) -> Result<Option<LibraryEntry>>;
-    /// All entries, or one service's, ordered by id.
+    /// One profile's entry.
+    async fn entry(&self, configuration_id: &str, profile_id: &str)
+    -> Result<Option<LibraryEntry>>;
+    /// Every profile's entry with this id, ordered by profile.
+    async fn entries_with_id(&self, configuration_id: &str) -> Result<Vec<LibraryEntry>>;
+    /// All entries, or one service's, ordered by id then profile.
     async fn entries(&self, service_id: Option<&str>) -> Result<Vec<LibraryEntry>>;
-    /// Record a decision; fails if `expected_version` is stale.
+    /// Record a decision on one profile's entry; fails if `expected_version`
+    /// is stale, or `actor`/`note` are blank or unclean.
     async fn set_status(
         &self,
         configuration_id: &str,
+        profile_id: &str,
         status: EntryStatus,
         actor: &str,
         note: Option<&str>,
         expected_version: Option<u32>,
     ) -> Result<LibraryEntry>;
+    /// Record a service-level decision (a new version; the earlier ones stay
+    /// as history). Fails on a blank or unclean field.
+    async fn decide(&self, decision: NewDecision<'_>) -> Result<ServiceDecision>;
+    /// The decision on a service under a profile, with its history.
+    async fn decision(&self, service_id: &str, profile_id: &str)
+    -> Result<Option<ServiceDecision>>;
+    /// Every decision, or one service's, ordered by service then profile.
+    async fn decisions(&self, service_id: Option<&str>) -> Result<Vec<ServiceDecision>>;
 }
 
 /// Service request tracking.
 #[async_trait]
 pub trait RequestTracker: Send + Sync {
     /// Record a new attempt (RECEIVED); the request row is created once.
+    /// Earlier attempts of the request that are dead (see
+    /// [`reap_abandoned`](Self::reap_abandoned)) are marked ABANDONED first.
     /// Returns the attempt number, starting at 1.
     async fn begin_attempt(&self, attempt: NewAttempt<'_>) -> Result<u32>;
     async fn update(&self, request_id: &str, attempt: u32, update: StatusUpdate) -> Result<()>;
     async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>>;
     /// Most recently updated first.
     async fn recent_requests(&self, limit: usize) -> Result<Vec<RequestRecord>>;
+    /// Record who runs an attempt (the local adapter records the calling
+    /// process in `begin_attempt` itself; in AWS the trigger records the
+    /// execution it started).
+    async fn set_runner(&self, request_id: &str, attempt: u32, runner: &Runner) -> Result<()>;
+    /// Touch an unfinished attempt's heartbeat (`updated_at`) without
+    /// changing its state: a runner in a long stage calls it now and then.
+    async fn heartbeat(&self, request_id: &str, attempt: u32) -> Result<()>;
+    /// Mark every unfinished attempt that is dead at `now` ABANDONED, keeping
+    /// the stage it reached: its runner is gone (a local process on this
+    /// host), or its heartbeat is older than `stale_after`. Returns what it
+    /// marked.
+    async fn reap_abandoned(
+        &self,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+    ) -> Result<Vec<AbandonedAttempt>>;
 }
 
 /// What the finding state store remembers about one Security Hub finding, so

@@ -1,4 +1,10 @@
 //! Service request tracking records: one record per request id, one attempt per run.
+//!
+//! An attempt records who runs it ([`Runner`]: a local process, or a Step
+//! Functions execution) and is touched on every change (`updated_at`, the
+//! heartbeat). An attempt whose runner is gone, or whose heartbeat is older
+//! than a threshold, is marked ABANDONED with the stage it reached
+//! ([`abandonment`], the adapters' `reap_abandoned`).
 
 use crate::llm::LlmUsage;
 use chrono::{DateTime, Utc};
@@ -12,29 +18,115 @@ pub enum RequestState {
     Running,
     Succeeded,
     Failed,
+    /// The attempt's runner died (killed, crashed, timed out) before it
+    /// finished; `stage` says how far it got.
+    Abandoned,
 }
 
 impl RequestState {
+    pub const ALL: [RequestState; 5] = [
+        RequestState::Received,
+        RequestState::Running,
+        RequestState::Succeeded,
+        RequestState::Failed,
+        RequestState::Abandoned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RequestState::Received => "RECEIVED",
             RequestState::Running => "RUNNING",
             RequestState::Succeeded => "SUCCEEDED",
             RequestState::Failed => "FAILED",
+            RequestState::Abandoned => "ABANDONED",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            RequestState::Received,
-            RequestState::Running,
-            RequestState::Succeeded,
-            RequestState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == text)
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+
+    /// The attempt is over (SUCCEEDED, FAILED or ABANDONED).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            RequestState::Succeeded | RequestState::Failed | RequestState::Abandoned
+        )
     }
 }
+
+/// Who runs an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Runner {
+    /// A local process (`gensec run`): dead when the host is this one and the
+    /// process is gone.
+    Process { host: String, pid: u32 },
+    /// A Step Functions execution (its ARN): dead when its heartbeat is stale.
+    Execution { arn: String },
+}
+
+impl std::fmt::Display for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Runner::Process { host, pid } => write!(f, "pid {pid} on {host}"),
+            Runner::Execution { arn } => write!(f, "execution {arn}"),
+        }
+    }
+}
+
+/// Whether a local process is running, as far as this machine can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    Gone,
+    /// Another host's process, an execution, or no runner recorded.
+    Unknown,
+}
+
+/// Why `attempt` counts as abandoned at `now`, or `None` while it may still
+/// be running: finished attempts never are; an attempt whose runner is
+/// [`Liveness::Gone`] is; so is one whose heartbeat (`updated_at`) is older
+/// than `stale_after`.
+pub fn abandonment(
+    attempt: &Attempt,
+    now: DateTime<Utc>,
+    stale_after: chrono::Duration,
+    liveness: impl Fn(&Runner) -> Liveness,
+) -> Option<String> {
+    if attempt.state.is_finished() {
+        return None;
+    }
+    if let Some(runner) = &attempt.runner
+        && liveness(runner) == Liveness::Gone
+    {
+        return Some(format!("abandoned: its runner ({runner}) is gone"));
+    }
+    let silent = now - attempt.updated_at;
+    (silent > stale_after).then(|| {
+        format!(
+            "abandoned: no heartbeat for {} minutes (threshold {} minutes)",
+            silent.num_minutes(),
+            stale_after.num_minutes()
+        )
+    })
+}
+
+/// An attempt marked ABANDONED by a reaper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbandonedAttempt {
+    pub request_id: String,
+    pub attempt: u32,
+    /// The stage it had reached, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    pub reason: String,
+}
+
+/// How long an attempt may stay silent before it counts as abandoned, unless
+/// configured otherwise: longer than any one stage (a Lambda runs at most 15
+/// minutes), so only dead attempts are reaped.
+pub const DEFAULT_STALE_AFTER_MINUTES: i64 = 60;
 
 /// A status change reported by the runner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +165,9 @@ pub struct Attempt {
     /// absent when none was configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm_usage: Option<LlmUsage>,
+    /// Who runs it, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<Runner>,
 }
 
 /// A request and its attempts, newest attempt last.
@@ -106,6 +201,28 @@ pub struct NewAttempt<'a> {
     pub profile_id: &'a str,
     pub requester: &'a str,
     pub requested_at: DateTime<Utc>,
+}
+
+impl NewAttempt<'_> {
+    /// Refuse text that would reach storage with display control characters
+    /// or unbounded length (inputs are checked when parsed; this keeps every
+    /// other caller honest too).
+    pub fn check(&self) -> crate::Result<()> {
+        use crate::input::text::{NAME_MAX, check_line};
+        let fields = [
+            ("$.request_id", self.request_id),
+            ("$.service_id", self.service_id),
+            ("$.service_name", self.service_name),
+            ("$.profile_id", self.profile_id),
+            ("$.requester", self.requester),
+        ];
+        for (path, value) in fields {
+            check_line(value, NAME_MAX).map_err(|message| {
+                crate::InputError::new("request tracking", path, format!("the value {message}"))
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// What a status update writes on an attempt.

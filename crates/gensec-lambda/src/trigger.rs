@@ -11,10 +11,10 @@ use crate::HandlerError;
 use crate::payload::{ExecutionInput, context_key};
 use aws_lambda_events::event::s3::S3Event;
 use gensec_aws::{Started, StateMachine};
-use gensec_core::input::{parse_profile, parse_request, select_profile};
+use gensec_core::input::{SourcedProfile, parse_profile, parse_request, select_sourced_profile};
 use gensec_core::pipeline::failure_message;
 use gensec_core::ports::{ObjectStore, RequestTracker};
-use gensec_core::tracking::{NewAttempt, RequestState, StatusUpdate};
+use gensec_core::tracking::{NewAttempt, RequestState, Runner, StatusUpdate};
 use gensec_core::{Error, ErrorKind, ServiceRequest};
 use gensec_kb::Kb;
 use serde::Serialize;
@@ -174,7 +174,7 @@ impl TriggerHandler {
                 request_id: request.request_id,
             });
         }
-        let ctx = match self.context(request.clone()).await {
+        let ctx = match self.context(key, request.clone()).await {
             Ok(ctx) => ctx,
             Err(err) if err.kind() == ErrorKind::InvalidInput => {
                 let id = request.request_id.clone();
@@ -200,11 +200,19 @@ impl TriggerHandler {
         let input = serde_json::to_value(&input)
             .map_err(|err| Error::Fatal(format!("serialising the execution input: {err}")))?;
         match self.machine.start(&ctx.request.request_id, &input).await? {
-            Started::New { execution_arn } => Ok(RecordOutcome::Started {
-                key: key.to_string(),
-                request_id: ctx.request.request_id,
-                execution_arn,
-            }),
+            Started::New { execution_arn } => {
+                let runner = Runner::Execution {
+                    arn: execution_arn.clone(),
+                };
+                self.tracker
+                    .set_runner(&ctx.request.request_id, attempt, &runner)
+                    .await?;
+                Ok(RecordOutcome::Started {
+                    key: key.to_string(),
+                    request_id: ctx.request.request_id,
+                    execution_arn,
+                })
+            }
             Started::Duplicate => {
                 // Lost a race with a concurrent delivery of the same event:
                 // that one runs; this attempt never will.
@@ -229,9 +237,12 @@ impl TriggerHandler {
     /// Resolve the service and the profile the request applies to.
     async fn context(
         &self,
+        key: &str,
         request: ServiceRequest,
     ) -> Result<gensec_core::contract::stage::RunContext, Error> {
-        self.kb.resolve_service(&request.service_name)?;
+        self.kb
+            .resolve_service(&request.service_name)
+            .map_err(|err| err.located(self.input.locate(key), "$.service_name"))?;
         let mut profiles = Vec::new();
         for key in self.input.list(PROFILE_PREFIX).await? {
             if !key.ends_with(".json") {
@@ -240,12 +251,11 @@ impl TriggerHandler {
             let Some(body) = self.input.get(&key).await? else {
                 continue;
             };
-            profiles.push(parse_profile(
-                &self.input.locate(&key),
-                &String::from_utf8_lossy(&body),
-            )?);
+            let source = self.input.locate(&key);
+            let profile = parse_profile(&source, &String::from_utf8_lossy(&body))?;
+            profiles.push(SourcedProfile { source, profile });
         }
-        let profile = select_profile(
+        let profile = select_sourced_profile(
             &self.input.locate(PROFILE_PREFIX),
             profiles,
             request.profile_id.as_deref(),

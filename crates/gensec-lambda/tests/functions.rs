@@ -7,7 +7,7 @@
 //! and with everything the stack sets, but not without any one required one.
 #![allow(clippy::unwrap_used)]
 
-use gensec_core::pipeline::{PIPELINE, StageId};
+use gensec_core::contract::stage::{PIPELINE, StageId};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -207,7 +207,7 @@ fn binaries_are_exactly_the_bin_targets_and_serve_the_named_handler() {
                 let stage: StageId = serde_json::from_value(name.into())
                     .unwrap_or_else(|_| panic!("{id}: {name} is not a pipeline stage"));
                 stages.push(stage);
-                format!("serve::stage(gensec_core::pipeline::StageId::{stage:?})")
+                format!("serve::stage(gensec_core::contract::stage::StageId::{stage:?})")
             }
         };
         let source = std::fs::read_to_string(&targets[&function.binary]).unwrap();

@@ -1,110 +1,127 @@
 //! [`FindingStateStore`] on SQLite: one row per Security Hub finding id with
 //! the fingerprint last notified and whether the finding has since cleared.
+//! Each decision reads and writes under one write lock, so parallel
+//! `gensec remediate` processes notify a finding once.
 
-use crate::sqlite::{SqliteDb, db_error, now};
+use crate::sqlite::{SqliteDb, now};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gensec_core::Result;
 use gensec_core::ports::{FindingObservation, FindingStateStore};
+use gensec_core::{InputError, Result};
 use rusqlite::{OptionalExtension, params};
 
 const NOTIFIED: &str = "notified";
 const CLEARED: &str = "cleared";
 
-/// Normalises an RFC 3339 time for comparison; unparsable times sort first.
-fn instant(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc))
+/// An RFC 3339 time from a finding; anything else is refused (never stored
+/// as a made-up date).
+fn instant(finding_id: &str, text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|err| {
+            InputError::new(
+                format!("finding {finding_id}"),
+                "$.UpdatedAt",
+                format!("expected an RFC 3339 timestamp such as \"2024-05-01T10:00:00Z\", got {text:?} ({err})"),
+            )
+            .into()
+        })
+}
+
+/// A stored time (written by [`instant`], so always readable).
+fn stored_instant(finding_id: &str, text: &str) -> Result<DateTime<Utc>> {
+    instant(finding_id, text).map_err(|err| {
+        gensec_core::Error::Fatal(format!("finding state of {finding_id} is corrupt: {err}"))
+    })
 }
 
 #[async_trait]
 impl FindingStateStore for SqliteDb {
     async fn record_if_new(&self, observation: FindingObservation<'_>) -> Result<bool> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction()
-            .map_err(|err| db_error(&self.location, err))?;
-        let stored = tx
-            .query_row(
-                "SELECT fingerprint, state, finding_updated_at FROM finding_state WHERE finding_id = ?1",
-                [observation.finding_id],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|err| db_error(&self.location, err))?;
-        let incoming = instant(observation.updated_at);
-        let send = match &stored {
-            None => true,
-            Some((_, _, updated)) if instant(updated) > incoming => false,
-            Some((fingerprint, state, _)) => {
-                state != NOTIFIED || fingerprint != observation.fingerprint
+        let id = observation.finding_id;
+        let incoming = instant(id, observation.updated_at)?;
+        self.write(|tx| {
+            let stored = tx
+                .query_row(
+                    "SELECT fingerprint, state, finding_updated_at FROM finding_state WHERE finding_id = ?1",
+                    [id],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(self.err())?;
+            let stored_at = stored
+                .as_ref()
+                .map(|(_, _, at)| stored_instant(id, at))
+                .transpose()?;
+            let send = match (&stored, stored_at) {
+                (None, _) => true,
+                (_, Some(at)) if at > incoming => false,
+                (Some((fingerprint, state, _)), _) => {
+                    state != NOTIFIED || fingerprint != observation.fingerprint
+                }
+            };
+            let at = now();
+            if send {
+                tx.execute(
+                    "INSERT INTO finding_state (finding_id, fingerprint, state, finding_updated_at, notified_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                     ON CONFLICT(finding_id) DO UPDATE SET fingerprint = ?2, state = ?3,
+                        finding_updated_at = ?4, notified_at = ?5, updated_at = ?5",
+                    params![id, observation.fingerprint, NOTIFIED, incoming.to_rfc3339(), at],
+                )
+                .map_err(self.err())?;
+            } else if stored_at.is_some_and(|stored| stored < incoming) {
+                tx.execute(
+                    "UPDATE finding_state SET finding_updated_at = ?2, updated_at = ?3 WHERE finding_id = ?1",
+                    params![id, incoming.to_rfc3339(), at],
+                )
+                .map_err(self.err())?;
             }
-        };
-        let at = now();
-        if send {
-            tx.execute(
-                "INSERT INTO finding_state (finding_id, fingerprint, state, finding_updated_at, notified_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT(finding_id) DO UPDATE SET fingerprint = ?2, state = ?3,
-                    finding_updated_at = ?4, notified_at = ?5, updated_at = ?5",
-                params![
-                    observation.finding_id,
-                    observation.fingerprint,
-                    NOTIFIED,
-                    incoming.to_rfc3339(),
-                    at
-                ],
-            )
-            .map_err(|err| db_error(&self.location, err))?;
-        } else if stored
-            .as_ref()
-            .is_some_and(|(_, _, updated)| instant(updated) < incoming)
-        {
-            tx.execute(
-                "UPDATE finding_state SET finding_updated_at = ?2, updated_at = ?3 WHERE finding_id = ?1",
-                params![observation.finding_id, incoming.to_rfc3339(), at],
-            )
-            .map_err(|err| db_error(&self.location, err))?;
-        }
-        tx.commit().map_err(|err| db_error(&self.location, err))?;
-        Ok(send)
+            Ok(send)
+        })
     }
 
     async fn mark_cleared(&self, finding_id: &str, updated_at: &str) -> Result<()> {
-        let conn = self.conn()?;
-        let stored: Option<String> = conn
-            .query_row(
-                "SELECT finding_updated_at FROM finding_state WHERE finding_id = ?1",
-                [finding_id],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|err| db_error(&self.location, err))?;
-        let incoming = instant(updated_at);
-        if stored.is_some_and(|stored| instant(&stored) <= incoming) {
-            conn.execute(
-                "UPDATE finding_state SET state = ?2, finding_updated_at = ?3, updated_at = ?4
-                 WHERE finding_id = ?1",
-                params![finding_id, CLEARED, incoming.to_rfc3339(), now()],
-            )
-            .map_err(|err| db_error(&self.location, err))?;
-        }
-        Ok(())
+        let incoming = instant(finding_id, updated_at)?;
+        self.write(|tx| {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT finding_updated_at FROM finding_state WHERE finding_id = ?1",
+                    [finding_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(self.err())?;
+            let Some(stored) = stored else {
+                return Ok(());
+            };
+            if stored_instant(finding_id, &stored)? <= incoming {
+                tx.execute(
+                    "UPDATE finding_state SET state = ?2, finding_updated_at = ?3, updated_at = ?4
+                     WHERE finding_id = ?1",
+                    params![finding_id, CLEARED, incoming.to_rfc3339(), now()],
+                )
+                .map_err(self.err())?;
+            }
+            Ok(())
+        })
     }
 
     async fn forget(&self, finding_id: &str) -> Result<()> {
-        let conn = self.conn()?;
-        conn.execute(
-            "DELETE FROM finding_state WHERE finding_id = ?1",
-            [finding_id],
-        )
-        .map_err(|err| db_error(&self.location, err))?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM finding_state WHERE finding_id = ?1",
+                [finding_id],
+            )
+            .map_err(self.err())?;
+            Ok(())
+        })
     }
 }
 
@@ -116,5 +133,25 @@ mod tests {
     #[tokio::test]
     async fn keeps_the_port_contract() {
         gensec_core::conformance::finding_state(&SqliteDb::in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn a_bad_timestamp_is_refused_not_stored_as_a_made_up_date() {
+        let db = SqliteDb::in_memory().unwrap();
+        let observation = FindingObservation {
+            finding_id: "f1",
+            fingerprint: "a",
+            updated_at: "not-a-date",
+        };
+        let err = db.record_if_new(observation).await.unwrap_err();
+        assert_eq!(err.kind(), gensec_core::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("RFC 3339"), "{err}");
+        let rows: i64 = db
+            .conn()
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM finding_state", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        assert!(db.mark_cleared("f1", "yesterday").await.is_err());
     }
 }

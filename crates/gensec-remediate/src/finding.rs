@@ -4,8 +4,31 @@
 //! Every field here is untrusted: it comes from Security Hub, which copies it
 //! from the integrated product and, for many fields, from the resource itself.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+/// An ASFF date (`UpdatedAt`, `CreatedAt`, ...): RFC 3339, kept as written.
+/// Anything else makes the finding rejected with this reason, rather than
+/// compared or stored as a made-up date.
+fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    chrono::DateTime::parse_from_rfc3339(&text).map_err(|err| {
+        serde::de::Error::custom(format!(
+            "expected an RFC 3339 timestamp such as \"2024-05-01T10:00:00.000Z\", got {:?} ({err})",
+            text.chars().take(64).collect::<String>()
+        ))
+    })?;
+    Ok(text)
+}
+
+/// An optional ASFF date, checked like [`rfc3339`] when present.
+fn optional_rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Checked(#[serde(deserialize_with = "rfc3339")] String);
+    Ok(Option::<Checked>::deserialize(deserializer)?.map(|Checked(text)| text))
+}
 
 /// Severity labels in increasing order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
@@ -117,7 +140,30 @@ pub struct Finding {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// When the finding last changed (RFC 3339); orders re-imports.
+    #[serde(deserialize_with = "rfc3339")]
     pub updated_at: String,
+    /// When the finding was created (RFC 3339), if given.
+    #[serde(
+        default,
+        deserialize_with = "optional_rfc3339",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<String>,
+    /// When the problem was first seen (RFC 3339), if given.
+    #[serde(
+        default,
+        deserialize_with = "optional_rfc3339",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_observed_at: Option<String>,
+    /// When the problem was last seen (RFC 3339), if given.
+    #[serde(
+        default,
+        deserialize_with = "optional_rfc3339",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_observed_at: Option<String>,
     pub severity: SeverityField,
     pub resources: Vec<Resource>,
     pub region: Option<String>,

@@ -705,3 +705,37 @@ fn every_catalogue_entry_produces_a_checked_fix() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A finding whose dates are not RFC 3339 is rejected with that reason and
+/// never reaches the state store (it used to be stored as year -262143).
+#[tokio::test]
+async fn a_finding_with_a_bad_date_is_rejected_not_stored() {
+    let mut bad = value("s3_8_event.json");
+    bad["UpdatedAt"] = json!("not-a-date");
+    let mut bad_created = value("s3_8_event.json");
+    bad_created["Id"] = json!("other-finding");
+    bad_created["CreatedAt"] = json!("2024-02-30T10:00:00Z");
+    let batch = batch_of(&[bad, bad_created]);
+    assert!(batch.findings.is_empty(), "{:?}", batch.findings);
+    assert_eq!(batch.rejected.len(), 2);
+    assert!(
+        batch.rejected[0].source.contains("UpdatedAt"),
+        "{:?}",
+        batch.rejected[0]
+    );
+    assert!(
+        batch.rejected[1].source.contains("CreatedAt"),
+        "{:?}",
+        batch.rejected[1]
+    );
+    for rejected in &batch.rejected {
+        assert!(rejected.error.contains("RFC 3339"), "{}", rejected.error);
+    }
+    let db = SqliteDb::in_memory().unwrap();
+    let notifier = MemoryNotifier::default();
+    let report = process(batch, &ProcessConfig::default(), &db, &notifier, None, None)
+        .await
+        .unwrap();
+    assert!(report.sent.is_empty());
+    assert_eq!(report.rejected.len(), 2);
+}

@@ -2,6 +2,7 @@
 //! once-per-finding state. Items are plain attribute maps; documents that are
 //! only ever read whole are kept as one JSON string attribute.
 
+mod decisions;
 mod findings;
 mod library;
 mod requests;

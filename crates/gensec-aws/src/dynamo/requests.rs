@@ -3,16 +3,23 @@
 //! Table: partition `request_id`, sort `record` (`request`, or
 //! `attempt#<n>`). The request item keeps an attempt counter, so concurrent
 //! `begin_attempt`s get distinct numbers, and `item_type`/`updated_at` for the
-//! `recent-index` GSI that lists the latest requests.
+//! `recent-index` GSI that lists the latest requests. Each attempt item
+//! records its runner (the Step Functions execution) and is touched on every
+//! change (`updated_at`, the heartbeat); an unfinished attempt silent for
+//! longer than a threshold is ABANDONED (`reap_abandoned`, and `begin_attempt`
+//! for the request's own earlier attempts).
 
 use super::{Item, get_n, get_s, get_time, n, now, opt_s, opt_time, s};
 use crate::error::{aws_error, code};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
+use chrono::{DateTime, Utc};
+use gensec_core::input::text::escape_controls;
 use gensec_core::ports::RequestTracker;
 use gensec_core::tracking::{
-    Attempt, AttemptChange, NewAttempt, RequestRecord, RequestState, StatusUpdate, no_attempt,
+    AbandonedAttempt, Attempt, AttemptChange, Liveness, NewAttempt, RequestRecord, RequestState,
+    Runner, StatusUpdate, abandonment, no_attempt,
 };
 use gensec_core::{Error, Result};
 
@@ -24,6 +31,9 @@ const REQUEST: &str = "request";
 pub struct DynamoRequestTracker {
     client: Client,
     table: String,
+    /// How long an unfinished attempt may stay silent before a new attempt
+    /// of its request counts it as abandoned.
+    stale_after: chrono::Duration,
 }
 
 fn attempt_record(attempt: u32) -> String {
@@ -41,6 +51,175 @@ impl DynamoRequestTracker {
         Self {
             client,
             table: table.into(),
+            stale_after: chrono::Duration::minutes(
+                gensec_core::tracking::DEFAULT_STALE_AFTER_MINUTES,
+            ),
+        }
+    }
+
+    /// How long an unfinished attempt may stay silent before a new attempt of
+    /// its request counts it as abandoned (default
+    /// [`DEFAULT_STALE_AFTER_MINUTES`](gensec_core::tracking::DEFAULT_STALE_AFTER_MINUTES)).
+    #[must_use]
+    pub fn with_stale_after(mut self, stale_after: chrono::Duration) -> Self {
+        self.stale_after = stale_after;
+        self
+    }
+
+    /// Every item of one request (consistent read).
+    async fn items(&self, request_id: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("request_id = :id")
+            .expression_attribute_values(":id", s(request_id))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|err| aws_error(format!("reading request {request_id}"), err))?;
+            items.extend(page.items().iter().cloned());
+        }
+        Ok(items)
+    }
+
+    /// Mark the dead unfinished attempts of one request ABANDONED. Only a
+    /// stale heartbeat counts here: no process of this machine runs them. An
+    /// attempt whose heartbeat moved since it was read is left alone.
+    async fn reap_request(
+        &self,
+        request_id: &str,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+    ) -> Result<Vec<AbandonedAttempt>> {
+        let Some(record) = self.record(&self.items(request_id).await?)? else {
+            return Ok(Vec::new());
+        };
+        let newest = record.latest().map(|a| a.attempt);
+        let mut reaped = Vec::new();
+        for attempt in &record.attempts {
+            let Some(reason) = abandonment(attempt, now, stale_after, |_| Liveness::Unknown) else {
+                continue;
+            };
+            if self
+                .abandon(
+                    request_id,
+                    attempt,
+                    &reason,
+                    newest == Some(attempt.attempt),
+                )
+                .await?
+            {
+                reaped.push(AbandonedAttempt {
+                    request_id: request_id.to_string(),
+                    attempt: attempt.attempt,
+                    stage: attempt.stage.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(reaped)
+    }
+
+    /// Mark one attempt ABANDONED if it is as it was read; `false` when it
+    /// moved meanwhile.
+    async fn abandon(
+        &self,
+        request_id: &str,
+        attempt: &Attempt,
+        reason: &str,
+        newest: bool,
+    ) -> Result<bool> {
+        let at = now();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(attempt_record(attempt.attempt)))
+            .update_expression(
+                "SET #state = :abandoned, #error = :reason, updated_at = :at, finished_at = :at",
+            )
+            .condition_expression("#state = :state AND updated_at = :seen")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":abandoned", s(RequestState::Abandoned.as_str()))
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":at", s(&at))
+            .expression_attribute_values(":state", s(attempt.state.as_str()))
+            .expression_attribute_values(":seen", s(super::timestamp(attempt.updated_at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(err) if code(&err) == Some("ConditionalCheckFailedException") => return Ok(false),
+            Err(err) => {
+                return Err(aws_error(
+                    format!("abandoning attempt {} of {request_id}", attempt.attempt),
+                    err,
+                ));
+            }
+        }
+        if newest {
+            // Only while no newer attempt has started meanwhile.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("request_id", s(request_id))
+                .key("record", s(REQUEST))
+                .update_expression("SET #state = :abandoned, updated_at = :at")
+                .condition_expression("attempts = :attempt")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":abandoned", s(RequestState::Abandoned.as_str()))
+                .expression_attribute_values(":at", s(&at))
+                .expression_attribute_values(":attempt", n(attempt.attempt))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(err) if code(&err) == Some("ConditionalCheckFailedException") => {}
+                Err(err) => {
+                    return Err(aws_error(format!("updating request {request_id}"), err));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Set attributes of an existing attempt (`:at` is now); no such attempt
+    /// is an input error.
+    async fn touch_attempt(
+        &self,
+        request_id: &str,
+        attempt: u32,
+        expression: &str,
+        values: &[(&str, String)],
+    ) -> Result<()> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(attempt_record(attempt)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(request_id)")
+            .expression_attribute_values(":at", s(now()));
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, s(value));
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if code(&err) == Some("ConditionalCheckFailedException") => {
+                Err(no_attempt(request_id, attempt))
+            }
+            Err(err) => Err(aws_error(
+                format!("updating attempt {attempt} of {request_id}"),
+                err,
+            )),
         }
     }
 
@@ -50,32 +229,16 @@ impl DynamoRequestTracker {
         request_id: &str,
         attempt: u32,
         usage: &gensec_core::llm::LlmUsage,
-        at: &str,
     ) -> Result<()> {
         let json = serde_json::to_string(usage)
             .map_err(|err| Error::Fatal(format!("serialising LLM usage: {err}")))?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("request_id", s(request_id))
-            .key("record", s(attempt_record(attempt)))
-            .update_expression("SET llm_usage = :usage, updated_at = :at")
-            .condition_expression("attribute_exists(request_id)")
-            .expression_attribute_values(":usage", s(json))
-            .expression_attribute_values(":at", s(at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if code(&err) == Some("ConditionalCheckFailedException") => {
-                Err(no_attempt(request_id, attempt))
-            }
-            Err(err) => Err(aws_error(
-                format!("recording LLM usage of {request_id}"),
-                err,
-            )),
-        }
+        self.touch_attempt(
+            request_id,
+            attempt,
+            "SET llm_usage = :usage, updated_at = :at",
+            &[(":usage", json)],
+        )
+        .await
     }
 
     fn record(&self, items: &[Item]) -> Result<Option<RequestRecord>> {
@@ -100,6 +263,7 @@ impl DynamoRequestTracker {
                     finished_at: opt_time(item, "finished_at"),
                     llm_usage: opt_s(item, "llm_usage")
                         .and_then(|json| serde_json::from_str(json).ok()),
+                    runner: opt_s(item, "runner").and_then(|json| serde_json::from_str(json).ok()),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -121,6 +285,10 @@ impl DynamoRequestTracker {
 #[async_trait]
 impl RequestTracker for DynamoRequestTracker {
     async fn begin_attempt(&self, new: NewAttempt<'_>) -> Result<u32> {
+        new.check()?;
+        // A retry after a crash: the earlier attempt fell silent.
+        self.reap_request(new.request_id, Utc::now(), self.stale_after)
+            .await?;
         let at = now();
         let output = self
             .client
@@ -185,7 +353,7 @@ impl RequestTracker for DynamoRequestTracker {
             output_prefix: prefix,
         } = match (&update, update.attempt_change()) {
             (StatusUpdate::LlmUsage { usage }, _) => {
-                return self.record_llm_usage(request_id, attempt, usage, &at).await;
+                return self.record_llm_usage(request_id, attempt, usage).await;
             }
             (_, Some(change)) => change,
             (_, None) => return Ok(()),
@@ -211,7 +379,7 @@ impl RequestTracker for DynamoRequestTracker {
                 sets.push("#error = :error");
                 request = request
                     .expression_attribute_names("#error", "error")
-                    .expression_attribute_values(":error", s(error));
+                    .expression_attribute_values(":error", s(escape_controls(error)));
             }
             None => {
                 removes.push("#error");
@@ -262,22 +430,7 @@ impl RequestTracker for DynamoRequestTracker {
     }
 
     async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
-        let mut items = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("request_id = :id")
-            .expression_attribute_values(":id", s(request_id))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|err| aws_error(format!("reading request {request_id}"), err))?;
-            items.extend(page.items().iter().cloned());
-        }
-        self.record(&items)
+        self.record(&self.items(request_id).await?)
     }
 
     async fn recent_requests(&self, limit: usize) -> Result<Vec<RequestRecord>> {
@@ -303,5 +456,61 @@ impl RequestTracker for DynamoRequestTracker {
             }
         }
         Ok(records)
+    }
+
+    async fn set_runner(&self, request_id: &str, attempt: u32, runner: &Runner) -> Result<()> {
+        let json = serde_json::to_string(runner)
+            .map_err(|err| Error::Fatal(format!("serialising the runner: {err}")))?;
+        self.touch_attempt(
+            request_id,
+            attempt,
+            "SET runner = :runner, updated_at = :at",
+            &[(":runner", json)],
+        )
+        .await
+    }
+
+    async fn heartbeat(&self, request_id: &str, attempt: u32) -> Result<()> {
+        self.touch_attempt(request_id, attempt, "SET updated_at = :at", &[])
+            .await
+    }
+
+    /// Requests whose item is older than the threshold and unfinished are
+    /// read from `recent-index` (its sort key is the request's `updated_at`);
+    /// each one's attempts are then checked.
+    async fn reap_abandoned(
+        &self,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+    ) -> Result<Vec<AbandonedAttempt>> {
+        let cutoff = super::timestamp(now - stale_after);
+        let mut ids = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(RECENT_INDEX)
+            .key_condition_expression("item_type = :request AND updated_at < :cutoff")
+            .filter_expression("#state IN (:received, :running)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":request", s(REQUEST))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .expression_attribute_values(":received", s(RequestState::Received.as_str()))
+            .expression_attribute_values(":running", s(RequestState::Running.as_str()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| {
+                aws_error(format!("listing silent requests in {}", self.table), err)
+            })?;
+            for item in page.items() {
+                ids.push(get_s(item, &self.table, "request_id")?.to_string());
+            }
+        }
+        let mut reaped = Vec::new();
+        for id in ids {
+            reaped.extend(self.reap_request(&id, now, stale_after).await?);
+        }
+        Ok(reaped)
     }
 }

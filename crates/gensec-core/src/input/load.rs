@@ -1,12 +1,15 @@
 //! Parsing with precise errors: syntax errors give line and column, type errors
 //! give the JSON path, and semantic checks run after the shape is right.
 
+use super::text::{FILE_MAX, LIST_MAX, NAME_MAX, TEXT_MAX, check_line};
 use super::{SecurityProfile, ServiceRequest};
 use crate::error::InputError;
 use serde::de::DeserializeOwned;
 
-/// Parse any JSON document, reporting the JSON path of a mismatch.
+/// Parse any JSON document, reporting the JSON path of a mismatch. A leading
+/// UTF-8 byte-order mark is ignored.
 pub fn parse_json<T: DeserializeOwned>(source_name: &str, text: &str) -> Result<T, InputError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = json_path(&err.path().to_string());
@@ -33,6 +36,102 @@ fn json_path(serde_path: &str) -> String {
     }
 }
 
+/// Parse an input document (a profile or a request: `what`) written by
+/// people: at most [`FILE_MAX`] bytes, a JSON object, every list at most
+/// [`LIST_MAX`] long, every string and key single-line text of at most
+/// [`TEXT_MAX`] bytes; then the typed parse, which reports line and column.
+fn parse_document<T: DeserializeOwned>(
+    source_name: &str,
+    text: &str,
+    what: &str,
+) -> Result<T, InputError> {
+    if text.len() > FILE_MAX {
+        return Err(InputError::new(
+            source_name,
+            "$",
+            format!(
+                "the file is {} bytes; a {what} may be at most {FILE_MAX} bytes (1 MiB)",
+                text.len()
+            ),
+        ));
+    }
+    let value: serde_json::Value = parse_json(source_name, text)?;
+    if !value.is_object() {
+        return Err(InputError::new(
+            source_name,
+            "$",
+            format!("expected a JSON object (a {what}), got {}", kind_of(&value)),
+        ));
+    }
+    check_strings(source_name, "$", &value)?;
+    parse_json(source_name, text)
+}
+
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Ids and names: at most [`NAME_MAX`] bytes (other strings [`TEXT_MAX`]).
+const NAME_PATHS: &[&str] = &[
+    "$.profile_id",
+    "$.organization_name",
+    "$.security_operations.logging.third_party_integration",
+    "$.request_id",
+    "$.requester",
+    "$.service_name",
+];
+
+/// Every string and key in `value` is single-line text within [`TEXT_MAX`];
+/// every list within [`LIST_MAX`].
+fn check_strings(
+    source_name: &str,
+    path: &str,
+    value: &serde_json::Value,
+) -> Result<(), InputError> {
+    let fail = |path: &str, message: String| InputError::new(source_name, path, message);
+    match value {
+        serde_json::Value::String(text) => {
+            let max = if NAME_PATHS.contains(&path) {
+                NAME_MAX
+            } else {
+                TEXT_MAX
+            };
+            check_line(text, max).map_err(|message| fail(path, format!("the value {message}")))
+        }
+        serde_json::Value::Array(items) => {
+            if items.len() > LIST_MAX {
+                return Err(fail(
+                    path,
+                    format!(
+                        "the list has {} items; the limit is {LIST_MAX}",
+                        items.len()
+                    ),
+                ));
+            }
+            for (index, item) in items.iter().enumerate() {
+                check_strings(source_name, &format!("{path}[{index}]"), item)?;
+            }
+            Ok(())
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                check_line(key, NAME_MAX)
+                    .map_err(|message| fail(path, format!("a field name {message}")))?;
+                check_strings(source_name, &format!("{path}.{key}"), item)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn is_identifier(text: &str, max: usize, extra: &[char]) -> bool {
     !text.is_empty()
         && text.len() <= max
@@ -45,13 +144,29 @@ fn is_identifier(text: &str, max: usize, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// A profile id: 1-64 lower-case letters, digits, `-` or `_`.
+fn is_profile_id(text: &str) -> bool {
+    is_identifier(text, 64, &['-', '_']) && !text.chars().any(|c| c.is_ascii_uppercase())
+}
+
+/// A non-blank name of at most [`NAME_MAX`] bytes.
+fn check_name(source_name: &str, path: &str, value: &str, example: &str) -> Result<(), InputError> {
+    if value.trim().is_empty() {
+        return Err(InputError::new(
+            source_name,
+            path,
+            format!("expected {example}"),
+        ));
+    }
+    check_line(value, NAME_MAX)
+        .map_err(|message| InputError::new(source_name, path, format!("the value {message}")))
+}
+
 /// Parse and check a security profile.
 pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, InputError> {
-    let profile: SecurityProfile = parse_json(source_name, text)?;
+    let profile: SecurityProfile = parse_document(source_name, text, "security profile")?;
     let fail = |path: &str, message: String| Err(InputError::new(source_name, path, message));
-    if !is_identifier(&profile.profile_id, 64, &['-', '_'])
-        || profile.profile_id.chars().any(|c| c.is_ascii_uppercase())
-    {
+    if !is_profile_id(&profile.profile_id) {
         return fail(
             "$.profile_id",
             format!(
@@ -60,10 +175,21 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
             ),
         );
     }
-    if profile.organization_name.trim().is_empty() {
-        return fail("$.organization_name", "expected a non-empty name".into());
-    }
+    check_name(
+        source_name,
+        "$.organization_name",
+        &profile.organization_name,
+        "a non-empty name",
+    )?;
     let logging = &profile.security_operations.logging;
+    if let Some(platform) = &logging.third_party_integration {
+        check_name(
+            source_name,
+            "$.security_operations.logging.third_party_integration",
+            platform,
+            "the name of a log platform, or no field at all",
+        )?;
+    }
     if !(1..=3653).contains(&logging.retention_days) {
         return fail(
             "$.security_operations.logging.retention_days",
@@ -114,7 +240,7 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
 
 /// Parse and check a service request.
 pub fn parse_request(source_name: &str, text: &str) -> Result<ServiceRequest, InputError> {
-    let request: ServiceRequest = parse_json(source_name, text)?;
+    let request: ServiceRequest = parse_document(source_name, text, "service request")?;
     if !is_identifier(&request.request_id, 80, &['-', '_', '.']) {
         return Err(InputError::new(
             source_name,
@@ -125,18 +251,27 @@ pub fn parse_request(source_name: &str, text: &str) -> Result<ServiceRequest, In
             ),
         ));
     }
-    if request.service_name.trim().is_empty() {
+    check_name(
+        source_name,
+        "$.service_name",
+        &request.service_name,
+        "a service name such as \"S3\"",
+    )?;
+    check_name(
+        source_name,
+        "$.requester",
+        &request.requester,
+        "who made the request",
+    )?;
+    if let Some(profile_id) = request
+        .profile_id
+        .as_deref()
+        .filter(|id| !is_profile_id(id))
+    {
         return Err(InputError::new(
             source_name,
-            "$.service_name",
-            "expected a service name such as \"S3\"",
-        ));
-    }
-    if request.requester.trim().is_empty() {
-        return Err(InputError::new(
-            source_name,
-            "$.requester",
-            "expected who made the request",
+            "$.profile_id",
+            format!("expected 1-64 lower-case letters, digits, '-' or '_', got {profile_id:?}"),
         ));
     }
     Ok(request)
@@ -219,5 +354,127 @@ mod tests {
         let text = r#"{"request_id":"REQ 1","requester":"a","timestamp":"2024-01-15T10:30:00Z","service_name":"S3"}"#;
         let err = parse_request("r.json", text).unwrap_err();
         assert_eq!(err.path, "$.request_id");
+    }
+
+    fn request(fields: serde_json::Value) -> String {
+        let mut value = serde_json::json!({
+            "request_id": "REQ-1", "requester": "team",
+            "timestamp": "2024-01-15T10:30:00Z", "service_name": "S3"
+        });
+        for (key, field) in fields.as_object().unwrap() {
+            value[key] = field.clone();
+        }
+        value.to_string()
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let profile = parse_profile("p.json", &format!("\u{FEFF}{PROFILE}")).unwrap();
+        assert_eq!(profile.profile_id, "example-corp");
+        let text = format!("\u{FEFF}{}", request(serde_json::json!({})));
+        assert_eq!(parse_request("r.json", &text).unwrap().request_id, "REQ-1");
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_is_refused_at_the_root() {
+        let value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        let as_array: Vec<serde_json::Value> =
+            value.as_object().unwrap().values().cloned().collect();
+        let err = parse_profile("p.json", &serde_json::to_string(&as_array).unwrap()).unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(
+            err.message
+                .contains("expected a JSON object (a security profile), got an array"),
+            "{err}"
+        );
+        let err = parse_request("r.json", "\"S3\"").unwrap_err();
+        assert_eq!(err.path, "$");
+        assert!(err.message.contains("got a string"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_timestamp_says_rfc_3339() {
+        for bad in [
+            "yesterday",
+            "2024-01-15",
+            "2024-13-01T00:00:00Z",
+            "15/01/2024 10:30",
+        ] {
+            let err = parse_request("r.json", &request(serde_json::json!({"timestamp": bad})))
+                .unwrap_err();
+            assert_eq!(err.path, "$.timestamp", "{bad}");
+            assert!(err.message.contains("RFC 3339"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_path() {
+        let err = parse_request(
+            "r.json",
+            &request(serde_json::json!({"service_name": "S3\u{202e}\u{7}"})),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "$.service_name");
+        assert!(err.message.contains("U+202E"), "{err}");
+        let err = parse_request(
+            "r.json",
+            &request(serde_json::json!({"requester": "\u{1b}[31mteam"})),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "$.requester");
+        let mut value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        value["security_operations"]["access_management"]["password_policy"] =
+            "strong\u{2028}".into();
+        let err = parse_profile("p.json", &value.to_string()).unwrap_err();
+        assert_eq!(
+            err.path,
+            "$.security_operations.access_management.password_policy"
+        );
+    }
+
+    #[test]
+    fn sizes_are_limited_and_the_limit_is_named() {
+        let huge = request(serde_json::json!({"requester": "x".repeat(FILE_MAX)}));
+        let err = parse_request("r.json", &huge).unwrap_err();
+        assert_eq!(
+            (err.source_name.as_str(), err.path.as_str()),
+            ("r.json", "$")
+        );
+        assert!(err.message.contains("1048576 bytes (1 MiB)"), "{err}");
+
+        let mut value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        value["organization_name"] = "x".repeat(NAME_MAX + 1).into();
+        let err = parse_profile("p.json", &value.to_string()).unwrap_err();
+        assert_eq!(err.path, "$.organization_name");
+        assert!(err.message.contains("limit is 256 bytes"), "{err}");
+
+        value["organization_name"] = "Example".into();
+        value["security_operations"]["access_management"]["password_policy"] =
+            "x".repeat(TEXT_MAX + 1).into();
+        let err = parse_profile("p.json", &value.to_string()).unwrap_err();
+        assert!(err.message.contains("limit is 4096 bytes"), "{err}");
+
+        value["security_operations"]["access_management"]["password_policy"] = "strong".into();
+        value["allowed_regions"] = vec!["eu-west-1"; LIST_MAX + 1].into();
+        let err = parse_profile("p.json", &value.to_string()).unwrap_err();
+        assert_eq!(err.path, "$.allowed_regions");
+        assert!(err.message.contains("limit is 64"), "{err}");
+
+        let err = parse_request(
+            "r.json",
+            &request(serde_json::json!({"service_name": "s".repeat(300)})),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "$.service_name");
+    }
+
+    #[test]
+    fn a_request_names_a_well_formed_profile() {
+        let err = parse_request(
+            "r.json",
+            &request(serde_json::json!({"profile_id": "Corp Profile"})),
+        )
+        .unwrap_err();
+        assert_eq!(err.path, "$.profile_id");
     }
 }

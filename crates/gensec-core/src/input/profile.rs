@@ -11,12 +11,14 @@ pub struct SecurityProfile {
     /// Stable id a service request can name (`[a-z0-9][a-z0-9_-]*`).
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub profile_id: String,
+    /// The organisation's name (at most 256 bytes, one line).
+    #[schemars(length(min = 1, max = 256))]
     pub organization_name: String,
     pub environment_type: EnvironmentType,
     pub security_operations: SecurityOperations,
     pub security_controls: SecurityControls,
     /// Frameworks to map recommendations to, in the order the organisation cares about.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 64))]
     pub compliance_requirements: Vec<ComplianceFramework>,
     pub threat_modeling: ThreatModel,
     /// Key management and transport encryption choices.
@@ -24,6 +26,7 @@ pub struct SecurityProfile {
     pub data_protection: DataProtection,
     /// Regions workloads may use; empty means no restriction.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
     pub allowed_regions: Vec<String>,
 }
 
@@ -54,8 +57,9 @@ pub struct Logging {
     #[schemars(range(min = 1, max = 3653))]
     pub retention_days: u32,
     pub cloudwatch_enabled: bool,
-    /// SIEM or log platform logs are forwarded to, if any.
+    /// SIEM or log platform logs are forwarded to, if any (at most 256 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
     pub third_party_integration: Option<String>,
 }
 
@@ -89,6 +93,8 @@ impl SecretsManagement {
 #[serde(deny_unknown_fields)]
 pub struct AccessManagement {
     pub mfa_required: bool,
+    /// At most 4096 bytes, one line.
+    #[schemars(length(max = 4096))]
     pub password_policy: String,
 }
 

@@ -339,14 +339,28 @@ impl RulePage {
                 parameter
             })
             .collect();
+        // The page's own name: `.../s3-bucket-ssl-requests-only.html`.
+        let name = documentation_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".html")
+            .to_string();
+        let provenance = ["resource_types", "triggers", "parameters"]
+            .into_iter()
+            .map(|fact| (fact.to_string(), "live Config developer guide".to_string()))
+            .collect();
         ConfigRule {
             identifier: self.identifier,
+            name,
             description,
             documentation_url,
             resource_types: self.resource_types,
             triggers,
             parameters,
             details_known: true,
+            provenance,
+            missing: Vec::new(),
         }
     }
 }
@@ -446,6 +460,7 @@ fn parameters(main: ElementRef<'_>) -> Result<Vec<ConfigRuleParameter>, LiveErro
                         name: name.to_string(),
                         value_type: "String".into(),
                         optional: text.contains("(Optional)"),
+                        optional_known: true,
                         default: None,
                     });
                 }
@@ -512,12 +527,14 @@ mod tests {
                     name: "maxAccessKeyAge".into(),
                     value_type: "int".into(),
                     optional: false,
+                    optional_known: true,
                     default: Some("90".into()),
                 },
                 ConfigRuleParameter {
                     name: "excludedUsers".into(),
                     value_type: "CSV".into(),
                     optional: true,
+                    optional_known: true,
                     default: None,
                 },
             ]
