@@ -1,11 +1,12 @@
 //! Checks of one catalogue entry against the knowledge base, shared by the
 //! catalogue test and the recommendation builder.
 
-use crate::catalogue::{CatalogueEntry, RawExpectation};
+use crate::catalogue::{CatalogueEntry, FieldCondition, RawExpectation};
 use crate::tailor;
 use gensec_core::SecurityProfile;
-use gensec_core::contract::analysis::{Preventive, PreventiveSpec};
-use gensec_kb::{Kb, validate};
+use gensec_core::contract::analysis::{ElementCondition, Expectation, Preventive, PreventiveSpec};
+use gensec_kb::model::Property;
+use gensec_kb::{Kb, ResourceTypeSchema, validate};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -26,68 +27,158 @@ pub fn rule_parameters(
         .collect()
 }
 
-/// The property, the expectation's values and the recommended value.
+/// A catalogue expectation with its profile tokens resolved (`resolve`
+/// turns `$profile:...` into values).
+pub fn expectation(
+    raw: &RawExpectation,
+    resolve: &dyn Fn(&Value) -> Result<Value, String>,
+) -> Result<Expectation, String> {
+    let number = |value: &Value| -> Result<f64, String> {
+        resolve(value)?
+            .as_f64()
+            .ok_or_else(|| format!("{value} is not a number"))
+    };
+    let conditions = |list: &[FieldCondition]| -> Result<Vec<ElementCondition>, String> {
+        list.iter()
+            .map(|condition| {
+                Ok(ElementCondition {
+                    field: condition.field.clone(),
+                    expect: expectation(&condition.expect, resolve)?,
+                })
+            })
+            .collect()
+    };
+    Ok(match raw {
+        RawExpectation::Equals(value) => Expectation::Equals(resolve(value)?),
+        RawExpectation::NotEquals(value) => Expectation::NotEquals(resolve(value)?),
+        RawExpectation::OneOf(values) => {
+            Expectation::OneOf(values.iter().map(resolve).collect::<Result<_, _>>()?)
+        }
+        RawExpectation::Present(_) => Expectation::Present,
+        RawExpectation::Absent(_) => Expectation::Absent,
+        RawExpectation::AtLeast(bound) => Expectation::AtLeast(number(bound)?),
+        RawExpectation::AtMost(bound) => Expectation::AtMost(number(bound)?),
+        RawExpectation::Matches(pattern) => Expectation::Matches(pattern.clone()),
+        RawExpectation::NotMatches(pattern) => Expectation::NotMatches(pattern.clone()),
+        RawExpectation::Contains(element) => Expectation::Contains(element.clone()),
+        RawExpectation::NoElement(list) => Expectation::NoElement(conditions(list)?),
+        RawExpectation::EveryElement(list) => Expectation::EveryElement(conditions(list)?),
+    })
+}
+
+/// Every literal value an expectation names fits the schema: the property's
+/// own values, and for element conditions each field of the array's elements.
+fn expectation_values_fit(
+    schema: &ResourceTypeSchema,
+    path: &str,
+    property: &Property,
+    expectation: &Expectation,
+) -> Result<(), String> {
+    match expectation {
+        Expectation::Equals(value) | Expectation::NotEquals(value) => {
+            validate::value(schema, property, value)
+        }
+        Expectation::OneOf(values) => values
+            .iter()
+            .try_for_each(|value| validate::value(schema, property, value)),
+        Expectation::NoElement(conditions) | Expectation::EveryElement(conditions) => {
+            if schema.deref(property).items.is_none() {
+                return Err(format!("{path} is not a list; element conditions need one"));
+            }
+            for condition in conditions {
+                let field_path = format!("{path}[].{}", condition.field);
+                let field = schema
+                    .resolve(&field_path)
+                    .ok_or_else(|| format!("unknown element field {field_path}"))?;
+                expectation_values_fit(schema, &field_path, field, &condition.expect)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The value the hardened template sets: the entry's `value`, else the one
+/// the expectation implies. `Null` means "leave the property unset".
+fn recommended_value(
+    entry: &CatalogueEntry,
+    expectation: &Expectation,
+    resolve: &dyn Fn(&Value) -> Result<Value, String>,
+) -> Result<Value, String> {
+    if let Some(value) = &entry.value {
+        return resolve(value);
+    }
+    match expectation {
+        Expectation::Equals(value) => Ok(value.clone()),
+        Expectation::OneOf(values) => Ok(values[0].clone()),
+        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => Ok(whole_number(*bound)),
+        Expectation::Contains(element) => Ok(element.clone()),
+        Expectation::Absent | Expectation::NoElement(_) | Expectation::EveryElement(_) => {
+            Ok(Value::Null)
+        }
+        Expectation::Present
+        | Expectation::NotEquals(_)
+        | Expectation::Matches(_)
+        | Expectation::NotMatches(_) => Err(format!(
+            "a `{}` expectation needs a `value` for the hardened template",
+            kind(expectation)
+        )),
+    }
+}
+
+/// The name of an expectation kind, as the catalogue spells it.
+pub fn kind(expectation: &Expectation) -> &'static str {
+    match expectation {
+        Expectation::Equals(_) => "equals",
+        Expectation::NotEquals(_) => "not_equals",
+        Expectation::OneOf(_) => "one_of",
+        Expectation::Present => "present",
+        Expectation::Absent => "absent",
+        Expectation::AtLeast(_) => "at_least",
+        Expectation::AtMost(_) => "at_most",
+        Expectation::Matches(_) => "matches",
+        Expectation::NotMatches(_) => "not_matches",
+        Expectation::Contains(_) => "contains",
+        Expectation::NoElement(_) => "no_element",
+        Expectation::EveryElement(_) => "every_element",
+    }
+}
+
+/// The property exists, the expectation's values fit its schema, and the
+/// value the hardened template sets meets the expectation. Returns the
+/// expectation (tokens resolved) and that value.
 pub fn property_and_values(
     kb: &Kb,
     entry: &CatalogueEntry,
     profile: &SecurityProfile,
-) -> Result<Value, String> {
+) -> Result<(Expectation, Value), String> {
+    gensec_kb::controls::check_expectation(&entry.expect)?;
     let (schema, property, free_form) =
         validate::document_path(kb, &entry.resource_type, &entry.property)?;
     let resolve = |value: &Value| tailor::resolve(value, profile, Some(schema.deref(property)));
-    let mut candidates = Vec::new();
-    match &entry.expect {
-        RawExpectation::Equals(value) => candidates.push(resolve(value)?),
-        RawExpectation::OneOf(values) => {
-            if values.is_empty() {
-                return Err("one_of lists no values".into());
-            }
-            for value in values {
-                candidates.push(resolve(value)?);
-            }
-        }
-        RawExpectation::Present(true) => {}
-        RawExpectation::Present(false) => return Err("present must be true".into()),
-        RawExpectation::AtLeast(bound) | RawExpectation::AtMost(bound) => {
-            if !resolve(bound)?.is_number() {
-                return Err(format!("bound {bound} is not a number"));
-            }
-        }
-        RawExpectation::Contains(element) => {
-            if element.as_object().is_none_or(|fields| fields.is_empty()) {
-                return Err("contains needs an object with at least one field".into());
-            }
-        }
+    let expectation = expectation(&entry.expect, &resolve)?;
+    if !free_form {
+        expectation_values_fit(schema, &entry.property, property, &expectation)?;
     }
-    if free_form {
-        // Inside a policy document: the schema says nothing below this point.
-        return Ok(match (&entry.value, &entry.expect) {
-            (Some(value), _) => resolve(value)?,
-            (None, RawExpectation::Contains(element)) => element.clone(),
-            (None, _) => candidates
-                .first()
-                .cloned()
-                .ok_or("a value is needed for the hardened template")?,
-        });
+    let recommended = recommended_value(entry, &expectation, &resolve)?;
+    if !free_form && !recommended.is_null() {
+        let element_schema = match (&expectation, schema.deref(property).items.as_deref()) {
+            (Expectation::Contains(_), Some(items)) => items,
+            _ => property,
+        };
+        validate::value(schema, element_schema, &recommended)?;
     }
-    for candidate in &candidates {
-        validate::value(schema, property, candidate)?;
-    }
-    let recommended = match (&entry.value, &entry.expect) {
-        (Some(value), _) => resolve(value)?,
-        (None, RawExpectation::Equals(_) | RawExpectation::OneOf(_)) => candidates[0].clone(),
-        (None, RawExpectation::AtLeast(bound) | RawExpectation::AtMost(bound)) => resolve(bound)?,
-        (None, RawExpectation::Contains(element)) => element.clone(),
-        (None, RawExpectation::Present(_)) => {
-            return Err("a `present` expectation needs a `value` for the hardened template".into());
-        }
+    let checked = match &expectation {
+        // The hardened template adds the element to the array.
+        Expectation::Contains(_) => Value::Array(vec![recommended.clone()]),
+        _ => recommended.clone(),
     };
-    let element_schema = match (&entry.expect, schema.deref(property).items.as_deref()) {
-        (RawExpectation::Contains(_), Some(items)) => items,
-        _ => property,
-    };
-    validate::value(schema, element_schema, &recommended)?;
-    Ok(recommended)
+    if !validate::is_intrinsic(&recommended) && !expectation.is_met_by(Some(&checked)) {
+        return Err(format!(
+            "the value the hardened template sets ({recommended}) does not meet the expectation"
+        ));
+    }
+    Ok((expectation, recommended))
 }
 
 /// The detective control: the rule exists, takes these parameters and
@@ -162,5 +253,15 @@ pub fn security_hub_id(id: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{id:?} is not a Security Hub control id"))
+    }
+}
+
+/// A bound as JSON: an integer when it is whole (schemas type most counts
+/// and periods as integers).
+fn whole_number(bound: f64) -> Value {
+    if bound.fract() == 0.0 && bound.abs() < 1e15 {
+        serde_json::json!(bound as i64)
+    } else {
+        serde_json::json!(bound)
     }
 }

@@ -502,6 +502,7 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
             .replace('.', "-")
             .to_ascii_lowercase();
         out.push(CatalogueEntry {
+            control_id: format!("inferred-{}", key),
             resource_type: schema.type_name.clone(),
             title: format!(
                 "{}: {}",
@@ -509,10 +510,9 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
                 match &expect {
                     RawExpectation::Equals(v) => format!("set to {v}"),
                     RawExpectation::OneOf(_) => "use a TLS 1.2+ policy".to_string(),
-                    RawExpectation::Present(_) => "set".to_string(),
                     RawExpectation::AtLeast(_) => "at least the required period".to_string(),
                     RawExpectation::AtMost(_) => "at most the allowed period".to_string(),
-                    RawExpectation::Contains(_) => "include the required element".to_string(),
+                    _ => "set".to_string(),
                 }
             ),
             key,

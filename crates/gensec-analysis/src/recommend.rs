@@ -1,13 +1,12 @@
 //! Turning catalogue entries and inferred candidates into validated
 //! recommendations for one service and profile.
 
-use crate::catalogue::{CatalogueEntry, RawExpectation};
+use crate::catalogue::CatalogueEntry;
 use crate::{check, infer, tailor};
 use gensec_core::SecurityProfile;
-use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Expectation, Recommendation};
+use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
 use gensec_core::contract::stage::{StageId, Verdicts};
 use gensec_kb::{Kb, ServiceEntry};
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 pub const STAGE: &str = "analysis";
@@ -31,35 +30,6 @@ pub fn configuration_id(service_id: &str, resource_type: &str, key: &str) -> Str
     id
 }
 
-fn expectation(
-    raw: &RawExpectation,
-    kb: &Kb,
-    entry: &CatalogueEntry,
-    profile: &SecurityProfile,
-) -> Result<Expectation, String> {
-    let property = kb
-        .resource_type(&entry.resource_type)
-        .ok()
-        .flatten()
-        .and_then(|schema| schema.resolve(&entry.property).map(|p| schema.deref(p)));
-    let resolve = |value: &Value| tailor::resolve(value, profile, property);
-    let number = |value: &Value| -> Result<f64, String> {
-        resolve(value)?
-            .as_f64()
-            .ok_or_else(|| format!("{value} is not a number"))
-    };
-    Ok(match raw {
-        RawExpectation::Equals(value) => Expectation::Equals(resolve(value)?),
-        RawExpectation::OneOf(values) => {
-            Expectation::OneOf(values.iter().map(resolve).collect::<Result<_, _>>()?)
-        }
-        RawExpectation::Present(_) => Expectation::Present,
-        RawExpectation::AtLeast(bound) => Expectation::AtLeast(number(bound)?),
-        RawExpectation::AtMost(bound) => Expectation::AtMost(number(bound)?),
-        RawExpectation::Contains(element) => Expectation::Contains(element.clone()),
-    })
-}
-
 /// Validate one entry; a failing detective or preventive control is dropped
 /// (and reported) without dropping the recommendation itself.
 pub fn from_entry(
@@ -71,9 +41,7 @@ pub fn from_entry(
     report: &mut Verdicts,
 ) -> Option<Recommendation> {
     let item = format!("{} {}", entry.resource_type, entry.property);
-    let checked = check::property_and_values(kb, entry, profile)
-        .and_then(|value| Ok((value, expectation(&entry.expect, kb, entry, profile)?)));
-    let (recommended_value, expectation) = match checked {
+    let (expectation, recommended_value) = match check::property_and_values(kb, entry, profile) {
         Ok(found) => found,
         Err(reason) => {
             report.reject(item, reason);
@@ -122,6 +90,7 @@ pub fn from_entry(
         .collect();
     Some(Recommendation {
         configuration_id: configuration_id(&service.id, &entry.resource_type, &entry.key),
+        control_id: entry.control_id.clone(),
         service_id: service.id.clone(),
         service_name: service.display_name.clone(),
         resource_type: entry.resource_type.clone(),
@@ -138,6 +107,7 @@ pub fn from_entry(
         security_hub_controls,
         preventive,
         compliance: tailor::compliance(&entry.compliance, profile),
+        operational: None,
         model: None,
     })
 }

@@ -3,9 +3,9 @@
 //! property; otherwise a custom policy rule written in Guard over the
 //! configuration item, executed against test items before it is emitted.
 
-use crate::guard::{guard_path, literal};
-use crate::selftest::{Outcome, evaluate, set_path, verdict};
-use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Expectation, Recommendation};
+use crate::guard::{self, guard_path};
+use crate::selftest::{self, Outcome, evaluate, set_path, verdict};
+use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
 use gensec_core::contract::controls::{ControlKind, ExecutedCase, GeneratedControl};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::Verdicts;
@@ -49,28 +49,21 @@ fn rule_name(service_id: &str, suffix: &str) -> String {
 /// Guard over a Config configuration item. Assumes the item's `configuration`
 /// carries the CloudFormation property names, which holds for types Config
 /// records through the CloudFormation registry; the file header says so.
-fn custom_policy(recommendation: &Recommendation, name: &str) -> Option<String> {
+fn custom_policy(recommendation: &Recommendation, name: &str) -> Result<String, String> {
     let target = format!("configuration.{}", guard_path(&recommendation.property));
-    let clause = match &recommendation.expectation {
-        Expectation::Equals(value) => format!("{target} == {}", literal(value)?),
-        Expectation::OneOf(values) => format!(
-            "{target} IN [{}]",
-            values
-                .iter()
-                .map(literal)
-                .collect::<Option<Vec<_>>>()?
-                .join(", ")
-        ),
-        Expectation::AtLeast(bound) => format!("{target} >= {bound}"),
-        Expectation::AtMost(bound) => format!("{target} <= {bound}"),
-        Expectation::Present => format!("{target} exists"),
-        Expectation::Contains(_) => return None,
-    };
-    Some(format!(
-        "rule {name} when resourceType == \"{}\" {{\n    {clause}\n    <<\n        Violation: [{}] {}\n    >>\n}}\n",
-        recommendation.resource_type,
+    let message = format!(
+        "Violation: [{}] {}",
         recommendation.configuration_id,
-        recommendation.title.replace(">>", "> >"),
+        recommendation.title.replace(">>", "> >")
+    );
+    let lines = guard::with_message(
+        guard::clauses(&target, &recommendation.expectation)?,
+        &message,
+    );
+    Ok(format!(
+        "rule {name} when resourceType == \"{}\" {{\n    {}\n}}\n",
+        recommendation.resource_type,
+        lines.join("\n    "),
     ))
 }
 
@@ -82,33 +75,35 @@ fn configuration_item(recommendation: &Recommendation, value: Option<Value>) -> 
     json!({"resourceType": recommendation.resource_type, "configuration": configuration})
 }
 
+/// Run the custom policy on the configuration items of the Guard self-test's
+/// cases (the same values, in a configuration item instead of a template).
 fn verify_custom(
     recommendation: &Recommendation,
     rules: &str,
     name: &str,
 ) -> Result<Vec<ExecutedCase>, String> {
-    let compliant = configuration_item(
-        recommendation,
-        Some(recommendation.recommended_value.clone()),
-    );
-    let missing = configuration_item(recommendation, None);
     let mut executed = Vec::new();
-    for (case, input, expected) in [
-        ("compliant configuration item", compliant, Outcome::Pass),
-        (
-            "configuration item without the property",
-            missing,
-            Outcome::Fail,
-        ),
-    ] {
-        let found = evaluate(rules, name, &input)?;
+    for case in selftest::cases(recommendation, name) {
+        let value = gensec_kb::paths::get_property(
+            &case.input["Resources"]["Resource"]["Properties"],
+            &recommendation.property,
+        )
+        .cloned();
+        let expected = case
+            .expectations
+            .rules
+            .get(name)
+            .copied()
+            .unwrap_or(Outcome::Skip);
+        let found = evaluate(rules, name, &configuration_item(recommendation, value))?;
         if found != expected {
             return Err(format!(
-                "custom policy gave {found:?} on a {expected:?} configuration item"
+                "custom policy gave {found:?} on configuration item \"{}\", expected {expected:?}",
+                case.name
             ));
         }
         executed.push(ExecutedCase {
-            name: case.to_string(),
+            name: case.name.replace(name, "configuration item"),
             expected: verdict(expected),
             actual: verdict(found),
         });
@@ -140,7 +135,8 @@ pub fn build(
             let (_, types, ids) = managed
                 .entry(key)
                 .or_insert_with(|| (rule, Vec::new(), Vec::new()));
-            if !types.contains(&recommendation.resource_type) {
+            // An operational control's rule evaluates the account: no scope.
+            if !recommendation.is_operational() && !types.contains(&recommendation.resource_type) {
                 types.push(recommendation.resource_type.clone());
             }
             ids.push(recommendation.configuration_id.clone());
@@ -154,8 +150,15 @@ pub fn build(
         let service_prefix = format!("cfg-{}-", service_id.replace('-', ""));
         let name = rule_name(service_id, id.strip_prefix(&service_prefix).unwrap_or(&id));
         let guard_name = name.replace('-', "_");
-        let Some(policy) = custom_policy(recommendation, &guard_name) else {
+        if recommendation.is_operational() {
             continue;
+        }
+        let policy = match custom_policy(recommendation, &guard_name) {
+            Ok(policy) => policy,
+            Err(reason) => {
+                report.reject(format!("custom Config rule {name}"), reason);
+                continue;
+            }
         };
         let executed = match verify_custom(recommendation, &policy, &guard_name) {
             Ok(executed) => executed,
@@ -216,6 +219,11 @@ pub fn build(
         });
         if !rule.parameters.is_empty() {
             properties["InputParameters"] = json!(rule.parameters);
+        }
+        if resource_types.is_empty()
+            && let Some(fields) = properties.as_object_mut()
+        {
+            fields.remove("Scope");
         }
         if accept_rule(kb, &name, &properties, report) {
             resources.insert(

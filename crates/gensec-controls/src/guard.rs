@@ -1,7 +1,7 @@
 //! CloudFormation Guard rules for recommendations: one named rule each, with
 //! a violation message and the fix.
 
-use gensec_core::contract::analysis::{Expectation, Recommendation};
+use gensec_core::contract::analysis::{ElementCondition, Expectation, Recommendation};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -98,30 +98,7 @@ fn field_clauses(prefix: &str, fields: &Value, out: &mut Vec<String>) -> Result<
 }
 
 fn message(recommendation: &Recommendation) -> String {
-    let fix = match &recommendation.expectation {
-        Expectation::Equals(value) => format!("set {} to {value}", recommendation.property),
-        Expectation::OneOf(values) => format!(
-            "set {} to one of {}",
-            recommendation.property,
-            values
-                .iter()
-                .map(Value::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Expectation::Present => format!("set {}", recommendation.property),
-        Expectation::AtLeast(bound) => format!(
-            "set {} to at least {}",
-            recommendation.property,
-            number(*bound)
-        ),
-        Expectation::AtMost(bound) => format!(
-            "set {} to at most {}",
-            recommendation.property,
-            number(*bound)
-        ),
-        Expectation::Contains(element) => format!("add {element} to {}", recommendation.property),
-    };
+    let fix = fix_text(&recommendation.property, &recommendation.expectation);
     // `>>` would end the message block early.
     format!(
         "Violation: [{}] {}\n        Fix: {fix}",
@@ -131,10 +108,151 @@ fn message(recommendation: &Recommendation) -> String {
     .replace(">>", "> >")
 }
 
-/// One named rule for a recommendation, or why it cannot be written.
+/// What to do about a violation, in a few words.
+fn fix_text(property: &str, expectation: &Expectation) -> String {
+    let joined = |values: &[Value]| {
+        values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let conditions = |conditions: &[ElementCondition]| {
+        conditions
+            .iter()
+            .map(|c| fix_text(&c.field, &c.expect).replacen("set ", "", 1))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    match expectation {
+        Expectation::Equals(value) => format!("set {property} to {value}"),
+        Expectation::NotEquals(value) => format!("set {property} to anything but {value}"),
+        Expectation::OneOf(values) => format!("set {property} to one of {}", joined(values)),
+        Expectation::Present => format!("set {property}"),
+        Expectation::Absent => format!("remove {property}"),
+        Expectation::AtLeast(bound) => format!("set {property} to at least {}", number(*bound)),
+        Expectation::AtMost(bound) => format!("set {property} to at most {}", number(*bound)),
+        Expectation::Matches(pattern) => format!("set {property} to match /{pattern}/"),
+        Expectation::NotMatches(pattern) => format!("set {property} to not match /{pattern}/"),
+        Expectation::Contains(element) => format!("add {element} to {property}"),
+        Expectation::NoElement(list) => {
+            format!(
+                "remove every element of {property} with {}",
+                conditions(list)
+            )
+        }
+        Expectation::EveryElement(list) => {
+            format!("make every element of {property} have {}", conditions(list))
+        }
+    }
+}
+
+fn lit(value: &Value) -> Result<String, String> {
+    literal(value).ok_or_else(|| format!("cannot compare with {value} in Guard"))
+}
+
+fn regex_literal(pattern: &str) -> Result<String, String> {
+    regex::Regex::new(pattern).map_err(|err| format!("pattern /{pattern}/: {err}"))?;
+    Ok(format!("/{}/", pattern.replace('/', "\\/")))
+}
+
+/// One Guard line (a disjunction) that holds when `path` meets a scalar
+/// expectation, or, with `negate`, when it does not. An unset property meets
+/// what [`Expectation::is_met_by`] says it meets.
+fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<String, String> {
+    let values = |values: &[Value]| -> Result<String, String> {
+        Ok(values
+            .iter()
+            .map(lit)
+            .collect::<Result<Vec<_>, _>>()?
+            .join(", "))
+    };
+    let unset_or = |clause: String| format!("{path} !exists or {clause}");
+    Ok(match (expectation, negate) {
+        (Expectation::Equals(value), false) => format!("{path} == {}", lit(value)?),
+        (Expectation::Equals(value), true) => unset_or(format!("{path} != {}", lit(value)?)),
+        (Expectation::NotEquals(value), false) => unset_or(format!("{path} != {}", lit(value)?)),
+        (Expectation::NotEquals(value), true) => format!("{path} == {}", lit(value)?),
+        (Expectation::OneOf(list), false) => format!("{path} IN [{}]", values(list)?),
+        (Expectation::OneOf(list), true) => unset_or(format!("{path} not IN [{}]", values(list)?)),
+        (Expectation::Present, false) => format!("{path} exists"),
+        (Expectation::Present, true) => format!("{path} !exists or {path} empty"),
+        (Expectation::Absent, false) => format!("{path} !exists"),
+        (Expectation::Absent, true) => format!("{path} exists"),
+        (Expectation::AtLeast(bound), false) => format!("{path} >= {}", number(*bound)),
+        (Expectation::AtLeast(bound), true) => unset_or(format!("{path} < {}", number(*bound))),
+        (Expectation::AtMost(bound), false) => format!("{path} <= {}", number(*bound)),
+        (Expectation::AtMost(bound), true) => unset_or(format!("{path} > {}", number(*bound))),
+        (Expectation::Matches(pattern), false) => format!("{path} == {}", regex_literal(pattern)?),
+        (Expectation::Matches(pattern), true) => {
+            unset_or(format!("{path} != {}", regex_literal(pattern)?))
+        }
+        (Expectation::NotMatches(pattern), false) => {
+            unset_or(format!("{path} != {}", regex_literal(pattern)?))
+        }
+        (Expectation::NotMatches(pattern), true) => {
+            format!("{path} == {}", regex_literal(pattern)?)
+        }
+        (
+            Expectation::Contains(_) | Expectation::NoElement(_) | Expectation::EveryElement(_),
+            _,
+        ) => {
+            return Err("an element condition must be a scalar expectation".into());
+        }
+    })
+}
+
+/// Guard lines (a conjunction) that hold when `path` (relative to the block
+/// they are written in) meets the expectation.
+pub fn clauses(path: &str, expectation: &Expectation) -> Result<Vec<String>, String> {
+    let list_or = |body: Vec<String>| {
+        let mut lines = vec![format!("{path} !exists or {path} empty or {path}[*] {{")];
+        lines.extend(body.into_iter().map(|line| format!("    {line}")));
+        lines.push("}".into());
+        lines
+    };
+    match expectation {
+        Expectation::Contains(element) => {
+            let mut body = Vec::new();
+            field_clauses("", element, &mut body)?;
+            let mut lines = vec![format!("some {path}[*] {{")];
+            lines.extend(body.into_iter().map(|line| format!("    {line}")));
+            lines.push("}".into());
+            Ok(lines)
+        }
+        Expectation::NoElement(conditions) => {
+            let negated = conditions
+                .iter()
+                .map(|c| scalar_clause(&quote_path(&c.field), &c.expect, true))
+                .collect::<Result<Vec<_>, _>>()?;
+            if negated.is_empty() {
+                return Err("no_element needs at least one condition".into());
+            }
+            Ok(list_or(vec![negated.join(" or ")]))
+        }
+        Expectation::EveryElement(conditions) => {
+            let body = conditions
+                .iter()
+                .map(|c| scalar_clause(&quote_path(&c.field), &c.expect, false))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(list_or(body))
+        }
+        scalar => Ok(vec![scalar_clause(path, scalar, false)?]),
+    }
+}
+
+fn quote_path(path: &str) -> String {
+    path.split('.').map(quote_key).collect::<Vec<_>>().join(".")
+}
+
+/// One named rule for a recommendation, or why it cannot be written. Each
+/// resource of the type is checked on its own.
 pub fn rule(recommendation: &Recommendation) -> Result<String, String> {
+    if recommendation.is_operational() {
+        return Err("an operational control has no template property to check".into());
+    }
     let var = variable(&recommendation.resource_type);
-    let target = format!("%{var}.Properties.{}", guard_path(&recommendation.property));
+    let target = format!("Properties.{}", guard_path(&recommendation.property));
     let message = message(recommendation);
     let mut text = String::new();
     let _ = writeln!(
@@ -142,40 +260,12 @@ pub fn rule(recommendation: &Recommendation) -> Result<String, String> {
         "rule {} when %{var} !empty {{",
         rule_name(recommendation)
     );
-    match &recommendation.expectation {
-        Expectation::Contains(element) => {
-            let mut clauses = Vec::new();
-            field_clauses("", element, &mut clauses)?;
-            let _ = writeln!(text, "    some {target}[*] {{");
-            for clause in &clauses {
-                let _ = writeln!(text, "        {clause}");
-            }
-            let _ = writeln!(text, "        <<\n        {message}\n        >>");
-            let _ = writeln!(text, "    }}");
-        }
-        expectation => {
-            let clause = match expectation {
-                Expectation::Equals(value) => {
-                    format!(
-                        "{target} == {}",
-                        literal(value).ok_or_else(|| format!("cannot compare with {value}"))?
-                    )
-                }
-                Expectation::OneOf(values) => {
-                    let literals = values
-                        .iter()
-                        .map(|v| literal(v).ok_or_else(|| format!("cannot compare with {v}")))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    format!("{target} IN [{}]", literals.join(", "))
-                }
-                Expectation::Present => format!("{target} exists"),
-                Expectation::AtLeast(bound) => format!("{target} >= {}", number(*bound)),
-                Expectation::AtMost(bound) => format!("{target} <= {}", number(*bound)),
-                Expectation::Contains(_) => unreachable!("handled above"),
-            };
-            let _ = writeln!(text, "    {clause}\n    <<\n        {message}\n    >>");
-        }
+    let _ = writeln!(text, "    %{var} {{");
+    let lines = clauses(&target, &recommendation.expectation)?;
+    for line in with_message(lines, &message) {
+        let _ = writeln!(text, "        {line}");
     }
+    let _ = writeln!(text, "    }}");
     text.push('}');
     Ok(text)
 }
@@ -194,4 +284,24 @@ pub fn rules_file(header: &str, resource_types: &[&str], rules: &[String]) -> St
         let _ = write!(text, "\n{rule}\n");
     }
     text
+}
+
+/// Clause lines followed by a violation message. The message belongs to the
+/// last clause, so after a nested block it goes inside, before the block ends.
+pub fn with_message(mut lines: Vec<String>, message: &str) -> Vec<String> {
+    let end = if lines.last().is_some_and(|line| line == "}") {
+        lines.pop()
+    } else {
+        None
+    };
+    let indent = if end.is_some() { "    " } else { "" };
+    lines.push(format!("{indent}<<"));
+    lines.extend(
+        message
+            .lines()
+            .map(|line| format!("{indent}    {}", line.trim_start())),
+    );
+    lines.push(format!("{indent}>>"));
+    lines.extend(end);
+    lines
 }

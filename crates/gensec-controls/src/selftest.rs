@@ -2,7 +2,7 @@
 //! compliant template and fail each non-compliant one. The same cases become
 //! the `cfn-guard test` file shipped with the rules.
 
-use gensec_core::contract::analysis::{Expectation, Recommendation};
+use gensec_core::contract::analysis::{ElementCondition, Expectation, Recommendation};
 use gensec_core::contract::controls::{ExecutedCase, Verdict};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -44,39 +44,57 @@ fn flipped(value: &Value) -> Value {
     }
 }
 
-/// The compliant template and the non-compliant ones for a recommendation.
-pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
-    let case = |name: String, input: Value, outcome: Outcome| Case {
-        name,
-        input,
-        expectations: CaseExpectations {
-            rules: BTreeMap::from([(rule.to_string(), outcome)]),
-        },
-    };
-    let compliant_value = match &recommendation.expectation {
-        Expectation::Contains(element) => json!([element]),
-        _ => recommendation.recommended_value.clone(),
-    };
-    let mut cases = vec![
-        case(
-            format!("{rule}: compliant {}", recommendation.resource_type),
-            with(recommendation, compliant_value),
-            Outcome::Pass,
-        ),
-        case(
-            format!("{rule}: {} missing", recommendation.property),
-            template(&recommendation.resource_type, Map::new()),
-            Outcome::Fail,
-        ),
-    ];
-    let wrong = match &recommendation.expectation {
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        json!(value as i64)
+    } else {
+        json!(value)
+    }
+}
+
+/// A value meeting a scalar expectation; `None` for "leave it unset" or
+/// when no value can be built without guessing (patterns).
+fn meeting(expectation: &Expectation) -> Option<Value> {
+    match expectation {
+        Expectation::Equals(value) => Some(value.clone()),
+        Expectation::NotEquals(value) => Some(flipped(value)),
+        Expectation::OneOf(values) => values.first().cloned(),
+        Expectation::Present => Some(json!("present")),
+        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => Some(number(*bound)),
+        _ => None,
+    }
+}
+
+/// An element of a list with a field for every condition, each meeting its
+/// condition except the one at `violated`.
+fn element(conditions: &[ElementCondition], violated: Option<usize>) -> Option<Value> {
+    let mut fields = Map::new();
+    for (index, condition) in conditions.iter().enumerate() {
+        let value = if Some(index) == violated {
+            violating(&condition.expect)?
+        } else {
+            match &condition.expect {
+                Expectation::Absent => continue,
+                other => meeting(other)?,
+            }
+        };
+        set_path(&mut fields, &condition.field, value);
+    }
+    Some(Value::Object(fields))
+}
+
+/// A value that does not meet the expectation, when one can be built.
+fn violating(expectation: &Expectation) -> Option<Value> {
+    match expectation {
         Expectation::Equals(value) => Some(flipped(value)),
-        Expectation::OneOf(_) => Some(json!("NONCOMPLIANT")),
-        Expectation::Present => None,
-        Expectation::AtLeast(bound) => Some(json!(bound - 1.0)),
-        Expectation::AtMost(bound) => Some(json!(bound + 1.0)),
-        Expectation::Contains(element) => {
-            let mut altered = element.clone();
+        Expectation::NotEquals(value) => Some(value.clone()),
+        Expectation::OneOf(_) | Expectation::Matches(_) => Some(json!("NONCOMPLIANT")),
+        Expectation::Present | Expectation::NotMatches(_) => None,
+        Expectation::Absent => Some(json!("present")),
+        Expectation::AtLeast(bound) => Some(number(bound - 1.0)),
+        Expectation::AtMost(bound) => Some(number(bound + 1.0)),
+        Expectation::Contains(wanted) => {
+            let mut altered = wanted.clone();
             if let Some((_, first)) = altered
                 .as_object_mut()
                 .and_then(|o| o.iter_mut().find(|(_, v)| !v.is_object()))
@@ -85,13 +103,63 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
             }
             Some(json!([altered]))
         }
+        Expectation::NoElement(conditions) => Some(json!([element(conditions, None)?])),
+        Expectation::EveryElement(conditions) => Some(json!([element(conditions, Some(0))?])),
+    }
+}
+
+/// The compliant template and the non-compliant ones for a recommendation.
+/// What each case should give is decided by [`Expectation::is_met_by`], the
+/// expectation's own semantics, not by the Guard rule under test.
+pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
+    let expectation = &recommendation.expectation;
+    let case = |name: String, value: Option<Value>| {
+        let outcome = if expectation.is_met_by(value.as_ref()) {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        let input = match value {
+            Some(value) => with(recommendation, value),
+            None => template(&recommendation.resource_type, Map::new()),
+        };
+        Case {
+            name,
+            input,
+            expectations: CaseExpectations {
+                rules: BTreeMap::from([(rule.to_string(), outcome)]),
+            },
+        }
     };
-    if let Some(wrong) = wrong {
+    let compliant = match expectation {
+        Expectation::Contains(element) => Some(json!([element])),
+        _ => Some(recommendation.recommended_value.clone()).filter(|v| !v.is_null()),
+    };
+    let property = &recommendation.property;
+    let mut cases = Vec::new();
+    if compliant.is_some() {
         cases.push(case(
-            format!("{rule}: {} wrong", recommendation.property),
-            with(recommendation, wrong),
-            Outcome::Fail,
+            format!("{rule}: compliant {}", recommendation.resource_type),
+            compliant,
         ));
+    }
+    cases.push(case(format!("{rule}: {property} missing"), None));
+    if let Some(wrong) = violating(expectation) {
+        cases.push(case(format!("{rule}: {property} wrong"), Some(wrong)));
+    }
+    if let Expectation::NoElement(conditions) = expectation {
+        // An element that differs in one condition is allowed.
+        for index in 0..conditions.len() {
+            if let Some(other) = element(conditions, Some(index)) {
+                cases.push(case(
+                    format!(
+                        "{rule}: {property} with an element differing in {}",
+                        conditions[index].field
+                    ),
+                    Some(json!([other])),
+                ));
+            }
+        }
     }
     cases
 }
@@ -108,6 +176,14 @@ pub fn verdict(outcome: Outcome) -> Verdict {
 /// Run every case; the first one that misbehaves is the reason to reject the
 /// rule. Returns the executed cases.
 pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<Vec<ExecutedCase>, String> {
+    let expects = |outcome| {
+        cases
+            .iter()
+            .any(|c| c.expectations.rules.get(rule) == Some(&outcome))
+    };
+    if !expects(Outcome::Pass) || !expects(Outcome::Fail) {
+        return Err("the self-test needs a case the rule passes and one it fails".into());
+    }
     let mut executed = Vec::with_capacity(cases.len());
     for case in cases {
         let expected = case

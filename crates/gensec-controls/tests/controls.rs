@@ -11,6 +11,7 @@ use serde_json::json;
 fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recommendation {
     Recommendation {
         configuration_id: "CFG-S3-BUCKET-VERSIONING".into(),
+        control_id: "s3-bucket-versioning".into(),
         service_id: "s3".into(),
         service_name: "Amazon S3".into(),
         resource_type: "AWS::S3::Bucket".into(),
@@ -27,6 +28,7 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
         security_hub_controls: vec![],
         preventive: None,
         compliance: vec![],
+        operational: None,
         model: None,
     }
 }
@@ -64,7 +66,9 @@ fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
     assert!(out.rules_file.is_none());
     assert_eq!(report.rejected.len(), 1);
     assert!(
-        report.rejected[0].reason.contains("expected Pass"),
+        report.rejected[0]
+            .reason
+            .contains("does not meet the expectation"),
         "{:?}",
         report.rejected
     );
@@ -99,5 +103,56 @@ fn paths_arrays_and_odd_keys_are_written_in_guard_syntax() {
     assert_eq!(
         json!(properties),
         json!({"Rules": [{"Sse": {"Algorithm": "aws:kms"}}]})
+    );
+}
+
+#[test]
+fn a_list_rule_refuses_an_open_ingress_element_and_allows_the_others() {
+    use gensec_core::contract::analysis::ElementCondition;
+    let condition = |field: &str, expect| ElementCondition {
+        field: field.into(),
+        expect,
+    };
+    let mut open_ssh = recommendation(
+        Expectation::NoElement(vec![
+            condition("CidrIp", Expectation::Equals(json!("0.0.0.0/0"))),
+            condition("FromPort", Expectation::AtMost(22.0)),
+            condition("ToPort", Expectation::AtLeast(22.0)),
+        ]),
+        serde_json::Value::Null,
+    );
+    open_ssh.configuration_id = "CFG-EC2-SECURITYGROUP-INGRESS-SSH".into();
+    open_ssh.resource_type = "AWS::EC2::SecurityGroup".into();
+    open_ssh.property = "SecurityGroupIngress".into();
+    let mut report = Verdicts::new(StageId::Controls);
+    let out = proactive::build("ec2", "header", &[open_ssh], &mut report);
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(out.controls.len(), 1);
+    // Missing list, an open element, and one element per differing condition.
+    assert_eq!(out.cases.len(), 5, "{:#?}", out.cases);
+    let rules = out.rules_file.unwrap();
+    let rule = "cfg_ec2_securitygroup_ingress_ssh";
+    let sg = |ingress: serde_json::Value| json!({"Resources": {"Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"SecurityGroupIngress": ingress}}}});
+    let open =
+        sg(json!([{"CidrIp": "0.0.0.0/0", "FromPort": 0, "ToPort": 65535, "IpProtocol": "tcp"}]));
+    let office =
+        sg(json!([{"CidrIp": "10.0.0.0/8", "FromPort": 22, "ToPort": 22, "IpProtocol": "tcp"}]));
+    let https =
+        sg(json!([{"CidrIp": "0.0.0.0/0", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp"}]));
+    assert_eq!(
+        selftest::evaluate(&rules, rule, &open).unwrap(),
+        selftest::Outcome::Fail
+    );
+    assert_eq!(
+        selftest::evaluate(&rules, rule, &office).unwrap(),
+        selftest::Outcome::Pass
+    );
+    assert_eq!(
+        selftest::evaluate(&rules, rule, &https).unwrap(),
+        selftest::Outcome::Pass
+    );
+    assert_eq!(
+        selftest::evaluate(&rules, rule, &sg(json!([]))).unwrap(),
+        selftest::Outcome::Pass
     );
 }

@@ -268,6 +268,11 @@ fn apply(
 ) {
     let path = &recommendation.property;
     let value = recommendation.recommended_value.clone();
+    // No value is the hardened setting (no ingress rule, no public principal):
+    // the template leaves the property unset, which meets the expectation.
+    if value.is_null() {
+        return;
+    }
     if let Expectation::Contains(_) = recommendation.expectation {
         let mut items = get_property(&Value::Object(properties.clone()), path)
             .and_then(Value::as_array)
@@ -303,6 +308,7 @@ pub fn build(
         .any(|r| r.confidence == Confidence::Curated);
     for recommendation in recommendations
         .iter()
+        .filter(|r| !r.is_operational())
         .filter(|r| !curated || r.confidence == Confidence::Curated)
     {
         by_type
@@ -338,6 +344,24 @@ pub fn build(
                     &companion.property,
                     companion.value.clone(),
                 );
+            }
+        }
+        let current = Value::Object(properties.clone());
+        for recommendation in recommendations {
+            let found = get_property(&current, &recommendation.property);
+            let intrinsic = found.is_some_and(|v| {
+                v.as_object().is_some_and(|o| {
+                    o.len() == 1 && o.keys().any(|k| k == "Ref" || k.starts_with("Fn::"))
+                })
+            });
+            if !intrinsic && !recommendation.expectation.is_met_by(found) {
+                out.conflicts.push(format!(
+                    "{} {}: the template does not meet {} ({:?})",
+                    recommendation.resource_type,
+                    recommendation.property,
+                    recommendation.configuration_id,
+                    recommendation.expectation
+                ));
             }
         }
         let id = &out.logical_ids[*resource_type];

@@ -14,6 +14,7 @@
 pub mod baseline;
 pub mod build;
 mod config_lookup;
+pub mod controls;
 mod documentation;
 pub mod facts;
 pub mod guard;

@@ -506,6 +506,7 @@ fn additional(
         }
     }
     let entry = CatalogueEntry {
+        control_id: "model".into(),
         resource_type: item.resource_type.clone(),
         key: key_for(&item.property),
         title: item.title.clone(),

@@ -88,16 +88,37 @@ impl StrideThreat {
 pub enum Expectation {
     /// Exactly this value.
     Equals(serde_json::Value),
+    /// Anything but this value.
+    NotEquals(serde_json::Value),
     /// Any of these values.
     OneOf(Vec<serde_json::Value>),
-    /// Set to something (a key, a log destination, a VPC).
+    /// Set and not empty (a key, a log destination, a VPC).
     Present,
+    /// Not set at all.
+    Absent,
     /// A number at least this large.
     AtLeast(f64),
     /// A number at most this large.
     AtMost(f64),
+    /// A string matching this regular expression.
+    Matches(String),
+    /// A string not matching this regular expression.
+    NotMatches(String),
     /// The array at the path has an element with all these fields.
     Contains(serde_json::Value),
+    /// No element of the array at the path meets every condition.
+    NoElement(Vec<ElementCondition>),
+    /// Every element of the array at the path meets every condition.
+    EveryElement(Vec<ElementCondition>),
+}
+
+/// A condition on one field of an array element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElementCondition {
+    /// Dotted path inside the element.
+    pub field: String,
+    /// A scalar expectation (never `contains`, `no_element`, `every_element`).
+    pub expect: Expectation,
 }
 
 /// How sure we are that a recommendation applies.
@@ -160,6 +181,9 @@ pub enum Preventive {
 pub struct Recommendation {
     /// Stable across runs: service, resource type and property.
     pub configuration_id: String,
+    /// The catalogue control it implements (`inferred` for schema inference,
+    /// `model` for a language model's proposal).
+    pub control_id: String,
     pub service_id: String,
     pub service_name: String,
     pub resource_type: String,
@@ -179,6 +203,11 @@ pub struct Recommendation {
     pub preventive: Option<Preventive>,
     /// The profile's frameworks, in the profile's order, with control references.
     pub compliance: Vec<(ComplianceFramework, Vec<String>)>,
+    /// For an operational control (an account or organisation setting, a
+    /// process): what to do. Such a recommendation has no property; it has
+    /// no proactive control and no template setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operational: Option<String>,
     /// What a language model contributed; absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelNote>,
@@ -249,6 +278,10 @@ pub struct RecommendationSet {
 }
 
 impl Recommendation {
+    pub fn is_operational(&self) -> bool {
+        self.operational.is_some()
+    }
+
     /// Names a model may quote back when it writes about this recommendation:
     /// its id, its value and its title (they are ours, not AWS names to check).
     pub fn own_names(&self) -> [String; 3] {
@@ -257,5 +290,191 @@ impl Recommendation {
             other => other.to_string(),
         };
         [self.configuration_id.clone(), value, self.title.clone()]
+    }
+}
+
+impl Expectation {
+    /// Whether a value meets the expectation; `None` is a property that is
+    /// not set. An unset property meets `not_equals`, `not_matches`,
+    /// `absent`, `no_element` and `every_element`, and nothing else.
+    pub fn is_met_by(&self, value: Option<&serde_json::Value>) -> bool {
+        use serde_json::Value;
+        let value = value.filter(|v| !v.is_null());
+        match self {
+            Expectation::Equals(expected) => value.is_some_and(|v| same(v, expected)),
+            Expectation::NotEquals(refused) => value.is_none_or(|v| !same(v, refused)),
+            Expectation::OneOf(allowed) => {
+                value.is_some_and(|v| allowed.iter().any(|a| same(v, a)))
+            }
+            Expectation::Present => value.is_some_and(|v| match v {
+                Value::String(text) => !text.is_empty(),
+                Value::Array(items) => !items.is_empty(),
+                Value::Object(fields) => !fields.is_empty(),
+                _ => true,
+            }),
+            Expectation::Absent => value.is_none(),
+            Expectation::AtLeast(bound) => number(value).is_some_and(|n| n >= *bound),
+            Expectation::AtMost(bound) => number(value).is_some_and(|n| n <= *bound),
+            Expectation::Matches(pattern) => {
+                text(value).is_some_and(|t| pattern_matches(pattern, t))
+            }
+            Expectation::NotMatches(pattern) => {
+                text(value).is_none_or(|t| !pattern_matches(pattern, t))
+            }
+            Expectation::Contains(element) => value
+                .and_then(Value::as_array)
+                .is_some_and(|items| items.iter().any(|item| contains(item, element))),
+            Expectation::NoElement(conditions) => match value {
+                None => true,
+                Some(Value::Array(items)) => !items.iter().any(|item| meets(item, conditions)),
+                Some(_) => false,
+            },
+            Expectation::EveryElement(conditions) => match value {
+                None => true,
+                Some(Value::Array(items)) => items.iter().all(|item| meets(item, conditions)),
+                Some(_) => false,
+            },
+        }
+    }
+}
+
+/// The value at a dotted path inside a JSON value (`A.B`).
+pub fn field<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.')
+        .filter(|part| !part.is_empty())
+        .try_fold(value, |current, part| current.get(part))
+}
+
+/// Whether an array element meets every condition.
+pub fn meets(element: &serde_json::Value, conditions: &[ElementCondition]) -> bool {
+    conditions
+        .iter()
+        .all(|condition| condition.expect.is_met_by(field(element, &condition.field)))
+}
+
+/// Equal as JSON, with numbers compared by value and numeric strings equal
+/// to their numbers (CloudFormation passes ports as either).
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    a == b || matches!((number(Some(a)), number(Some(b))), (Some(x), Some(y)) if x == y)
+}
+
+fn number(value: Option<&serde_json::Value>) -> Option<f64> {
+    match value? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(value: Option<&serde_json::Value>) -> Option<&str> {
+    value.and_then(serde_json::Value::as_str)
+}
+
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+}
+
+/// Every field of `wanted` is in `item` with the same value (recursively).
+fn contains(item: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    match (item, wanted) {
+        (serde_json::Value::Object(have), serde_json::Value::Object(want)) => want
+            .iter()
+            .all(|(key, value)| have.get(key).is_some_and(|found| contains(found, value))),
+        _ => same(item, wanted),
+    }
+}
+
+#[cfg(test)]
+mod expectation_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn ssh_open_to_the_world() -> Vec<ElementCondition> {
+        vec![
+            ElementCondition {
+                field: "CidrIp".into(),
+                expect: Expectation::Equals(json!("0.0.0.0/0")),
+            },
+            ElementCondition {
+                field: "FromPort".into(),
+                expect: Expectation::AtMost(22.0),
+            },
+            ElementCondition {
+                field: "ToPort".into(),
+                expect: Expectation::AtLeast(22.0),
+            },
+        ]
+    }
+
+    #[test]
+    fn no_element_refuses_a_list_with_a_matching_element_only() {
+        let rule = Expectation::NoElement(ssh_open_to_the_world());
+        let open =
+            json!([{"CidrIp": "0.0.0.0/0", "FromPort": 0, "ToPort": 65535, "IpProtocol": "tcp"}]);
+        let office = json!([{"CidrIp": "10.0.0.0/8", "FromPort": 22, "ToPort": 22}]);
+        let https = json!([{"CidrIp": "0.0.0.0/0", "FromPort": "443", "ToPort": "443"}]);
+        assert!(!rule.is_met_by(Some(&open)));
+        assert!(rule.is_met_by(Some(&office)));
+        assert!(rule.is_met_by(Some(&https)));
+        assert!(rule.is_met_by(None));
+        assert!(rule.is_met_by(Some(&json!([]))));
+        assert!(!rule.is_met_by(Some(&json!("not a list"))));
+    }
+
+    #[test]
+    fn every_kind_has_a_compliant_and_a_non_compliant_value() {
+        let cases = [
+            (
+                Expectation::Equals(json!(true)),
+                json!(true),
+                Some(json!(false)),
+            ),
+            (
+                Expectation::NotEquals(json!("*")),
+                json!("arn:aws:iam::1:root"),
+                Some(json!("*")),
+            ),
+            (
+                Expectation::OneOf(vec![json!("a"), json!("b")]),
+                json!("b"),
+                Some(json!("c")),
+            ),
+            (Expectation::Present, json!("key"), Some(json!(""))),
+            (Expectation::Absent, json!(null), Some(json!("x"))),
+            (Expectation::AtLeast(7.0), json!(30), Some(json!(1))),
+            (Expectation::AtMost(1.0), json!(1), Some(json!(2))),
+            (
+                Expectation::Matches("^TLS_1_[23]".into()),
+                json!("TLS_1_2_2019"),
+                Some(json!("TLS_1_0")),
+            ),
+            (
+                Expectation::NotMatches("^python2".into()),
+                json!("python3.12"),
+                Some(json!("python2.7")),
+            ),
+            (
+                Expectation::Contains(json!({"Effect": "Deny"})),
+                json!([{"Effect": "Deny", "Sid": "x"}]),
+                Some(json!([{"Effect": "Allow"}])),
+            ),
+            (
+                Expectation::EveryElement(vec![ElementCondition {
+                    field: "Protocol".into(),
+                    expect: Expectation::OneOf(vec![json!("HTTPS"), json!("SSL")]),
+                }]),
+                json!([{"Protocol": "HTTPS"}]),
+                Some(json!([{"Protocol": "HTTPS"}, {"Protocol": "HTTP"}])),
+            ),
+        ];
+        for (expectation, good, bad) in cases {
+            assert!(expectation.is_met_by(Some(&good)), "{expectation:?} {good}");
+            if let Some(bad) = bad {
+                assert!(!expectation.is_met_by(Some(&bad)), "{expectation:?} {bad}");
+            }
+        }
+        assert!(!Expectation::Equals(json!(1)).is_met_by(None));
+        assert!(Expectation::NotEquals(json!("*")).is_met_by(None));
     }
 }

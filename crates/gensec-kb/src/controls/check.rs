@@ -1,0 +1,233 @@
+//! The catalogue's own consistency, checked when it loads.
+
+use super::CatalogueError;
+use super::model::{Control, FieldCondition, Fix, RawExpectation, Remediation};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_control_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// `S3.8`, `EC2.19`, `ELB.4`.
+pub fn is_security_hub_id(id: &str) -> bool {
+    id.split_once('.').is_some_and(|(service, number)| {
+        !service.is_empty()
+            && service.chars().all(|c| c.is_ascii_alphanumeric())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// `CKV_AWS_123` or `CKV2_AWS_12`.
+fn is_checkov_id(id: &str) -> bool {
+    ["CKV_AWS_", "CKV2_AWS_"].iter().any(|prefix| {
+        id.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+fn scalar(expect: &RawExpectation) -> Result<(), String> {
+    match expect {
+        RawExpectation::Contains(_)
+        | RawExpectation::NoElement(_)
+        | RawExpectation::EveryElement(_) => {
+            Err("a field condition takes a scalar expectation".into())
+        }
+        other => expectation(other),
+    }
+}
+
+fn conditions(conditions: &[FieldCondition]) -> Result<(), String> {
+    if conditions.is_empty() {
+        return Err("an element condition needs at least one field".into());
+    }
+    for condition in conditions {
+        if condition.field.trim().is_empty() {
+            return Err("a field condition names no field".into());
+        }
+        scalar(&condition.expect).map_err(|m| format!("field {}: {m}", condition.field))?;
+    }
+    Ok(())
+}
+
+/// An expectation's shape: flags true, lists non-empty, patterns that compile.
+pub fn expectation(expect: &RawExpectation) -> Result<(), String> {
+    match expect {
+        RawExpectation::Present(false) => Err("present must be true".into()),
+        RawExpectation::Absent(false) => Err("absent must be true".into()),
+        RawExpectation::OneOf(values) if values.is_empty() => Err("one_of lists no values".into()),
+        RawExpectation::Matches(pattern) | RawExpectation::NotMatches(pattern) => {
+            regex::Regex::new(pattern)
+                .map(|_| ())
+                .map_err(|err| format!("pattern {pattern:?}: {err}"))
+        }
+        RawExpectation::Contains(element)
+            if element.as_object().is_none_or(|fields| fields.is_empty()) =>
+        {
+            Err("contains needs an object with at least one field".into())
+        }
+        RawExpectation::NoElement(list) | RawExpectation::EveryElement(list) => conditions(list),
+        _ => Ok(()),
+    }
+}
+
+fn fix(fix: &Fix) -> Result<(), String> {
+    if fix.resources.is_empty() {
+        return Err("fix has no resources".into());
+    }
+    for resource in &fix.resources {
+        if !resource.kind.starts_with("aws_") || !is_identifier(&resource.kind) {
+            return Err(format!(
+                "resource type {:?} is not an AWS type",
+                resource.kind
+            ));
+        }
+        if !is_identifier(&resource.name) {
+            return Err(format!(
+                "resource name {:?} is not an identifier",
+                resource.name
+            ));
+        }
+        if let Some(key) = resource.arguments.keys().find(|key| !is_identifier(key)) {
+            return Err(format!("argument {key:?} is not an identifier"));
+        }
+    }
+    Ok(())
+}
+
+/// A remediation: a fix or the reason none is safe; checkov checks or the
+/// reason none applies, only with a fix; a documentation link.
+pub fn remediation(remediation: &Remediation) -> Result<(), String> {
+    if remediation.risk.trim().is_empty() {
+        return Err("remediation risk is empty".into());
+    }
+    if !remediation.documentation.starts_with("https://") {
+        return Err("documentation must be an https:// link".into());
+    }
+    if let Some(bad) = remediation.checkov.iter().find(|id| !is_checkov_id(id)) {
+        return Err(format!("{bad:?} is not a checkov AWS check id"));
+    }
+    let reason = |text: &Option<String>| text.as_deref().is_some_and(|r| !r.trim().is_empty());
+    match (
+        &remediation.fix,
+        remediation.checkov.is_empty(),
+        reason(&remediation.no_checkov_reason),
+    ) {
+        (None, _, _) if !reason(&remediation.no_fix_reason) => {
+            Err("no_fix_reason is required without a fix".into())
+        }
+        (None, false, _) | (None, _, true) => {
+            Err("checkov and no_checkov_reason are only for remediations with a fix".into())
+        }
+        (Some(_), true, false) => {
+            Err("a fix needs checkov check ids or a no_checkov_reason".into())
+        }
+        (Some(_), false, true) => {
+            Err("give checkov check ids or a no_checkov_reason, not both".into())
+        }
+        (Some(found), _, _) => fix(found),
+        (None, _, _) => Ok(()),
+    }
+}
+
+fn control(control: &Control) -> Result<(), String> {
+    if !is_control_id(&control.id) {
+        return Err("the id must be lower-case letters, digits and dashes".into());
+    }
+    if control.title.trim().is_empty() || control.rationale.trim().is_empty() {
+        return Err("title and rationale must not be empty".into());
+    }
+    match (control.requirements.is_empty(), &control.operational) {
+        (true, None) => {
+            return Err("a control needs requirements, or says what to do in `operational`".into());
+        }
+        (false, Some(_)) => {
+            return Err("`operational` is only for controls without requirements".into());
+        }
+        (true, Some(text)) if text.trim().is_empty() => {
+            return Err("`operational` is empty".into());
+        }
+        _ => {}
+    }
+    if control.requirements.is_empty() == control.services.is_empty() {
+        return Err(
+            "an operational control names its services; a configuration control does not".into(),
+        );
+    }
+    for requirement in &control.requirements {
+        expectation(&requirement.expect).map_err(|m| {
+            format!(
+                "{} {}: {m}",
+                requirement.resource_type, requirement.property
+            )
+        })?;
+        if !is_control_id(&requirement.key) {
+            return Err(format!(
+                "requirement key {:?} is not a slug",
+                requirement.key
+            ));
+        }
+    }
+    if let Some(bad) = control
+        .security_hub
+        .iter()
+        .find(|id| !is_security_hub_id(id))
+    {
+        return Err(format!("{bad:?} is not a Security Hub control id"));
+    }
+    if let Some(found) = &control.remediation {
+        if control.security_hub.is_empty() {
+            return Err("a remediation needs the Security Hub controls it remediates".into());
+        }
+        remediation(found)?;
+    }
+    Ok(())
+}
+
+/// The whole catalogue: each control, unique ids and requirement keys, one
+/// remediation per Security Hub control.
+pub fn catalogue(controls: &[(String, Control)]) -> Result<(), CatalogueError> {
+    let mut ids = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    let mut remediated: BTreeMap<String, String> = BTreeMap::new();
+    for (file, found) in controls {
+        let error = |message: String| CatalogueError::Control {
+            file: file.clone(),
+            control: found.id.clone(),
+            message,
+        };
+        control(found).map_err(error)?;
+        if !ids.insert(found.id.as_str()) {
+            return Err(error("the id is used twice".into()));
+        }
+        for requirement in &found.requirements {
+            if !keys.insert((requirement.resource_type.as_str(), requirement.key.as_str())) {
+                return Err(error(format!(
+                    "{} key {} is used twice",
+                    requirement.resource_type, requirement.key
+                )));
+            }
+        }
+        if found.remediation.is_some() {
+            for id in &found.security_hub {
+                if let Some(other) = remediated.insert(id.to_ascii_uppercase(), found.id.clone()) {
+                    return Err(error(format!("{id} is remediated by {other} too")));
+                }
+            }
+        }
+    }
+    Ok(())
+}

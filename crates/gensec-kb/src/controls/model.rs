@@ -1,0 +1,188 @@
+//! The control catalogue's data model: what a control requires of a resource
+//! type, why, what answers it (Security Hub controls, a Config rule, an SCP)
+//! and how a failing resource is remediated.
+
+use gensec_core::contract::analysis::{Preventive, Priority, SecurityDomain, StrideThreat};
+use gensec_core::input::ComplianceFramework;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// When a control applies; absent means always.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The profile asks for customer-managed KMS keys.
+    CustomerManagedKeys,
+    /// The profile accepts AWS managed keys.
+    AwsManagedKeys,
+    /// The profile asks for MFA.
+    Mfa,
+    /// The profile centralises logs.
+    CentralizedLogging,
+    /// Production or staging environments only.
+    ProductionLike,
+}
+
+/// What a compliant value looks like, as the data states it (numbers and
+/// values may be profile tokens such as `$profile:log_retention_days`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawExpectation {
+    /// Exactly this value.
+    Equals(Value),
+    /// Anything but this value (absent counts as compliant only with `value`
+    /// set, which the hardened template then writes).
+    NotEquals(Value),
+    /// One of these values.
+    OneOf(Vec<Value>),
+    /// Set and not empty (`true` is the only accepted value).
+    Present(bool),
+    /// Not set at all (`true` is the only accepted value).
+    Absent(bool),
+    /// A number at least this large.
+    AtLeast(Value),
+    /// A number at most this large.
+    AtMost(Value),
+    /// A string matching this regular expression.
+    Matches(String),
+    /// A string not matching this regular expression.
+    NotMatches(String),
+    /// The array has an element with all these fields (a policy statement
+    /// that denies insecure transport, for example).
+    Contains(Value),
+    /// No element of the array matches every condition (no ingress rule open
+    /// to 0.0.0.0/0 whose port range covers 22, for example).
+    NoElement(Vec<FieldCondition>),
+    /// Every element of the array matches every condition.
+    EveryElement(Vec<FieldCondition>),
+}
+
+/// A condition on one field of an array element; the nested expectation is
+/// a scalar one (not `contains`, `no_element` or `every_element`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldCondition {
+    /// Dotted path inside the element (`CidrIp`, `Principal.AWS`).
+    pub field: String,
+    pub expect: RawExpectation,
+}
+
+/// An AWS Config managed rule with its input parameters (values may be
+/// profile tokens).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfigRule {
+    pub identifier: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Value>,
+}
+
+/// One requirement of a control: a property of a resource type and what its
+/// value must be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub resource_type: String,
+    /// Short slug, unique per resource type; part of the configuration id.
+    pub key: String,
+    /// Dotted property path (`A.B[].C`).
+    pub property: String,
+    pub expect: RawExpectation,
+    /// Value the hardened template sets; defaults from `expect`.
+    #[serde(default)]
+    pub value: Option<Value>,
+    /// The requirement's own title, when the control has several.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// One `resource "<type>" "<name>"` of a Terraform fix; argument values may
+/// hold placeholders (`${resource.name}`, `${account}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixResource {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub arguments: Map<String, Value>,
+    /// The resource already exists: import it before applying.
+    #[serde(default)]
+    pub import: bool,
+}
+
+/// The Terraform fix of a failing resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fix {
+    pub resources: Vec<FixResource>,
+}
+
+/// How a failing resource is remediated (for the Security Hub controls the
+/// control answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    /// What the failing state exposes, for the person who gets the finding.
+    pub risk: String,
+    #[serde(default)]
+    pub fix: Option<Fix>,
+    /// Why no fix is safe to apply automatically (required without a fix).
+    #[serde(default)]
+    pub no_fix_reason: Option<String>,
+    /// checkov Terraform checks that examine what the fix sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkov: Vec<String>,
+    /// Why no checkov check covers the fix (required when a fix lists none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_checkov_reason: Option<String>,
+    pub manual_steps: Vec<String>,
+    /// An https:// page that documents the setting.
+    pub documentation: String,
+}
+
+/// One control of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Stable id (`s3-bucket-versioning`).
+    pub id: String,
+    pub title: String,
+    /// What a resource must look like; empty for an operational control
+    /// (account or organisation settings, processes), which says what to do
+    /// in `operational`.
+    #[serde(default)]
+    pub requirements: Vec<Requirement>,
+    /// What to do, for an operational control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operational: Option<String>,
+    /// The catalogue services an operational control belongs to (a
+    /// configuration control belongs to the services of its resource types).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    pub domain: SecurityDomain,
+    pub stride: StrideThreat,
+    pub priority: Priority,
+    pub rationale: String,
+    #[serde(default)]
+    pub config_rule: Option<RawConfigRule>,
+    /// Security Hub control ids it answers (consolidated ids: `S3.8`).
+    #[serde(default)]
+    pub security_hub: Vec<String>,
+    /// Compliance references, curated per control.
+    #[serde(default)]
+    pub compliance: BTreeMap<ComplianceFramework, Vec<String>>,
+    #[serde(default)]
+    pub preventive: Option<Preventive>,
+    #[serde(default)]
+    pub applies_when: Option<Condition>,
+    /// How a failing resource is remediated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+}
+
+impl Control {
+    pub fn is_operational(&self) -> bool {
+        self.requirements.is_empty()
+    }
+}
