@@ -226,7 +226,7 @@ fn main() {
         started.elapsed().as_secs_f64(),
         peak_rss_mb()
     );
-    all.sort_by(|a, b| b.cpu.cmp(&a.cpu));
+    all.sort_by_key(|measured| std::cmp::Reverse(measured.cpu));
     println!("slowest five services (cpu per stage in ms):");
     for measured in all.iter().take(5) {
         print_stages(measured, "");
