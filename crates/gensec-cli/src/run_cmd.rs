@@ -1,4 +1,7 @@
-//! `gensec run`: one service request through the pipeline, in-process.
+//! `gensec run`: one service request through the pipeline, in-process; or
+//! several services (`--service all`, `--service s3,rds,ec2`), see [`several`].
+
+mod several;
 
 use crate::inputs::{load_profile, load_request};
 use crate::output::{print_json, print_text};
@@ -37,6 +40,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     request: Option<PathBuf>,
     /// Service name (S3, "Amazon QuickSight", AWS::RDS, ...); makes a request on the fly.
+    /// `all` runs the whole catalogue and a comma-separated list (`s3,rds,ec2`)
+    /// those services, one request each, on every core.
     #[arg(long, value_name = "NAME")]
     service: Option<String>,
     /// Who is asking, for requests made with --service.
@@ -183,12 +188,10 @@ fn request_for_service(name: &str, service_id: &str, requester: &str) -> Service
 pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     // Everything is read and checked before anything is written.
     let kb = Arc::new(Kb::open(kb_path).map_err(gensec_core::Error::from)?);
-    if args
-        .service
-        .as_deref()
-        .is_some_and(|name| name.eq_ignore_ascii_case("all"))
+    if let Some(value) = args.service.as_deref()
+        && let Some(services) = several::several_services(&kb, value)?
     {
-        return run_all(&kb, &args).await;
+        return several::run_several(&kb, &args, &services).await;
     }
     let request = match (&args.request, &args.service) {
         (Some(path), _) => load_request(path)?,
@@ -374,127 +377,4 @@ fn summary_text(heading: &str, run: &PublishedRun, store: &DirStore, db: &Path) 
     let _ = writeln!(text, "    {:<48}", paths::MANIFEST);
     let _ = write!(text, "  done in {:.2} s", run.elapsed.as_secs_f64());
     text
-}
-
-/// Add a run's figures to the `--service all` totals.
-fn add_totals(totals: &mut std::collections::BTreeMap<String, u64>, manifest: &Manifest) {
-    let mut add = |key: &str, value: u64| *totals.entry(key.to_string()).or_default() += value;
-    if let Some(f) = manifest.figures::<AnalysisFigures>() {
-        add("analysis.recommendations", f.recommendations);
-        add("analysis.inferred", f.inferred);
-    }
-    if let Some(f) = manifest.figures::<ControlsFigures>() {
-        add("controls.guard_rules", f.guard_rules);
-        add("controls.config_rules_managed", f.config_rules_managed);
-        add("controls.config_rules_custom", f.config_rules_custom);
-        add("controls.scp_statements", f.scp_statements);
-        add("controls.library_entries", f.library_entries);
-    }
-    add("validation.rejected", manifest.validation.rejected);
-}
-
-/// `--service all`: the whole catalogue, one request per service. A failing
-/// service is reported and the rest go on.
-async fn run_all(kb: &Arc<Kb>, args: &RunArgs) -> anyhow::Result<()> {
-    let profile = load_profile(&args.profile, None)?;
-    let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
-    let pipeline = Stages::with_llm(kb, llm)?;
-    let store = DirStore::new(&args.out);
-    let db = open_database(&args.db).await?;
-    let ports = StagePorts {
-        store: &store,
-        library: &db,
-    };
-    let stages = pipeline.all();
-    let services = kb.services();
-    let progress = if args.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(services.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    };
-    let started = std::time::Instant::now();
-    let mut failures = Vec::new();
-    let mut totals: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    for service in services {
-        progress.set_message(service.id.clone());
-        let request = request_for_service(&service.id, &service.id, &args.requester);
-        let result = match run_context(kb, request, profile.clone()) {
-            Ok(ctx) => run_pipeline(&stages, &ctx, &ports, &db, &|_| {})
-                .await
-                .map_err(anyhow::Error::from),
-            Err(err) => Err(err.into()),
-        };
-        match result {
-            Ok(run) => {
-                add_totals(&mut totals, &run.manifest);
-                if let Some(llm) = &run.manifest.llm {
-                    for (key, value) in [
-                        ("llm.input_tokens", llm.usage.input_tokens),
-                        ("llm.output_tokens", llm.usage.output_tokens),
-                        ("llm.cache_hits", u64::from(llm.usage.cache_hits)),
-                        ("llm.fallbacks", u64::from(llm.deterministic_fallback)),
-                    ] {
-                        *totals.entry(key.into()).or_default() += value;
-                    }
-                }
-            }
-            Err(err) => failures.push(format!("{}: {err:#}", service.id)),
-        }
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    let elapsed = started.elapsed();
-    if args.json {
-        print_json(&serde_json::json!({
-            "services": services.len(),
-            "failed": failures,
-            "totals": totals,
-            "elapsed_seconds": elapsed.as_secs_f64(),
-        }))?;
-    } else {
-        let mut text = format!(
-            "{} services in {:.1} s: {} succeeded, {} failed\n",
-            services.len(),
-            elapsed.as_secs_f64(),
-            services.len() - failures.len(),
-            failures.len()
-        );
-        for key in [
-            "analysis.recommendations",
-            "analysis.inferred",
-            "controls.guard_rules",
-            "controls.config_rules_managed",
-            "controls.config_rules_custom",
-            "controls.scp_statements",
-            "controls.library_entries",
-            "validation.rejected",
-            "llm.input_tokens",
-            "llm.output_tokens",
-            "llm.cache_hits",
-            "llm.fallbacks",
-        ]
-        .into_iter()
-        .filter(|key| !key.starts_with("llm.") || args.llm.llm.is_some())
-        {
-            let _ = writeln!(
-                text,
-                "  {key:<32} {:>8}",
-                totals.get(key).copied().unwrap_or_default()
-            );
-        }
-        for failure in failures.iter().take(20) {
-            let _ = writeln!(text, "  failed: {failure}");
-        }
-        print_text(text.trim_end())?;
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(gensec_core::Error::Fatal(format!("{} services failed", failures.len())).into())
-    }
 }

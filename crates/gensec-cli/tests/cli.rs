@@ -225,6 +225,66 @@ fn bad_input_exits_2_and_writes_nothing() {
 }
 
 #[test]
+fn a_list_of_services_runs_each_as_its_own_request() {
+    let dir = tempfile::tempdir().unwrap();
+    // Names are resolved like single ones; a repeated service runs once.
+    let summary = run_service(dir.path(), "S3, sqs,Amazon S3,AWS::SNS");
+    assert_eq!(summary["services"], 3);
+    assert_eq!(summary["failed"], serde_json::json!({}));
+    let succeeded = summary["succeeded"].as_object().unwrap();
+    let ids: Vec<&str> = succeeded.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["s3", "sns", "sqs"]);
+    for (service, request_id) in succeeded {
+        let request_id = request_id.as_str().unwrap();
+        assert!(request_id.ends_with(service.as_str()), "{request_id}");
+        let package = dir.path().join("gensec-out").join(service).join(request_id);
+        assert!(
+            package.join("manifest.json").is_file(),
+            "{}",
+            package.display()
+        );
+    }
+    let requests = json_stdout(
+        &gensec(dir.path())
+            .args(["requests", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let mut tracked: Vec<(&str, &str)> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["service_id"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    tracked.sort_unstable();
+    assert_eq!(
+        tracked,
+        [
+            ("s3", "SUCCEEDED"),
+            ("sns", "SUCCEEDED"),
+            ("sqs", "SUCCEEDED")
+        ]
+    );
+
+    // An unknown name in the list stops the run before anything is written.
+    let empty = tempfile::tempdir().unwrap();
+    let output = gensec(empty.path())
+        .args(["run", "--service", "s3,Quiksight", "--profile"])
+        .arg(profile())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown service \"Quiksight\""), "{stderr}");
+    assert!(!empty.path().join("gensec-out").exists());
+}
+
+#[test]
 fn reviewers_list_approve_reject_and_export_the_library() {
     let dir = tempfile::tempdir().unwrap();
     run_service(dir.path(), "S3");

@@ -180,9 +180,7 @@ pub async fn finish_run(
     if outcome_of(outcomes, StageId::Controls).is_some_and(|o| o.wrote(paths::CONTROLS_INDEX)) {
         let controls: ControlSet =
             read_json(store, &format!("{package_prefix}{}", paths::CONTROLS_INDEX)).await?;
-        for entry in &controls.library_entries {
-            ports.library.upsert(entry).await?;
-        }
+        ports.library.upsert_all(&controls.library_entries).await?;
         library_entries = controls.library_entries.len();
     }
     let request_id = &ctx.request.request_id;

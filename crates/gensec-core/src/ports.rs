@@ -40,6 +40,14 @@ pub trait ControlLibrary: Send + Sync {
     /// back to PROPOSED. Concurrent upserts of the same content record one
     /// history row.
     async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry>;
+    /// [`upsert`](Self::upsert) each entry; a store that can does it in one
+    /// transaction (a run publishes tens of entries at once).
+    async fn upsert_all(&self, entries: &[LibraryEntry]) -> Result<()> {
+        for entry in entries {
+            self.upsert(entry).await?;
+        }
+        Ok(())
+    }
     /// One profile's entry.
     async fn entry(&self, configuration_id: &str, profile_id: &str)
     -> Result<Option<LibraryEntry>>;

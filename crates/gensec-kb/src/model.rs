@@ -55,7 +55,14 @@ impl JsonType {
 }
 
 /// A property or definition of a resource schema.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// In JSON (the documentation document) empty fields are left out and read
+/// back as their defaults: QuickSight's three dashboard types carry ~2,000
+/// definitions whose properties are mostly empty, and spelling every empty
+/// field made its documentation 6 MB. The baseline (postcard) keeps every
+/// field, in order, as the format needs; see [`Property::serialize`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct Property {
     /// Allowed JSON types; empty when the schema leaves it open (`$ref`, free JSON).
     pub types: Vec<JsonType>,
@@ -266,4 +273,78 @@ pub struct KbMeta {
     pub built_at: String,
     pub sources: Vec<SourceInfo>,
     pub counts: KbCounts,
+}
+
+impl Serialize for Property {
+    /// Every field, in declaration order, for binary formats; only the
+    /// non-empty ones for human-readable formats (JSON), which read the
+    /// missing ones back as defaults (`#[serde(default)]`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let compact = serializer.is_human_readable();
+        let mut out = serializer.serialize_struct("Property", 15)?;
+        macro_rules! field {
+            ($name:ident, $empty:expr) => {
+                if compact && $empty {
+                    out.skip_field(stringify!($name))?;
+                } else {
+                    out.serialize_field(stringify!($name), &self.$name)?;
+                }
+            };
+        }
+        field!(types, self.types.is_empty());
+        field!(reference, self.reference.is_none());
+        field!(description, self.description.is_empty());
+        field!(enum_values, self.enum_values.is_empty());
+        field!(pattern, self.pattern.is_none());
+        field!(min_length, self.min_length.is_none());
+        field!(max_length, self.max_length.is_none());
+        field!(minimum, self.minimum.is_none());
+        field!(maximum, self.maximum.is_none());
+        field!(default, self.default.is_none());
+        field!(items, self.items.is_none());
+        field!(properties, self.properties.is_empty());
+        field!(required, self.required.is_empty());
+        field!(alternatives, self.alternatives.is_empty());
+        field!(open_keys, !self.open_keys);
+        out.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> Property {
+        Property {
+            types: vec![JsonType::Array],
+            description: "Rules".into(),
+            items: Some(Box::new(Property {
+                reference: Some("Rule".into()),
+                ..Property::default()
+            })),
+            open_keys: true,
+            ..Property::default()
+        }
+    }
+
+    #[test]
+    fn json_leaves_empty_fields_out_and_reads_them_back() {
+        let text = serde_json::to_string(&sample()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"types":["array"],"description":"Rules","items":{"reference":"Rule"},"open_keys":true}"#
+        );
+        assert_eq!(serde_json::from_str::<Property>(&text).unwrap(), sample());
+    }
+
+    #[test]
+    fn postcard_keeps_every_field() {
+        let bytes = postcard::to_allocvec(&sample()).unwrap();
+        assert_eq!(postcard::from_bytes::<Property>(&bytes).unwrap(), sample());
+        let empty = postcard::to_allocvec(&Property::default()).unwrap();
+        // One byte per field: empty sequences, `None`s and `false`.
+        assert_eq!(empty.len(), 15);
+    }
 }

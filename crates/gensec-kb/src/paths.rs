@@ -1,6 +1,7 @@
 //! Property paths (`A.B[].C`) and templated condition keys.
 
 use crate::model::{Property, ResourceTypeSchema};
+use std::collections::HashSet;
 
 impl ResourceTypeSchema {
     /// The property at a dotted path, following `$ref`s, array items and
@@ -48,62 +49,108 @@ impl ResourceTypeSchema {
     }
 
     /// Every property path of this type (nested objects and arrays included),
-    /// stopping at recursive definitions.
+    /// depth first, stopping at recursive definitions.
+    ///
+    /// Linear in the number of paths it returns: each path is built once in a
+    /// shared buffer, and duplicates (a name an object and one of its `oneOf`
+    /// alternatives share) are found among siblings by name, never by
+    /// comparing a new path with every earlier one.
     pub fn property_paths(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut walk = PathWalk {
+            schema: self,
+            out: Vec::new(),
+            visiting: Vec::new(),
+            path: String::new(),
+        };
         for (name, property) in &self.properties {
-            self.collect_paths(name.clone(), property, &mut out, &mut Vec::new());
+            walk.path.clear();
+            walk.path.push_str(name);
+            walk.visit(property);
         }
-        out
+        walk.out
     }
+}
 
-    fn collect_paths<'a>(
-        &'a self,
-        path: String,
-        property: &'a Property,
-        out: &mut Vec<String>,
-        visiting: &mut Vec<&'a str>,
-    ) {
-        out.push(path.clone());
-        // Every definition entered, directly or through an alternative, stays on
-        // the stack until its subtree is done, so recursive schemas terminate.
-        let mut entered = 0;
-        let mut enter = |reference: Option<&'a str>, visiting: &mut Vec<&'a str>| match reference {
-            Some(name) if visiting.contains(&name) || visiting.len() > 16 => false,
+/// The state of one [`ResourceTypeSchema::property_paths`] walk.
+struct PathWalk<'a> {
+    schema: &'a ResourceTypeSchema,
+    out: Vec<String>,
+    /// Definitions entered on the way to the current property: a definition
+    /// is never entered inside itself, so recursive schemas terminate.
+    visiting: Vec<&'a str>,
+    /// The current property's path; children append to it and truncate back.
+    path: String,
+}
+
+/// How many definitions deep a path may go.
+const MAX_DEFINITION_DEPTH: usize = 16;
+
+impl<'a> PathWalk<'a> {
+    /// Enter the definition `reference` names, if any: false when it is
+    /// already being visited (recursion) or the walk is too deep.
+    fn enter(&mut self, reference: Option<&'a str>, entered: &mut usize) -> bool {
+        match reference {
+            Some(name)
+                if self.visiting.contains(&name) || self.visiting.len() > MAX_DEFINITION_DEPTH =>
+            {
+                false
+            }
             Some(name) => {
-                visiting.push(name);
-                entered += 1;
+                self.visiting.push(name);
+                *entered += 1;
                 true
             }
             None => true,
-        };
-        if !enter(property.reference.as_deref(), visiting) {
-            return;
         }
-        let resolved = self.deref(property);
+    }
+
+    fn visit(&mut self, property: &'a Property) {
+        self.out.push(self.path.clone());
+        // Every definition entered, directly or through an alternative, stays on
+        // the stack until its subtree is done.
+        let mut entered = 0;
+        if self.enter(property.reference.as_deref(), &mut entered) {
+            self.visit_children(property, &mut entered);
+        }
+        self.visiting.truncate(self.visiting.len() - entered);
+    }
+
+    fn visit_children(&mut self, property: &'a Property, entered: &mut usize) {
+        let schema = self.schema;
+        let resolved = schema.deref(property);
         let (container, array_marker) = match resolved.items.as_deref() {
             Some(items) => {
-                if !enter(items.reference.as_deref(), visiting) {
-                    visiting.truncate(visiting.len() - entered);
+                if !self.enter(items.reference.as_deref(), entered) {
                     return;
                 }
-                (self.deref(items), "[]")
+                (schema.deref(items), "[]")
             }
             None => (resolved, ""),
         };
-        let mut children: Vec<(&'a String, &'a Property)> = container.properties.iter().collect();
+        let mut children: Vec<(&'a str, &'a Property)> = container
+            .properties
+            .iter()
+            .map(|(name, child)| (name.as_str(), child))
+            .collect();
         for alternative in &container.alternatives {
-            if enter(alternative.reference.as_deref(), visiting) {
-                children.extend(self.deref(alternative).properties.iter());
+            if self.enter(alternative.reference.as_deref(), entered) {
+                let extra = schema.deref(alternative).properties.iter();
+                children.extend(extra.map(|(name, child)| (name.as_str(), child)));
             }
         }
+        let mut seen: HashSet<&'a str> = HashSet::with_capacity(children.len());
+        let parent_len = self.path.len();
         for (name, child) in children {
-            let child_path = format!("{path}{array_marker}.{name}");
-            if !out.contains(&child_path) {
-                self.collect_paths(child_path, child, out, visiting);
+            // The first of several same-named children wins, as in the schema's order.
+            if !seen.insert(name) {
+                continue;
             }
+            self.path.push_str(array_marker);
+            self.path.push('.');
+            self.path.push_str(name);
+            self.visit(child);
+            self.path.truncate(parent_len);
         }
-        visiting.truncate(visiting.len() - entered);
     }
 }
 
@@ -268,5 +315,40 @@ mod tests {
         );
         // Recursive definitions terminate.
         assert!(paths.iter().any(|p| p.starts_with("Node.Child")));
+    }
+
+    #[test]
+    fn paths_are_depth_first_once_each_and_stop_at_recursion() {
+        let schema = parse_schema(
+            "t",
+            &serde_json::json!({
+                "typeName": "AWS::T::R",
+                "properties": {
+                    "A": {"$ref": "#/definitions/A"},
+                    "Tags": {"type": "array", "items": {"type": "object", "properties": {"Key": {"type": "string"}}}}
+                },
+                "definitions": {
+                    // `Name` is both a property and one of an alternative's: listed once.
+                    "A": {"type": "object", "properties": {"Name": {"type": "string"}, "B": {"$ref": "#/definitions/B"}},
+                          "oneOf": [{"$ref": "#/definitions/Named"}]},
+                    "Named": {"type": "object", "properties": {"Name": {"type": "string"}, "Extra": {"type": "string"}}},
+                    // A and B refer to each other.
+                    "B": {"type": "object", "properties": {"Back": {"$ref": "#/definitions/A"}}}
+                }
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            schema.property_paths(),
+            [
+                "A",
+                "A.B",
+                "A.B.Back",
+                "A.Name",
+                "A.Extra",
+                "Tags",
+                "Tags[].Key"
+            ]
+        );
     }
 }

@@ -131,6 +131,42 @@ impl SqliteDb {
         Ok(())
     }
 
+    /// Insert or update one entry in the caller's write transaction.
+    fn upsert_in(&self, tx: &Connection, entry: &LibraryEntry) -> Result<()> {
+        let content = entry.content();
+        let (id, profile) = (entry.configuration_id.as_str(), entry.profile_id.as_str());
+        let existing = self.load_entry(tx, id, profile)?;
+        if existing.as_ref().is_some_and(|e| e.content() == content) {
+            return Ok(());
+        }
+        let version = existing.as_ref().map_or(1, |e| e.version + 1);
+        let mut stored = entry.clone();
+        stored.history.clear();
+        let body = serde_json::to_string(&stored)
+            .map_err(|err| Error::Fatal(format!("serialising library entry: {err}")))?;
+        let now = now();
+        tx.execute(
+            "INSERT INTO library_entries (configuration_id, profile_id, service_id, status, version, body, updated_at)
+             VALUES (?1, ?2, ?3, 'PROPOSED', ?4, ?5, ?6)
+             ON CONFLICT(configuration_id, profile_id) DO UPDATE SET service_id = excluded.service_id,
+                status = 'PROPOSED', version = excluded.version, body = excluded.body,
+                updated_at = excluded.updated_at",
+            params![id, profile, entry.service_id, version, body, now],
+        )
+        .map_err(self.err())?;
+        let note = if existing.is_some() {
+            "content changed"
+        } else {
+            "generated"
+        };
+        self.add_history(
+            tx,
+            (id, profile),
+            (version, EntryStatus::Proposed, "gensec", Some(note)),
+            &now,
+        )
+    }
+
     fn reload(&self, configuration_id: &str, profile_id: &str) -> Result<LibraryEntry> {
         let conn = self.conn()?;
         self.load_entry(&conn, configuration_id, profile_id)?
@@ -141,43 +177,19 @@ impl SqliteDb {
 #[async_trait]
 impl ControlLibrary for SqliteDb {
     async fn upsert(&self, entry: &LibraryEntry) -> Result<LibraryEntry> {
-        let content = entry.content();
-        let (id, profile) = (entry.configuration_id.as_str(), entry.profile_id.as_str());
         // Read and write under one write lock: a concurrent run with the same
         // content finds this one's row and changes nothing.
+        self.write(|tx| self.upsert_in(tx, entry))?;
+        self.reload(&entry.configuration_id, &entry.profile_id)
+    }
+
+    async fn upsert_all(&self, entries: &[LibraryEntry]) -> Result<()> {
+        // One transaction (one commit, one sync) for a run's entries.
         self.write(|tx| {
-            let existing = self.load_entry(tx, id, profile)?;
-            if existing.as_ref().is_some_and(|e| e.content() == content) {
-                return Ok(());
-            }
-            let version = existing.as_ref().map_or(1, |e| e.version + 1);
-            let mut stored = entry.clone();
-            stored.history.clear();
-            let body = serde_json::to_string(&stored)
-                .map_err(|err| Error::Fatal(format!("serialising library entry: {err}")))?;
-            let now = now();
-            tx.execute(
-                "INSERT INTO library_entries (configuration_id, profile_id, service_id, status, version, body, updated_at)
-                 VALUES (?1, ?2, ?3, 'PROPOSED', ?4, ?5, ?6)
-                 ON CONFLICT(configuration_id, profile_id) DO UPDATE SET service_id = excluded.service_id,
-                    status = 'PROPOSED', version = excluded.version, body = excluded.body,
-                    updated_at = excluded.updated_at",
-                params![id, profile, entry.service_id, version, body, now],
-            )
-            .map_err(self.err())?;
-            let note = if existing.is_some() {
-                "content changed"
-            } else {
-                "generated"
-            };
-            self.add_history(
-                tx,
-                (id, profile),
-                (version, EntryStatus::Proposed, "gensec", Some(note)),
-                &now,
-            )
-        })?;
-        self.reload(id, profile)
+            entries
+                .iter()
+                .try_for_each(|entry| self.upsert_in(tx, entry))
+        })
     }
 
     async fn entry(
