@@ -126,3 +126,27 @@ async fn a_missing_or_foreign_document_fails_the_stage() {
         .unwrap_err();
     assert!(err.to_string().contains("documents sqs, not s3"), "{err}");
 }
+
+/// Prints what laying a refreshed document over the baseline costs (no
+/// timing assertion: figures for the report).
+#[test]
+fn overlay_cost_for_s3_and_quicksight() {
+    let kb = Kb::embedded().unwrap();
+    for service in ["s3", "quicksight"] {
+        let mut doc = kb
+            .service_documentation(kb.service(service).unwrap())
+            .unwrap();
+        for status in &mut doc.sources {
+            status.origin = "live".into();
+        }
+        let started = std::time::Instant::now();
+        let run = kb.with_documentation(doc);
+        let elapsed = started.elapsed();
+        assert!(run.is_overlaid());
+        println!(
+            "overlay {service}: {:.3} ms ({} resource types)",
+            elapsed.as_secs_f64() * 1e3,
+            run.service(service).unwrap().resource_types.len()
+        );
+    }
+}
