@@ -87,15 +87,16 @@ impl Stage for AnalysisStage {
         ports: &StagePorts<'_>,
         earlier: &[StageOutcome],
     ) -> Result<StageOutcome> {
-        let service = self
-            .kb
+        // The run's documentation (refreshed facts) over the baseline.
+        let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
+        let service = kb
             .service(&ctx.service_id)
             .ok_or_else(|| Error::UnknownService {
                 name: ctx.service_id.clone(),
                 suggestions: Vec::new(),
             })?;
         let (mut recommendations, mut verdicts) =
-            recommend::recommend(&self.kb, service, &self.catalogue, &ctx.profile);
+            recommend::recommend(&kb, service, &self.catalogue, &ctx.profile);
         let mut writer = PackageWriter::new(ports.store, ctx);
         let mut record = None;
         let mut model = None;
@@ -103,7 +104,7 @@ impl Stage for AnalysisStage {
             let earlier = gensec_core::llm::earlier_records(earlier);
             let stage_record = llm::enrich(
                 llm.as_ref(),
-                &self.kb,
+                &kb,
                 service,
                 &ctx.profile,
                 &earlier,

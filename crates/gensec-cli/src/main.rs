@@ -7,6 +7,7 @@ mod kb_cmd;
 mod library_cmd;
 mod library_view;
 mod output;
+mod refresh;
 mod remediate_cmd;
 mod requests_cmd;
 mod run_cmd;

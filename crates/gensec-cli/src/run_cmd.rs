@@ -58,6 +58,8 @@ pub struct RunArgs {
     json: bool,
     #[command(flatten)]
     llm: LlmArgs,
+    #[command(flatten)]
+    refresh: crate::refresh::RefreshArgs,
 }
 
 /// The language model options, shared by `gensec run` and `gensec remediate`.
@@ -207,7 +209,7 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
     let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
-    let pipeline = Stages::with_llm(&kb, llm)?;
+    let pipeline = args.refresh.apply(Stages::with_llm(&kb, llm)?, &args.out)?;
 
     let store = DirStore::new(&args.out);
     let db = open_database(&args.db).await?;
@@ -272,6 +274,7 @@ fn stage_lines(text: &mut String, manifest: &Manifest) {
             "  documentation: {} resource types, {} IAM actions, {} condition keys, {} Config rules",
             f.resource_types, f.iam_actions, f.iam_condition_keys, f.config_rules
         );
+        crate::refresh::source_lines(text, manifest);
     }
     if let Some(f) = manifest.figures::<AnalysisFigures>() {
         let _ = writeln!(

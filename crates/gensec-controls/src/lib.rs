@@ -130,8 +130,10 @@ impl Stage for ControlsStage {
         &self,
         ctx: &RunContext,
         ports: &StagePorts<'_>,
-        _earlier: &[StageOutcome],
+        earlier: &[StageOutcome],
     ) -> Result<StageOutcome> {
+        // The run's documentation (refreshed facts) over the baseline.
+        let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
         let set: RecommendationSet =
             read_json(ports.store, &ctx.key(paths::RECOMMENDATIONS)).await?;
         let mut verdicts = Verdicts::new(StageId::Controls);
@@ -153,12 +155,8 @@ impl Stage for ControlsStage {
             ..ControlSet::default()
         };
         if choices.detective == DetectiveControl::AwsConfig {
-            let detective = detective::build(
-                &self.kb,
-                &ctx.service_id,
-                &set.recommendations,
-                &mut verdicts,
-            );
+            let detective =
+                detective::build(&kb, &ctx.service_id, &set.recommendations, &mut verdicts);
             write_detective(&mut writer, &header, &detective).await?;
             index.controls.extend(detective.controls);
         }
@@ -167,13 +165,9 @@ impl Stage for ControlsStage {
             choices.preventive,
             PreventiveControl::ScpsAndIam | PreventiveControl::Scps
         ) {
-            let preventive = preventive::build(
-                &self.kb,
-                &ctx.service_id,
-                &set.recommendations,
-                &mut verdicts,
-            )
-            .map_err(Error::Fatal)?;
+            let preventive =
+                preventive::build(&kb, &ctx.service_id, &set.recommendations, &mut verdicts)
+                    .map_err(Error::Fatal)?;
             write_preventive(&mut writer, &preventive).await?;
             scp_documents = preventive.documents.len();
             index.controls.extend(preventive.controls);

@@ -102,10 +102,14 @@ impl Stage for DocumentationStage {
         let store = ports.store;
         let mut doc = collect(&self.kb, &ctx.service_id)?;
         let mut warnings = Vec::new();
-        if let Some(live) = &self.live {
-            warnings.extend(live.refresh(&self.kb, &mut doc, store).await);
-        }
-        let verdicts = cross_check(&self.kb, &doc);
+        let verdicts = match &self.live {
+            Some(live) => {
+                warnings.extend(live.refresh(&self.kb, &mut doc, store).await);
+                // Refreshed facts are checked against each other, not the baseline.
+                cross_check(&self.kb.with_documentation(doc.clone()), &doc)
+            }
+            None => cross_check(&self.kb, &doc),
+        };
         let mut writer = PackageWriter::new(store, ctx);
         writer.put_json(paths::DOCUMENTATION, &doc).await?;
         Ok(StageOutcome {

@@ -136,8 +136,10 @@ impl Stage for IacStage {
         &self,
         ctx: &RunContext,
         ports: &StagePorts<'_>,
-        _earlier: &[StageOutcome],
+        earlier: &[StageOutcome],
     ) -> Result<StageOutcome> {
+        // The run's documentation (refreshed facts) over the baseline.
+        let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
         let store = ports.store;
         let set: RecommendationSet = read_json(store, &ctx.key(paths::RECOMMENDATIONS)).await?;
         let mut verdicts = Verdicts::new(StageId::Iac);
@@ -152,8 +154,7 @@ impl Stage for IacStage {
             ctx.kb.data_date
         );
         let mut warnings = Vec::new();
-        let hardened =
-            cloudformation::build(&self.kb, &description, &set.recommendations, &ctx.profile);
+        let hardened = cloudformation::build(&kb, &description, &set.recommendations, &ctx.profile);
         warnings.extend(
             hardened
                 .conflicts
@@ -169,7 +170,7 @@ impl Stage for IacStage {
         if index.resources.is_empty() {
             warnings.push("no resource to harden: the analysis produced no recommendation".into());
         } else {
-            index.schema_problems = cloudformation::schema_problems(&self.kb, &hardened.template);
+            index.schema_problems = cloudformation::schema_problems(&kb, &hardened.template);
             for problem in &index.schema_problems {
                 verdicts.reject("CloudFormation template", problem.clone());
             }

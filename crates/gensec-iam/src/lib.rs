@@ -431,11 +431,13 @@ impl Stage for IamStage {
         &self,
         ctx: &RunContext,
         ports: &StagePorts<'_>,
-        _earlier: &[StageOutcome],
+        earlier: &[StageOutcome],
     ) -> gensec_core::Result<StageOutcome> {
+        // The run's documentation (refreshed facts) over the baseline.
+        let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
         let doc: ServiceDocumentation =
             read_json(ports.store, &ctx.key(paths::DOCUMENTATION)).await?;
-        let output = build_model(&self.kb, &doc, &ctx.profile);
+        let output = build_model(&kb, &doc, &ctx.profile);
         let mut writer = PackageWriter::new(ports.store, ctx);
         writer.put_json(paths::IAM_MODEL, &output.model).await?;
         writer

@@ -72,25 +72,27 @@ impl ConfigIndex {
 impl Kb {
     /// Every resource type Config can record, with its CloudFormation name.
     pub fn config_types(&self) -> &[ConfigTypeAlias] {
-        &self.index.config_types
+        &self.base.index.config_types
     }
 
     /// Config's name for a CloudFormation type (`AWS::OpenSearchService::Domain`
     /// -> `AWS::OpenSearch::Domain`); `None` when Config does not record it.
     pub fn config_type_for_cfn(&self, cfn_type: &str) -> Option<&str> {
-        self.config_lookup
+        self.base
+            .config_lookup
             .alias_by_cfn
             .get(cfn_type)
-            .map(|position| self.index.config_types[*position].config_type.as_str())
+            .map(|position| self.base.index.config_types[*position].config_type.as_str())
     }
 
     /// CloudFormation's name for a Config type; `None` when CloudFormation has
     /// no such resource or Config does not know the type.
     pub fn cfn_type_for_config(&self, config_type: &str) -> Option<&str> {
-        self.config_lookup
+        self.base
+            .config_lookup
             .alias_by_config
             .get(config_type)
-            .and_then(|position| self.index.config_types[*position].cfn_type.as_deref())
+            .and_then(|position| self.base.index.config_types[*position].cfn_type.as_deref())
     }
 
     /// Whether AWS Config records resources of this CloudFormation type.
@@ -100,7 +102,12 @@ impl Kb {
 
     /// Config's name for a type given in either naming.
     fn as_config_type<'a>(&'a self, type_name: &'a str) -> &'a str {
-        if self.config_lookup.alias_by_config.contains_key(type_name) {
+        if self
+            .base
+            .config_lookup
+            .alias_by_config
+            .contains_key(type_name)
+        {
             type_name
         } else {
             self.config_type_for_cfn(type_name).unwrap_or(type_name)
@@ -108,8 +115,8 @@ impl Kb {
     }
 
     pub(crate) fn ci_chunk(&self, position: usize) -> Result<&[CiShape], KbError> {
-        let chunk = &self.index.ci_chunks[position];
-        self.config_lookup.shape_cache[position]
+        let chunk = &self.base.index.ci_chunks[position];
+        self.base.config_lookup.shape_cache[position]
             .get_or_init(|| {
                 baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
             })
@@ -121,7 +128,7 @@ impl Kb {
     /// `AWS::OpenSearchService::Domain`); decompresses its namespace once.
     pub fn configuration_item_shape(&self, type_name: &str) -> Result<Option<&CiShape>, KbError> {
         let config_type = self.as_config_type(type_name);
-        let Some(position) = self.config_lookup.shape_chunk.get(config_type) else {
+        let Some(position) = self.base.config_lookup.shape_chunk.get(config_type) else {
             return Ok(None);
         };
         Ok(self
@@ -132,7 +139,8 @@ impl Kb {
 
     /// Types with a configuration-item shape, without decompressing anything.
     pub fn configuration_item_types(&self) -> impl Iterator<Item = &str> {
-        self.index
+        self.base
+            .index
             .ci_chunks
             .iter()
             .flat_map(|chunk| chunk.names.iter().map(String::as_str))
@@ -140,28 +148,38 @@ impl Kb {
 
     /// A managed rule by its kebab name (`s3-bucket-ssl-requests-only`).
     pub fn config_rule_by_name(&self, name: &str) -> Option<&ConfigRule> {
-        self.config_lookup
+        if let Some(rule) = self
+            .overlay
+            .as_ref()
+            .and_then(|o| o.config_rule_by_name(name))
+        {
+            return Some(rule);
+        }
+        self.base
+            .config_lookup
             .rule_by_name
             .get(name)
-            .map(|position| &self.index.config_rules[*position])
+            .map(|position| &self.base.index.config_rules[*position])
     }
 
     /// Every Security Hub control, retired ones included (see `retired`).
     pub fn security_hub_controls(&self) -> &[SecurityHubControl] {
-        &self.index.security_hub_controls
+        &self.base.index.security_hub_controls
     }
 
     /// A control by its consolidated id (`S3.5`), ignoring case.
     pub fn security_hub_control(&self, id: &str) -> Option<&SecurityHubControl> {
-        self.config_lookup
+        self.base
+            .config_lookup
             .control_by_id
             .get(&id.to_ascii_lowercase())
-            .map(|position| &self.index.security_hub_controls[*position])
+            .map(|position| &self.base.index.security_hub_controls[*position])
     }
 
     /// Controls that use a Config rule, given by kebab name or managed identifier.
     pub fn security_hub_controls_for_rule(&self, rule: &str) -> Vec<&SecurityHubControl> {
-        self.index
+        self.base
+            .index
             .security_hub_controls
             .iter()
             .filter(|control| {
@@ -178,7 +196,8 @@ impl Kb {
         type_name: &str,
     ) -> Vec<&SecurityHubControl> {
         let config_type = self.as_config_type(type_name);
-        self.index
+        self.base
+            .index
             .security_hub_controls
             .iter()
             .filter(|control| {
@@ -201,7 +220,8 @@ impl Kb {
                     .any(|namespace| namespace_of(t) == namespace)
             })
         };
-        self.index
+        self.base
+            .index
             .security_hub_controls
             .iter()
             .filter(|control| control.is_fsbp() && !control.retired)

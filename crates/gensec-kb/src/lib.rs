@@ -21,19 +21,23 @@ pub mod guard;
 pub mod ingest;
 pub mod model;
 pub mod names;
+pub mod overlay;
 pub mod paths;
 pub mod validate;
 
-pub use documentation::{ServiceDocumentation, SourceStatus};
+pub use documentation::{
+    SOURCE_CFN, SOURCE_CONFIG, SOURCE_IAM, ServiceDocumentation, SourceStatus,
+};
 pub use facts::*;
 pub use model::*;
+pub use overlay::run_kb;
 
 use baseline::{BaselineError, KbIndex};
 use gensec_core::manifest::KbStamp;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The committed baseline, built by `scripts/refresh-kb`.
 #[cfg(feature = "embedded")]
@@ -79,8 +83,18 @@ fn names_at_tier(entry: &ServiceEntry, tier: usize) -> Vec<String> {
 }
 
 /// A loaded knowledge base. Cheap to open; chunks decompress on first use.
-#[derive(Debug)]
+/// Cheap to clone: clones share the baseline and its decompressed chunks. A
+/// run's refreshed documentation is laid over it with
+/// [`Kb::with_documentation`] ([`overlay`]).
+#[derive(Debug, Clone)]
 pub struct Kb {
+    base: Arc<Base>,
+    overlay: Option<Arc<overlay::Overlay>>,
+}
+
+/// The baseline: its bytes, index, lookup maps and chunk caches.
+#[derive(Debug)]
+struct Base {
     bytes: Cow<'static, [u8]>,
     chunks_start: usize,
     index: KbIndex,
@@ -157,7 +171,7 @@ impl Kb {
             .enumerate()
             .map(|(position, rule)| (rule.identifier.clone(), position))
             .collect();
-        Ok(Self {
+        let base = Base {
             config_lookup: config_lookup::ConfigIndex::new(&index),
             cfn_cache: index.cfn_chunks.iter().map(|_| OnceLock::new()).collect(),
             iam_cache: index.iam_chunks.iter().map(|_| OnceLock::new()).collect(),
@@ -169,35 +183,42 @@ impl Kb {
             type_chunk,
             prefix_chunk,
             rules,
+        };
+        Ok(Self {
+            base: Arc::new(base),
+            overlay: None,
         })
     }
 
     pub fn meta(&self) -> &KbMeta {
-        &self.index.meta
+        &self.base.index.meta
     }
 
     /// `embedded` or the file it was read from.
     pub fn origin(&self) -> &str {
-        &self.origin
+        &self.base.origin
     }
 
     /// What a manifest records about this knowledge base.
     pub fn stamp(&self) -> KbStamp {
         KbStamp {
-            data_date: self.index.meta.data_date.clone(),
+            data_date: self.base.index.meta.data_date.clone(),
             sources: self
+                .base
                 .index
                 .meta
                 .sources
                 .iter()
                 .map(|source| format!("{} {}", source.name, source.version))
                 .collect(),
-            origin: self.origin.clone(),
+            origin: self.base.origin.clone(),
         }
     }
 
+    /// The baseline's catalogue; [`Kb::service`] and [`Kb::resolve_service`]
+    /// answer with a run's documentation for the service it documents.
     pub fn services(&self) -> &[ServiceEntry] {
-        &self.index.catalogue
+        &self.base.index.catalogue
     }
 
     /// Find a service by id, name, alias, namespace or IAM prefix, ignoring
@@ -209,15 +230,17 @@ impl Kb {
             .find_map(|vendor| key.strip_prefix(vendor))
             .filter(|rest| !rest.is_empty());
         let found = self
+            .base
             .aliases
             .get(&key)
-            .or_else(|| stripped.and_then(|rest| self.aliases.get(rest)));
+            .or_else(|| stripped.and_then(|rest| self.base.aliases.get(rest)));
         match found {
-            Some(position) => Ok(&self.index.catalogue[*position]),
+            Some(position) => Ok(self.entry(&self.base.index.catalogue[*position])),
             None => {
                 let close = gensec_core::suggest::closest(
                     name,
-                    self.index
+                    self.base
+                        .index
                         .catalogue
                         .iter()
                         .flat_map(|entry| entry.aliases.iter().map(String::as_str)),
@@ -225,11 +248,12 @@ impl Kb {
                 );
                 let mut suggestions: Vec<String> = Vec::new();
                 for alias in close {
-                    let Some(position) = self.aliases.get(&ingest::catalogue::normalise(&alias))
+                    let Some(position) =
+                        self.base.aliases.get(&ingest::catalogue::normalise(&alias))
                     else {
                         continue;
                     };
-                    let entry = &self.index.catalogue[*position];
+                    let entry = &self.base.index.catalogue[*position];
                     let label = format!("{} ({})", entry.display_name, entry.id);
                     if !suggestions.contains(&label) && suggestions.len() < 5 {
                         suggestions.push(label);
@@ -244,26 +268,36 @@ impl Kb {
     }
 
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
-        self.index.catalogue.iter().find(|entry| entry.id == id)
+        if let Some(entry) = self.overlay.as_ref().and_then(|o| o.service(id)) {
+            return Some(entry);
+        }
+        self.base
+            .index
+            .catalogue
+            .iter()
+            .find(|entry| entry.id == id)
     }
 
     /// Every resource type name, without decompressing anything.
     pub fn resource_type_names(&self) -> impl Iterator<Item = &str> {
-        self.index
+        let added = self.overlay.iter().flat_map(|o| o.added_type_names());
+        self.base
+            .index
             .cfn_chunks
             .iter()
             .flat_map(|chunk| chunk.names.iter().map(String::as_str))
+            .chain(added)
     }
 
     pub(crate) fn chunk_bytes(&self, chunk: &baseline::ChunkRef) -> &[u8] {
         // Bounds were checked when the index was read.
-        let start = self.chunks_start + chunk.offset as usize;
-        &self.bytes[start..start + chunk.len as usize]
+        let start = self.base.chunks_start + chunk.offset as usize;
+        &self.base.bytes[start..start + chunk.len as usize]
     }
 
     pub(crate) fn corrupt(&self, message: &str) -> KbError {
         KbError::Baseline {
-            origin: self.origin.clone(),
+            origin: self.base.origin.clone(),
             source: BaselineError::Corrupt {
                 what: "chunk".into(),
                 message: message.to_string(),
@@ -272,8 +306,8 @@ impl Kb {
     }
 
     fn cfn_chunk(&self, position: usize) -> Result<&[ResourceTypeSchema], KbError> {
-        let chunk = &self.index.cfn_chunks[position];
-        self.cfn_cache[position]
+        let chunk = &self.base.index.cfn_chunks[position];
+        self.base.cfn_cache[position]
             .get_or_init(|| {
                 baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
             })
@@ -283,7 +317,14 @@ impl Kb {
 
     /// Schema of one resource type (`AWS::S3::Bucket`).
     pub fn resource_type(&self, type_name: &str) -> Result<Option<&ResourceTypeSchema>, KbError> {
-        let Some(position) = self.type_chunk.get(type_name) else {
+        if let Some(schema) = self
+            .overlay
+            .as_ref()
+            .and_then(|o| o.resource_type(type_name))
+        {
+            return Ok(Some(schema));
+        }
+        let Some(position) = self.base.type_chunk.get(type_name) else {
             return Ok(None);
         };
         Ok(self
@@ -294,11 +335,18 @@ impl Kb {
 
     /// IAM data of one service prefix (`s3`).
     pub fn iam_service(&self, prefix: &str) -> Result<Option<&IamService>, KbError> {
-        let Some(position) = self.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
+        if let Some(service) = self.overlay.as_ref().and_then(|o| o.iam_service(prefix)) {
+            return Ok(Some(service));
+        }
+        self.base_iam_service(prefix)
+    }
+
+    fn base_iam_service(&self, prefix: &str) -> Result<Option<&IamService>, KbError> {
+        let Some(position) = self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
             return Ok(None);
         };
-        let chunk = &self.index.iam_chunks[*position];
-        self.iam_cache[*position]
+        let chunk = &self.base.index.iam_chunks[*position];
+        self.base.iam_cache[*position]
             .get_or_init(|| {
                 baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
             })
@@ -308,7 +356,13 @@ impl Kb {
     }
 
     pub fn iam_prefixes(&self) -> impl Iterator<Item = &str> {
-        self.index.iam_chunks.iter().map(|chunk| chunk.key.as_str())
+        let added = self.overlay.iter().flat_map(|o| o.added_prefixes());
+        self.base
+            .index
+            .iam_chunks
+            .iter()
+            .map(|chunk| chunk.key.as_str())
+            .chain(added)
     }
 
     /// An action by its full name (`s3:GetObject`), case-insensitive as IAM is.
@@ -325,7 +379,7 @@ impl Kb {
     }
 
     pub fn global_condition_keys(&self) -> &[ConditionKey] {
-        &self.index.global_condition_keys
+        &self.base.index.global_condition_keys
     }
 
     /// The definition of a condition key (global or service-specific), matching
@@ -335,7 +389,7 @@ impl Kb {
             return Ok(None);
         };
         let candidates: &[ConditionKey] = if prefix.eq_ignore_ascii_case("aws") {
-            &self.index.global_condition_keys
+            &self.base.index.global_condition_keys
         } else {
             match self.iam_service(prefix)? {
                 Some(service) => &service.condition_keys,
@@ -347,28 +401,45 @@ impl Kb {
             .find(|candidate| paths::key_matches(&candidate.name, key)))
     }
 
+    /// Every managed rule. With a run's documentation laid over the baseline,
+    /// the merged list is built on the first call (one copy of the rules).
     pub fn config_rules(&self) -> &[ConfigRule] {
-        &self.index.config_rules
+        match &self.overlay {
+            Some(overlay) if overlay.has_rules() => {
+                overlay.all_rules(&self.base.index.config_rules)
+            }
+            _ => &self.base.index.config_rules,
+        }
     }
 
     pub fn config_rule(&self, identifier: &str) -> Option<&ConfigRule> {
-        self.rules
+        if let Some(rule) = self
+            .overlay
+            .as_ref()
+            .and_then(|o| o.config_rule(identifier))
+        {
+            return Some(rule);
+        }
+        self.base
+            .rules
             .get(identifier)
-            .map(|position| &self.index.config_rules[*position])
+            .map(|position| &self.base.index.config_rules[*position])
     }
 
     /// Decompress every chunk (what a full load costs); returns how many.
     pub fn load_all(&self) -> Result<usize, KbError> {
-        for position in 0..self.index.cfn_chunks.len() {
+        for position in 0..self.base.index.cfn_chunks.len() {
             self.cfn_chunk(position)?;
         }
-        for chunk in &self.index.iam_chunks {
-            self.iam_service(&chunk.key)?;
+        for chunk in &self.base.index.iam_chunks {
+            self.base_iam_service(&chunk.key)?;
         }
-        for position in 0..self.index.ci_chunks.len() {
+        for position in 0..self.base.index.ci_chunks.len() {
             self.ci_chunk(position)?;
         }
-        Ok(self.index.cfn_chunks.len() + self.index.iam_chunks.len() + self.index.ci_chunks.len())
+        Ok(self.base.index.cfn_chunks.len()
+            + self.base.index.iam_chunks.len()
+            + self.base.index.ci_chunks.len())
     }
 
     /// Everything the knowledge base knows about one service.

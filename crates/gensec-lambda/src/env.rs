@@ -10,6 +10,9 @@
 pub const INPUT_BUCKET: &str = "GENSEC_INPUT_BUCKET";
 /// Output bucket: run outputs and the model answer cache.
 pub const OUTPUT_BUCKET: &str = "GENSEC_OUTPUT_BUCKET";
+/// `true`: the documentation stage refreshes from AWS's live sources first
+/// (off when unset; `gensec_docs::live::settings` names the URL overrides).
+pub const LIVE_REFRESH: &str = gensec_docs::live::settings::ENV_LIVE_REFRESH;
 /// The control library table.
 pub const LIBRARY_TABLE: &str = "GENSEC_LIBRARY_TABLE";
 /// The request tracking table.
@@ -31,6 +34,7 @@ pub const SET_NOTIFIED: &str = "GENSEC_SET_NOTIFIED";
 pub const ALL: &[&str] = &[
     INPUT_BUCKET,
     OUTPUT_BUCKET,
+    LIVE_REFRESH,
     LIBRARY_TABLE,
     REQUESTS_TABLE,
     STATE_MACHINE_ARN,

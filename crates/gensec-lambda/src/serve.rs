@@ -83,6 +83,23 @@ async fn llm(
         .map_err(|err| Error::Fatal(format!("language model configuration: {err}")))
 }
 
+/// The live refresh when `GENSEC_LIVE_REFRESH` asks for it, with the URL
+/// overrides of the environment; bodies are cached in the output bucket
+/// under `cache/docs/`, outside every package.
+fn live_collector() -> Result<Option<gensec_docs::live::LiveCollector>, Error> {
+    let var = |name: &str| std::env::var(name).ok();
+    let enabled =
+        gensec_docs::live::settings::live_refresh_enabled(var(env::LIVE_REFRESH).as_deref())
+            .map_err(Error::Fatal)?;
+    if !enabled {
+        return Ok(None);
+    }
+    let sources = gensec_docs::live::LiveSources::from_env(var).map_err(Error::Fatal)?;
+    gensec_docs::live::LiveCollector::new(sources.config())
+        .map(Some)
+        .map_err(|err| Error::Fatal(format!("live refresh: {}", err.describe())))
+}
+
 /// A pipeline stage function. Analysis and report use the model when one is
 /// configured; it only ever adds validated content to the deterministic result.
 pub async fn stage(id: StageId) -> Served {
@@ -99,7 +116,12 @@ pub async fn stage(id: StageId) -> Served {
         }
         _ => None,
     };
-    let stages = gensec_stages::Stages::with_llm(&kb()?, model)?;
+    let mut stages = gensec_stages::Stages::with_llm(&kb()?, model)?;
+    if id == StageId::Documentation
+        && let Some(live) = live_collector()?
+    {
+        stages = stages.with_live(live);
+    }
     let handler = StageHandler::new(id, stages, ports);
     let handler = &handler;
     lambda_runtime::run(service_fn(

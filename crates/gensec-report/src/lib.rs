@@ -135,6 +135,8 @@ impl Stage for ReportStage {
         ports: &StagePorts<'_>,
         earlier: &[StageOutcome],
     ) -> Result<StageOutcome> {
+        // The run's documentation (refreshed facts) over the baseline.
+        let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
         let store = ports.store;
         let mut inputs = load::load(ctx, store, earlier).await?;
         let mut verdicts = Verdicts::new(StageId::Report);
@@ -145,7 +147,7 @@ impl Stage for ReportStage {
             let earlier_records = gensec_core::llm::earlier_records(earlier);
             let (stage_record, contribution) = model::write(
                 llm.as_ref(),
-                &self.kb,
+                &kb,
                 ctx,
                 &inputs,
                 &earlier_records,
@@ -165,7 +167,7 @@ impl Stage for ReportStage {
             record = Some(stage_record);
             model_written = Some(contribution);
         }
-        let rendered = render_with(&self.kb, ctx, &inputs, model_written)?;
+        let rendered = render_with(&kb, ctx, &inputs, model_written)?;
         let mut warnings = inputs.warnings.clone();
         warnings.extend(traceability_warnings(&inputs));
         let research_profile_sections: Vec<String> = view::sections(&rendered.profile)

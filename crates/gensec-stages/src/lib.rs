@@ -46,6 +46,16 @@ impl Stages {
         })
     }
 
+    /// The documentation stage first refreshes the service's facts from
+    /// AWS's live sources; later stages validate against the refreshed facts
+    /// (`gensec_kb::run_kb`). A failing source keeps the baseline with a warning.
+    pub fn with_live(self, live: gensec_docs::live::LiveCollector) -> Self {
+        Self {
+            documentation: self.documentation.with_live(live),
+            ..self
+        }
+    }
+
     /// All stages, for `run_pipeline` (which orders them).
     pub fn all(&self) -> Vec<&dyn Stage> {
         PIPELINE.iter().map(|id| self.get(*id)).collect()

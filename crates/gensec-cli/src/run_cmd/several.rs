@@ -81,7 +81,7 @@ pub(super) async fn run_several(
 ) -> anyhow::Result<()> {
     let profile = load_profile(&args.profile, None)?;
     let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
-    let pipeline = Stages::with_llm(kb, llm)?;
+    let pipeline = args.refresh.apply(Stages::with_llm(kb, llm)?, &args.out)?;
     let store = DirStore::new(&args.out);
     let db = open_database(&args.db).await?;
     let stages = pipeline.all();

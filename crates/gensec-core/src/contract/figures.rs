@@ -5,9 +5,35 @@ use super::analysis::ModelValidation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Where one documentation source's facts came from in a run: the baseline,
+/// a live fetch, or the refresh cache (a body within its TTL or revalidated
+/// with a 304).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// `cloudformation-schemas`, `iam-service-reference`, `config-managed-rules`.
+    pub source: String,
+    /// `baseline`, `live` or `cache`.
+    pub origin: String,
+    /// Data date or fetch time.
+    pub as_of: String,
+    /// Why a live source was not used (or used only in part), when it was asked for.
+    pub warning: Option<String>,
+}
+
+impl SourceStatus {
+    /// Whether the facts came from a refresh (`live` or `cache`), not the baseline.
+    pub fn refreshed(&self) -> bool {
+        self.origin != "baseline"
+    }
+}
+
 /// Stage 1: what the knowledge base knows about the service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DocumentationFigures {
+    /// Each source's status, as in the documentation; later stages read the
+    /// run's documentation instead of the baseline when any is refreshed.
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
     pub resource_types: u64,
     pub property_paths: u64,
     pub iam_actions: u64,

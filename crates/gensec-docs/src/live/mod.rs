@@ -23,8 +23,10 @@ mod cfn_schemas;
 mod config_docs;
 mod http_cache;
 mod iam_reference;
+pub mod settings;
 
 pub use http_cache::{CACHE_PREFIX, cache_key};
+pub use settings::LiveSources;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gensec_core::ErrorKind;
@@ -32,14 +34,10 @@ use gensec_core::ports::ObjectStore;
 use gensec_kb::ingest::IngestError;
 use gensec_kb::{Kb, ServiceDocumentation, SourceStatus};
 use http_cache::{HttpCache, Stamp};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// `SourceStatus::source` of the CloudFormation schemas.
-pub const SOURCE_CFN: &str = "cloudformation-schemas";
-/// `SourceStatus::source` of the IAM Service Authorization Reference.
-pub const SOURCE_IAM: &str = "iam-service-reference";
-/// `SourceStatus::source` of the Config managed rules documentation.
-pub const SOURCE_CONFIG: &str = "config-managed-rules";
+pub use gensec_kb::{SOURCE_CFN, SOURCE_CONFIG, SOURCE_IAM};
 
 /// Where the live sources are and how patiently to ask them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,10 +212,21 @@ impl<T> Refreshed<T> {
 }
 
 /// Fetches fresher facts for one service from AWS's published sources.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LiveCollector {
     config: LiveConfig,
     client: reqwest::Client,
+    /// Where bodies are cached; the run's store when `None`.
+    cache_store: Option<Arc<dyn ObjectStore>>,
+}
+
+impl std::fmt::Debug for LiveCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCollector")
+            .field("config", &self.config)
+            .field("own_cache_store", &self.cache_store.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LiveCollector {
@@ -227,7 +236,18 @@ impl LiveCollector {
             .user_agent(concat!("gensec/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(LiveError::Client)?;
-        Ok(Self { config, client })
+        Ok(Self {
+            config,
+            client,
+            cache_store: None,
+        })
+    }
+
+    /// Cache bodies in `store` (under [`CACHE_PREFIX`]) instead of the run's
+    /// store, e.g. a directory beside the CLI's packages.
+    pub fn with_cache_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.cache_store = Some(store);
+        self
     }
 
     pub fn config(&self) -> &LiveConfig {
@@ -244,7 +264,7 @@ impl LiveCollector {
     ) -> Vec<String> {
         let cache = HttpCache {
             client: &self.client,
-            store,
+            store: self.cache_store.as_deref().unwrap_or(store),
             ttl: self.config.cache_ttl,
             retries: self.config.retries,
             retry_backoff: self.config.retry_backoff,
