@@ -148,8 +148,10 @@ async fn unknown_names(run: &Run) -> Vec<String> {
     );
     for rec in &set.recommendations {
         match validate::document_path(&kb, &rec.resource_type, &rec.property) {
+            // A null value means "leave it unset" (no ingress rule, no principal).
             Ok((schema, property, false))
-                if !matches!(rec.expectation, Expectation::Contains(_)) =>
+                if !matches!(rec.expectation, Expectation::Contains(_))
+                    && !rec.recommended_value.is_null() =>
             {
                 if let Err(err) = validate::value(schema, property, &rec.recommended_value) {
                     problems.push(format!("{}: {err}", rec.configuration_id));
@@ -321,6 +323,23 @@ async fn iac_problems(run: &Run) -> Vec<String> {
         .filter(|r| r.confidence == gensec_core::contract::analysis::Confidence::Curated)
     {
         let rule = gensec_controls::guard::rule_name(rec);
+        if rec.expectation.is_met_by(None) {
+            // Met by leaving the property unset: the template must meet it as written.
+            for resource in template["Resources"].as_object().unwrap().values() {
+                if resource["Type"] == rec.resource_type.as_str()
+                    && !rec.expectation.is_met_by(gensec_kb::paths::get_property(
+                        &resource["Properties"],
+                        &rec.property,
+                    ))
+                {
+                    problems.push(format!(
+                        "{} is not met by the template",
+                        rec.configuration_id
+                    ));
+                }
+            }
+            continue;
+        }
         let mut stripped = template.clone();
         let mut removed = false;
         for resource in stripped["Resources"].as_object_mut().unwrap().values_mut() {

@@ -120,7 +120,7 @@ fn fix_text(property: &str, expectation: &Expectation) -> String {
     let conditions = |conditions: &[ElementCondition]| {
         conditions
             .iter()
-            .map(|c| fix_text(&c.field, &c.expect).replacen("set ", "", 1))
+            .map(|c| condition_text(&c.field, &c.expect))
             .collect::<Vec<_>>()
             .join(" and ")
     };
@@ -304,4 +304,27 @@ pub fn with_message(mut lines: Vec<String>, message: &str) -> Vec<String> {
     lines.push(format!("{indent}>>"));
     lines.extend(end);
     lines
+}
+
+/// An element condition in a few symbols (`CidrIp = "0.0.0.0/0"`, `FromPort <= 22`).
+fn condition_text(field: &str, expectation: &Expectation) -> String {
+    match expectation {
+        Expectation::Equals(value) => format!("{field} = {value}"),
+        Expectation::NotEquals(value) => format!("{field} != {value}"),
+        Expectation::OneOf(values) => format!(
+            "{field} in [{}]",
+            values
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Expectation::Present => format!("{field} set"),
+        Expectation::Absent => format!("{field} unset"),
+        Expectation::AtLeast(bound) => format!("{field} >= {}", number(*bound)),
+        Expectation::AtMost(bound) => format!("{field} <= {}", number(*bound)),
+        Expectation::Matches(pattern) => format!("{field} matching /{pattern}/"),
+        Expectation::NotMatches(pattern) => format!("{field} not matching /{pattern}/"),
+        other => fix_text(field, other),
+    }
 }
