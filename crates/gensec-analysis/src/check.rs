@@ -111,7 +111,9 @@ fn recommended_value(
     match expectation {
         Expectation::Equals(value) => Ok(value.clone()),
         Expectation::OneOf(values) => Ok(values[0].clone()),
-        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => Ok(whole_number(*bound)),
+        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => {
+            Ok(gensec_core::contract::analysis::bound_value(*bound))
+        }
         Expectation::Contains(element) => Ok(element.clone()),
         Expectation::Absent | Expectation::NoElement(_) | Expectation::EveryElement(_) => {
             Ok(Value::Null)
@@ -253,15 +255,5 @@ pub fn security_hub_id(id: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{id:?} is not a Security Hub control id"))
-    }
-}
-
-/// A bound as JSON: an integer when it is whole (schemas type most counts
-/// and periods as integers).
-fn whole_number(bound: f64) -> Value {
-    if bound.fract() == 0.0 && bound.abs() < 1e15 {
-        serde_json::json!(bound as i64)
-    } else {
-        serde_json::json!(bound)
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::guard;
 use crate::selftest::{self, Case};
-use gensec_core::contract::analysis::{Expectation, Recommendation};
+use gensec_core::contract::analysis::Recommendation;
 use gensec_core::contract::controls::{ControlKind, GeneratedControl};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::Verdicts;
@@ -41,13 +41,7 @@ pub fn build(
             &[recommendation.resource_type.as_str()],
             std::slice::from_ref(&rule),
         );
-        let compliant = match &recommendation.expectation {
-            Expectation::Contains(element) => Some(serde_json::json!([element])),
-            _ => Some(&recommendation.recommended_value)
-                .filter(|v| !v.is_null())
-                .cloned(),
-        };
-        if let Some(value) = compliant
+        if let Some(value) = selftest::compliant_value(recommendation)
             && !recommendation.expectation.is_met_by(Some(&value))
         {
             report.reject(

@@ -2,7 +2,7 @@
 //! compliant template and fail each non-compliant one. The same cases become
 //! the `cfn-guard test` file shipped with the rules.
 
-use gensec_core::contract::analysis::{ElementCondition, Expectation, Recommendation};
+use gensec_core::contract::analysis::{ElementCondition, Expectation, Recommendation, bound_value};
 use gensec_core::contract::controls::{ExecutedCase, Verdict};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -44,14 +44,6 @@ fn flipped(value: &Value) -> Value {
     }
 }
 
-fn number(value: f64) -> Value {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        json!(value as i64)
-    } else {
-        json!(value)
-    }
-}
-
 /// A value meeting a scalar expectation; `None` for "leave it unset" or
 /// when no value can be built without guessing (patterns).
 fn meeting(expectation: &Expectation) -> Option<Value> {
@@ -60,7 +52,7 @@ fn meeting(expectation: &Expectation) -> Option<Value> {
         Expectation::NotEquals(value) => Some(flipped(value)),
         Expectation::OneOf(values) => values.first().cloned(),
         Expectation::Present => Some(json!("present")),
-        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => Some(number(*bound)),
+        Expectation::AtLeast(bound) | Expectation::AtMost(bound) => Some(bound_value(*bound)),
         _ => None,
     }
 }
@@ -91,8 +83,8 @@ fn violating(expectation: &Expectation) -> Option<Value> {
         Expectation::OneOf(_) | Expectation::Matches(_) => Some(json!("NONCOMPLIANT")),
         Expectation::Present | Expectation::NotMatches(_) => None,
         Expectation::Absent => Some(json!("present")),
-        Expectation::AtLeast(bound) => Some(number(bound - 1.0)),
-        Expectation::AtMost(bound) => Some(number(bound + 1.0)),
+        Expectation::AtLeast(bound) => Some(bound_value(bound - 1.0)),
+        Expectation::AtMost(bound) => Some(bound_value(bound + 1.0)),
         Expectation::Contains(wanted) => {
             let mut altered = wanted.clone();
             if let Some((_, first)) = altered
@@ -105,6 +97,15 @@ fn violating(expectation: &Expectation) -> Option<Value> {
         }
         Expectation::NoElement(conditions) => Some(json!([element(conditions, None)?])),
         Expectation::EveryElement(conditions) => Some(json!([element(conditions, Some(0))?])),
+    }
+}
+
+/// The property value of the compliant case: the hardened value (in a list
+/// for `contains`); `None` when the hardened template leaves it unset.
+pub fn compliant_value(recommendation: &Recommendation) -> Option<Value> {
+    match &recommendation.expectation {
+        Expectation::Contains(element) => Some(json!([element])),
+        _ => Some(recommendation.recommended_value.clone()).filter(|v| !v.is_null()),
     }
 }
 
@@ -131,10 +132,7 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
             },
         }
     };
-    let compliant = match expectation {
-        Expectation::Contains(element) => Some(json!([element])),
-        _ => Some(recommendation.recommended_value.clone()).filter(|v| !v.is_null()),
-    };
+    let compliant = compliant_value(recommendation);
     let property = &recommendation.property;
     let mut cases = Vec::new();
     if compliant.is_some() {

@@ -349,11 +349,7 @@ pub fn build(
         let current = Value::Object(properties.clone());
         for recommendation in recommendations {
             let found = get_property(&current, &recommendation.property);
-            let intrinsic = found.is_some_and(|v| {
-                v.as_object().is_some_and(|o| {
-                    o.len() == 1 && o.keys().any(|k| k == "Ref" || k.starts_with("Fn::"))
-                })
-            });
+            let intrinsic = found.is_some_and(validate::is_intrinsic);
             if !intrinsic && !recommendation.expectation.is_met_by(found) {
                 out.conflicts.push(format!(
                     "{} {}: the template does not meet {} ({:?})",

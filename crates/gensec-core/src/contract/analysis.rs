@@ -338,6 +338,16 @@ impl Expectation {
     }
 }
 
+/// A bound as JSON: an integer when it is whole (schemas type most counts,
+/// ports and periods as integers).
+pub fn bound_value(bound: f64) -> serde_json::Value {
+    if bound.fract() == 0.0 && bound.abs() < 1e15 {
+        serde_json::json!(bound as i64)
+    } else {
+        serde_json::json!(bound)
+    }
+}
+
 /// The value at a dotted path inside a JSON value (`A.B`).
 pub fn field<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.')
