@@ -222,22 +222,37 @@ pub fn condition_keys(condition: &Value) -> Result<Vec<String>, String> {
     Ok(keys)
 }
 
-/// The preventive control: actions exist, condition keys exist and apply to every action.
+/// The preventive control: every statement has actions that exist, and
+/// condition keys (in the condition and in its request cases) that exist
+/// and apply to every action.
 pub fn preventive(kb: &Kb, preventive: &Preventive) -> Result<(), String> {
-    let Preventive::Scp(PreventiveSpec { actions, condition }) = preventive else {
+    let Preventive::Scp(specs) = preventive else {
         return Ok(());
     };
-    if actions.is_empty() {
-        return Err("an SCP statement needs at least one action".into());
+    if specs.is_empty() {
+        return Err("an SCP control needs at least one statement".into());
     }
-    let keys = match condition {
-        Some(condition) => condition_keys(condition)?,
-        None => Vec::new(),
-    };
-    for action in actions {
-        validate::action(kb, action)?;
-        for key in &keys {
-            validate::condition_key_for_action(kb, action, key)?;
+    for PreventiveSpec {
+        actions,
+        condition,
+        insecure,
+        compliant,
+        ..
+    } in specs
+    {
+        if actions.is_empty() {
+            return Err("an SCP statement needs at least one action".into());
+        }
+        let mut keys = match condition {
+            Some(condition) => condition_keys(condition)?,
+            None => Vec::new(),
+        };
+        keys.extend(insecure.keys().chain(compliant.keys()).cloned());
+        for action in actions {
+            validate::action(kb, action)?;
+            for key in &keys {
+                validate::condition_key_for_action(kb, action, key)?;
+            }
         }
     }
     Ok(())

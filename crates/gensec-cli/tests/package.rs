@@ -165,7 +165,10 @@ async fn unknown_names(run: &Run) -> Vec<String> {
         {
             problems.push(err);
         }
-        if let Some(Preventive::Scp(spec)) = &rec.preventive {
+        for spec in match &rec.preventive {
+            Some(Preventive::Scp(specs)) => specs.as_slice(),
+            _ => &[],
+        } {
             for action in &spec.actions {
                 if let Err(err) = validate::action(&kb, action) {
                     problems.push(err);
@@ -439,6 +442,116 @@ async fn named_services_get_valid_templates_and_least_privilege_policies() {
                 .map(|p| format!("{service}: {p}")),
         );
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Services beyond the seventeen whose SCPs and templates must agree.
+const MORE_SERVICES: &[&str] = &["QuickSight", "Bedrock", "SageMaker", "Secrets Manager"];
+
+/// The SCPs as written, every statement's executed cases, and every call
+/// CloudFormation makes to create and update the resource types of the
+/// template as written (companions included), evaluated against the
+/// written documents with gensec-policy.
+async fn scp_problems(run: &Run) -> (usize, usize, Vec<String>) {
+    use gensec_controls::preventive::execute;
+    use gensec_core::contract::controls::{ControlKind, ControlSet};
+    use gensec_policy::{Outcome, Policy, PolicyKind, PolicySet, ScpLevel};
+    let kb = kb();
+    let mut problems = Vec::new();
+    let controls: ControlSet =
+        serde_json::from_value(json(run, paths::CONTROLS_INDEX).await).unwrap();
+    let statements: Vec<_> = controls
+        .controls
+        .iter()
+        .filter(|c| c.kind == ControlKind::ScpStatement)
+        .collect();
+    for statement in &statements {
+        if statement.cases.is_empty() {
+            problems.push(format!(
+                "{} was written without executed cases",
+                statement.name
+            ));
+        }
+        for case in statement.cases.iter().filter(|c| !c.passed()) {
+            problems.push(format!("{}: case {} failed", statement.name, case.name));
+        }
+    }
+    let mut policies = Vec::new();
+    for number in 1.. {
+        let Some(body) = read(run, &paths::scp(number)).await else {
+            break;
+        };
+        let text = String::from_utf8(body).unwrap();
+        policies.push(
+            Policy::parse(&format!("scp-{number}"), PolicyKind::ServiceControl, &text).unwrap(),
+        );
+    }
+    let template: Value =
+        serde_yaml::from_slice(&read(run, paths::TEMPLATE_YAML).await.unwrap()).unwrap();
+    let mut types: Vec<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|r| r["Type"].as_str().map(str::to_string))
+        .collect();
+    types.sort();
+    types.dedup();
+    let set: RecommendationSet =
+        serde_json::from_value(json(run, paths::RECOMMENDATIONS).await).unwrap();
+    let specs: Vec<_> = set
+        .recommendations
+        .iter()
+        .filter_map(|r| match &r.preventive {
+            Some(Preventive::Scp(specs)) => Some(specs.iter()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let deployer = execute::deployer_principal(&run.ctx.profile.security_controls.scp_exemptions);
+    let calls = execute::template_calls(&kb, &types, &specs, &deployer).unwrap();
+    let admin = Policy::parse(
+        "admin",
+        PolicyKind::Identity,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let evaluator = PolicySet {
+        identity: vec![admin],
+        scps: vec![ScpLevel::with_full_aws_access("root", policies)],
+        ..PolicySet::default()
+    };
+    for (name, call) in &calls {
+        let decision = evaluator.evaluate_call(&call.contexts(&kb).unwrap());
+        if decision.outcome == Outcome::ExplicitlyDenied {
+            problems.push(format!("the SCPs deny {name}: {decision}"));
+        }
+    }
+    (statements.len(), calls.len(), problems)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scps_pass_their_cases_and_allow_every_call_of_the_packages_own_template() {
+    let mut failures = Vec::new();
+    let mut totals = (0, 0);
+    for service in SERVICES.iter().chain(MORE_SERVICES) {
+        let run = run(service, "REQ-SCP").await;
+        let (statements, calls, problems) = scp_problems(&run).await;
+        eprintln!("{service}: {statements} SCP statements, {calls} template calls allowed");
+        totals = (totals.0 + statements, totals.1 + calls);
+        failures.extend(problems.into_iter().map(|p| format!("{service}: {p}")));
+        if *service == "EC2" {
+            let scp: Value = json(&run, &paths::scp(1)).await;
+            let imds = scp["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Condition"]["StringNotEquals"]["ec2:MetadataHttpTokens"] == "required")
+                .expect("the EC2 package denies launches without IMDSv2");
+            assert_eq!(imds["Resource"], "arn:*:ec2:*:*:instance/*");
+        }
+    }
+    eprintln!("{} SCP statements, {} template calls", totals.0, totals.1);
+    assert!(totals.0 >= 20 && totals.1 >= 100, "{totals:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -165,10 +165,25 @@ impl Stage for ControlsStage {
             choices.preventive,
             PreventiveControl::ScpsAndIam | PreventiveControl::Scps
         ) {
-            let preventive =
-                preventive::build(&kb, &ctx.service_id, &set.recommendations, &mut verdicts)
-                    .map_err(Error::Fatal)?;
-            write_preventive(&mut writer, &preventive).await?;
+            // The hardened template holds the recommendations' resource types.
+            let mut resource_types: Vec<String> = set
+                .recommendations
+                .iter()
+                .map(|r| r.resource_type.clone())
+                .collect();
+            resource_types.sort();
+            resource_types.dedup();
+            let exemptions = &choices.scp_exemptions;
+            let preventive = preventive::build(
+                &kb,
+                &ctx.service_id,
+                &set.recommendations,
+                &resource_types,
+                exemptions,
+                &mut verdicts,
+            )
+            .map_err(Error::Fatal)?;
+            write_preventive(&mut writer, &preventive, exemptions).await?;
             scp_documents = preventive.documents.len();
             index.controls.extend(preventive.controls);
             index.gaps.extend(preventive.gaps);
@@ -262,13 +277,18 @@ async fn write_detective(
 async fn write_preventive(
     writer: &mut PackageWriter<'_>,
     preventive: &preventive::PreventiveOutput,
+    exemptions: &gensec_core::input::ScpExemptions,
 ) -> Result<()> {
     for (index, document) in preventive.documents.iter().enumerate() {
         writer.put_json(&paths::scp(index + 1), document).await?;
     }
     let coverage = json!({
         "limit_characters": preventive::SCP_MAX_CHARS,
-        "break_glass_role": preventive::BREAK_GLASS_ROLE,
+        "exempt_principals": {
+            "break_glass": exemptions.break_glass_principal_arns,
+            "deployer": exemptions.deployer_principal_arns,
+        },
+        "template_calls_executed": preventive.template_calls,
         "documents": preventive.documents.iter().enumerate().map(|(i, d)| json!({"file": format!("scp-{}.json", i + 1), "characters": d.to_string().len()})).collect::<Vec<_>>(),
         "controls": preventive.coverage,
     });

@@ -11,6 +11,7 @@ use crate::recommend;
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{
     Confidence, MODEL_ITEM_PREFIX, ModelNote, Preventive, PreventiveSpec, Priority, Recommendation,
+    WhenOmitted,
 };
 use gensec_core::contract::stage::Verdicts;
 use gensec_core::llm::names;
@@ -63,6 +64,32 @@ struct Context<'a> {
     profile: &'a SecurityProfile,
     model_id: &'a str,
     grounding: &'a Grounding,
+}
+
+/// The statement a model proposed. Its request cases follow from the
+/// condition only for `Bool` (the insecure value and its opposite); any
+/// other proposal has no compliant request, so the controls stage cannot
+/// execute it and drops it with that reason.
+fn scp_spec(item: &Additional) -> PreventiveSpec {
+    let mut spec = PreventiveSpec {
+        actions: item.scp_actions.clone(),
+        condition: item
+            .scp_condition
+            .as_ref()
+            .map(|c| json!({ c.operator.clone(): { c.key.clone(): c.value.clone() } })),
+        resource_type: None,
+        insecure: BTreeMap::new(),
+        compliant: BTreeMap::new(),
+        when_omitted: WhenOmitted::Unstated,
+    };
+    if let Some(condition) = &item.scp_condition
+        && condition.operator == "Bool"
+        && let Ok(denied) = condition.value.parse::<bool>()
+    {
+        spec.insecure.insert(condition.key.clone(), json!(denied));
+        spec.compliant.insert(condition.key.clone(), json!(!denied));
+    }
+    spec
 }
 
 fn reject(report: &mut Verdicts, tally: &mut Tally, item: &str, reason: String) {
@@ -523,15 +550,8 @@ fn additional(
         }),
         security_hub: Vec::new(),
         compliance: BTreeMap::new(),
-        preventive: (scp_known && !item.scp_actions.is_empty()).then(|| {
-            Preventive::Scp(PreventiveSpec {
-                actions: item.scp_actions.clone(),
-                condition: item
-                    .scp_condition
-                    .as_ref()
-                    .map(|c| json!({ c.operator.clone(): { c.key.clone(): c.value.clone() } })),
-            })
-        }),
+        preventive: (scp_known && !item.scp_actions.is_empty())
+            .then(|| Preventive::Scp(vec![scp_spec(item)])),
         applies_when: None,
     };
     // The same checks as a catalogue entry: property and value again, the

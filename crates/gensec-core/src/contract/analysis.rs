@@ -158,21 +158,68 @@ pub struct ConfigRuleRef {
     pub parameters: BTreeMap<String, String>,
 }
 
-/// A deny statement an SCP can carry for a recommendation.
+/// A deny statement an SCP can carry for a recommendation, with the
+/// requests it is executed against before it is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PreventiveSpec {
     pub actions: Vec<String>,
     /// IAM condition block (`{"Bool": {"rds:StorageEncrypted": "false"}}`); none
-    /// means the actions are denied outright (protecting a security setting).
+    /// means the actions are denied outright (protecting a security setting)
+    /// to every principal but the profile's exempt ones.
     #[serde(default)]
     pub condition: Option<serde_json::Value>,
+    /// The IAM resource type (as the Service Authorization Reference names
+    /// it, `instance`) the condition key describes: the statement's
+    /// `Resource` is scoped to its ARNs, so the other resources the call is
+    /// authorised against (image, subnet...), where the key is absent, are
+    /// not denied by a negated operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// Request keys of the insecure request the statement must deny.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub insecure: BTreeMap<String, serde_json::Value>,
+    /// Request keys of a compliant request (what the hardened template
+    /// sends), which must not be denied on any resource the call touches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compliant: BTreeMap<String, serde_json::Value>,
+    /// What a request that leaves the condition's keys out gets from the API.
+    #[serde(default, skip_serializing_if = "WhenOmitted::is_unstated")]
+    pub when_omitted: WhenOmitted,
+}
+
+/// What the API does with a request that omits the field a statement's
+/// condition key describes, and so what the statement must do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenOmitted {
+    /// Not stated: the omitted request is not executed (statements that
+    /// deny outright, and language-model proposals).
+    #[default]
+    Unstated,
+    /// The default is compliant (or the field is required): must not be denied.
+    Compliant,
+    /// The default is insecure: must be denied.
+    Insecure,
+    /// The default is insecure but no condition can deny the omission
+    /// without denying compliant requests too; the reason goes into the
+    /// coverage file and the detective and proactive controls cover it.
+    NotEnforced(String),
+}
+
+impl WhenOmitted {
+    pub fn is_unstated(&self) -> bool {
+        *self == WhenOmitted::Unstated
+    }
 }
 
 /// Preventive control for a recommendation, or why there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preventive {
-    Scp(PreventiveSpec),
+    /// One statement per request path (create and update often differ in
+    /// what an omitted field means).
+    Scp(Vec<PreventiveSpec>),
     /// No action/condition key can express the control.
     NotExpressible(String),
 }

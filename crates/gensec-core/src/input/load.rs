@@ -162,6 +162,28 @@ fn check_name(source_name: &str, path: &str, value: &str, example: &str) -> Resu
         .map_err(|message| InputError::new(source_name, path, format!("the value {message}")))
 }
 
+/// `arn:<partition>:iam::<account or pattern>:<role|user|...>/<name>`, or
+/// an `sts` assumed-role ARN; `*` and `?` allowed as IAM's ArnLike allows.
+fn is_principal_arn_pattern(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    arn == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "*")
+        && matches!(service, "iam" | "sts")
+        && region.is_empty()
+        && !account.is_empty()
+        && account
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '?')
+        && resource.len() <= 2048
+        && resource.contains('/')
+        && resource
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_/*?:-".contains(c))
+}
+
 /// Parse and check a security profile.
 pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, InputError> {
     let profile: SecurityProfile = parse_document(source_name, text, "security profile")?;
@@ -226,6 +248,28 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
                 profile.data_protection.minimum_tls_version
             ),
         );
+    }
+    let exemptions = &profile.security_controls.scp_exemptions;
+    for (field, patterns) in [
+        (
+            "break_glass_principal_arns",
+            &exemptions.break_glass_principal_arns,
+        ),
+        (
+            "deployer_principal_arns",
+            &exemptions.deployer_principal_arns,
+        ),
+    ] {
+        for (index, pattern) in patterns.iter().enumerate() {
+            if !is_principal_arn_pattern(pattern) {
+                return fail(
+                    &format!("$.security_controls.scp_exemptions.{field}[{index}]"),
+                    format!(
+                        "expected an IAM principal ARN pattern such as \"arn:aws:iam::*:role/SecurityBreakGlass\", got {pattern:?}"
+                    ),
+                );
+            }
+        }
     }
     for (index, region) in profile.allowed_regions.iter().enumerate() {
         if !is_identifier(region, 32, &['-']) || region.chars().any(|c| c.is_ascii_uppercase()) {
@@ -346,6 +390,33 @@ mod tests {
         assert_eq!(
             err.path,
             "$.security_operations.secrets_management.rotation_frequency"
+        );
+    }
+
+    #[test]
+    fn scp_exemptions_must_be_principal_arn_patterns() {
+        let mut profile: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../../config-example/security-profile/example-corp.json"
+        ))
+        .unwrap();
+        profile["security_controls"]["scp_exemptions"] = serde_json::json!({"break_glass_principal_arns": ["arn:aws:iam::*:role/BreakGlass"], "deployer_principal_arns": ["role/deployer"]});
+        let err = parse_profile("p.json", &profile.to_string()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("$.security_controls.scp_exemptions.deployer_principal_arns[0]"),
+            "{text}"
+        );
+        assert!(text.contains("role/deployer"), "{text}");
+        profile["security_controls"]["scp_exemptions"]["deployer_principal_arns"] =
+            serde_json::json!(["arn:aws:iam::111122223333:role/cicd-*"]);
+        let parsed = parse_profile("p.json", &profile.to_string()).unwrap();
+        assert_eq!(
+            parsed
+                .security_controls
+                .scp_exemptions
+                .deployer_principal_arns
+                .len(),
+            1
         );
     }
 

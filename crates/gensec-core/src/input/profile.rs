@@ -105,6 +105,32 @@ pub struct SecurityControls {
     pub detective: DetectiveControl,
     pub preventive: PreventiveControl,
     pub proactive: ProactiveControl,
+    /// Principals the generated SCPs do not deny.
+    #[serde(default, skip_serializing_if = "ScpExemptions::is_empty")]
+    pub scp_exemptions: ScpExemptions,
+}
+
+/// IAM principal ARN patterns (`arn:aws:iam::*:role/SecurityBreakGlass`)
+/// the generated SCPs exempt. Without any, a statement that protects a
+/// setting outright would also deny the pipeline that deploys the package's
+/// own template, and is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScpExemptions {
+    /// Emergency roles: exempt from every statement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_glass_principal_arns: Vec<String>,
+    /// The role(s) that deploy reviewed templates (the `cicd-deployer`
+    /// persona): exempt from statements that protect a setting outright,
+    /// never from those that deny an insecure value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployer_principal_arns: Vec<String>,
+}
+
+impl ScpExemptions {
+    pub fn is_empty(&self) -> bool {
+        self.break_glass_principal_arns.is_empty() && self.deployer_principal_arns.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

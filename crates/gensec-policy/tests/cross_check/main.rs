@@ -19,6 +19,7 @@
 mod common;
 mod gen_access;
 mod gen_calls;
+mod gen_catalogue;
 mod gen_conditions;
 mod gen_elements;
 mod gen_scp;
@@ -38,6 +39,7 @@ fn generated(kb: &Kb) -> Vec<Case> {
     cases.extend(gen_scp::cases());
     cases.extend(gen_variables::cases());
     cases.extend(gen_calls::cases(kb));
+    cases.extend(gen_catalogue::cases(kb));
     cases
 }
 
