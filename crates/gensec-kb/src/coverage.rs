@@ -79,7 +79,8 @@ impl Standard {
     /// Whether the control is active and belongs to the standard.
     pub fn applies_to(self, control: &SecurityHubControl) -> bool {
         !control.retired
-            && (self == Standard::All || control.standards.iter().any(|s| self.matches(&s.standard)))
+            && (self == Standard::All
+                || control.standards.iter().any(|s| self.matches(&s.standard)))
     }
 }
 
@@ -346,12 +347,12 @@ pub fn service_for_prefix(
     prefix: &str,
 ) -> Result<(String, String, bool), CoverageError> {
     if let Some(mapping) = mappings.get(prefix) {
-        let entry = kb
-            .service(&mapping.service)
-            .ok_or_else(|| CoverageError::UnknownMappedService {
-                prefix: prefix.to_string(),
-                service: mapping.service.clone(),
-            })?;
+        let entry =
+            kb.service(&mapping.service)
+                .ok_or_else(|| CoverageError::UnknownMappedService {
+                    prefix: prefix.to_string(),
+                    service: mapping.service.clone(),
+                })?;
         return Ok((entry.id.clone(), entry.display_name.clone(), true));
     }
     Ok(match kb.resolve_service(prefix) {
@@ -589,7 +590,11 @@ mod tests {
             }
         );
         let ids: Vec<&str> = s3.controls.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["S3.1", "S3.2", "S3.10"], "natural id order, retired left out");
+        assert_eq!(
+            ids,
+            ["S3.1", "S3.2", "S3.10"],
+            "natural id order, retired left out"
+        );
         assert_eq!(s3.controls[0].answer, Answer::Checked);
         assert_eq!(s3.controls[0].answered_by, ["s3-block-public", "s3-review"]);
         assert_eq!(s3.controls[1].answer, Answer::OperationalOnly);
@@ -662,8 +667,8 @@ mod tests {
             err.to_string(),
             "curated/security-hub-prefixes.json: at $.prefixes.S3.service: \"nope\" is not a catalogue service"
         );
-        let malformed = PrefixMappings::parse(r#"{"source": "t", "prefixes": {"S3": {}}}"#)
-            .unwrap_err();
+        let malformed =
+            PrefixMappings::parse(r#"{"source": "t", "prefixes": {"S3": {}}}"#).unwrap_err();
         assert_eq!(malformed.file, "security-hub-prefixes.json");
         assert_eq!(malformed.path, "$.prefixes.S3");
     }
@@ -677,7 +682,11 @@ mod tests {
     #[test]
     fn retain_services_keeps_the_asked_order_and_empty_rows() {
         let mut report = coverage(&kb(), &catalogue(), &mappings(), Standard::Fsbp).unwrap();
-        report.retain_services(&[("acmpca", "AWS Private CA"), ("s3", "Amazon S3"), ("ec2", "Amazon EC2")]);
+        report.retain_services(&[
+            ("acmpca", "AWS Private CA"),
+            ("s3", "Amazon S3"),
+            ("ec2", "Amazon EC2"),
+        ]);
         let ids: Vec<&str> = report.services.iter().map(|s| s.service.as_str()).collect();
         assert_eq!(ids, ["acmpca", "s3", "ec2"]);
         assert_eq!(report.services[2].counts, Counts::default());
