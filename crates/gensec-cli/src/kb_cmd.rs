@@ -1,6 +1,8 @@
 //! `gensec kb`: what the knowledge base holds.
 
 use crate::output::{print_json, print_text};
+use gensec_kb::controls::ControlCatalogue;
+use gensec_kb::coverage::{self, CoverageReport, PrefixMappings, Standard};
 use gensec_kb::{AccessLevel, Kb};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -19,6 +21,27 @@ pub enum KbCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Which Security Hub controls the control catalogue answers, per service,
+    /// with the misses.
+    Coverage {
+        /// fsbp, cis (every CIS version), pci, nist or all.
+        #[arg(long, default_value = "fsbp", value_parser = parse_standard)]
+        standard: Standard,
+        /// Only these services (names as `gensec run --service` takes them,
+        /// comma-separated); lists their misses.
+        #[arg(long)]
+        service: Option<String>,
+        /// List the missed controls of every service.
+        #[arg(long)]
+        misses: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_standard(text: &str) -> Result<Standard, String> {
+    text.parse()
+        .map_err(|err: coverage::UnknownStandard| err.to_string())
 }
 
 pub fn run(kb_path: Option<&Path>, command: KbCommand) -> anyhow::Result<()> {
@@ -26,6 +49,12 @@ pub fn run(kb_path: Option<&Path>, command: KbCommand) -> anyhow::Result<()> {
     match command {
         KbCommand::Info { json } => info(&kb, json),
         KbCommand::Service { name, json } => service(&kb, &name, json),
+        KbCommand::Coverage {
+            standard,
+            service,
+            misses,
+            json,
+        } => coverage_cmd(&kb, standard, service.as_deref(), misses, json),
     }
 }
 
@@ -175,4 +204,111 @@ fn or_none(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
+}
+
+fn coverage_cmd(
+    kb: &Kb,
+    standard: Standard,
+    services: Option<&str>,
+    misses: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let catalogue = ControlCatalogue::embedded()
+        .map_err(|err| gensec_core::Error::Fatal(format!("control catalogue: {err}")))?;
+    let mappings = PrefixMappings::embedded()
+        .map_err(|err| gensec_core::Error::Fatal(format!("curated/{err}")))?;
+    let mut report = coverage::coverage(kb, catalogue, &mappings, standard)
+        .map_err(|err| gensec_core::Error::Fatal(err.to_string()))?;
+    if let Some(names) = services {
+        let mut wanted: Vec<(&str, &str)> = Vec::new();
+        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let entry = kb.resolve_service(name)?;
+            wanted.push((&entry.id, &entry.display_name));
+        }
+        if wanted.is_empty() {
+            return Err(gensec_core::Error::Input(gensec_core::InputError::new(
+                "--service",
+                "$",
+                "no service named; give one or more names, comma-separated",
+            ))
+            .into());
+        }
+        report.retain_services(&wanted);
+    }
+    if json {
+        return print_json(&serde_json::json!({
+            "standard": report.standard,
+            "standard_name": report.standard_name,
+            "totals": report.totals(),
+            "services": report.services,
+            "stale_references": report.stale_references,
+        }));
+    }
+    print_text(coverage_table(&report, misses || services.is_some()).trim_end())
+}
+
+/// The coverage table, with each service's misses under it when asked.
+fn coverage_table(report: &CoverageReport, with_misses: bool) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Security Hub coverage: {} ({})",
+        report.standard_name, report.standard
+    );
+    let _ = writeln!(
+        text,
+        "checked: a catalogue control with a requirement the package checks; operational: only an operational note; %: checked / applicable"
+    );
+    let _ = writeln!(
+        text,
+        "{:<44} {:>10} {:>8} {:>11} {:>7} {:>6}",
+        "service", "applicable", "checked", "operational", "missed", "%"
+    );
+    let row = |text: &mut String, label: &str, counts: &coverage::Counts| {
+        let _ = writeln!(
+            text,
+            "{:<44} {:>10} {:>8} {:>11} {:>7} {:>5.0}%",
+            label,
+            counts.applicable,
+            counts.checked,
+            counts.operational_only,
+            counts.missed,
+            counts.checked_percent()
+        );
+    };
+    for service in &report.services {
+        let label = format!("{} ({})", service.display_name, service.service);
+        row(&mut text, &label, &service.counts);
+        if with_misses {
+            for missed in service.misses() {
+                let _ = writeln!(
+                    text,
+                    "    missed {:<10} {:<8} {}",
+                    missed.id, missed.severity, missed.title
+                );
+            }
+            for operational in service
+                .controls
+                .iter()
+                .filter(|c| c.answer == coverage::Answer::OperationalOnly)
+            {
+                let _ = writeln!(
+                    text,
+                    "    operational {:<10} {} ({})",
+                    operational.id,
+                    operational.title,
+                    operational.answered_by.join(", ")
+                );
+            }
+        }
+    }
+    row(&mut text, "total", &report.totals());
+    for stale in &report.stale_references {
+        let _ = writeln!(
+            text,
+            "warning: catalogue control {} names {} Security Hub control {}",
+            stale.control, stale.problem, stale.security_hub_id
+        );
+    }
+    text
 }

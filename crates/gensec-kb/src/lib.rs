@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod build;
 mod config_lookup;
 pub mod controls;
+pub mod coverage;
 mod documentation;
 pub mod facts;
 pub mod guard;

@@ -105,11 +105,185 @@ impl NameLookup for ServiceNames<'_> {
     }
 }
 
+/// A display name or alias of a catalogue service that is not one of AWS's
+/// names for it (IAM service name, CloudFormation namespace, IAM prefix), or
+/// that is AWS's name for another service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameProblem {
+    pub service: String,
+    pub name: String,
+    /// `display name` or `alias`.
+    pub kind: &'static str,
+    /// The other service whose AWS name it is, if any.
+    pub belongs_to: Option<String>,
+}
+
+/// A name without its vendor (`Amazon `, `AWS `) and with a parenthesised
+/// short form split off: `AWS Identity and Access Management (IAM)` gives
+/// the whole, `Identity and Access Management (IAM)`,
+/// `AWS Identity and Access Management`, `Identity and Access Management`
+/// and `IAM`.
+fn name_forms(name: &str) -> Vec<String> {
+    let mut forms = vec![name.to_string()];
+    if let Some((long, short)) = name.split_once(" (") {
+        forms.push(long.to_string());
+        forms.push(short.trim_end_matches(')').to_string());
+    }
+    let unvendored: Vec<String> = forms
+        .iter()
+        .filter_map(|form| {
+            form.strip_prefix("Amazon ")
+                .or_else(|| form.strip_prefix("AWS "))
+                .map(str::to_string)
+        })
+        .collect();
+    forms.extend(unvendored);
+    forms
+        .iter()
+        .map(|form| crate::ingest::catalogue::normalise(form))
+        .filter(|form| !form.is_empty())
+        .collect()
+}
+
+/// AWS's own names of a service, normalised: the IAM service names of its
+/// prefixes, its CloudFormation namespaces, its prefixes and its id.
+pub fn aws_names(kb: &Kb, entry: &ServiceEntry) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    names.extend(name_forms(&entry.id));
+    for prefix in &entry.iam_prefixes {
+        names.extend(name_forms(prefix));
+        if let Some(service) = kb.iam_service(prefix).ok().flatten() {
+            names.extend(name_forms(&service.name));
+        }
+    }
+    for namespace in &entry.cfn_namespaces {
+        let short = namespace.trim_start_matches("AWS::");
+        names.extend(name_forms(&format!("AWS {short}")));
+    }
+    names
+}
+
+/// Every display name and alias of the catalogue that is not an AWS name of
+/// its own service, or that is an AWS name of another service. A name
+/// listed in `accepted` as `(service id, name)` is not reported.
+pub fn service_name_problems(kb: &Kb, accepted: &BTreeSet<(String, String)>) -> Vec<NameProblem> {
+    use crate::ingest::catalogue::normalise;
+    let own: Vec<BTreeSet<String>> = kb.services().iter().map(|e| aws_names(kb, e)).collect();
+    let mut problems = Vec::new();
+    for (position, entry) in kb.services().iter().enumerate() {
+        let names = std::iter::once((&entry.display_name, "display name"))
+            .chain(entry.aliases.iter().map(|alias| (alias, "alias")));
+        for (name, kind) in names {
+            if accepted.contains(&(entry.id.clone(), name.clone())) {
+                continue;
+            }
+            let forms = name_forms(name);
+            let whole = normalise(name);
+            let belongs_to = kb
+                .services()
+                .iter()
+                .enumerate()
+                .find(|(other, _)| *other != position && own[*other].contains(&whole))
+                .map(|(_, other)| other.id.clone())
+                .filter(|_| !own[position].contains(&whole));
+            let is_own = forms.iter().any(|form| own[position].contains(form));
+            if !is_own || belongs_to.is_some() {
+                problems.push(NameProblem {
+                    service: entry.id.clone(),
+                    name: name.clone(),
+                    kind,
+                    belongs_to,
+                });
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(all(test, feature = "embedded"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use gensec_core::llm::names::unknown;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Exceptions {
+        #[allow(dead_code)]
+        source: String,
+        exceptions: Vec<Exception>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Exception {
+        service: String,
+        names: Vec<String>,
+        reason: String,
+    }
+
+    /// Every display name and alias of the whole catalogue is one of AWS's
+    /// names for its service (IAM service name, CloudFormation namespace, IAM
+    /// prefix) and no other service's, or a curated exception with a reason;
+    /// every exception is still needed.
+    #[test]
+    fn every_service_name_is_an_aws_name_of_that_service() {
+        let kb = Kb::embedded().unwrap();
+        let exceptions: Exceptions = gensec_data::parse(
+            "service-name-exceptions.json",
+            include_str!("../curated/service-name-exceptions.json"),
+        )
+        .unwrap();
+        let mut accepted = BTreeSet::new();
+        for exception in &exceptions.exceptions {
+            assert!(!exception.reason.is_empty(), "{}", exception.service);
+            let entry = kb
+                .service(&exception.service)
+                .unwrap_or_else(|| panic!("exception for unknown service {}", exception.service));
+            for name in &exception.names {
+                assert!(
+                    entry.display_name == *name || entry.aliases.contains(name),
+                    "exception {name:?} is no name of {}",
+                    entry.id
+                );
+                accepted.insert((entry.id.clone(), name.clone()));
+            }
+        }
+        let problems = service_name_problems(&kb, &accepted);
+        let shown: Vec<String> = problems
+            .iter()
+            .map(|p| match &p.belongs_to {
+                Some(other) => format!(
+                    "{} {} {:?} is AWS's name of {other}",
+                    p.service, p.kind, p.name
+                ),
+                None => format!("{} {} {:?} is no AWS name of it", p.service, p.kind, p.name),
+            })
+            .collect();
+        assert!(shown.is_empty(), "{}", shown.join("\n"));
+        let unchecked = service_name_problems(&kb, &BTreeSet::new());
+        let unneeded: Vec<&(String, String)> = accepted
+            .iter()
+            .filter(|(id, name)| {
+                !unchecked
+                    .iter()
+                    .any(|p| p.service == *id && p.name == *name)
+            })
+            .collect();
+        assert!(
+            unneeded.is_empty(),
+            "exceptions no longer needed: {unneeded:?}"
+        );
+        // The names the issue found wrong.
+        assert_eq!(
+            kb.resolve_service("SES").unwrap().display_name,
+            "Amazon Simple Email Service"
+        );
+        assert_eq!(
+            kb.resolve_service("CloudFormation").unwrap().display_name,
+            "AWS CloudFormation"
+        );
+    }
 
     #[test]
     fn s3_prose_is_checked_against_the_knowledge_base() {
