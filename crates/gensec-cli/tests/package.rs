@@ -306,6 +306,22 @@ async fn iac_problems(run: &Run) -> Vec<String> {
             .unwrap();
     assert_eq!(yaml, template, "YAML and JSON templates differ");
     problems.extend(gensec_iac::cloudformation::schema_problems(&kb, &template));
+    // The package key's policy was executed: its services use it, nothing else can.
+    let index: gensec_core::contract::iac::IacIndex =
+        serde_json::from_value(json(run, paths::IAC_INDEX).await).unwrap();
+    if template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|r| r["Type"] == "AWS::KMS::Key" && r["Properties"]["KeyPolicy"].is_object())
+    {
+        if index.key_policy_cases.len() < 3 {
+            problems.push("the key policy was not executed".into());
+        }
+        for case in index.key_policy_cases.iter().filter(|c| !c.passed()) {
+            problems.push(format!("key policy case {case:?}"));
+        }
+    }
     let id = &run.ctx.service_id;
     let rules = String::from_utf8(
         read(run, &format!("controls/proactive/{id}.guard"))

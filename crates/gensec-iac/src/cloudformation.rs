@@ -3,6 +3,8 @@
 //! only the user can supply, a customer-managed key when the profile asks for
 //! one. Validated against the resource schemas and the run's Guard rules.
 
+use crate::data::Curated;
+use crate::key_policy::{self, KeyPolicy};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{Confidence, Expectation, Recommendation};
 use gensec_core::input::KeyManagement;
@@ -71,21 +73,6 @@ const REFERENCES: &[Reference] = &[
     },
 ];
 
-/// Properties the schemas require only conditionally (cfn-lint knows these
-/// rules): set when a recommendation opened the resource without them.
-#[derive(Debug, serde::Deserialize)]
-struct Companion {
-    resource_type: String,
-    property: String,
-    value: Value,
-    #[allow(dead_code)] // documentation for the reader of companions.json
-    why: String,
-}
-
-fn companions() -> Vec<Companion> {
-    serde_json::from_str(include_str!("../companions.json")).unwrap_or_default()
-}
-
 /// Resource-policy types: the statements they carry apply to these ARNs.
 fn policy_resources(resource_type: &str, target: &str) -> Option<Value> {
     match resource_type {
@@ -107,6 +94,9 @@ pub struct Hardened {
     pub logical_ids: BTreeMap<String, String>,
     /// Two recommendations wanted different values at one path.
     pub conflicts: Vec<String>,
+    /// The package key's policy and its executed cases, when the template
+    /// has a key.
+    pub key_policy: Option<KeyPolicy>,
 }
 
 fn logical_id(resource_type: &str, taken: &BTreeSet<String>) -> String {
@@ -295,6 +285,7 @@ fn apply(
 /// Build the hardened template of a service.
 pub fn build(
     kb: &Kb,
+    curated: &Curated,
     description: &str,
     recommendations: &[Recommendation],
     profile: &SecurityProfile,
@@ -303,13 +294,13 @@ pub fn build(
     let mut by_type: BTreeMap<&str, Vec<&Recommendation>> = BTreeMap::new();
     // The service's main resource types are the ones the catalogue covers;
     // for services it does not cover, every type with inferred settings.
-    let curated = recommendations
+    let has_curated = recommendations
         .iter()
         .any(|r| r.confidence == Confidence::Curated);
     for recommendation in recommendations
         .iter()
         .filter(|r| !r.is_operational())
-        .filter(|r| !curated || r.confidence == Confidence::Curated)
+        .filter(|r| !has_curated || r.confidence == Confidence::Curated)
     {
         by_type
             .entry(recommendation.resource_type.as_str())
@@ -329,7 +320,8 @@ pub fn build(
         for recommendation in recommendations {
             apply(&mut properties, recommendation, &mut out.conflicts);
         }
-        for companion in companions()
+        for companion in curated
+            .companions
             .iter()
             .filter(|c| c.resource_type == *resource_type)
         {
@@ -382,7 +374,18 @@ pub fn build(
                 KMS_KEY_PARAMETER,
                 &json!({"Fn::GetAtt": [KMS_KEY_RESOURCE, "Arn"]}),
             );
-            template["Resources"][KMS_KEY_RESOURCE] = customer_managed_key();
+            let mut users: Vec<String> = template["Resources"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, resource)| references(&resource["Properties"], KMS_KEY_RESOURCE))
+                .filter_map(|(_, resource)| resource["Type"].as_str().map(str::to_string))
+                .collect();
+            users.sort();
+            users.dedup();
+            let policy = key_policy::build(kb, curated, &users);
+            template["Resources"][KMS_KEY_RESOURCE] = customer_managed_key(&policy.document);
+            out.key_policy = Some(policy);
         }
     }
     declare_parameters(kb, &mut template);
@@ -532,9 +535,26 @@ fn fill_required(
     }
 }
 
-/// A key with rotation, a deletion window and the account as administrator
-/// (the key policy AWS itself creates by default), for `$profile:kms_key`.
-fn customer_managed_key() -> Value {
+/// Whether `value` names resource `id` (`Ref` or `Fn::GetAtt`).
+fn references(value: &Value, id: &str) -> bool {
+    match value {
+        Value::Object(object) => {
+            object.get("Ref").and_then(Value::as_str) == Some(id)
+                || object
+                    .get("Fn::GetAtt")
+                    .and_then(|target| target.get(0))
+                    .and_then(Value::as_str)
+                    == Some(id)
+                || object.values().any(|child| references(child, id))
+        }
+        Value::Array(items) => items.iter().any(|item| references(item, id)),
+        _ => false,
+    }
+}
+
+/// A key with rotation, a deletion window and its executed policy, for
+/// `$profile:kms_key`.
+fn customer_managed_key(policy: &Value) -> Value {
     json!({
         "Type": "AWS::KMS::Key",
         "DeletionPolicy": "Retain",
@@ -543,16 +563,7 @@ fn customer_managed_key() -> Value {
             "Description": "Customer-managed key for this service's data (gensec)",
             "EnableKeyRotation": true,
             "PendingWindowInDays": 30,
-            "KeyPolicy": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "AccountAdministersKeyThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
-                    "Action": "kms:*",
-                    "Resource": "*"
-                }]
-            }
+            "KeyPolicy": policy
         }
     })
 }

@@ -4,6 +4,8 @@
 //! and its Terraform translation.
 
 pub mod cloudformation;
+pub mod data;
+pub mod key_policy;
 pub mod terraform;
 
 use async_trait::async_trait;
@@ -154,7 +156,14 @@ impl Stage for IacStage {
             ctx.kb.data_date
         );
         let mut warnings = Vec::new();
-        let hardened = cloudformation::build(&kb, &description, &set.recommendations, &ctx.profile);
+        let curated = data::curated().map_err(|err| Error::Fatal(format!("IaC data: {err}")))?;
+        let hardened = cloudformation::build(
+            &kb,
+            curated,
+            &description,
+            &set.recommendations,
+            &ctx.profile,
+        );
         warnings.extend(
             hardened
                 .conflicts
@@ -167,6 +176,15 @@ impl Stage for IacStage {
             conflicts: hardened.conflicts.clone(),
             ..IacIndex::default()
         };
+        if let Some(key_policy) = &hardened.key_policy {
+            for problem in &key_policy.problems {
+                verdicts.reject("KMS key policy", problem.clone());
+            }
+            if key_policy.problems.is_empty() {
+                verdicts.accept();
+            }
+            index.key_policy_cases = key_policy.cases.clone();
+        }
         if index.resources.is_empty() {
             warnings.push("no resource to harden: the analysis produced no recommendation".into());
         } else {

@@ -3,6 +3,7 @@
 //! reviewer must supply, the checks the template passed and what the
 //! Terraform translation covers.
 
+use crate::contract::controls::ExecutedCase;
 use serde::{Deserialize, Serialize};
 
 /// One resource of the hardened template.
@@ -52,4 +53,8 @@ pub struct IacIndex {
     pub schema_problems: Vec<String>,
     pub conflicts: Vec<String>,
     pub terraform: TerraformCoverage,
+    /// The package key's policy executed before it was written: the
+    /// package's services can use the key, nothing else can.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_policy_cases: Vec<ExecutedCase>,
 }

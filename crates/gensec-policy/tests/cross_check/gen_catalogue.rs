@@ -2,7 +2,8 @@
 //! the controls stage executes it against (insecure, omitted and compliant
 //! requests, exempt principals), with and without exempt principals in the
 //! profile. gensec decides these before writing a statement; the simulator
-//! must decide them the same way.
+//! must decide them the same way. Likewise the package key's policy, for the
+//! key's users of every test service and every curated namespace.
 
 use gensec_core::input::ScpExemptions;
 use gensec_kb::Kb;
@@ -24,6 +25,53 @@ pub fn cases(kb: &Kb) -> Vec<Case> {
             case.id = format!("{label}/{}", case.id);
             cases.push(case);
         }
+    }
+    cases.extend(key_policy_cases(kb));
+    cases
+}
+
+/// Resource types that use the package key, grouped as the test services'
+/// templates group them, plus one per curated namespace.
+const KEY_USERS: &[&[&str]] = &[
+    &["AWS::S3::Bucket"],
+    &["AWS::RDS::DBCluster", "AWS::RDS::DBInstance"],
+    &[
+        "AWS::EC2::Instance",
+        "AWS::EC2::LaunchTemplate",
+        "AWS::EC2::Volume",
+    ],
+    &["AWS::DynamoDB::Table"],
+    &["AWS::Lambda::Function"],
+    &["AWS::SNS::Topic"],
+    &["AWS::SQS::Queue"],
+    &["AWS::SecretsManager::Secret"],
+    &[
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::NotebookInstance",
+    ],
+    &["AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::Guardrail"],
+    &[
+        "AWS::Elasticsearch::Domain",
+        "AWS::OpenSearchService::Domain",
+    ],
+    &["AWS::CloudTrail::Trail"],
+    &["AWS::Logs::LogGroup"],
+    &[
+        "AWS::EFS::FileSystem",
+        "AWS::StepFunctions::StateMachine",
+        "AWS::CodeBuild::Project",
+    ],
+];
+
+fn key_policy_cases(kb: &Kb) -> Vec<Case> {
+    let curated = gensec_iac::data::curated().unwrap_or_else(|err| panic!("IaC data: {err}"));
+    let mut cases = Vec::new();
+    for users in KEY_USERS {
+        let users: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+        cases.extend(
+            gensec_iac::key_policy::corpus_cases(kb, curated, &users)
+                .unwrap_or_else(|err| panic!("key policy for {users:?}: {err}")),
+        );
     }
     cases
 }
