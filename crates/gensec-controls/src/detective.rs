@@ -320,14 +320,21 @@ fn managed_scope(
             .iter()
             .any(|r| r == t || kb.config_type_for_cfn(r) == Some(t))
     };
-    if evaluates(config_type) {
+    // ComplianceResourceTypes takes only types Config knows.
+    let known = |t: &str| kb.config_types().iter().any(|a| a.config_type == t);
+    if evaluates(config_type) && known(config_type) {
         return Ok(vec![config_type.to_string()]);
     }
     let mut scope: Vec<String> = Vec::new();
     for t in package_types {
-        if evaluates(t) && !scope.contains(t) {
+        if evaluates(t) && known(t) && !scope.contains(t) {
             scope.push(t.clone());
         }
+    }
+    let evaluates_unrecorded = evaluates(config_type) || package_types.iter().any(|t| evaluates(t));
+    if scope.is_empty() && evaluates_unrecorded && rule.triggers.iter().any(|t| t == "periodic") {
+        // A periodic rule reads the service's API, not recorded items: unscoped.
+        return Ok(Vec::new());
     }
     if scope.is_empty() {
         Err(format!(
