@@ -369,10 +369,20 @@ impl Kb {
         cfn_type: &str,
         property: &str,
     ) -> Result<CiPath, String> {
-        let shape = self
-            .configuration_item_shape(cfn_type)
-            .map_err(|err| err.to_string())?
+        // "Recorded" is decided by Config's resource-type list (botocore's
+        // ResourceType enum through the alias table), not by the presence of a
+        // shape: aws-config-resource-schema also ships shapes for types the
+        // recorder does not accept (AWS::SageMaker::NotebookInstance), and a
+        // rule scoped to such a type never receives an item.
+        let config_type = self
+            .config_type_for_cfn(cfn_type)
             .ok_or_else(|| format!("Config does not record {cfn_type}"))?;
+        let shape = self
+            .configuration_item_shape(config_type)
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| {
+                format!("Config does not record {cfn_type}: no configuration item shape for {config_type}")
+            })?;
         map_ci_path(shape, cfn_type, property)
     }
 }

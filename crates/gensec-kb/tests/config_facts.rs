@@ -285,6 +285,18 @@ fn cloudformation_paths_map_onto_what_config_records() {
         unrecorded.contains("Config does not record AWS::Lambda::Permission"),
         "{unrecorded}"
     );
+    // A shape alone does not make a type recorded: Config's type list decides.
+    assert!(
+        KB.configuration_item_shape("AWS::SageMaker::NotebookInstance")
+            .unwrap()
+            .is_some()
+    );
+    assert!(!KB.config_records("AWS::SageMaker::NotebookInstance"));
+    let notebook = path("AWS::SageMaker::NotebookInstance", "DirectInternetAccess").unwrap_err();
+    assert!(
+        notebook.starts_with("Config does not record AWS::SageMaker::NotebookInstance"),
+        "{notebook}"
+    );
     let missing = path("AWS::KMS::Key", "BypassPolicyLockoutSafetyCheck").unwrap_err();
     assert!(
         missing.contains("Config does not record BypassPolicyLockoutSafetyCheck"),
