@@ -336,7 +336,12 @@ fn managed_scope(
         // A periodic rule reads the service's API, not recorded items: unscoped.
         return Ok(Vec::new());
     }
-    if scope.is_empty() {
+    if scope.is_empty() && evaluates_unrecorded {
+        Err(format!(
+            "{identifier} evaluates {}, which is not in Config's resource-type list, so the rule cannot be scoped to it",
+            rule.resource_types.join(", ")
+        ))
+    } else if scope.is_empty() {
         Err(format!(
             "{identifier} evaluates {}, none of the package's types",
             rule.resource_types.join(", ")
