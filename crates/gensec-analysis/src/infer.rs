@@ -459,17 +459,17 @@ fn recognise(
 }
 
 /// A Config rule for this type whose name carries the heuristic's keyword,
-/// when exactly one does (anything vaguer is left to the reviewer).
+/// when exactly one does (anything vaguer is left to the reviewer). Only a
+/// rule without required parameters: an inferred entry sets none, and a
+/// required parameter's default in the rule data is the console's example,
+/// which CloudFormation does not fill in (REQUIRED_TAGS without `tag1Key`).
 fn matching_rule(kb: &Kb, type_name: &str, keywords: &[&str]) -> Option<RawConfigRule> {
     let mut matches = kb.config_rules().iter().filter(|rule| {
         rule.resource_types.iter().any(|t| t == type_name)
             && keywords
                 .iter()
                 .any(|keyword| rule.identifier.contains(keyword))
-            && rule
-                .parameters
-                .iter()
-                .all(|p| p.optional || p.default.is_some())
+            && rule.parameters.iter().all(|p| p.optional)
     });
     let first = matches.next()?;
     if matches.next().is_some() {

@@ -1,15 +1,19 @@
 //! Detective controls: AWS Config rules as a deployable CloudFormation
-//! template. A managed rule (with its InputParameters) when one evaluates the
-//! property; otherwise a custom policy rule written in Guard over the
-//! configuration item, executed against test items before it is emitted.
+//! template. Every managed rule that evaluates the package's types and answers
+//! one of its controls (its own rule, or its Security Hub controls' rules),
+//! with every required parameter set, or none; otherwise a custom policy rule
+//! written in Guard over the path Config records (the configuration-item
+//! shape), executed against configuration items before it is emitted.
 
 use crate::guard::{self, guard_path};
 use crate::selftest::{self, Outcome, evaluate, set_path, verdict};
-use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
-use gensec_core::contract::controls::{ControlKind, ExecutedCase, GeneratedControl};
+use gensec_core::contract::analysis::{Confidence, Recommendation};
+use gensec_core::contract::controls::{
+    ControlGap, ControlKind, ExecutedCase, GapCause, GeneratedControl,
+};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::Verdicts;
-use gensec_kb::{Kb, validate};
+use gensec_kb::{CiPath, CiValueType, Kb, validate};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -22,6 +26,8 @@ pub struct Detective {
     pub custom_policies: Vec<(String, String)>,
     /// One per rule kept.
     pub controls: Vec<GeneratedControl>,
+    /// Recommendations left without a rule of a kind, and why.
+    pub gaps: Vec<ControlGap>,
 }
 
 fn logical_id(text: &str) -> String {
@@ -46,11 +52,13 @@ fn rule_name(service_id: &str, suffix: &str) -> String {
     name.chars().take(128).collect()
 }
 
-/// Guard over a Config configuration item. Assumes the item's `configuration`
-/// carries the CloudFormation property names, which holds for types Config
-/// records through the CloudFormation registry; the file header says so.
-fn custom_policy(recommendation: &Recommendation, name: &str) -> Result<String, String> {
-    let target = format!("configuration.{}", guard_path(&recommendation.property));
+/// Guard over a Config configuration item, reading the path Config records.
+fn custom_policy(
+    recommendation: &Recommendation,
+    ci_path: &CiPath,
+    name: &str,
+) -> Result<String, String> {
+    let target = guard_path(&ci_path.path);
     let message = format!(
         "Violation: [{}] {}",
         recommendation.configuration_id,
@@ -62,40 +70,116 @@ fn custom_policy(recommendation: &Recommendation, name: &str) -> Result<String, 
     );
     Ok(format!(
         "rule {name} when resourceType == \"{}\" {{\n    {}\n}}\n",
-        recommendation.resource_type,
+        ci_path.config_type,
         lines.join("\n    "),
     ))
 }
 
-fn configuration_item(recommendation: &Recommendation, value: Option<Value>) -> Value {
-    let mut configuration = Map::new();
-    if let Some(value) = value {
-        set_path(&mut configuration, &recommendation.property, value);
+/// A configuration item as Config delivers it (configuration item schema
+/// 1.3: the envelope, `configuration`, `supplementaryConfiguration`), with
+/// the value at the recorded path when there is one.
+pub fn configuration_item(ci_path: &CiPath, value: Option<Value>) -> Value {
+    let mut item = Map::new();
+    for (key, field) in [
+        ("version", json!("1.3")),
+        ("accountId", json!("123456789012")),
+        (
+            "configurationItemCaptureTime",
+            json!("2026-01-01T00:00:00.000Z"),
+        ),
+        ("configurationItemStatus", json!("OK")),
+        ("configurationStateId", json!("1767225600000")),
+        ("awsRegion", json!("us-east-1")),
+        ("resourceType", json!(ci_path.config_type)),
+        ("resourceId", json!("gensec-self-test")),
+        ("resourceName", json!("gensec-self-test")),
+        ("tags", json!({})),
+        ("relationships", json!([])),
+        ("configuration", json!({})),
+        ("supplementaryConfiguration", json!({})),
+    ] {
+        item.insert(key.to_string(), field);
     }
-    json!({"resourceType": recommendation.resource_type, "configuration": configuration})
+    if let Some(value) = value {
+        set_path(&mut item, &ci_path.path, value);
+    }
+    Value::Object(item)
 }
 
-/// Run the custom policy on the configuration items of the Guard self-test's
-/// cases (the same values, in a configuration item instead of a template).
+/// Whether a case value has the type Config records at the path; a mismatch
+/// (a string where Config records a boolean) means the rule would compare
+/// unlike values and never match a real item.
+fn value_fits(value: &Value, value_type: Option<CiValueType>) -> bool {
+    let Some(value_type) = value_type else {
+        return true;
+    };
+    match value {
+        Value::Array(items) => items.iter().all(|item| value_fits(item, Some(value_type))),
+        Value::Bool(_) => value_type == CiValueType::Boolean,
+        Value::Number(number) => match value_type {
+            CiValueType::Integer => {
+                number.is_i64()
+                    || number.is_u64()
+                    || number.as_f64().is_some_and(|n| n.fract() == 0.0)
+            }
+            CiValueType::Float => true,
+            _ => false,
+        },
+        Value::String(_) => !matches!(
+            value_type,
+            CiValueType::Boolean | CiValueType::Integer | CiValueType::Float
+        ),
+        Value::Null | Value::Object(_) => true,
+    }
+}
+
+/// Run the custom policy on configuration items carrying the values of the
+/// Guard self-test's cases at the recorded path.
 fn verify_custom(
     recommendation: &Recommendation,
+    ci_path: &CiPath,
     rules: &str,
     name: &str,
 ) -> Result<Vec<ExecutedCase>, String> {
     let mut executed = Vec::new();
-    for case in selftest::cases(recommendation, name) {
+    let cases = selftest::cases(recommendation, name);
+    let expects = |outcome| {
+        cases
+            .iter()
+            .any(|c| c.expectations.rules.get(name) == Some(&outcome))
+    };
+    if !expects(Outcome::Pass) || !expects(Outcome::Fail) {
+        return Err(
+            "the self-test needs a configuration item the rule passes and one it fails".into(),
+        );
+    }
+    for case in &cases {
         let value = gensec_kb::paths::get_property(
             &case.input["Resources"]["Resource"]["Properties"],
             &recommendation.property,
         )
         .cloned();
+        if let Some(value) = &value
+            && value.is_null()
+        {
+            continue;
+        }
+        if let Some(value) = &value
+            && !value_fits(value, ci_path.value_type)
+        {
+            return Err(format!(
+                "case \"{}\" sets {value}, but Config records {} as {:?}",
+                case.name, ci_path.path, ci_path.value_type
+            ));
+        }
         let expected = case
             .expectations
             .rules
             .get(name)
             .copied()
             .unwrap_or(Outcome::Skip);
-        let found = evaluate(rules, name, &configuration_item(recommendation, value))?;
+        let item = configuration_item(ci_path, value);
+        let found = evaluate(rules, name, &item)?;
         if found != expected {
             return Err(format!(
                 "custom policy gave {found:?} on configuration item \"{}\", expected {expected:?}",
@@ -108,11 +192,164 @@ fn verify_custom(
             actual: verdict(found),
         });
     }
+    // A rule over another type must not fire.
+    let other = CiPath {
+        config_type: "AWS::Gensec::Other".into(),
+        ..ci_path.clone()
+    };
+    let found = evaluate(rules, name, &configuration_item(&other, None))?;
+    if found != Outcome::Skip {
+        return Err(format!(
+            "custom policy gave {found:?} on a configuration item of another type, expected Skip"
+        ));
+    }
+    executed.push(ExecutedCase {
+        name: "configuration item of another resource type".into(),
+        expected: verdict(Outcome::Skip),
+        actual: verdict(found),
+    });
     Ok(executed)
 }
 
-/// A managed rule, the types it is scoped to and the recommendations it checks.
-type ManagedRule<'a> = (&'a ConfigRuleRef, Vec<String>, Vec<String>);
+/// A managed rule: its parameters, the Config types it is scoped to, the
+/// recommendations it checks and where it came from.
+#[derive(Debug)]
+struct ManagedRule {
+    identifier: String,
+    parameters: BTreeMap<String, String>,
+    types: Vec<String>,
+    configuration_ids: Vec<String>,
+    origins: Vec<String>,
+}
+
+/// A managed rule that answers a recommendation: the control's own rule
+/// (parameters resolved from the profile by the analysis stage) and the rules
+/// of the Security Hub controls it lists (no parameters of their own).
+fn managed_candidates(
+    kb: &Kb,
+    recommendation: &Recommendation,
+) -> Vec<(String, BTreeMap<String, String>, String)> {
+    let mut out = Vec::new();
+    if let Some(rule) = &recommendation.detective {
+        out.push((
+            rule.identifier.clone(),
+            rule.parameters.clone(),
+            format!("the control's Config rule ({})", recommendation.control_id),
+        ));
+    }
+    for id in &recommendation.security_hub_controls {
+        let Some(control) = kb.security_hub_control(id) else {
+            continue;
+        };
+        if control.retired || control.config_rule_custom {
+            continue;
+        }
+        let identifier = control.config_rule_identifier.clone().or_else(|| {
+            control
+                .config_rule
+                .as_deref()
+                .and_then(|name| kb.config_rule_by_name(name))
+                .map(|rule| rule.identifier.clone())
+        });
+        if let Some(identifier) = identifier
+            && !out.iter().any(|(known, _, _)| known == &identifier)
+        {
+            out.push((
+                identifier,
+                BTreeMap::new(),
+                format!("Security Hub control {}", control.id),
+            ));
+        }
+    }
+    out
+}
+
+/// Why a managed rule cannot be emitted with these parameters, checked
+/// against the rule's parameter list in the KB.
+fn managed_problem(
+    kb: &Kb,
+    identifier: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Option<String> {
+    let Some(rule) = kb.config_rule(identifier) else {
+        return Some(format!("{identifier} is not an AWS Config managed rule"));
+    };
+    if rule.details_known {
+        if let Some(unknown) = parameters
+            .keys()
+            .find(|name| !rule.parameters.iter().any(|p| &p.name == *name))
+        {
+            return Some(format!("{identifier} has no parameter {unknown}"));
+        }
+        // A required parameter must be written: CloudFormation does not fill
+        // in the console's example value, and the rule then fails to deploy.
+        let missing: Vec<&str> = rule
+            .parameters
+            .iter()
+            .filter(|p| !p.optional && !parameters.contains_key(&p.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "{identifier} needs {} and neither the profile nor the control data sets it",
+                missing.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+/// The Config types a managed rule is scoped to for a recommendation: its own
+/// type when the rule evaluates it, otherwise the package's types the rule
+/// evaluates (a bucket-policy control answered by a rule over buckets); none
+/// for a rule that evaluates the account. An error when it evaluates none.
+fn managed_scope(
+    kb: &Kb,
+    identifier: &str,
+    config_type: &str,
+    package_types: &[String],
+) -> Result<Vec<String>, String> {
+    let Some(rule) = kb.config_rule(identifier) else {
+        return Err(format!("{identifier} is not an AWS Config managed rule"));
+    };
+    if !rule.details_known || rule.resource_types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let evaluates = |t: &str| {
+        rule.resource_types
+            .iter()
+            .any(|r| r == t || kb.config_type_for_cfn(r) == Some(t))
+    };
+    // ComplianceResourceTypes takes only types Config knows.
+    let known = |t: &str| kb.config_types().iter().any(|a| a.config_type == t);
+    if evaluates(config_type) && known(config_type) {
+        return Ok(vec![config_type.to_string()]);
+    }
+    let mut scope: Vec<String> = Vec::new();
+    for t in package_types {
+        if evaluates(t) && known(t) && !scope.contains(t) {
+            scope.push(t.clone());
+        }
+    }
+    let evaluates_unrecorded = evaluates(config_type) || package_types.iter().any(|t| evaluates(t));
+    if scope.is_empty() && evaluates_unrecorded && rule.triggers.iter().any(|t| t == "periodic") {
+        // A periodic rule reads the service's API, not recorded items: unscoped.
+        return Ok(Vec::new());
+    }
+    if scope.is_empty() && evaluates_unrecorded {
+        Err(format!(
+            "{identifier} evaluates {}, which is not in Config's resource-type list, so the rule cannot be scoped to it",
+            rule.resource_types.join(", ")
+        ))
+    } else if scope.is_empty() {
+        Err(format!(
+            "{identifier} evaluates {}, none of the package's types",
+            rule.resource_types.join(", ")
+        ))
+    } else {
+        Ok(scope)
+    }
+}
 
 /// Build the detective controls of a service.
 pub fn build(
@@ -125,52 +362,114 @@ pub fn build(
     let mut resources = Map::new();
     // One managed rule per identifier and parameter set, scoped to every type
     // that needs it.
-    let mut managed: BTreeMap<(String, String), ManagedRule<'_>> = BTreeMap::new();
+    let mut managed: BTreeMap<(String, String), ManagedRule> = BTreeMap::new();
+    let mut answered = std::collections::BTreeSet::new();
+    // The package's types in Config naming: a rule answering a control is
+    // scoped to those of them it evaluates.
+    let package_types: Vec<String> = kb
+        .service(service_id)
+        .map(|entry| entry.resource_types.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(recommendations.iter().map(|r| &r.resource_type))
+        .map(|t| kb.config_type_for_cfn(t).unwrap_or(t).to_string())
+        .collect();
+    let mut refused = std::collections::BTreeSet::new();
     for recommendation in recommendations {
-        if let Some(rule) = &recommendation.detective {
-            let key = (
-                rule.identifier.clone(),
-                serde_json::to_string(&rule.parameters).unwrap_or_default(),
-            );
-            let (_, types, ids) = managed
-                .entry(key)
-                .or_insert_with(|| (rule, Vec::new(), Vec::new()));
-            // An operational control's rule evaluates the account: no scope.
-            if !recommendation.is_operational() && !types.contains(&recommendation.resource_type) {
-                types.push(recommendation.resource_type.clone());
+        let cfn_type = recommendation.resource_type.as_str();
+        let config_type = kb.config_type_for_cfn(cfn_type).unwrap_or(cfn_type);
+        for (identifier, parameters, origin) in managed_candidates(kb, recommendation) {
+            let scope = managed_scope(kb, &identifier, config_type, &package_types);
+            let problem = match &scope {
+                Err(reason) => Some(reason.clone()),
+                Ok(_) => managed_problem(kb, &identifier, &parameters),
+            };
+            if let Some(reason) = problem {
+                out.gaps.push(ControlGap {
+                    configuration_id: recommendation.configuration_id.clone(),
+                    kind: ControlKind::ConfigManagedRule,
+                    cause: GapCause::Rejected,
+                    reason: format!("{reason} (from {origin})"),
+                });
+                if refused.insert((identifier.clone(), reason.clone())) {
+                    report.reject(format!("Config rule {identifier}"), reason);
+                }
+                continue;
             }
-            ids.push(recommendation.configuration_id.clone());
+            let scope = scope.unwrap_or_default();
+            let key = (
+                identifier.clone(),
+                serde_json::to_string(&parameters).unwrap_or_default(),
+            );
+            let entry = managed.entry(key).or_insert_with(|| ManagedRule {
+                identifier: identifier.clone(),
+                parameters: parameters.clone(),
+                types: Vec::new(),
+                configuration_ids: Vec::new(),
+                origins: Vec::new(),
+            });
+            for config_type in scope {
+                if !entry.types.contains(&config_type) {
+                    entry.types.push(config_type);
+                }
+            }
+            if !entry
+                .configuration_ids
+                .contains(&recommendation.configuration_id)
+            {
+                entry
+                    .configuration_ids
+                    .push(recommendation.configuration_id.clone());
+            }
+            if !entry.origins.contains(&origin) {
+                entry.origins.push(origin);
+            }
+            answered.insert(recommendation.configuration_id.clone());
+        }
+    }
+    for recommendation in recommendations {
+        if answered.contains(&recommendation.configuration_id) {
             continue;
         }
         // Inferred recommendations get no custom rule: a reviewer decides first.
-        if recommendation.confidence != Confidence::Curated {
+        if recommendation.confidence != Confidence::Curated || recommendation.is_operational() {
             continue;
         }
         let id = recommendation.configuration_id.to_ascii_lowercase();
         let service_prefix = format!("cfg-{}-", service_id.replace('-', ""));
         let name = rule_name(service_id, id.strip_prefix(&service_prefix).unwrap_or(&id));
         let guard_name = name.replace('-', "_");
-        if recommendation.is_operational() {
-            continue;
-        }
-        let policy = match custom_policy(recommendation, &guard_name) {
-            Ok(policy) => policy,
+        let gap = |cause, reason: String| ControlGap {
+            configuration_id: recommendation.configuration_id.clone(),
+            kind: ControlKind::ConfigCustomRule,
+            cause,
+            reason,
+        };
+        let ci_path = match kb
+            .configuration_item_path(&recommendation.resource_type, &recommendation.property)
+        {
+            Ok(ci_path) => ci_path,
             Err(reason) => {
-                report.reject(format!("custom Config rule {name}"), reason);
+                out.gaps.push(gap(GapCause::NotExpressible, reason));
                 continue;
             }
         };
-        let executed = match verify_custom(recommendation, &policy, &guard_name) {
-            Ok(executed) => executed,
+        let checked = custom_policy(recommendation, &ci_path, &guard_name).and_then(|policy| {
+            let executed = verify_custom(recommendation, &ci_path, &policy, &guard_name)?;
+            Ok((policy, executed))
+        });
+        let (policy, executed) = match checked {
+            Ok(found) => found,
             Err(reason) => {
-                report.reject(format!("custom Config rule {name}"), reason);
+                report.reject(format!("custom Config rule {name}"), reason.clone());
+                out.gaps.push(gap(GapCause::Rejected, reason));
                 continue;
             }
         };
         let properties = json!({
             "ConfigRuleName": name,
             "Description": format!("{} (custom policy generated by gensec)", recommendation.title),
-            "Scope": {"ComplianceResourceTypes": [recommendation.resource_type]},
+            "Scope": {"ComplianceResourceTypes": [ci_path.config_type]},
             "Source": {
                 "Owner": "CUSTOM_POLICY",
                 "SourceDetails": [
@@ -195,17 +494,23 @@ pub fn build(
                     .unwrap_or_default()
                     .to_string(),
                 configuration_ids: vec![recommendation.configuration_id.clone()],
-                resource_types: vec![recommendation.resource_type.clone()],
+                resource_types: vec![ci_path.config_type.clone()],
                 source_identifier: None,
                 actions: Vec::new(),
                 conditional: false,
-                checks: vec!["the rule's AWS::Config::ConfigRule resource is schema-valid".into()],
+                checks: vec![
+                    format!(
+                        "reads {}, which AWS Config records for {} (configuration item schema)",
+                        ci_path.path, ci_path.config_type
+                    ),
+                    "the rule's AWS::Config::ConfigRule resource is schema-valid".into(),
+                ],
                 cases: executed,
             });
             out.custom_policies.push((file, policy));
         }
     }
-    for (index, (rule, resource_types, configuration_ids)) in managed.values().enumerate() {
+    for (index, rule) in managed.values().enumerate() {
         let identifier = &rule.identifier;
         let mut name = rule_name(service_id, identifier);
         if !rule.parameters.is_empty() {
@@ -214,13 +519,13 @@ pub fn build(
         let mut properties = json!({
             "ConfigRuleName": name,
             "Description": kb.config_rule(identifier).map(|r| r.description.clone()).unwrap_or_default(),
-            "Scope": {"ComplianceResourceTypes": resource_types},
+            "Scope": {"ComplianceResourceTypes": rule.types},
             "Source": {"Owner": "AWS", "SourceIdentifier": identifier}
         });
         if !rule.parameters.is_empty() {
             properties["InputParameters"] = json!(rule.parameters);
         }
-        if resource_types.is_empty()
+        if rule.types.is_empty()
             && let Some(fields) = properties.as_object_mut()
         {
             fields.remove("Scope");
@@ -235,14 +540,15 @@ pub fn build(
                 name: name.clone(),
                 file: paths::CONFIG_RULES.to_string(),
                 description: properties["Description"].as_str().unwrap_or_default().to_string(),
-                configuration_ids: configuration_ids.clone(),
-                resource_types: resource_types.clone(),
+                configuration_ids: rule.configuration_ids.clone(),
+                resource_types: rule.types.clone(),
                 source_identifier: Some(identifier.clone()),
                 actions: Vec::new(),
                 conditional: false,
                 checks: vec![
                     format!("{identifier} is an AWS Config managed rule that evaluates the resource types"),
-                    "its parameters exist with values of their type".into(),
+                    format!("answers {}", rule.origins.join(", ")),
+                    "every parameter is in the rule's parameter list and every required one is set".into(),
                     "the rule's AWS::Config::ConfigRule resource is schema-valid".into(),
                 ],
                 cases: Vec::new(),

@@ -159,6 +159,7 @@ impl Stage for ControlsStage {
                 detective::build(&kb, &ctx.service_id, &set.recommendations, &mut verdicts);
             write_detective(&mut writer, &header, &detective).await?;
             index.controls.extend(detective.controls);
+            index.gaps.extend(detective.gaps);
         }
         let mut scp_documents = 0;
         if matches!(
@@ -265,7 +266,7 @@ async fn write_detective(
     }
     for (file, text) in &detective.custom_policies {
         let body = format!(
-            "# {header}\n# Custom AWS Config policy; assumes the configuration item mirrors the CloudFormation properties.\n{text}"
+            "# {header}\n# Custom AWS Config policy over the configuration item paths AWS Config records (aws-config-resource-schema).\n{text}"
         );
         writer
             .put_text(&paths::config_custom_policy(file), body, "text/plain")

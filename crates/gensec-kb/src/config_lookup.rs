@@ -239,3 +239,150 @@ impl Kb {
             .collect()
     }
 }
+
+/// A curated exception to the case-insensitive path match: a CloudFormation
+/// property path that Config records under another name or outside
+/// `configuration` (S3's supplementary configuration items).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiPathException {
+    /// The Config resource type.
+    pub config_type: String,
+    /// CloudFormation property path (`A.B[]`), a prefix of the mapped paths.
+    pub cfn_path: String,
+    /// Where Config records it (`supplementaryConfiguration.X.rules[]`).
+    pub ci_path: String,
+    /// Where the fact comes from.
+    pub source: String,
+}
+
+const CI_PATH_EXCEPTIONS_FILE: &str = "config-ci-path-exceptions.json";
+const CI_PATH_EXCEPTIONS: &str = include_str!("../ci-paths/config-ci-path-exceptions.json");
+
+/// The curated exceptions; a malformed file fails naming the file and JSON path.
+pub fn ci_path_exceptions() -> Result<&'static [CiPathException], gensec_data::DataError> {
+    static PARSED: OnceLock<Result<Vec<CiPathException>, gensec_data::DataError>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| gensec_data::parse(CI_PATH_EXCEPTIONS_FILE, CI_PATH_EXCEPTIONS))
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+/// Where Config records a CloudFormation property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiPath {
+    /// The Config resource type (`AWS::OpenSearch::Domain`).
+    pub config_type: String,
+    /// Path in the configuration item, `[]` after list segments
+    /// (`supplementaryConfiguration.ServerSideEncryptionConfiguration.rules[].bucketKeyEnabled`).
+    pub path: String,
+    /// The recorded value type; `None` when the path holds an object.
+    pub value_type: Option<crate::facts::CiValueType>,
+}
+
+/// `A.B[].C` -> [("A", false), ("B", true), ("C", false)].
+fn segments(path: &str) -> Vec<(&str, bool)> {
+    path.split('.')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        })
+        .collect()
+}
+
+/// The spelling of the segment after `prefix` (array markers stripped) that
+/// matches `name` case-insensitively in one of the shape's paths.
+fn recorded_segment<'a>(shape: &'a CiShape, prefix: &str, name: &str) -> Option<&'a str> {
+    let wanted = format!("{prefix}.{name}").to_ascii_lowercase();
+    shape.paths.keys().find_map(|path| {
+        let lower = path.to_ascii_lowercase();
+        let rest = lower.strip_prefix(&wanted)?;
+        if !(rest.is_empty() || rest.starts_with('.')) {
+            return None;
+        }
+        let start = prefix.len() + 1;
+        Some(&path[start..start + name.len()])
+    })
+}
+
+/// Map a CloudFormation property path onto the recorded shape: each segment
+/// matched case-insensitively (Config records camelCase names from the
+/// Describe APIs), after the longest curated exception that applies.
+pub fn map_ci_path(shape: &CiShape, cfn_type: &str, property: &str) -> Result<CiPath, String> {
+    let exceptions = ci_path_exceptions().map_err(|err| err.to_string())?;
+    let matches_prefix = |prefix: &str| {
+        property == prefix
+            || property
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    let exception = exceptions
+        .iter()
+        .filter(|e| e.config_type == shape.config_type && matches_prefix(&e.cfn_path))
+        .max_by_key(|e| e.cfn_path.len());
+    let (mut mapped, mut stripped, rest) = match exception {
+        Some(e) => (
+            e.ci_path.clone(),
+            e.ci_path.replace("[]", ""),
+            &property[e.cfn_path.len()..],
+        ),
+        None => (
+            "configuration".to_string(),
+            "configuration".to_string(),
+            property,
+        ),
+    };
+    for (name, array) in segments(rest) {
+        let spelled = recorded_segment(shape, &stripped, name).ok_or_else(|| {
+            format!(
+                "Config does not record {property} for {} ({cfn_type}): no {stripped}.{name} in its configuration item",
+                shape.config_type
+            )
+        })?;
+        stripped = format!("{stripped}.{spelled}");
+        mapped = format!("{mapped}.{spelled}{}", if array { "[]" } else { "" });
+    }
+    if exception.is_some()
+        && !shape
+            .paths
+            .keys()
+            .any(|p| p == &stripped || p.starts_with(&format!("{stripped}.")))
+    {
+        return Err(format!(
+            "the curated path {stripped} is not in the configuration item of {}",
+            shape.config_type
+        ));
+    }
+    Ok(CiPath {
+        config_type: shape.config_type.clone(),
+        value_type: shape.path(&stripped),
+        path: mapped,
+    })
+}
+
+impl Kb {
+    /// Where Config records a CloudFormation property of a type, or why it
+    /// does not (the type is not recorded, or the item lacks the setting).
+    pub fn configuration_item_path(
+        &self,
+        cfn_type: &str,
+        property: &str,
+    ) -> Result<CiPath, String> {
+        // "Recorded" is decided by Config's resource-type list (botocore's
+        // ResourceType enum through the alias table), not by the presence of a
+        // shape: aws-config-resource-schema also ships shapes for types the
+        // recorder does not accept (AWS::SageMaker::NotebookInstance), and a
+        // rule scoped to such a type never receives an item.
+        let config_type = self
+            .config_type_for_cfn(cfn_type)
+            .ok_or_else(|| format!("Config does not record {cfn_type}"))?;
+        let shape = self
+            .configuration_item_shape(config_type)
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| {
+                format!("Config does not record {cfn_type}: no configuration item shape for {config_type}")
+            })?;
+        map_ci_path(shape, cfn_type, property)
+    }
+}

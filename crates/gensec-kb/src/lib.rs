@@ -26,6 +26,7 @@ pub mod overlay;
 pub mod paths;
 pub mod validate;
 
+pub use config_lookup::{CiPath, CiPathException, ci_path_exceptions, map_ci_path};
 pub use documentation::{
     SOURCE_CFN, SOURCE_CONFIG, SOURCE_IAM, ServiceDocumentation, SourceStatus,
 };

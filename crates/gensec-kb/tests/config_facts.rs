@@ -240,3 +240,87 @@ fn configuration_item_shapes() {
             .is_none()
     );
 }
+
+#[test]
+fn cloudformation_paths_map_onto_what_config_records() {
+    let path = |t: &str, p: &str| KB.configuration_item_path(t, p);
+    let rds = path("AWS::RDS::DBInstance", "StorageEncrypted").unwrap();
+    assert_eq!(rds.path, "configuration.storageEncrypted");
+    assert_eq!(rds.value_type, Some(CiValueType::Boolean));
+    assert_eq!(
+        path("AWS::RDS::DBInstance", "EnableIAMDatabaseAuthentication")
+            .unwrap()
+            .path,
+        "configuration.iAMDatabaseAuthenticationEnabled"
+    );
+    assert_eq!(
+        path(
+            "AWS::S3::Bucket",
+            "BucketEncryption.ServerSideEncryptionConfiguration[].ServerSideEncryptionByDefault.SSEAlgorithm"
+        )
+        .unwrap()
+        .path,
+        "supplementaryConfiguration.ServerSideEncryptionConfiguration.rules[].applyServerSideEncryptionByDefault.sseAlgorithm"
+    );
+    assert_eq!(
+        path(
+            "AWS::S3::Bucket",
+            "PublicAccessBlockConfiguration.BlockPublicAcls"
+        )
+        .unwrap()
+        .path,
+        "supplementaryConfiguration.PublicAccessBlockConfiguration.blockPublicAcls"
+    );
+    let opensearch = path(
+        "AWS::OpenSearchService::Domain",
+        "EncryptionAtRestOptions.Enabled",
+    );
+    assert_eq!(
+        opensearch.as_ref().map(|p| p.config_type.as_str()),
+        Ok("AWS::OpenSearch::Domain"),
+        "{opensearch:?}"
+    );
+    let unrecorded = path("AWS::Lambda::Permission", "Principal").unwrap_err();
+    assert!(
+        unrecorded.contains("Config does not record AWS::Lambda::Permission"),
+        "{unrecorded}"
+    );
+    // A shape alone does not make a type recorded: Config's type list decides.
+    assert!(
+        KB.configuration_item_shape("AWS::SageMaker::NotebookInstance")
+            .unwrap()
+            .is_some()
+    );
+    assert!(!KB.config_records("AWS::SageMaker::NotebookInstance"));
+    let notebook = path("AWS::SageMaker::NotebookInstance", "DirectInternetAccess").unwrap_err();
+    assert!(
+        notebook.starts_with("Config does not record AWS::SageMaker::NotebookInstance"),
+        "{notebook}"
+    );
+    let missing = path("AWS::KMS::Key", "BypassPolicyLockoutSafetyCheck").unwrap_err();
+    assert!(
+        missing.contains("Config does not record BypassPolicyLockoutSafetyCheck"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn every_curated_ci_path_exception_is_in_its_types_shape() {
+    let exceptions = gensec_kb::ci_path_exceptions().unwrap();
+    assert!(!exceptions.is_empty());
+    for exception in exceptions {
+        let shape = KB
+            .configuration_item_shape(&exception.config_type)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} has no shape", exception.config_type));
+        let stripped = exception.ci_path.replace("[]", "");
+        assert!(
+            shape
+                .paths
+                .keys()
+                .any(|p| p == &stripped || p.starts_with(&format!("{stripped}."))),
+            "{exception:?}"
+        );
+        assert!(!exception.source.is_empty());
+    }
+}

@@ -1,0 +1,215 @@
+//! Config detective controls over the 17 test services plus QuickSight,
+//! Bedrock, SageMaker and Secrets Manager (one KB load): every custom Guard
+//! policy reads only paths AWS Config records for its type (checked against
+//! the configuration-item shape, independently of how the path was mapped)
+//! and passes and fails its configuration-item cases; every managed rule has
+//! every parameter in its parameter list, every required one set, and is
+//! scoped to Config types it evaluates; every rule is schema-valid.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use gensec_controls::detective;
+use gensec_core::contract::controls::{ControlKind, GapCause, Verdict};
+use gensec_core::contract::stage::{StageId, Verdicts};
+use gensec_core::input::parse_profile;
+use gensec_kb::{CiShape, Kb, validate};
+use serde_json::Value;
+use std::path::Path;
+
+const SERVICES: &[&str] = &[
+    "S3",
+    "RDS",
+    "Lambda",
+    "DynamoDB",
+    "KMS",
+    "SQS",
+    "SNS",
+    "EC2",
+    "IAM",
+    "CloudTrail",
+    "EKS",
+    "ECS",
+    "OpenSearch",
+    "Redshift",
+    "API Gateway",
+    "CloudFront",
+    "ELBv2",
+    "QuickSight",
+    "Bedrock",
+    "SageMaker",
+    "Secrets Manager",
+];
+
+/// Configuration-item paths a Guard policy reads, as recorded paths without
+/// list markers or quotes (`configuration.storageEncrypted`).
+fn paths_read(policy: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for token in policy.split(|c: char| c.is_whitespace() || c == '{' || c == '}') {
+        let token = token.trim_matches(|c| c == '(' || c == ')');
+        if token.starts_with("configuration.") || token.starts_with("supplementaryConfiguration.") {
+            found.push(token.replace("[*]", "").replace('"', ""));
+        }
+    }
+    found
+}
+
+fn recorded(shape: &CiShape, path: &str) -> bool {
+    shape
+        .paths
+        .keys()
+        .any(|p| p == path || p.starts_with(&format!("{path}.")))
+}
+
+#[test]
+fn config_rules_evaluate_real_configuration_items() {
+    let kb = Kb::embedded().unwrap();
+    let profile_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config-example/security-profile/example-corp.json");
+    let profile = parse_profile(
+        "example-corp.json",
+        &std::fs::read_to_string(profile_path).unwrap(),
+    )
+    .unwrap();
+    let catalogue = gensec_analysis::catalogue::load().unwrap();
+    let mut problems = Vec::new();
+    let (mut custom, mut managed, mut unrecorded, mut refused) = (0, 0, 0, 0);
+    let mut unrecorded_types = 0;
+    for name in SERVICES {
+        let service = kb.resolve_service(name).unwrap();
+        let (recommendations, _) =
+            gensec_analysis::recommend::recommend(&kb, service, &catalogue, &profile);
+        let mut report = Verdicts::new(StageId::Controls);
+        let out = detective::build(&kb, &service.id, &recommendations, &mut report);
+        for reject in &report.rejected {
+            if reject.item.starts_with("custom Config rule") {
+                problems.push(format!(
+                    "{}: {} rejected: {}",
+                    service.id, reject.item, reject.reason
+                ));
+            }
+        }
+        for gap in &out.gaps {
+            match (gap.kind, gap.cause) {
+                (ControlKind::ConfigCustomRule, GapCause::NotExpressible) => {
+                    assert!(gap.reason.contains("Config does not record"), "{gap:?}");
+                    unrecorded += 1;
+                    // "Config does not record AWS::T" (the type) or "... P for AWS::T" (a path).
+                    if gap.reason.starts_with("Config does not record AWS::") {
+                        unrecorded_types += 1;
+                    }
+                }
+                (ControlKind::ConfigManagedRule, _) => refused += 1,
+                _ => {}
+            }
+        }
+        let template = out.template.clone().unwrap_or(Value::Null);
+        let resources = template["Resources"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(resources.len(), out.controls.len(), "{}", service.id);
+        for control in &out.controls {
+            let resource = resources
+                .values()
+                .find(|r| r["Properties"]["ConfigRuleName"] == control.name.as_str())
+                .unwrap();
+            let properties = &resource["Properties"];
+            problems.extend(
+                validate::resource(&kb, "AWS::Config::ConfigRule", properties)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", control.name)),
+            );
+            let scope: Vec<&str> = properties["Scope"]["ComplianceResourceTypes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for config_type in &scope {
+                if !kb
+                    .config_types()
+                    .iter()
+                    .any(|a| a.config_type == *config_type)
+                {
+                    problems.push(format!(
+                        "{}: {config_type} is not a Config type",
+                        control.name
+                    ));
+                }
+            }
+            match control.kind {
+                ControlKind::ConfigCustomRule => {
+                    custom += 1;
+                    let policy = properties["Source"]["CustomPolicyDetails"]["PolicyText"]
+                        .as_str()
+                        .unwrap();
+                    let [config_type] = scope.as_slice() else {
+                        panic!("{}: custom rule scoped to {scope:?}", control.name)
+                    };
+                    assert!(policy.contains(&format!("resourceType == \"{config_type}\"")));
+                    let shape = kb.configuration_item_shape(config_type).unwrap().unwrap();
+                    let read = paths_read(policy);
+                    assert!(
+                        !read.is_empty(),
+                        "{}: reads nothing\n{policy}",
+                        control.name
+                    );
+                    for path in read {
+                        if !recorded(shape, &path) {
+                            problems.push(format!(
+                                "{}: reads {path}, which Config does not record for {config_type}",
+                                control.name
+                            ));
+                        }
+                    }
+                    let verdicts: Vec<Verdict> = control.cases.iter().map(|c| c.actual).collect();
+                    if !control.cases.iter().all(|c| c.passed())
+                        || !verdicts.contains(&Verdict::Pass)
+                        || !verdicts.contains(&Verdict::Fail)
+                    {
+                        problems.push(format!("{}: cases {:?}", control.name, control.cases));
+                    }
+                }
+                ControlKind::ConfigManagedRule => {
+                    managed += 1;
+                    let identifier = properties["Source"]["SourceIdentifier"].as_str().unwrap();
+                    let rule = kb.config_rule(identifier).unwrap();
+                    let parameters = properties["InputParameters"].as_object();
+                    for parameter in parameters.into_iter().flatten() {
+                        if !rule.parameters.iter().any(|p| &p.name == parameter.0) {
+                            problems
+                                .push(format!("{}: no parameter {}", control.name, parameter.0));
+                        }
+                    }
+                    for required in rule.parameters.iter().filter(|p| !p.optional) {
+                        if !parameters.is_some_and(|p| p.contains_key(&required.name)) {
+                            problems.push(format!(
+                                "{}: {identifier} lacks required parameter {}",
+                                control.name, required.name
+                            ));
+                        }
+                    }
+                    for config_type in &scope {
+                        if rule.details_known
+                            && !rule.resource_types.iter().any(|t| t == config_type)
+                        {
+                            problems.push(format!(
+                                "{}: {identifier} does not evaluate {config_type}",
+                                control.name
+                            ));
+                        }
+                    }
+                }
+                _ => problems.push(format!("{}: not a Config rule", control.name)),
+            }
+        }
+    }
+    eprintln!(
+        "Config rules over {} services: {custom} custom, {managed} managed; {unrecorded} requirements Config does not record ({unrecorded_types} of an unrecorded type, {} a path the item lacks); {refused} managed rules refused",
+        SERVICES.len(),
+        unrecorded - unrecorded_types
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(custom >= 40, "{custom} custom rules");
+    assert!(managed >= 80, "{managed} managed rules");
+}
