@@ -1,7 +1,7 @@
 //! Security Hub finding remediation, the local half: read EventBridge events
 //! or ASFF findings ([`event`]), recognise the control ([`finding`]), keep
 //! only new failing HIGH/CRITICAL findings ([`filter`], [`dedupe`]), build the
-//! fix from the catalogue ([`catalogue`], [`terraform`]) and refuse anything
+//! fix from the shared control catalogue ([`controls`], [`terraform`]) and refuse anything
 //! outside the allow-list ([`safety`]), then e-mail it ([`email`], [`notify`]).
 //! With a language model ([`llm`]), controls outside the catalogue get the
 //! model's explanation, steps and a fix that passed the same checks, and other
@@ -13,7 +13,7 @@
 //! [`FindingWorkflow`] to mark delivered findings NOTIFIED), so the AWS half
 //! only needs DynamoDB, SNS and Security Hub adapters.
 
-pub mod catalogue;
+pub mod controls;
 pub mod dedupe;
 pub mod email;
 pub mod event;
@@ -24,7 +24,7 @@ pub mod notify;
 pub mod safety;
 pub mod terraform;
 
-use catalogue::Catalogue;
+use controls::ControlCatalogue;
 use event::{Batch, Rejected};
 use filter::{Decision, FilterConfig};
 use finding::{Finding, Origin, Severity};
@@ -135,18 +135,18 @@ fn non_control(origin: Origin) -> (&'static str, Vec<&'static str>, &'static str
 /// Build the remediation for one finding from the embedded catalogue. Pure
 /// and deterministic (no I/O beyond the embedded data).
 pub fn remediate(finding: &Finding) -> Remediation {
-    match Catalogue::embedded() {
+    match ControlCatalogue::embedded() {
         Ok(catalogue) => remediate_with(finding, catalogue),
         Err(err) => {
-            let mut r = remediate_with(finding, &Catalogue::default());
-            r.no_fix_reason = Some(format!("the remediation catalogue did not load: {err}"));
+            let mut r = remediate_with(finding, &ControlCatalogue::default());
+            r.no_fix_reason = Some(format!("the control catalogue did not load: {err}"));
             r
         }
     }
 }
 
-/// [`remediate`] with a given catalogue.
-pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
+/// [`remediate`] with a given control catalogue.
+pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remediation {
     let origin = finding.origin();
     let control_id = finding.control_id();
     let resource = finding.resource();
@@ -169,8 +169,10 @@ pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
         documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
         model: None,
     };
-    let entry = control_id.as_deref().and_then(|id| catalogue.get(id));
-    let Some(entry) = entry else {
+    let catalogued = control_id
+        .as_deref()
+        .and_then(|id| controls::lookup(catalogue, id));
+    let Some(catalogued) = catalogued else {
         let (risk, steps, docs) = non_control(origin);
         r.manual_steps = steps.into_iter().map(str::to_string).collect();
         if origin == Origin::Control {
@@ -195,7 +197,8 @@ pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
         }
         return r;
     };
-    r.title = format!("{} {}", entry.control_id, entry.title);
+    let entry = catalogued.remediation;
+    r.title = format!("{} {}", catalogued.security_hub_id, catalogued.title());
     r.risk = entry.risk.clone();
     r.manual_steps = entry.manual_steps.clone();
     r.documentation = entry.documentation.clone();
@@ -314,7 +317,7 @@ pub async fn process(
         rejected: batch.rejected,
         ..Report::default()
     };
-    let catalogue = Catalogue::embedded().ok();
+    let catalogue = ControlCatalogue::embedded().ok();
     let mut advisor = llm.map(llm::Advisor::new);
     let mut to_send = Vec::new();
     let mut refs = Vec::new();
