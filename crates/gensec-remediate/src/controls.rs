@@ -9,6 +9,7 @@ pub use gensec_kb::controls::{
     CatalogueError, Control, ControlCatalogue, Fix, FixResource, Remediation as ControlRemediation,
 };
 use gensec_kb::facts::SecurityHubControl;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// A Security Hub control id with the catalogue control that remediates it.
@@ -76,5 +77,51 @@ impl Catalogued<'_> {
             security_hub_facts(self.security_hub_id)
                 .and_then(|facts| facts.asff_resource_types.first().cloned())
         })
+    }
+}
+
+/// The ASFF name of a resource type (`AWS::RDS::DBInstance` → `AwsRdsDbInstance`),
+/// from the KB's Security Hub facts, which list both names for each control;
+/// a name that is already ASFF, or that the facts do not pair, stays as given.
+pub fn asff_resource_type(kind: &str) -> String {
+    static PAIRS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    let pairs = PAIRS.get_or_init(|| {
+        let mut pairs = BTreeMap::new();
+        let Some(kb) = knowledge_base() else {
+            return pairs;
+        };
+        for control in kb.security_hub_controls() {
+            // Config's and CloudFormation's names; only lists of the same
+            // length pair up one by one.
+            for names in [&control.resource_types, &control.cfn_resource_types] {
+                if names.len() == control.asff_resource_types.len() {
+                    for (name, asff) in names.iter().zip(&control.asff_resource_types) {
+                        pairs.entry(name.clone()).or_insert_with(|| asff.clone());
+                    }
+                }
+            }
+        }
+        pairs
+    });
+    pairs.get(kind).cloned().unwrap_or_else(|| kind.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloudformation_type_names_become_asff_names() {
+        assert_eq!(asff_resource_type("AWS::S3::Bucket"), "AwsS3Bucket");
+        assert_eq!(
+            asff_resource_type("AWS::RDS::DBInstance"),
+            "AwsRdsDbInstance"
+        );
+        assert_eq!(
+            asff_resource_type("AWS::ElasticLoadBalancingV2::LoadBalancer"),
+            "AwsElbv2LoadBalancer"
+        );
+        assert_eq!(asff_resource_type("AwsS3Bucket"), "AwsS3Bucket");
+        assert_eq!(asff_resource_type("AWS::Made::Up"), "AWS::Made::Up");
     }
 }

@@ -21,13 +21,14 @@ pub mod filter;
 pub mod finding;
 pub mod llm;
 pub mod notify;
+pub mod ocsf;
 pub mod safety;
 pub mod terraform;
 
 use controls::ControlCatalogue;
 use event::{Batch, Rejected};
 use filter::{Decision, FilterConfig};
-use finding::{Finding, Origin, Severity};
+use finding::{Finding, FindingFormat, Origin, Severity};
 use gensec_core::llm::Llm;
 use gensec_core::ports::{
     FindingObservation, FindingRef, FindingStateStore, FindingWorkflow, Notifier,
@@ -320,6 +321,10 @@ pub async fn process(
     let catalogue = ControlCatalogue::embedded().ok();
     let mut advisor = llm.map(llm::Advisor::new);
     let mut to_send = Vec::new();
+    // Per finding to send: its state key and, for ASFF findings, the
+    // reference the workflow port marks NOTIFIED (OCSF findings are updated
+    // through Security Hub's V2 API, which the port does not cover).
+    let mut keys = Vec::new();
     let mut refs = Vec::new();
     for located in batch.findings {
         let finding = &located.finding;
@@ -330,7 +335,9 @@ pub async fn process(
                 reason,
             }),
             Decision::Clear(reason) => {
-                store.mark_cleared(&finding.id, &finding.updated_at).await?;
+                store
+                    .mark_cleared(&dedupe::state_key(finding), &finding.updated_at)
+                    .await?;
                 report.filtered.push(Filtered {
                     source: located.source.clone(),
                     finding_id: finding.id.clone(),
@@ -339,9 +346,10 @@ pub async fn process(
             }
             Decision::Notify => {
                 let fingerprint = dedupe::fingerprint(finding);
+                let key = dedupe::state_key(finding);
                 let new = store
                     .record_if_new(FindingObservation {
-                        finding_id: &finding.id,
+                        finding_id: &key,
                         fingerprint: &fingerprint,
                         updated_at: &finding.updated_at,
                     })
@@ -354,10 +362,11 @@ pub async fn process(
                         advisor.advise(finding, &mut remediation).await;
                     }
                     to_send.push(remediation);
-                    refs.push(FindingRef {
+                    keys.push(key);
+                    refs.push((finding.format == FindingFormat::Asff).then(|| FindingRef {
                         id: finding.id.clone(),
                         product_arn: finding.product_arn.clone(),
-                    });
+                    }));
                 } else {
                     report.duplicates.push(finding.id.clone());
                 }
@@ -383,7 +392,7 @@ pub async fn process(
             // Recorded but never attempted: forget them too, or a retry
             // would take them for duplicates.
             for &i in &indices {
-                store.forget(&to_send[i].finding_id).await?;
+                store.forget(&keys[i]).await?;
             }
             continue;
         }
@@ -398,12 +407,12 @@ pub async fn process(
                         location: location.clone(),
                         fix_generated: r.terraform.is_some(),
                     });
-                    delivered.push(refs[i].clone());
+                    delivered.extend(refs[i].clone());
                 }
             }
             Err(err) => {
                 for &i in &indices {
-                    store.forget(&to_send[i].finding_id).await?;
+                    store.forget(&keys[i]).await?;
                 }
                 failure = Some(err);
             }
