@@ -636,3 +636,39 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.error_type(), "GenSec.InvalidInput");
 }
+
+#[tokio::test]
+async fn ocsf_events_are_e_mailed_once_and_a_redelivery_is_a_duplicate() {
+    let clients = moto_clients().await;
+    let topic = create_topic(&clients).await;
+    let handler = RemediateHandler {
+        config: gensec_lambda::serve::remediate_config().unwrap(),
+        state: Arc::new(DynamoFindingState::new(
+            clients.dynamodb.clone(),
+            create_table(&clients, "findings").await,
+            90,
+        )),
+        notifier: Arc::new(SnsNotifier::new(clients.sns.clone(), &topic)),
+        workflow: None,
+        llm: None,
+    };
+    let event: Value = serde_json::from_str(include_str!(
+        "../../gensec-remediate/tests/fixtures/ocsf/s3_2_event.json"
+    ))
+    .unwrap();
+    assert_eq!(event["detail-type"], "Findings Imported V2");
+    let first = handler.handle(event.clone()).await.unwrap();
+    assert_eq!(first.sent.len(), 1, "{first:?}");
+    assert_eq!(first.sent[0].control_id.as_deref(), Some("S3.2"));
+    assert!(first.sent[0].fix_generated);
+    assert!(first.sent[0].location.starts_with(&topic));
+    // EventBridge delivers at least once: the same event again is a duplicate.
+    let redelivered = handler.handle(event).await.unwrap();
+    assert!(redelivered.sent.is_empty(), "{redelivered:?}");
+    assert_eq!(redelivered.duplicates.len(), 1);
+
+    let malformed = json!({"detail-type": "Findings Imported V2", "source": "aws.securityhub",
+        "detail": {"findings": [{"class_uid": 2003, "finding_info": {"uid": "x"}}]}});
+    let err = handler.handle(malformed).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
