@@ -250,6 +250,9 @@ pub struct Sent {
     pub subject: String,
     /// Where the e-mail went.
     pub location: String,
+    /// Which message of the run carried it (0, 1, ...; a digest's findings
+    /// share one).
+    pub message: usize,
     pub fix_generated: bool,
 }
 
@@ -264,7 +267,10 @@ pub struct WorkflowError {
 /// The outcome of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// Every notified finding (a digest lists each finding it carried).
     pub sent: Vec<Sent>,
+    /// Messages delivered: one per finding, or one for a digest.
+    pub messages_sent: usize,
     /// Finding ids already notified in the same failing state.
     pub duplicates: Vec<String>,
     pub filtered: Vec<Filtered>,
@@ -398,6 +404,8 @@ pub async fn process(
         }
         match notifier.send(&message).await {
             Ok(location) => {
+                let message_index = report.messages_sent;
+                report.messages_sent += 1;
                 for &i in &indices {
                     let r = &to_send[i];
                     report.sent.push(Sent {
@@ -405,6 +413,7 @@ pub async fn process(
                         control_id: r.control_id.clone(),
                         subject: message.subject.clone(),
                         location: location.clone(),
+                        message: message_index,
                         fix_generated: r.terraform.is_some(),
                     });
                     delivered.extend(refs[i].clone());

@@ -475,6 +475,7 @@ async fn digest_sends_one_email_for_a_burst() {
         .await
         .unwrap();
     assert_eq!(report.sent.len(), 3);
+    assert_eq!(report.messages_sent, 1, "a digest is one send");
     let sent = notifier.sent();
     assert_eq!(sent.len(), 1);
     assert!(
@@ -482,6 +483,38 @@ async fn digest_sends_one_email_for_a_burst() {
             .subject
             .starts_with("Security Alert: CRITICAL - 3 findings")
     );
+    // Without --digest, one message per finding.
+    let report = process(
+        batch_of(&[value("s3_2_finding.json"), value("s3_3_finding.json")]),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.messages_sent, report.sent.len()), (2, 2));
+}
+
+#[test]
+fn only_a_message_with_a_fix_announces_one() {
+    let with_fix = remediate(&one("s3_2_finding.json"));
+    assert!(with_fix.terraform.is_some());
+    let message = email::render(&with_fix);
+    assert!(message.text.contains("The fix below"), "{}", message.text);
+    for name in ["guardduty_finding.json", "cis_1_4_finding.json"] {
+        let r = remediate(&one(name));
+        assert!(r.terraform.is_none(), "{name}");
+        let message = email::render(&r);
+        assert!(
+            !message.text.contains("The fix below"),
+            "{name}: {}",
+            message.text
+        );
+        assert!(!message.html.contains("The fix below"), "{name}");
+        assert!(message.text.contains("no fix"), "{name}: {}", message.text);
+    }
 }
 
 const HOSTILE: &str =
