@@ -605,8 +605,8 @@ fn the_state_machine_retries_only_retryable_errors_and_catches_everything() {
     }
 }
 
-#[tokio::test]
-async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_dlq() {
+/// The remediation handler over moto: a fresh findings table and SNS topic.
+async fn remediate_handler() -> (RemediateHandler, String) {
     let clients = moto_clients().await;
     let topic = create_topic(&clients).await;
     let handler = RemediateHandler {
@@ -620,6 +620,12 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
         workflow: None,
         llm: None,
     };
+    (handler, topic)
+}
+
+#[tokio::test]
+async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_dlq() {
+    let (handler, topic) = remediate_handler().await;
     let event: Value = serde_json::from_str(include_str!(
         "../../gensec-remediate/tests/fixtures/s3_8_event.json"
     ))
@@ -639,19 +645,7 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
 
 #[tokio::test]
 async fn ocsf_events_are_e_mailed_once_and_a_redelivery_is_a_duplicate() {
-    let clients = moto_clients().await;
-    let topic = create_topic(&clients).await;
-    let handler = RemediateHandler {
-        config: gensec_lambda::serve::remediate_config().unwrap(),
-        state: Arc::new(DynamoFindingState::new(
-            clients.dynamodb.clone(),
-            create_table(&clients, "findings").await,
-            90,
-        )),
-        notifier: Arc::new(SnsNotifier::new(clients.sns.clone(), &topic)),
-        workflow: None,
-        llm: None,
-    };
+    let (handler, topic) = remediate_handler().await;
     let event: Value = serde_json::from_str(include_str!(
         "../../gensec-remediate/tests/fixtures/ocsf/s3_2_event.json"
     ))
