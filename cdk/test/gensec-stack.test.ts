@@ -304,15 +304,75 @@ describe('state machine', () => {
   });
 });
 
+/**
+ * EventBridge's matching, as far as these rules use it: every leaf of the pattern lists what may
+ * match the values found at its path in the event (arrays flattened, as EventBridge does): literal
+ * strings or numbers, `{ exists: false }`, `{ 'anything-but': [...] }`.
+ */
+function matches(pattern: Json, event: Json): boolean {
+  const valuesAt = (value: unknown, key: string): unknown[] => {
+    const items = Array.isArray(value) ? value : [value];
+    return items.flatMap((item) =>
+      item !== null && typeof item === 'object' && key in (item as Json) ? [(item as Json)[key]] : [],
+    );
+  };
+  const leaf = (allowed: unknown[], found: unknown[]): boolean => {
+    const scalars = found.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v === null || typeof v !== 'object');
+    return allowed.some((rule) => {
+      if (rule !== null && typeof rule === 'object') {
+        const r = rule as Json;
+        if ('exists' in r) return r.exists ? scalars.length > 0 : scalars.length === 0;
+        if ('anything-but' in r) return scalars.some((v) => !(r['anything-but'] as unknown[]).includes(v));
+        throw new Error(`pattern operator not modelled: ${JSON.stringify(r)}`);
+      }
+      return scalars.includes(rule);
+    });
+  };
+  const walk = (p: Json, values: unknown[]): boolean =>
+    Object.entries(p).every(([key, sub]) => {
+      const found = values.flatMap((v) => valuesAt(v, key));
+      return Array.isArray(sub) ? leaf(sub, found) : walk(sub as Json, found);
+    });
+  return walk(pattern, [event]);
+}
+
+const FIXTURES = path.join(REPO_ROOT, 'crates', 'gensec-remediate', 'tests', 'fixtures');
+const fixture = (name: string): Json => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
+/** An ASFF finding fixture as Security Hub CSPM's EventBridge event. */
+const asffEvent = (name: string): Json => ({
+  source: 'aws.securityhub',
+  'detail-type': 'Security Hub Findings - Imported',
+  detail: { findings: [fixture(name)] },
+});
+/** An OCSF event fixture with one change to its finding. */
+const ocsfEvent = (name: string, change: (finding: Json) => void = () => {}): Json => {
+  const event = fixture(name);
+  change(event.detail.findings[0]);
+  return event;
+};
+
 describe('remediation', () => {
-  test('two EventBridge rules: failed control findings and findings without Compliance', () => {
+  const ruleNames = (): Map<string, Json> => {
+    const { template } = synth();
+    const rules = template.findResources('AWS::Events::Rule') as Record<string, Json>;
+    return new Map(
+      Object.entries(rules).map(([id, rule]) => [id.replace(/^Remediation/, '').replace(/[0-9A-F]{8}$/, ''), rule]),
+    );
+  };
+
+  test('four EventBridge rules: failed control findings and findings without a compliance result, in ASFF and in OCSF', () => {
     const { stack, template } = synth();
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Json[];
-    expect(rules).toHaveLength(2);
-    const finding = {
+    expect(rules).toHaveLength(4);
+    const asff = {
       Severity: { Label: ['HIGH', 'CRITICAL'] },
       RecordState: ['ACTIVE'],
       Workflow: { Status: ['NEW', 'NOTIFIED'] },
+    };
+    const ocsf = {
+      severity_id: [4, 5, 6],
+      status_id: [1, 2],
+      activity_id: [{ 'anything-but': [3] }],
     };
     const patterns = rules.map((r) => r.Properties.EventPattern);
     expect(patterns).toEqual(
@@ -320,12 +380,22 @@ describe('remediation', () => {
         {
           source: ['aws.securityhub'],
           'detail-type': ['Security Hub Findings - Imported'],
-          detail: { findings: { ...finding, Compliance: { Status: ['FAILED'] } } },
+          detail: { findings: { ...asff, Compliance: { Status: ['FAILED'] } } },
         },
         {
           source: ['aws.securityhub'],
           'detail-type': ['Security Hub Findings - Imported'],
-          detail: { findings: { ...finding, Compliance: { Status: [{ exists: false }] } } },
+          detail: { findings: { ...asff, Compliance: { Status: [{ exists: false }] } } },
+        },
+        {
+          source: ['aws.securityhub'],
+          'detail-type': ['Findings Imported V2'],
+          detail: { findings: { ...ocsf, compliance: { status_id: [3] } } },
+        },
+        {
+          source: ['aws.securityhub'],
+          'detail-type': ['Findings Imported V2'],
+          detail: { findings: { ...ocsf, compliance: { status_id: [{ exists: false }] } } },
         },
       ]),
     );
@@ -342,7 +412,29 @@ describe('remediation', () => {
     }
   });
 
-  test('dead-letter queue: SSE, TLS only, EventBridge may send only from the two rules', () => {
+  test('the fixture events reach exactly the rule meant for them', () => {
+    const rules = ruleNames();
+    const matching = (event: Json): string[] =>
+      [...rules.entries()].filter(([, rule]) => matches(rule.Properties.EventPattern, event)).map(([name]) => name).sort();
+    const cases: [string, Json, string[]][] = [
+      ['ASFF failed control (S3.8 event)', fixture('s3_8_event.json'), ['FailedControlFindingRule']],
+      ['ASFF GuardDuty finding', asffEvent('guardduty_finding.json'), ['ThreatFindingRule']],
+      ['OCSF failed control (S3.2, Critical)', ocsfEvent('ocsf/s3_2_event.json'), ['FailedControlFindingV2Rule']],
+      ['OCSF already notified (In Progress)', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.status_id = 2)), ['FailedControlFindingV2Rule']],
+      ['OCSF GuardDuty Detection Finding', ocsfEvent('ocsf/guardduty_event.json'), ['ThreatFindingV2Rule']],
+      ['OCSF Medium (KMS.4)', ocsfEvent('ocsf/kms_4_event.json'), []],
+      ['OCSF resolved', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.status_id = 4)), []],
+      ['OCSF suppressed', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.status_id = 3)), []],
+      ['OCSF closed', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.activity_id = 3)), []],
+      ['OCSF passed', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.compliance.status_id = 1)), []],
+      ['OCSF warning', ocsfEvent('ocsf/s3_2_event.json', (f) => (f.compliance.status_id = 2)), []],
+    ];
+    for (const [name, event, expected] of cases) {
+      expect([name, matching(event)]).toEqual([name, expected]);
+    }
+  });
+
+  test('dead-letter queue: SSE, TLS only, EventBridge may send only from the four rules', () => {
     const { stack, template } = synth();
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
     const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')) as Json[];
@@ -354,7 +446,7 @@ describe('remediation', () => {
       ]),
     );
     const eventsStatements = statements.filter((s) => s.Principal?.Service === 'events.amazonaws.com');
-    expect(eventsStatements).toHaveLength(2);
+    expect(eventsStatements).toHaveLength(4);
     for (const s of eventsStatements) {
       expect(s.Action).toBe('sqs:SendMessage');
       expect(s.Resource).toEqual(arnOf(logicalId(stack, stack.deadLetterQueue)));

@@ -1,6 +1,9 @@
-//! `gensec remediate`: Security Hub findings (a file, JSON lines or stdin) to
-//! remediation e-mails in an outbox directory, by SMTP, or on stdout; each
-//! failing finding once (SQLite state); malformed input kept in `rejected/`.
+//! `gensec remediate`: Security Hub findings (ASFF or OCSF; a file, JSON
+//! lines or stdin) to remediation e-mails in an outbox directory, by SMTP, or
+//! on stdout; each failing finding once (SQLite state). Malformed input is
+//! kept in `rejected/` and makes the run fail (exit 2) after the valid
+//! findings were handled, saying how many were rejected. `--stdout` is a
+//! preview: it runs against a copy of the state, so it uses up nothing.
 //! With `--llm` (the same options as `gensec run`), controls outside the
 //! catalogue and non-control findings also go to the language model; what it
 //! writes is checked and marked, and an unreachable model changes nothing.
@@ -105,7 +108,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
             path.display()
         );
     }
-    let nothing_valid = batch.findings.is_empty();
+    let no_findings = batch.findings.is_empty();
     let config = ProcessConfig {
         filter: FilterConfig {
             min_severity,
@@ -121,7 +124,17 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         },
         digest: args.digest,
     };
-    let db = SqliteDb::open(&args.db)?;
+    // A preview works on a copy of the state: what it prints is what a
+    // delivery would send now, and a later delivery still sends it.
+    let preview = if args.stdout {
+        Some(PreviewState::copy_of(&args.db)?)
+    } else {
+        None
+    };
+    let db = match &preview {
+        Some(copy) => copy.open()?,
+        None => SqliteDb::open(&args.db)?,
+    };
     let addresses = Addresses {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -144,8 +157,20 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // One line per message: a digest is one send, whatever it carries.
+        let mut messages: Vec<(usize, &str, &str, usize)> = Vec::new();
         for sent in &report.sent {
-            eprintln!("gensec: sent {} -> {}", sent.subject, sent.location);
+            match messages.last_mut() {
+                Some((message, _, _, count)) if *message == sent.message => *count += 1,
+                _ => messages.push((sent.message, &sent.subject, &sent.location, 1)),
+            }
+        }
+        for (_, subject, location, count) in &messages {
+            if *count > 1 {
+                eprintln!("gensec: sent {subject} -> {location} ({count} findings)");
+            } else {
+                eprintln!("gensec: sent {subject} -> {location}");
+            }
         }
         for filtered in &report.filtered {
             eprintln!(
@@ -170,22 +195,86 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
                 model.usage.cache_hits
             );
         }
+        let sent = if report.messages_sent == report.sent.len() {
+            format!("{} sent", report.messages_sent)
+        } else {
+            format!(
+                "{} sent ({} findings)",
+                report.messages_sent,
+                report.sent.len()
+            )
+        };
         eprintln!(
-            "gensec: {} sent, {} duplicate, {} filtered, {} rejected",
-            report.sent.len(),
+            "gensec: {sent}, {} duplicate, {} filtered, {} rejected",
             report.duplicates.len(),
             report.filtered.len(),
             report.rejected.len()
         );
     }
-    if nothing_valid {
+    if let Some(first) = report.rejected.first() {
         return Err(input_error(
             &source,
-            "no valid finding could be read (rejected input kept)",
+            format!(
+                "{} finding(s) rejected, first {}: {} (valid findings were handled; rejected input kept in {})",
+                report.rejected.len(),
+                first.source,
+                first.error,
+                rejected_dir.display()
+            ),
         )
         .into());
     }
+    if no_findings {
+        return Err(input_error(&source, "the input holds no finding").into());
+    }
     Ok(())
+}
+
+/// A copy of the state database in a directory of its own, removed on drop.
+#[derive(Debug)]
+struct PreviewState {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl PreviewState {
+    /// Copy `db` (and its write-ahead log, which may hold the latest rows).
+    fn copy_of(db: &std::path::Path) -> Result<Self> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("gensec-preview-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("state.db");
+        let preview = Self { dir, path };
+        if db.exists() {
+            std::fs::copy(db, &preview.path)
+                .with_context(|| format!("copying {} for the preview", db.display()))?;
+            let mut wal = db.as_os_str().to_owned();
+            wal.push("-wal");
+            let wal = PathBuf::from(wal);
+            if wal.exists() {
+                let mut copy = preview.path.as_os_str().to_owned();
+                copy.push("-wal");
+                std::fs::copy(&wal, PathBuf::from(copy))
+                    .with_context(|| format!("copying {} for the preview", wal.display()))?;
+            }
+        }
+        Ok(preview)
+    }
+
+    fn open(&self) -> Result<SqliteDb> {
+        Ok(SqliteDb::open(&self.path)?)
+    }
+}
+
+impl Drop for PreviewState {
+    fn drop(&mut self) {
+        // Best effort: a leftover copy in the temp directory harms nothing.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Borrowing adapter so `--stdout` can print what was "sent".

@@ -605,8 +605,8 @@ fn the_state_machine_retries_only_retryable_errors_and_catches_everything() {
     }
 }
 
-#[tokio::test]
-async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_dlq() {
+/// The remediation handler over moto: a fresh findings table and SNS topic.
+async fn remediate_handler() -> (RemediateHandler, String) {
     let clients = moto_clients().await;
     let topic = create_topic(&clients).await;
     let handler = RemediateHandler {
@@ -620,6 +620,12 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
         workflow: None,
         llm: None,
     };
+    (handler, topic)
+}
+
+#[tokio::test]
+async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_dlq() {
+    let (handler, topic) = remediate_handler().await;
     let event: Value = serde_json::from_str(include_str!(
         "../../gensec-remediate/tests/fixtures/s3_8_event.json"
     ))
@@ -635,4 +641,28 @@ async fn security_hub_events_are_e_mailed_once_and_malformed_ones_fail_for_the_d
     let err = handler.handle(malformed).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.error_type(), "GenSec.InvalidInput");
+}
+
+#[tokio::test]
+async fn ocsf_events_are_e_mailed_once_and_a_redelivery_is_a_duplicate() {
+    let (handler, topic) = remediate_handler().await;
+    let event: Value = serde_json::from_str(include_str!(
+        "../../gensec-remediate/tests/fixtures/ocsf/s3_2_event.json"
+    ))
+    .unwrap();
+    assert_eq!(event["detail-type"], "Findings Imported V2");
+    let first = handler.handle(event.clone()).await.unwrap();
+    assert_eq!(first.sent.len(), 1, "{first:?}");
+    assert_eq!(first.sent[0].control_id.as_deref(), Some("S3.2"));
+    assert!(first.sent[0].fix_generated);
+    assert!(first.sent[0].location.starts_with(&topic));
+    // EventBridge delivers at least once: the same event again is a duplicate.
+    let redelivered = handler.handle(event).await.unwrap();
+    assert!(redelivered.sent.is_empty(), "{redelivered:?}");
+    assert_eq!(redelivered.duplicates.len(), 1);
+
+    let malformed = json!({"detail-type": "Findings Imported V2", "source": "aws.securityhub",
+        "detail": {"findings": [{"class_uid": 2003, "finding_info": {"uid": "x"}}]}});
+    let err = handler.handle(malformed).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }

@@ -6,6 +6,17 @@
 use crate::finding::Finding;
 use sha2::{Digest, Sha256};
 
+/// The send-once state key: the finding id with its control id, the same
+/// for ASFF and OCSF findings (`<id>#<control>`; the bare id for findings
+/// without a control), so one finding id reported for two controls is two
+/// findings.
+pub fn state_key(finding: &Finding) -> String {
+    match finding.control_id() {
+        Some(control) => format!("{}#{control}", finding.id),
+        None => finding.id.clone(),
+    }
+}
+
 /// A digest of what makes a finding's failing state: control (or generator),
 /// resources, severity, compliance status.
 pub fn fingerprint(finding: &Finding) -> String {

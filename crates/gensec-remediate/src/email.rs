@@ -189,6 +189,7 @@ fn html_body(parts: &[Vec<(String, String)>], intro: &str) -> String {
 }
 
 const INTRO: &str = "AWS Security Hub reported a finding. The fix below was generated from gensec's catalogue and checked against an allow-list; review it before applying.";
+const INTRO_NO_FIX: &str = "AWS Security Hub reported a finding. gensec generated no fix for it; the reason, the risk and the manual steps are below. Review them before changing anything.";
 const INTRO_MODEL: &str = "AWS Security Hub reported a finding that gensec's catalogue does not cover. Sections marked as written by a language model are its proposal, not gensec's reviewed catalogue; any Terraform it proposed was checked against the same allow-list as catalogue fixes. Review everything before applying.";
 
 /// The e-mail for one finding.
@@ -200,8 +201,10 @@ pub fn render(remediation: &Remediation) -> EmailMessage {
         .is_some_and(crate::llm::ModelContribution::wrote_anything)
     {
         INTRO_MODEL
-    } else {
+    } else if remediation.terraform.is_some() {
         INTRO
+    } else {
+        INTRO_NO_FIX
     };
     EmailMessage {
         subject: subject(remediation),

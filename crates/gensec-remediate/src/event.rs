@@ -1,17 +1,20 @@
 //! Reading input: EventBridge "Security Hub Findings - Imported" events
-//! (`detail.findings[]`), bare ASFF findings, `{"Findings": [...]}` as the
-//! Security Hub API returns them, JSON arrays of any of these, or JSON lines.
+//! (`detail.findings[]`, ASFF) and "Findings Imported V2" events (one OCSF
+//! finding each, [`crate::ocsf`]), bare ASFF or OCSF findings,
+//! `{"Findings": [...]}` as the Security Hub API returns them, JSON arrays of
+//! any of these, or JSON lines.
 //!
 //! A malformed event or finding never stops the batch and is never dropped:
 //! it becomes a [`Rejected`] item naming the line and JSON path, with the raw
 //! text, and [`keep_rejected`] writes it to a `rejected/` directory.
 
 use crate::finding::Finding;
+use crate::ocsf::{self, IMPORTED_V2_DETAIL_TYPE, OcsfFinding};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// The EventBridge detail-type of imported Security Hub findings.
+/// The EventBridge detail-type of imported Security Hub CSPM (ASFF) findings.
 pub const IMPORTED_DETAIL_TYPE: &str = "Security Hub Findings - Imported";
 
 /// A finding read from the input, with where it came from.
@@ -123,7 +126,7 @@ fn read_document(value: &Value, source: &str, path: &str, batch: &mut Batch) {
             batch,
             source,
             path,
-            "expected an EventBridge event, an ASFF finding or an array of them".into(),
+            "expected an EventBridge event, an ASFF or OCSF finding or an array of them".into(),
             other,
         ),
     }
@@ -132,12 +135,15 @@ fn read_document(value: &Value, source: &str, path: &str, batch: &mut Batch) {
 fn read_event(event: &Value, source: &str, path: &str, batch: &mut Batch) {
     if let Some(detail_type) = event.get("detail-type").and_then(Value::as_str)
         && detail_type != IMPORTED_DETAIL_TYPE
+        && detail_type != IMPORTED_V2_DETAIL_TYPE
     {
         reject(
             batch,
             source,
             &format!("{path}.detail-type"),
-            format!("detail-type {detail_type:?} is not {IMPORTED_DETAIL_TYPE:?}"),
+            format!(
+                "detail-type {detail_type:?} is neither {IMPORTED_DETAIL_TYPE:?} (ASFF) nor {IMPORTED_V2_DETAIL_TYPE:?} (OCSF)"
+            ),
             event,
         );
         return;
@@ -173,14 +179,49 @@ fn read_list(list: Option<&Value>, source: &str, path: &str, batch: &mut Batch) 
             batch,
             source,
             path,
-            "expected a non-empty array of ASFF findings".into(),
+            "expected a non-empty array of ASFF or OCSF findings".into(),
             other,
         ),
         None => reject(batch, source, path, "missing".into(), &Value::Null),
     }
 }
 
+fn read_ocsf(value: &Value, source: &str, path: &str, batch: &mut Batch) {
+    let parsed = serde_path_to_error::deserialize::<_, OcsfFinding>(value)
+        .map_err(|err| {
+            let inner = err.path().to_string();
+            let at = if inner == "." {
+                path.to_string()
+            } else {
+                format!("{path}.{inner}")
+            };
+            (at, err.inner().to_string())
+        })
+        .and_then(|finding| {
+            finding
+                .into_finding()
+                .map_err(|message| (path.to_string(), message))
+        });
+    match parsed {
+        Ok(finding) => batch.findings.push(Located {
+            source: format!("{source} {path}"),
+            finding,
+        }),
+        Err((at, message)) => reject(
+            batch,
+            source,
+            &at,
+            format!("not an OCSF finding: {message}"),
+            value,
+        ),
+    }
+}
+
 fn read_finding(value: &Value, source: &str, path: &str, batch: &mut Batch) {
+    if value.as_object().is_some_and(ocsf::is_ocsf) {
+        read_ocsf(value, source, path, batch);
+        return;
+    }
     match serde_path_to_error::deserialize::<_, Finding>(value) {
         Ok(finding) if finding.resources.is_empty() => reject(
             batch,

@@ -129,7 +129,20 @@ pub struct RemediationField {
     pub recommendation: Option<Recommendation>,
 }
 
-/// An ASFF finding (the fields remediation reads; the rest is ignored).
+/// The format a finding arrived in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingFormat {
+    /// AWS Security Finding Format (Security Hub CSPM, "Security Hub Findings - Imported").
+    #[default]
+    Asff,
+    /// OCSF (the new Security Hub, "Findings Imported V2"), read by [`crate::ocsf`].
+    Ocsf,
+}
+
+/// A finding, in the fields remediation reads (the rest is ignored). Its
+/// serde form is ASFF; OCSF findings are mapped into it by [`crate::ocsf`],
+/// so everything downstream handles one type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Finding {
@@ -178,6 +191,9 @@ pub struct Finding {
     #[serde(default)]
     pub product_fields: std::collections::BTreeMap<String, Value>,
     pub remediation: Option<RemediationField>,
+    /// Which format it was read from (not part of ASFF).
+    #[serde(skip)]
+    pub format: FindingFormat,
 }
 
 /// Where a finding comes from, for the explanation of non-control findings.

@@ -1,7 +1,7 @@
 //! Security Hub finding remediation, the local half: read EventBridge events
 //! or ASFF findings ([`event`]), recognise the control ([`finding`]), keep
 //! only new failing HIGH/CRITICAL findings ([`filter`], [`dedupe`]), build the
-//! fix from the catalogue ([`catalogue`], [`terraform`]) and refuse anything
+//! fix from the shared control catalogue ([`controls`], [`terraform`]) and refuse anything
 //! outside the allow-list ([`safety`]), then e-mail it ([`email`], [`notify`]).
 //! With a language model ([`llm`]), controls outside the catalogue get the
 //! model's explanation, steps and a fix that passed the same checks, and other
@@ -13,7 +13,7 @@
 //! [`FindingWorkflow`] to mark delivered findings NOTIFIED), so the AWS half
 //! only needs DynamoDB, SNS and Security Hub adapters.
 
-pub mod catalogue;
+pub mod controls;
 pub mod dedupe;
 pub mod email;
 pub mod event;
@@ -21,13 +21,14 @@ pub mod filter;
 pub mod finding;
 pub mod llm;
 pub mod notify;
+pub mod ocsf;
 pub mod safety;
 pub mod terraform;
 
-use catalogue::Catalogue;
+use controls::ControlCatalogue;
 use event::{Batch, Rejected};
 use filter::{Decision, FilterConfig};
-use finding::{Finding, Origin, Severity};
+use finding::{Finding, FindingFormat, Origin, Severity};
 use gensec_core::llm::Llm;
 use gensec_core::ports::{
     FindingObservation, FindingRef, FindingStateStore, FindingWorkflow, Notifier,
@@ -135,18 +136,18 @@ fn non_control(origin: Origin) -> (&'static str, Vec<&'static str>, &'static str
 /// Build the remediation for one finding from the embedded catalogue. Pure
 /// and deterministic (no I/O beyond the embedded data).
 pub fn remediate(finding: &Finding) -> Remediation {
-    match Catalogue::embedded() {
+    match ControlCatalogue::embedded() {
         Ok(catalogue) => remediate_with(finding, catalogue),
         Err(err) => {
-            let mut r = remediate_with(finding, &Catalogue::default());
-            r.no_fix_reason = Some(format!("the remediation catalogue did not load: {err}"));
+            let mut r = remediate_with(finding, &ControlCatalogue::default());
+            r.no_fix_reason = Some(format!("the control catalogue did not load: {err}"));
             r
         }
     }
 }
 
-/// [`remediate`] with a given catalogue.
-pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
+/// [`remediate`] with a given control catalogue.
+pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remediation {
     let origin = finding.origin();
     let control_id = finding.control_id();
     let resource = finding.resource();
@@ -169,8 +170,10 @@ pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
         documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
         model: None,
     };
-    let entry = control_id.as_deref().and_then(|id| catalogue.get(id));
-    let Some(entry) = entry else {
+    let catalogued = control_id
+        .as_deref()
+        .and_then(|id| controls::lookup(catalogue, id));
+    let Some(catalogued) = catalogued else {
         let (risk, steps, docs) = non_control(origin);
         r.manual_steps = steps.into_iter().map(str::to_string).collect();
         if origin == Origin::Control {
@@ -195,7 +198,8 @@ pub fn remediate_with(finding: &Finding, catalogue: &Catalogue) -> Remediation {
         }
         return r;
     };
-    r.title = format!("{} {}", entry.control_id, entry.title);
+    let entry = catalogued.remediation;
+    r.title = format!("{} {}", catalogued.security_hub_id, catalogued.title());
     r.risk = entry.risk.clone();
     r.manual_steps = entry.manual_steps.clone();
     r.documentation = entry.documentation.clone();
@@ -246,6 +250,9 @@ pub struct Sent {
     pub subject: String,
     /// Where the e-mail went.
     pub location: String,
+    /// Which message of the run carried it (0, 1, ...; a digest's findings
+    /// share one).
+    pub message: usize,
     pub fix_generated: bool,
 }
 
@@ -260,7 +267,10 @@ pub struct WorkflowError {
 /// The outcome of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// Every notified finding (a digest lists each finding it carried).
     pub sent: Vec<Sent>,
+    /// Messages delivered: one per finding, or one for a digest.
+    pub messages_sent: usize,
     /// Finding ids already notified in the same failing state.
     pub duplicates: Vec<String>,
     pub filtered: Vec<Filtered>,
@@ -314,9 +324,13 @@ pub async fn process(
         rejected: batch.rejected,
         ..Report::default()
     };
-    let catalogue = Catalogue::embedded().ok();
+    let catalogue = ControlCatalogue::embedded().ok();
     let mut advisor = llm.map(llm::Advisor::new);
     let mut to_send = Vec::new();
+    // Per finding to send: its state key and, for ASFF findings, the
+    // reference the workflow port marks NOTIFIED (OCSF findings are updated
+    // through Security Hub's V2 API, which the port does not cover).
+    let mut keys = Vec::new();
     let mut refs = Vec::new();
     for located in batch.findings {
         let finding = &located.finding;
@@ -327,7 +341,9 @@ pub async fn process(
                 reason,
             }),
             Decision::Clear(reason) => {
-                store.mark_cleared(&finding.id, &finding.updated_at).await?;
+                store
+                    .mark_cleared(&dedupe::state_key(finding), &finding.updated_at)
+                    .await?;
                 report.filtered.push(Filtered {
                     source: located.source.clone(),
                     finding_id: finding.id.clone(),
@@ -336,9 +352,10 @@ pub async fn process(
             }
             Decision::Notify => {
                 let fingerprint = dedupe::fingerprint(finding);
+                let key = dedupe::state_key(finding);
                 let new = store
                     .record_if_new(FindingObservation {
-                        finding_id: &finding.id,
+                        finding_id: &key,
                         fingerprint: &fingerprint,
                         updated_at: &finding.updated_at,
                     })
@@ -351,10 +368,11 @@ pub async fn process(
                         advisor.advise(finding, &mut remediation).await;
                     }
                     to_send.push(remediation);
-                    refs.push(FindingRef {
+                    keys.push(key);
+                    refs.push((finding.format == FindingFormat::Asff).then(|| FindingRef {
                         id: finding.id.clone(),
                         product_arn: finding.product_arn.clone(),
-                    });
+                    }));
                 } else {
                     report.duplicates.push(finding.id.clone());
                 }
@@ -380,12 +398,14 @@ pub async fn process(
             // Recorded but never attempted: forget them too, or a retry
             // would take them for duplicates.
             for &i in &indices {
-                store.forget(&to_send[i].finding_id).await?;
+                store.forget(&keys[i]).await?;
             }
             continue;
         }
         match notifier.send(&message).await {
             Ok(location) => {
+                let message_index = report.messages_sent;
+                report.messages_sent += 1;
                 for &i in &indices {
                     let r = &to_send[i];
                     report.sent.push(Sent {
@@ -393,14 +413,15 @@ pub async fn process(
                         control_id: r.control_id.clone(),
                         subject: message.subject.clone(),
                         location: location.clone(),
+                        message: message_index,
                         fix_generated: r.terraform.is_some(),
                     });
-                    delivered.push(refs[i].clone());
+                    delivered.extend(refs[i].clone());
                 }
             }
             Err(err) => {
                 for &i in &indices {
-                    store.forget(&to_send[i].finding_id).await?;
+                    store.forget(&keys[i]).await?;
                 }
                 failure = Some(err);
             }

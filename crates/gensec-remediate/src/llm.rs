@@ -19,7 +19,7 @@ pub mod answer;
 pub mod prompt;
 pub mod vocabulary;
 
-use crate::catalogue::{Catalogue, Fix, FixResource};
+use crate::controls::{self, ControlCatalogue, Fix, FixResource};
 use crate::email::clean;
 use crate::finding::{Finding, Origin};
 use crate::terraform::{self, RenderedFix, shown};
@@ -99,9 +99,9 @@ pub struct ModelUse {
 
 /// Does this finding go to the model? Controls outside the catalogue and
 /// findings that are not controls do; catalogued controls never.
-pub fn wants_model(finding: &Finding, catalogue: &Catalogue) -> bool {
+pub fn wants_model(finding: &Finding, catalogue: &ControlCatalogue) -> bool {
     match finding.control_id() {
-        Some(id) => catalogue.get(&id).is_none(),
+        Some(id) => controls::lookup(catalogue, &id).is_none(),
         None => true,
     }
 }

@@ -8,7 +8,7 @@
 //! A placeholder that cannot be resolved, or a value that is not safe, means no
 //! fix: [`FixError`] says why, and the e-mail repeats it.
 
-use crate::catalogue::{Fix, FixResource};
+use crate::controls::{Fix, FixResource};
 use crate::finding::Finding;
 use hcl::expr::{Expression, Traversal, Variable};
 use hcl::{Attribute, Block, Body, Identifier};

@@ -1,7 +1,7 @@
 //! Every catalogued Terraform fix that checkov has a check for is run through
 //! checkov: the fix is generated from the control's realistic ASFF fixture,
 //! written beside the minimal resource it applies to, and the checks the
-//! catalogue names (`checkov` in `catalogue/*.json`) must all run and pass.
+//! control's remediation names (`checkov` in `gensec-kb/controls/*.json`) must all run and pass.
 //! The same minimal resource without the fix (in its failing state) must fail
 //! at least one of them, so each check is shown to examine what the fix sets.
 //!
@@ -11,7 +11,7 @@
 //! fails rather than skips.
 #![allow(clippy::unwrap_used)]
 
-use gensec_remediate::catalogue::Catalogue;
+use gensec_remediate::controls::{self, ControlCatalogue};
 use gensec_remediate::event::parse_input;
 use gensec_remediate::remediate;
 use hcl::expr::{Expression, TemplateExpr};
@@ -394,17 +394,16 @@ fn read_fixture(name: &str) -> String {
 
 #[test]
 fn fixes_pass_their_checkov_checks() {
-    let catalogue = Catalogue::embedded().unwrap();
+    let catalogue = ControlCatalogue::embedded().unwrap();
     let cases = cases();
-    let with_checks: BTreeSet<&str> = catalogue
-        .entries()
-        .filter(|e| !e.checkov.is_empty())
-        .map(|e| e.control_id.as_str())
+    let with_checks: BTreeSet<&str> = controls::remediated(catalogue)
+        .filter(|c| !c.remediation.checkov.is_empty())
+        .map(|c| c.security_hub_id)
         .collect();
     let covered: BTreeSet<&str> = cases.iter().map(|c| c.control).collect();
     assert_eq!(
         covered, with_checks,
-        "every catalogue entry with checkov checks needs a case here, and only those"
+        "every remediation with checkov checks needs a case here, and only those"
     );
     assert_eq!(covered.len(), cases.len(), "a control has two cases");
 
@@ -413,7 +412,9 @@ fn fixes_pass_their_checkov_checks() {
     let mut all_checks = BTreeSet::new();
     let mut fixed_code = BTreeMap::new();
     for case in &cases {
-        let entry = catalogue.get(case.control).unwrap();
+        let entry = controls::lookup(catalogue, case.control)
+            .unwrap()
+            .remediation;
         all_checks.extend(entry.checkov.iter().cloned());
         let batch = parse_input(&read_fixture(case.fixture), case.fixture);
         assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
@@ -447,7 +448,9 @@ fn fixes_pass_their_checkov_checks() {
     let results = run_checkov(root, &all_checks);
     let mut problems = Vec::new();
     for case in &cases {
-        let entry = catalogue.get(case.control).unwrap();
+        let entry = controls::lookup(catalogue, case.control)
+            .unwrap()
+            .remediation;
         let empty = BTreeMap::new();
         let key = |variant: &str| (case.control.to_string(), variant.to_string());
         let fixed = results.get(&key("fixed")).unwrap_or(&empty);

@@ -1,11 +1,11 @@
 //! End-to-end behaviour of the local remediation path over realistic ASFF
 //! fixtures: recognition, filtering, once-per-finding, hostile inputs,
-//! malformed input, the e-mail, and every catalogue entry.
+//! malformed input, the e-mail, and every remediated control of the shared catalogue.
 #![allow(clippy::unwrap_used)]
 
 use gensec_core::ports::{EmailMessage, FindingRef, FindingStateStore, FindingWorkflow, Notifier};
 use gensec_local::SqliteDb;
-use gensec_remediate::catalogue::Catalogue;
+use gensec_remediate::controls::{self, Catalogued, ControlCatalogue};
 use gensec_remediate::event::{Batch, keep_rejected, parse_input};
 use gensec_remediate::filter::{Decision, FilterConfig, decide};
 use gensec_remediate::finding::Finding;
@@ -475,6 +475,7 @@ async fn digest_sends_one_email_for_a_burst() {
         .await
         .unwrap();
     assert_eq!(report.sent.len(), 3);
+    assert_eq!(report.messages_sent, 1, "a digest is one send");
     let sent = notifier.sent();
     assert_eq!(sent.len(), 1);
     assert!(
@@ -482,6 +483,38 @@ async fn digest_sends_one_email_for_a_burst() {
             .subject
             .starts_with("Security Alert: CRITICAL - 3 findings")
     );
+    // Without --digest, one message per finding.
+    let report = process(
+        batch_of(&[value("s3_2_finding.json"), value("s3_3_finding.json")]),
+        &ProcessConfig::default(),
+        &db,
+        &notifier,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.messages_sent, report.sent.len()), (2, 2));
+}
+
+#[test]
+fn only_a_message_with_a_fix_announces_one() {
+    let with_fix = remediate(&one("s3_2_finding.json"));
+    assert!(with_fix.terraform.is_some());
+    let message = email::render(&with_fix);
+    assert!(message.text.contains("The fix below"), "{}", message.text);
+    for name in ["guardduty_finding.json", "cis_1_4_finding.json"] {
+        let r = remediate(&one(name));
+        assert!(r.terraform.is_none(), "{name}");
+        let message = email::render(&r);
+        assert!(
+            !message.text.contains("The fix below"),
+            "{name}: {}",
+            message.text
+        );
+        assert!(!message.html.contains("The fix below"), "{name}");
+        assert!(message.text.contains("no fix"), "{name}: {}", message.text);
+    }
 }
 
 const HOSTILE: &str =
@@ -615,9 +648,9 @@ async fn email_has_every_section_and_escapes_html() {
     assert!(eml.contains("text/plain") && eml.contains("text/html"));
 }
 
-/// A minimal finding for a catalogue entry, with the details its placeholders need.
-fn synthetic(entry: &gensec_remediate::catalogue::Entry) -> Value {
-    let text = serde_json::to_string(&entry.fix).unwrap();
+/// A minimal finding for a remediated control, with the details its placeholders need.
+fn synthetic(entry: &Catalogued<'_>) -> Value {
+    let text = serde_json::to_string(&entry.remediation.fix).unwrap();
     let mut details = json!({});
     let mut rest = text.as_str();
     while let Some(start) = rest.find("${details.") {
@@ -642,25 +675,26 @@ fn synthetic(entry: &gensec_remediate::catalogue::Entry) -> Value {
         }
         rest = &after[end..];
     }
-    let id = if entry.resource_type == "AwsS3Bucket" {
+    let resource_type = entry.resource_type().unwrap_or_else(|| "AwsAccount".into());
+    let id = if resource_type == "AwsS3Bucket" {
         "arn:aws:s3:::synthetic-bucket".to_string()
     } else {
         format!(
             "arn:aws:service:eu-west-1:123456789012:thing/synthetic-{}",
-            entry.control_id.to_ascii_lowercase().replace('.', "-")
+            entry.security_hub_id.to_ascii_lowercase().replace('.', "-")
         )
     };
     json!({
         "SchemaVersion": "2018-10-08",
-        "Id": format!("arn:aws:securityhub:eu-west-1:123456789012:security-control/{}/finding/x", entry.control_id),
+        "Id": format!("arn:aws:securityhub:eu-west-1:123456789012:security-control/{}/finding/x", entry.security_hub_id),
         "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/securityhub",
-        "GeneratorId": format!("security-control/{}", entry.control_id),
+        "GeneratorId": format!("security-control/{}", entry.security_hub_id),
         "AwsAccountId": "123456789012",
-        "Title": entry.title,
+        "Title": entry.title(),
         "Description": "synthetic",
         "UpdatedAt": "2024-05-01T10:00:00Z",
         "Severity": {"Label": "CRITICAL"},
-        "Resources": [{"Type": entry.resource_type, "Id": id, "Region": "eu-west-1", "Details": details}],
+        "Resources": [{"Type": resource_type, "Id": id, "Region": "eu-west-1", "Details": details}],
         "Compliance": {"Status": "FAILED"},
         "RecordState": "ACTIVE",
         "Workflow": {"Status": "NEW"}
@@ -668,16 +702,18 @@ fn synthetic(entry: &gensec_remediate::catalogue::Entry) -> Value {
 }
 
 #[test]
-fn every_catalogue_entry_produces_a_checked_fix() {
-    let catalogue = Catalogue::embedded().unwrap();
-    assert!(!catalogue.is_empty());
+fn every_remediated_control_produces_a_checked_fix() {
+    let catalogue = ControlCatalogue::embedded().unwrap();
     let mut failures = Vec::new();
-    for entry in catalogue.entries() {
-        let finding = from_value(&synthetic(entry));
+    let mut remediated = 0;
+    for catalogued in controls::remediated(catalogue) {
+        remediated += 1;
+        let finding = from_value(&synthetic(&catalogued));
         assert_eq!(
             finding.control_id().as_deref(),
-            Some(entry.control_id.as_str())
+            Some(catalogued.security_hub_id)
         );
+        let entry = catalogued.remediation;
         let r = remediate(&finding);
         let message = email::render(&r);
         assert!(
@@ -691,18 +727,19 @@ fn every_catalogue_entry_produces_a_checked_fix() {
                     .map(|x| (x.kind.clone(), x.name.clone()))
                     .collect();
                 if let Err(err) = safety::check(code, Some(&expected)) {
-                    failures.push(format!("{}: {err}", entry.control_id));
+                    failures.push(format!("{}: {err}", catalogued.security_hub_id));
                 }
                 let imports = fix.resources.iter().filter(|x| x.import).count();
-                assert_eq!(r.imports.len(), imports, "{}", entry.control_id);
+                assert_eq!(r.imports.len(), imports, "{}", catalogued.security_hub_id);
             }
             (Some(_), None) => failures.push(format!(
                 "{}: no fix: {:?}",
-                entry.control_id, r.no_fix_reason
+                catalogued.security_hub_id, r.no_fix_reason
             )),
             (None, _) => assert!(r.no_fix_reason.is_some() && r.terraform.is_none()),
         }
     }
+    assert!(remediated >= 68, "only {remediated} remediated controls");
     assert!(failures.is_empty(), "{failures:#?}");
 }
 

@@ -31,6 +31,14 @@ pub fn is_security_hub_id(id: &str) -> bool {
     })
 }
 
+/// `AwsS3Bucket`, `AwsAccount`: `Aws` and a capitalised name.
+fn is_asff_resource_type(kind: &str) -> bool {
+    kind.strip_prefix("Aws").is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 /// `CKV_AWS_123` or `CKV2_AWS_12`.
 fn is_checkov_id(id: &str) -> bool {
     ["CKV_AWS_", "CKV2_AWS_"].iter().any(|prefix| {
@@ -113,6 +121,13 @@ fn fix(fix: &Fix) -> Result<(), String> {
 pub fn remediation(remediation: &Remediation) -> Result<(), String> {
     if remediation.risk.trim().is_empty() {
         return Err("remediation risk is empty".into());
+    }
+    if let Some(kind) = &remediation.resource_type
+        && !is_asff_resource_type(kind)
+    {
+        return Err(format!(
+            "resource_type {kind:?} is not an ASFF resource type (AwsS3Bucket, AwsAccount)"
+        ));
     }
     if !remediation.documentation.starts_with("https://") {
         return Err("documentation must be an https:// link".into());
@@ -230,4 +245,77 @@ pub fn catalogue(controls: &[(String, Control)]) -> Result<(), CatalogueError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A remediation with these extra fields (JSON members, comma-led).
+    fn checked(extra: &str) -> Result<(), String> {
+        let text = format!(
+            r#"{{"risk": "r", "manual_steps": [], "documentation": "https://docs.aws.amazon.com/x"{extra}}}"#
+        );
+        let parsed: Remediation = serde_json::from_str(&text).map_err(|err| err.to_string())?;
+        remediation(&parsed)
+    }
+
+    const FIX: &str = r#", "fix": {"resources": [{"type": "aws_s3_bucket_versioning", "name": "fix", "arguments": {"bucket": "b"}}]}"#;
+
+    #[test]
+    fn a_fix_names_its_checkov_checks_or_says_why_not() {
+        assert!(
+            checked(&format!(
+                r#"{FIX}, "checkov": ["CKV_AWS_21", "CKV2_AWS_6"]"#
+            ))
+            .is_ok()
+        );
+        assert!(checked(&format!(r#"{FIX}, "no_checkov_reason": "none exists""#)).is_ok());
+        assert!(checked(FIX).is_err());
+        assert!(
+            checked(&format!(
+                r#"{FIX}, "checkov": ["CKV_AWS_21"], "no_checkov_reason": "x""#
+            ))
+            .is_err()
+        );
+        assert!(checked(&format!(r#"{FIX}, "checkov": ["CKV_AZURE_1"]"#)).is_err());
+        assert!(checked(&format!(r#"{FIX}, "checkov": ["CKV_AWS_"]"#)).is_err());
+        assert!(checked(r#", "no_fix_reason": "n", "checkov": ["CKV_AWS_21"]"#).is_err());
+        assert!(checked(r#", "no_fix_reason": "n""#).is_ok());
+        assert!(checked("").is_err(), "neither a fix nor a reason");
+    }
+
+    #[test]
+    fn a_finding_resource_type_is_an_asff_type() {
+        let with = |kind: &str| {
+            checked(&format!(
+                r#", "no_fix_reason": "n", "resource_type": "{kind}""#
+            ))
+        };
+        assert!(with("AwsAccount").is_ok());
+        assert!(with("AwsS3Bucket").is_ok());
+        for bad in [
+            "AWS::S3::Bucket",
+            "S3Bucket",
+            "Aws",
+            "Awss3Bucket",
+            "AwsS3 Bucket",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fix_resources_are_terraform_aws_types_with_identifier_names() {
+        let resource = |kind: &str, name: &str, argument: &str| {
+            checked(&format!(
+                r#", "fix": {{"resources": [{{"type": "{kind}", "name": "{name}", "arguments": {{"{argument}": 1}}}}]}}, "no_checkov_reason": "x""#
+            ))
+        };
+        assert!(resource("aws_s3_bucket", "fix", "bucket").is_ok());
+        assert!(resource("google_bucket", "fix", "bucket").is_err());
+        assert!(resource("aws_s3_bucket", "1fix", "bucket").is_err());
+        assert!(resource("aws_s3_bucket", "fix", "a b").is_err());
+        assert!(checked(r#", "fix": {"resources": []}, "no_checkov_reason": "x""#).is_err());
+    }
 }

@@ -123,6 +123,11 @@ pub struct Fix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Remediation {
+    /// The ASFF resource type its findings name (`AwsS3Bucket`, `AwsAccount`),
+    /// when the Security Hub facts give none or another one (account-level
+    /// settings are reported on `AwsAccount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
     /// What the failing state exposes, for the person who gets the finding.
     pub risk: String,
     #[serde(default)]

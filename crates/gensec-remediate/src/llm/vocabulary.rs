@@ -6,7 +6,7 @@
 //! finding's resource is refused. (The knowledge base describes
 //! CloudFormation, not the Terraform provider, so it cannot check these.)
 
-use crate::catalogue::Catalogue;
+use crate::controls::{self, ControlCatalogue};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -82,16 +82,21 @@ fn collect(arguments: &Map<String, Value>, prefix: &str, out: &mut BTreeMap<Stri
 }
 
 impl Vocabulary {
-    pub fn from_catalogue(catalogue: &Catalogue) -> Self {
+    pub fn from_catalogue(catalogue: &ControlCatalogue) -> Self {
         let mut vocabulary = Self::default();
-        for entry in catalogue.entries() {
-            let Some(fix) = &entry.fix else { continue };
+        for catalogued in controls::remediated(catalogue) {
+            let Some(fix) = &catalogued.remediation.fix else {
+                continue;
+            };
+            let finding_type = catalogued.resource_type();
             for resource in &fix.resources {
-                vocabulary
-                    .related
-                    .entry(entry.resource_type.clone())
-                    .or_default()
-                    .insert(resource.kind.clone());
+                if let Some(finding_type) = &finding_type {
+                    vocabulary
+                        .related
+                        .entry(finding_type.clone())
+                        .or_default()
+                        .insert(resource.kind.clone());
+                }
                 collect(
                     &resource.arguments,
                     "",
@@ -110,7 +115,7 @@ impl Vocabulary {
     pub fn embedded() -> &'static Vocabulary {
         static VOCABULARY: OnceLock<Vocabulary> = OnceLock::new();
         VOCABULARY.get_or_init(|| {
-            Catalogue::embedded()
+            ControlCatalogue::embedded()
                 .map(Self::from_catalogue)
                 .unwrap_or_default()
         })
