@@ -865,6 +865,10 @@ fn strings(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// A policy statement as the report shows it: Sid, effect, actions,
+/// resources and its condition as compact JSON.
+type StatementRow = (String, String, Vec<String>, Vec<String>, String);
+
 /// One persona's grants, compact: allowed actions by access level (each
 /// level collapsed), then its statements (collapsed) with resources and
 /// conditions, each distinct condition written once.
@@ -879,7 +883,7 @@ fn persona_policies(
     if documents.is_empty() {
         return;
     }
-    let mut statements: Vec<(String, String, Vec<String>, Vec<String>, String)> = Vec::new();
+    let mut statements: Vec<StatementRow> = Vec::new();
     let mut unreadable = Vec::new();
     for document in &documents {
         let Ok(policy) = serde_json::from_str::<serde_json::Value>(&document.text) else {
