@@ -69,6 +69,61 @@ pub fn load_profile(path: &Path, wanted: Option<&str>) -> Result<SecurityProfile
     select_sourced_profile(&path.display().to_string(), profiles, wanted)
 }
 
+/// The example profile compiled into the binary: used when `gensec run` is
+/// given no `--profile`, and written by `gensec init` for users to edit.
+pub const EMBEDDED_PROFILE: &str =
+    include_str!("../../../config-example/security-profile/example-corp.json");
+/// The example request `gensec init` writes.
+pub const EXAMPLE_REQUEST: &str = include_str!("../../../config-example/service-request/s3.json");
+/// How the embedded profile is named in messages and summaries.
+pub const EMBEDDED_PROFILE_SOURCE: &str = "embedded example profile (example-corp.json)";
+
+/// Where the run's profile came from, for the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// No `--profile`: the profile compiled into the binary.
+    Embedded,
+    /// A file or a directory of profiles.
+    Path(std::path::PathBuf),
+}
+
+impl ProfileSource {
+    pub fn describe(&self) -> String {
+        match self {
+            ProfileSource::Embedded => format!(
+                "{EMBEDDED_PROFILE_SOURCE}; `gensec init DIR` writes it for editing, `--profile FILE` uses yours"
+            ),
+            ProfileSource::Path(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The profile at `path`, or the embedded one when no path is given; an
+/// embedded profile that is not the one a request names is an error.
+pub fn load_profile_or_embedded(
+    path: Option<&Path>,
+    wanted: Option<&str>,
+) -> Result<(SecurityProfile, ProfileSource), InputError> {
+    if let Some(path) = path {
+        return Ok((
+            load_profile(path, wanted)?,
+            ProfileSource::Path(path.to_path_buf()),
+        ));
+    }
+    let profile = parse_profile(EMBEDDED_PROFILE_SOURCE, EMBEDDED_PROFILE)?;
+    if let Some(wanted) = wanted.filter(|wanted| *wanted != profile.profile_id) {
+        return Err(InputError::new(
+            EMBEDDED_PROFILE_SOURCE,
+            "$.profile_id",
+            format!(
+                "the request names profile {wanted:?} but no --profile was given and the embedded profile is {:?}; pass --profile FILE|DIR",
+                profile.profile_id
+            ),
+        ));
+    }
+    Ok((profile, ProfileSource::Embedded))
+}
+
 pub fn load_request(path: &Path) -> Result<ServiceRequest, InputError> {
     parse_request(&path.display().to_string(), &read(path)?)
 }

@@ -2,6 +2,7 @@
 //! request, runs the pipeline stages in-process, writes the package to a
 //! directory and tracks requests in SQLite.
 
+mod init_cmd;
 mod inputs;
 mod kb_cmd;
 mod library_cmd;
@@ -36,6 +37,8 @@ struct Cli {
 enum Command {
     /// Produce the security package for one service request.
     Run(run_cmd::RunArgs),
+    /// Write the example profile, an example request and a short guide to DIR for editing.
+    Init(init_cmd::InitArgs),
     /// Inspect the knowledge base.
     Kb {
         #[command(subcommand)]
@@ -85,6 +88,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(cli.kb.as_deref(), args).await,
+        Command::Init(args) => init_cmd::run(args),
         Command::Kb { command } => kb_cmd::run(cli.kb.as_deref(), command),
         Command::Requests(args) => requests_cmd::run(args).await,
         Command::Library(args) => library_cmd::run(args).await,

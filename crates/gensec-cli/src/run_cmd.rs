@@ -3,11 +3,12 @@
 
 mod several;
 
-use crate::inputs::{load_profile, load_request};
+use crate::inputs::{ProfileSource, load_profile_or_embedded, load_request};
 use crate::output::{print_json, print_text};
 use anyhow::Context;
 use chrono::Utc;
 use gensec_core::ServiceRequest;
+use gensec_core::contract::decision::Severity;
 use gensec_core::contract::figures::{
     AnalysisFigures, ControlsFigures, DocumentationFigures, IacFigures, IamFigures,
 };
@@ -30,12 +31,11 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["request", "service"])))]
 pub struct RunArgs {
-    /// Security profile file, or a directory of profiles (picked by the request's profile_id).
-    #[arg(
-        long,
-        default_value = "config-example/security-profile/example-corp.json"
-    )]
-    profile: PathBuf,
+    /// Security profile file, or a directory of profiles (picked by the request's
+    /// profile_id). Default: the example profile compiled into gensec
+    /// (`gensec init` writes it out for editing).
+    #[arg(long, value_name = "FILE|DIR")]
+    profile: Option<PathBuf>,
     /// Service request file.
     #[arg(long, value_name = "FILE")]
     request: Option<PathBuf>,
@@ -205,7 +205,8 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
     };
     kb.resolve_service(&request.service_name)
         .map_err(|err| crate::inputs::in_request_file(err, args.request.as_deref()))?;
-    let profile = load_profile(&args.profile, request.profile_id.as_deref())?;
+    let (profile, profile_source) =
+        load_profile_or_embedded(args.profile.as_deref(), request.profile_id.as_deref())?;
     let ctx = run_context(&kb, request, profile)?;
     let service = kb.resolve_service(&ctx.service_id)?.clone();
     let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
@@ -256,7 +257,32 @@ pub async fn run(kb_path: Option<&Path>, args: RunArgs) -> anyhow::Result<()> {
         ctx.request.request_id,
         run.attempt
     );
-    print_text(&summary_text(&heading, &run, &store, &args.db))
+    print_text(&summary_text(
+        &heading,
+        &profile_source,
+        &run,
+        &store,
+        &args.db,
+    ))
+}
+
+/// `1 rule`, `2 rules`.
+fn n(count: u64, one: &str) -> String {
+    format!("{count} {}", noun(count, one))
+}
+
+/// `1 entry`, `2 entries`.
+fn n2(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// The noun for a count: `rule` or `rules`.
+fn noun(count: u64, one: &str) -> String {
+    if count == 1 {
+        one.to_string()
+    } else {
+        format!("{one}s")
+    }
 }
 
 fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
@@ -271,8 +297,11 @@ fn stage_lines(text: &mut String, manifest: &Manifest) {
     if let Some(f) = manifest.figures::<DocumentationFigures>() {
         let _ = writeln!(
             text,
-            "  documentation: {} resource types, {} IAM actions, {} condition keys, {} Config rules",
-            f.resource_types, f.iam_actions, f.iam_condition_keys, f.config_rules
+            "  documentation: {}, {}, {}, {}",
+            n(f.resource_types, "resource type"),
+            n(f.iam_actions, "IAM action"),
+            n(f.iam_condition_keys, "condition key"),
+            n(f.config_rules, "Config rule")
         );
         crate::refresh::source_lines(text, manifest);
     }
@@ -290,56 +319,105 @@ fn stage_lines(text: &mut String, manifest: &Manifest) {
     if let Some(f) = manifest.figures::<ControlsFigures>() {
         let _ = writeln!(
             text,
-            "  controls: {} Guard rules ({} test cases, all executed), {} managed + {} custom Config rules, {} SCP statements in {} documents",
-            f.guard_rules,
-            f.guard_test_cases,
+            "  controls: {} ({}, all executed), {} managed + {} custom Config {}, {} in {}",
+            n(f.guard_rules, "Guard rule"),
+            n(f.guard_test_cases, "test case"),
             f.config_rules_managed,
             f.config_rules_custom,
-            f.scp_statements,
-            f.scp_documents
+            noun(f.config_rules_managed + f.config_rules_custom, "rule"),
+            n(f.scp_statements, "SCP statement"),
+            n(f.scp_documents, "document")
         );
     }
     if let Some(f) = manifest.figures::<IacFigures>() {
         let terraform = if f.terraform_written {
             format!(
-                "Terraform for {} types ({} not mapped)",
-                f.terraform_mapped_types, f.terraform_unmapped_types
+                "Terraform for {} ({} not mapped)",
+                n(f.terraform_mapped_types, "type"),
+                f.terraform_unmapped_types
             )
         } else {
             "no Terraform (it did not pass its checks)".to_string()
         };
         let _ = writeln!(
             text,
-            "  iac: {} resources, {} parameters, {} schema problems; {} Guard rules passed, {} failed; {terraform}",
-            f.resources,
-            f.parameters,
-            f.schema_problems,
-            f.guard_rules_passed,
+            "  iac: {}, {}, {}; {} passed, {} failed; {terraform}",
+            n(f.resources, "resource"),
+            n(f.parameters, "parameter"),
+            n(f.schema_problems, "schema problem"),
+            n(f.guard_rules_passed, "Guard rule"),
             f.guard_rules_failed,
         );
     }
     if let Some(f) = manifest.figures::<IamFigures>() {
         let _ = writeln!(
             text,
-            "  iam: {} personas ({}), {} risky actions flagged",
-            f.personas,
+            "  iam: {} ({}), {} flagged",
+            n(f.personas, "persona"),
             counts(&f.actions_per_persona),
-            f.risky_actions
+            n(f.risky_actions, "risky action")
         );
     }
 }
 
+/// The decision the package supports, its reasons and what the reviewer
+/// must supply (the top of report.html and summary.md).
+fn decision_lines(text: &mut String, manifest: &Manifest) {
+    let Some(decision) = &manifest.decision else {
+        return;
+    };
+    let _ = writeln!(text, "  decision: {}", decision.headline());
+    for reason in &decision.reasons {
+        let severity = match reason.severity {
+            Severity::Blocker => "blocker",
+            Severity::Condition => "condition",
+        };
+        let _ = writeln!(text, "    {severity}: {}", reason.text);
+    }
+    if let Some(recorded) = &decision.recorded {
+        let _ = writeln!(
+            text,
+            "    recorded in the library: {} by {} (version {})",
+            recorded.decision, recorded.by, recorded.version
+        );
+    }
+    let inputs: Vec<&str> = decision
+        .reviewer_inputs
+        .iter()
+        .filter(|input| input.kind != "exception")
+        .map(|input| input.name.as_str())
+        .collect();
+    if !inputs.is_empty() {
+        let _ = writeln!(text, "    reviewer supplies: {}", inputs.join(", "));
+    }
+    let _ = writeln!(
+        text,
+        "    control cases: {} executed, {} passed; details in {}",
+        decision.cases_executed,
+        decision.cases_passed,
+        paths::SUMMARY_MARKDOWN
+    );
+}
+
 /// The summary `gensec run` prints for one published run.
-fn summary_text(heading: &str, run: &PublishedRun, store: &DirStore, db: &Path) -> String {
+fn summary_text(
+    heading: &str,
+    profile: &ProfileSource,
+    run: &PublishedRun,
+    store: &DirStore,
+    db: &Path,
+) -> String {
     let manifest = &run.manifest;
     let mut text = format!("{heading}\n");
+    let _ = writeln!(text, "  profile: {}", profile.describe());
+    decision_lines(&mut text, manifest);
     stage_lines(&mut text, manifest);
     let report = format!("{}{}", run.package_prefix, paths::REPORT_HTML);
     let _ = writeln!(text, "  report: {}", store.locate(&report));
     let _ = writeln!(
         text,
-        "  library: {} entries stored in {}",
-        run.library_entries,
+        "  library: {} stored in {}",
+        n2(run.library_entries as u64, "entry", "entries"),
         db.display()
     );
     let validation = &run.validation;
@@ -366,12 +444,17 @@ fn summary_text(heading: &str, run: &PublishedRun, store: &DirStore, db: &Path) 
     }
     let warnings: usize = manifest.stages.iter().map(|s| s.warnings.len()).sum();
     if warnings > 0 {
-        let _ = writeln!(text, "  {warnings} warnings (see {})", paths::MANIFEST);
+        let _ = writeln!(
+            text,
+            "  {} (see {})",
+            n(warnings as u64, "warning"),
+            paths::MANIFEST
+        );
     }
     let _ = writeln!(
         text,
-        "  wrote {} files to {}",
-        manifest.files.len() + 1,
+        "  wrote {} to {}",
+        n(manifest.files.len() as u64 + 1, "file"),
         store.locate(&run.package_prefix)
     );
     for file in &manifest.files {

@@ -1,6 +1,7 @@
 //! `manifest.json`: every file of a run with its sha256, the knowledge-base
 //! date, the generator version and the validation summary.
 
+use crate::contract::decision::PackageDecision;
 use crate::contract::figures::StageFigures;
 use crate::contract::stage::{RunContext, StageId, StageOutcome, ValidationCounts, WrittenFile};
 use crate::llm::{LlmOutcome, LlmStageRecord, LlmUsage};
@@ -50,6 +51,10 @@ pub struct Manifest {
     /// (the deterministic default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<LlmRunSummary>,
+    /// The decision the package supports, from the report stage; absent when
+    /// the run has no report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<PackageDecision>,
 }
 
 /// What the run spent on the language model and whether it was used.
@@ -171,6 +176,10 @@ impl Manifest {
                 .collect(),
             files,
             llm: LlmRunSummary::from_outcomes(outcomes),
+            decision: outcomes.iter().find_map(|outcome| match &outcome.figures {
+                StageFigures::Report(report) => report.decision.clone(),
+                _ => None,
+            }),
         }
     }
 

@@ -18,6 +18,7 @@
 //! marked model-written; without one the outputs are exactly as before.
 
 pub mod controls;
+pub mod decision;
 pub mod escape;
 pub mod evidence;
 pub mod html;
@@ -25,15 +26,18 @@ pub mod load;
 pub mod markdown;
 pub mod model;
 pub mod profile;
+pub mod summary;
 pub mod view;
 
 use async_trait::async_trait;
 use gensec_core::contract::analysis::ModelValidation;
+use gensec_core::contract::decision::PackageDecision;
 use gensec_core::contract::figures::{ReportFigures, StageFigures};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
+use gensec_core::library::ServiceDecision;
 use gensec_core::llm::Llm;
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
@@ -42,38 +46,48 @@ use std::sync::Arc;
 pub use load::ReportInputs;
 pub use profile::ServiceProfile;
 
-/// The three documents of the stage.
+/// The documents of the stage.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub profile: ServiceProfile,
     pub profile_json: String,
     pub markdown: String,
     pub html: String,
+    /// The decision the package supports and `summary.md`.
+    pub decision: PackageDecision,
+    pub summary: String,
 }
 
-/// Build the profile and render all outputs (no I/O).
+/// Build the profile and render all outputs (no I/O), with no decision
+/// recorded in the library.
 pub fn render(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Result<Rendered> {
-    render_with(kb, ctx, inputs, None)
+    render_with(kb, ctx, inputs, None, None)
 }
 
-/// [`render`] with the language model's contribution.
+/// [`render`] with the language model's contribution and the service
+/// decision recorded in the library.
 pub fn render_with(
     kb: &Kb,
     ctx: &RunContext,
     inputs: &ReportInputs,
     model_written: Option<model::ModelContribution>,
+    library_decision: Option<&ServiceDecision>,
 ) -> Result<Rendered> {
     let mut profile = profile::build(ctx, kb.global_condition_keys(), inputs);
     profile.model_written = model_written;
     let profile_json = serde_json::to_string_pretty(&profile)
         .map_err(|err| Error::Fatal(format!("serialising the service profile: {err}")))?;
+    let decision = decision::decide(kb, ctx, inputs, library_decision);
     let markdown = markdown::render(&profile);
-    let html = html::render(&profile, inputs);
+    let html = html::render(&profile, inputs, &decision);
+    let summary = summary::markdown(&profile, &decision);
     Ok(Rendered {
         profile,
         profile_json,
         markdown,
         html,
+        decision,
+        summary,
     })
 }
 
@@ -167,7 +181,11 @@ impl Stage for ReportStage {
             record = Some(stage_record);
             model_written = Some(contribution);
         }
-        let rendered = render_with(&kb, ctx, &inputs, model_written)?;
+        let library_decision = ports
+            .library
+            .decision(&ctx.service_id, &ctx.profile.profile_id)
+            .await?;
+        let rendered = render_with(&kb, ctx, &inputs, model_written, library_decision.as_ref())?;
         let mut warnings = inputs.warnings.clone();
         warnings.extend(traceability_warnings(&inputs));
         let research_profile_sections: Vec<String> = view::sections(&rendered.profile)
@@ -191,6 +209,11 @@ impl Stage for ReportStage {
                 rendered.html,
                 "text/html; charset=utf-8",
             ),
+            (
+                paths::SUMMARY_MARKDOWN,
+                rendered.summary,
+                "text/markdown; charset=utf-8",
+            ),
         ];
         let mut bytes = std::collections::BTreeMap::new();
         for (path, text, content_type) in outputs {
@@ -208,6 +231,7 @@ impl Stage for ReportStage {
             controls_included: !inputs.controls.is_empty(),
             iac_included: inputs.cloudformation.is_some() || inputs.terraform.is_some(),
             iam_included: inputs.iam_model.is_some(),
+            decision: Some(rendered.decision),
         };
         Ok(StageOutcome {
             stage: StageId::Report,

@@ -37,6 +37,9 @@ pub struct ReportInputs {
     pub iam_model: Option<IamModel>,
     /// `iam/policies/*.json`, sorted by path.
     pub iam_policies: Vec<TextFile>,
+    /// SCP statements that do not deny a request leaving their key out, from
+    /// `controls/preventive/coverage.json`: (configuration id, why).
+    pub scp_omissions: Vec<(String, String)>,
     /// Problems with optional inputs (unreadable files); they become warnings.
     pub warnings: Vec<String>,
 }
@@ -77,6 +80,12 @@ pub async fn load(
         .as_ref()
         .map(controls::summarise)
         .unwrap_or_default();
+    let scp_omissions = if wrote(StageId::Controls, paths::SCP_COVERAGE) {
+        let coverage: serde_json::Value = read_json(store, &ctx.key(paths::SCP_COVERAGE)).await?;
+        omissions(&coverage)
+    } else {
+        Vec::new()
+    };
     let iac: Option<IacIndex> = if wrote(StageId::Iac, paths::IAC_INDEX) {
         Some(read_json(store, &ctx.key(paths::IAC_INDEX)).await?)
     } else {
@@ -130,8 +139,25 @@ pub async fn load(
         terraform,
         iam_model,
         iam_policies,
+        scp_omissions,
         warnings,
     })
+}
+
+/// The coverage file's `omission_not_enforced` items (under `controls`).
+fn omissions(coverage: &serde_json::Value) -> Vec<(String, String)> {
+    coverage["controls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["status"] == "omission_not_enforced")
+        .filter_map(|item| {
+            Some((
+                item["configuration_id"].as_str()?.to_string(),
+                item["reason"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 async fn text(

@@ -59,6 +59,19 @@ fn block(out: &mut String, block: &Block) {
             }
             out.push('\n');
         }
+        Block::Cases(controls) => {
+            // Collapsed where Markdown is rendered (GitHub and most viewers).
+            for (summary, cases) in controls {
+                out.push_str(&format!(
+                    "<details><summary>{}</summary>\n\n",
+                    no_html(summary).replace(['\n', '\r'], " ")
+                ));
+                for case in cases {
+                    out.push_str(&format!("- {}\n", line(case, false)));
+                }
+                out.push_str("\n</details>\n\n");
+            }
+        }
     }
 }
 

@@ -170,7 +170,23 @@ pub struct ControlsOverview {
     pub guard_files: Vec<FileCount>,
     pub guard_rules: usize,
     pub guard_test_files: Vec<String>,
+    /// Every written control with the cases it was executed against and
+    /// their verdicts (from `controls/controls.json`).
+    #[serde(default)]
+    pub executed: Vec<ExecutedControl>,
     pub sources: Vec<String>,
+}
+
+/// One control and the cases it was executed against in its own semantics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutedControl {
+    pub kind: gensec_core::contract::controls::ControlKind,
+    pub name: String,
+    pub file: String,
+    pub cases: Vec<gensec_core::contract::controls::ExecutedCase>,
+    /// Checks that do not execute the control (identifier, parameters, size).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -817,6 +833,18 @@ fn controls(inputs: &ReportInputs) -> ControlsOverview {
             .collect(),
         guard_rules: c.guard_rules(),
         guard_test_files: c.guard_test_files.clone(),
+        executed: inputs
+            .control_set
+            .iter()
+            .flat_map(|set| &set.controls)
+            .map(|control| ExecutedControl {
+                kind: control.kind,
+                name: control.name.clone(),
+                file: control.file.clone(),
+                cases: control.cases.clone(),
+                checks: control.checks.clone(),
+            })
+            .collect(),
         sources: if c.is_empty() {
             Vec::new()
         } else {

@@ -27,12 +27,23 @@ fn figures(outcome: &gensec_core::contract::stage::StageOutcome) -> &ReportFigur
 async fn every_output_is_written_and_summarised() {
     let run = run().await;
     let written: Vec<&str> = run.outcome.files.iter().map(|f| f.path.as_str()).collect();
+    let summary_path = gensec_core::contract::paths::SUMMARY_MARKDOWN;
     assert_eq!(
         written,
-        [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH]
+        [
+            PROFILE_JSON_PATH,
+            PROFILE_MARKDOWN_PATH,
+            REPORT_HTML_PATH,
+            summary_path
+        ]
     );
     let figures = figures(&run.outcome);
-    for path in [PROFILE_JSON_PATH, PROFILE_MARKDOWN_PATH, REPORT_HTML_PATH] {
+    for path in [
+        PROFILE_JSON_PATH,
+        PROFILE_MARKDOWN_PATH,
+        REPORT_HTML_PATH,
+        summary_path,
+    ] {
         let bytes = std::fs::metadata(run.run_dir().join(path)).unwrap().len();
         assert!(bytes > 1000, "{path} has {bytes} bytes");
         assert_eq!(figures.bytes[path], bytes, "{path}");
@@ -181,8 +192,18 @@ async fn every_resource_type_property_key_and_rule_in_the_profile_is_in_the_docu
         "{properties} {keys} {rules}"
     );
 
-    // Every resource type the Markdown names is one of the service's.
-    let md = run.read(PROFILE_MARKDOWN_PATH);
+    // Every resource type the Markdown names is one of the service's; the
+    // controls' executed cases (collapsed blocks) may name the other types a
+    // call touches (a KMS key), and are left out.
+    let full = run.read(PROFILE_MARKDOWN_PATH);
+    let mut md = String::new();
+    let mut rest = full.as_str();
+    while let Some(start) = rest.find("<details>") {
+        md.push_str(&rest[..start]);
+        let end = rest[start..].find("</details>").unwrap() + start + "</details>".len();
+        rest = &rest[end..];
+    }
+    md.push_str(rest);
     let mut named = 0;
     for (start, _) in md.match_indices("AWS::") {
         let token: String = md[start..]
@@ -307,10 +328,13 @@ async fn iac_and_the_iam_model_are_embedded_when_present() {
             || html.contains("<code>s3:PutBucketPolicy</code></td><td>resource_exposure")
     );
     assert!(html.contains("iam/policies/read-only-auditor.json"));
+    // Policies are summarised per persona, their statements collapsed.
+    assert!(html.contains("id=\"iam-policy-read-only-auditor\""));
+    assert!(html.contains("<summary>0 statements: resources and conditions</summary>"));
     let md = run.read(PROFILE_MARKDOWN_PATH);
     assert!(md.contains("- CloudFormation template: `iac/cloudformation/template.yaml`"));
     assert!(md.contains("- Terraform configuration: `iac/terraform/main.tf`"));
-    assert!(md.contains("(1 personas: read-only-auditor; 1 risky actions flagged;"));
+    assert!(md.contains("(1 persona: read-only-auditor; 1 risky action flagged;"));
     assert!(figures(&run.outcome).iam_included);
     assert!(figures(&run.outcome).iac_included);
 }
@@ -393,4 +417,234 @@ async fn a_missing_recommendation_set_is_a_fatal_error() {
 async fn research_profile_snapshot() {
     let run = run().await;
     insta::assert_snapshot!("security-research-profile", run.read(PROFILE_MARKDOWN_PATH));
+}
+
+fn decision_of(run: &common::Run) -> gensec_core::contract::decision::PackageDecision {
+    figures(&run.outcome).decision.clone().unwrap()
+}
+
+#[tokio::test]
+async fn the_summary_comes_first_with_the_decision_and_its_reasons() {
+    use gensec_core::contract::decision::Readiness;
+    let run = run().await;
+    let decision = decision_of(&run);
+    let html = run.read(REPORT_HTML_PATH);
+    // The first section of the page is the summary, and the decision is in it.
+    let first = html.find("<section").unwrap();
+    assert!(html[first..].starts_with("<section id=\"summary\">"));
+    let readiness = gensec_report::profile::serde_name(&decision.readiness);
+    assert!(html.contains(&format!("data-readiness=\"{readiness}\"")));
+    // Every reason's rule is named in the report and summary.md.
+    let summary = run.read(gensec_core::contract::paths::SUMMARY_MARKDOWN);
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&decision.headline())
+    );
+    for reason in &decision.reasons {
+        assert!(
+            html.contains(&format!("({})", reason.rule)),
+            "{}",
+            reason.rule
+        );
+        assert!(
+            summary.contains(&format!("`{}`", reason.rule)),
+            "{}",
+            reason.rule
+        );
+    }
+    // The readiness follows from the reasons.
+    assert_eq!(
+        decision.readiness,
+        gensec_core::contract::decision::PackageDecision::readiness_of(&decision.reasons)
+    );
+    // The fixture's S3 controls answer every Critical recommendation.
+    assert!(
+        decision
+            .reasons
+            .iter()
+            .all(|r| r.rule != "critical-uncovered")
+    );
+    assert_ne!(decision.readiness, Readiness::NotReady, "{decision:#?}");
+    // Top risks carry the controls that answer them.
+    assert!(!decision.top_risks.is_empty());
+    assert!(
+        decision
+            .top_risks
+            .iter()
+            .any(|risk| risk.controls.iter().any(|c| c.starts_with("Config:")))
+    );
+    // The profile names its principals: the reviewer is asked to confirm them.
+    assert!(
+        decision
+            .reviewer_inputs
+            .iter()
+            .any(|input| input.kind == "principal"
+                && input.why.contains("arn:aws:iam::*:role/SecurityBreakGlass"))
+    );
+    // Every case of controls.json is counted, and all of them passed.
+    let set: gensec_core::contract::controls::ControlSet =
+        serde_json::from_str(&run.read("controls/controls.json")).unwrap();
+    assert_eq!(decision.cases_executed, set.cases().count() as u64);
+    assert!(decision.cases_executed > 0);
+    assert_eq!(decision.cases_passed, decision.cases_executed);
+    assert!(decision.recorded.is_none());
+}
+
+#[tokio::test]
+async fn without_controls_a_critical_recommendation_makes_the_package_not_ready() {
+    use gensec_core::contract::decision::{Readiness, Severity};
+    let run = run_with(|dir| std::fs::remove_dir_all(dir.join("controls")).unwrap()).await;
+    let decision = decision_of(&run);
+    assert_eq!(decision.readiness, Readiness::NotReady);
+    let blocker = decision
+        .reasons
+        .iter()
+        .find(|r| r.rule == "critical-uncovered")
+        .unwrap();
+    assert_eq!(blocker.severity, Severity::Blocker);
+    assert!(
+        blocker
+            .items
+            .contains(&"CFG-S3-BUCKET-BLOCK-PUBLIC-ACLS".to_string())
+    );
+    // Blockers come first.
+    assert_eq!(decision.reasons[0].severity, Severity::Blocker);
+    assert!(run.read(REPORT_HTML_PATH).contains("decision-not-ready"));
+}
+
+#[tokio::test]
+async fn a_failed_case_is_a_blocker_and_shown_as_failed() {
+    use gensec_core::contract::decision::Readiness;
+    let run = run_with(|dir| {
+        let path = dir.join("controls/controls.json");
+        let mut set: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let control = set["controls"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| {
+                c["kind"] == "scp_statement" && c["cases"].as_array().is_some_and(|c| !c.is_empty())
+            })
+            .unwrap();
+        let case = &mut control["cases"][0];
+        case["actual"] = if case["expected"] == "denied" {
+            "allowed".into()
+        } else {
+            "denied".into()
+        };
+        std::fs::write(&path, serde_json::to_string(&set).unwrap()).unwrap();
+    })
+    .await;
+    let decision = decision_of(&run);
+    assert_eq!(decision.readiness, Readiness::NotReady);
+    assert!(
+        decision
+            .reasons
+            .iter()
+            .any(|r| r.rule == "control-case-failed" && r.items.len() == 1)
+    );
+    assert_eq!(decision.cases_passed + 1, decision.cases_executed);
+    let html = run.read(REPORT_HTML_PATH);
+    assert!(
+        html.contains("1 failed</summary>"),
+        "the failing control's cases say so"
+    );
+}
+
+#[tokio::test]
+async fn each_control_shows_its_executed_cases_collapsed() {
+    let run = run().await;
+    let set: gensec_core::contract::controls::ControlSet =
+        serde_json::from_str(&run.read("controls/controls.json")).unwrap();
+    let html = run.read(REPORT_HTML_PATH);
+    let md = run.read(PROFILE_MARKDOWN_PATH);
+    let profile: ServiceProfile = serde_json::from_str(&run.read(PROFILE_JSON_PATH)).unwrap();
+    assert_eq!(profile.controls.executed.len(), set.controls.len());
+    for control in set.controls.iter().filter(|c| !c.cases.is_empty()) {
+        let headline = if control.cases.len() == 1 {
+            "1 case, passed".to_string()
+        } else {
+            format!("{} cases, all passed", control.cases.len())
+        };
+        // report.html: under Controls, in a closed <details>.
+        assert!(
+            html.contains(&format!(
+                "<details class=\"cases\"><summary>{headline}</summary>"
+            )),
+            "{} {headline}",
+            control.name
+        );
+        let first = &control.cases[0];
+        assert!(
+            html.contains(&gensec_report::escape::html(&first.name)),
+            "{}",
+            first.name
+        );
+        // The research profile: one collapsed block per control.
+        assert!(
+            md.contains(&format!(
+                "<details><summary>{} {} ({}): {headline}</summary>",
+                control.kind.label(),
+                control.name,
+                control.file
+            )),
+            "{}",
+            control.name
+        );
+    }
+    assert!(!html.contains("<details open"), "collapsed by default");
+}
+
+#[tokio::test]
+async fn a_decision_recorded_in_the_library_is_shown() {
+    use gensec_core::library::{NewDecision, Verdict};
+    use gensec_core::ports::ControlLibrary;
+    let kb = common::kb();
+    let ctx = common::context(&kb);
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("s3").join(common::REQUEST_ID);
+    common::copy_fixture(&run_dir);
+    let store = gensec_local::DirStore::new(dir.path());
+    let db = gensec_local::SqliteDb::in_memory().unwrap();
+    db.decide(NewDecision {
+        service_id: "s3",
+        profile_id: &ctx.profile.profile_id,
+        decision: Verdict::ApprovedWithConditions,
+        conditions: Some("break-glass role named before rollout"),
+        actor: "alice",
+        reason: "reviewed the S3 package",
+    })
+    .await
+    .unwrap();
+    let ports = gensec_core::contract::stage::StagePorts {
+        store: &store,
+        library: &db,
+    };
+    let earlier = common::earlier_outcomes(&run_dir);
+    use gensec_core::contract::stage::Stage;
+    let outcome = gensec_report::ReportStage::new(kb)
+        .run(&ctx, &ports, &earlier)
+        .await
+        .unwrap();
+    let StageFigures::Report(figures) = &outcome.figures else {
+        panic!("not the report's figures");
+    };
+    let recorded = figures
+        .decision
+        .as_ref()
+        .unwrap()
+        .recorded
+        .as_ref()
+        .unwrap();
+    assert_eq!(recorded.decision, "APPROVED_WITH_CONDITIONS");
+    assert_eq!(recorded.by, "alice");
+    let html = std::fs::read_to_string(run_dir.join(REPORT_HTML_PATH)).unwrap();
+    assert!(html.contains("APPROVED_WITH_CONDITIONS by alice"));
+    assert!(html.contains("conditions: break-glass role named before rollout"));
+    let summary = std::fs::read_to_string(run_dir.join("summary.md")).unwrap();
+    assert!(summary.contains("APPROVED_WITH_CONDITIONS by alice"));
 }

@@ -5,7 +5,7 @@
 //! service is reported and the rest go on.
 
 use super::{RunArgs, language_model, open_database, request_for_service};
-use crate::inputs::load_profile;
+use crate::inputs::load_profile_or_embedded;
 use crate::output::{print_json, print_text};
 use gensec_core::contract::figures::{AnalysisFigures, ControlsFigures};
 use gensec_core::contract::stage::{Stage, StagePorts};
@@ -79,7 +79,7 @@ pub(super) async fn run_several(
     args: &RunArgs,
     services: &[&ServiceEntry],
 ) -> anyhow::Result<()> {
-    let profile = load_profile(&args.profile, None)?;
+    let (profile, _) = load_profile_or_embedded(args.profile.as_deref(), None)?;
     let llm = language_model(&args.llm, &args.out.join(".llm-cache")).await?;
     let pipeline = args.refresh.apply(Stages::with_llm(kb, llm)?, &args.out)?;
     let store = DirStore::new(&args.out);

@@ -105,6 +105,9 @@ pub struct ReportFigures {
     pub controls_included: bool,
     pub iac_included: bool,
     pub iam_included: bool,
+    /// The decision the package supports (also `manifest.json`'s `decision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<super::decision::PackageDecision>,
 }
 
 /// A stage's figures.

@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod controls;
+pub mod decision;
 pub mod figures;
 pub mod iac;
 pub mod iam;

@@ -69,6 +69,9 @@ pub const RESEARCH_PROFILE_JSON: &str = "research/service-profile.json";
 pub const RESEARCH_PROFILE_MARKDOWN: &str = "research/security-research-profile.md";
 /// Stage 6: the whole package in one self-contained page.
 pub const REPORT_HTML: &str = "report.html";
+/// Stage 6: the decision the package supports, its reasons, top risks and
+/// what the reviewer must supply, in Markdown (the top of `report.html`).
+pub const SUMMARY_MARKDOWN: &str = "summary.md";
 
 /// What a stage did with the language model (`llm/<stage>.json`).
 pub fn llm_record(stage: StageId) -> String {

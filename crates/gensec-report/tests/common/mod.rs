@@ -147,6 +147,11 @@ impl Run {
     }
 }
 
+/// The fixture's files copied to a run directory.
+pub fn copy_fixture(run_dir: &Path) {
+    copy_dir(&fixture_dir(), run_dir);
+}
+
 pub async fn run_with(prepare: impl FnOnce(&Path)) -> Run {
     run_with_outcomes(prepare, |_| {}).await
 }

@@ -1,0 +1,447 @@
+//! The decision the package supports, computed only from the package's own
+//! data: recommendations, the controls and their executed cases, the
+//! template's checks, the validators' rejections, the profile's exemptions,
+//! the FSBP controls the knowledge base knows for the service, and the
+//! decision already recorded in the library. The README's "The package's
+//! decision" section states these rules; keep the two in step.
+
+use crate::load::ReportInputs;
+use gensec_core::contract::analysis::{Priority, Recommendation};
+use gensec_core::contract::controls::{ControlKind, GapCause};
+use gensec_core::contract::decision::{
+    DecisionReason, PackageDecision, RecordedDecision, ReviewerInput, Severity, TopRisk,
+};
+use gensec_core::contract::stage::RunContext;
+use gensec_core::library::ServiceDecision;
+use gensec_kb::Kb;
+use std::collections::BTreeMap;
+
+/// At most this many STRIDE threats are listed as top risks.
+pub const TOP_RISKS: usize = 5;
+
+fn urgent(r: &Recommendation) -> bool {
+    matches!(r.priority, Priority::Critical | Priority::High)
+}
+
+/// Controls (Config rule, SCP statement, Guard rule) answering a
+/// recommendation; "not expressible" notes are not controls.
+fn controls_of(inputs: &ReportInputs, r: &Recommendation) -> Vec<String> {
+    inputs
+        .controls
+        .for_recommendation(r)
+        .into_iter()
+        .filter(|label| !label.ends_with("not expressible"))
+        .collect()
+}
+
+fn reason(severity: Severity, rule: &str, text: String, items: Vec<String>) -> DecisionReason {
+    DecisionReason {
+        severity,
+        rule: rule.to_string(),
+        text,
+        items,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Every blocker and condition, blockers first.
+fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReason> {
+    let recs = &inputs.recommendations.recommendations;
+    let mut out = Vec::new();
+
+    // Blockers.
+    if let Some(set) = &inputs.control_set {
+        let failed: Vec<String> = set
+            .controls
+            .iter()
+            .flat_map(|c| {
+                c.cases
+                    .iter()
+                    .filter(|case| !case.passed())
+                    .map(move |case| format!("{}: {}", c.name, case.name))
+            })
+            .collect();
+        if !failed.is_empty() {
+            out.push(reason(
+                Severity::Blocker,
+                "control-case-failed",
+                format!(
+                    "{} of the written controls did not behave as expected",
+                    plural(failed.len(), "executed case", "executed cases")
+                ),
+                failed,
+            ));
+        }
+    }
+    if let Some(iac) = &inputs.iac {
+        let mut problems: Vec<String> = iac.schema_problems.clone();
+        problems.extend(iac.guard.failed.iter().map(|rule| format!("Guard: {rule}")));
+        if !problems.is_empty() {
+            out.push(reason(
+                Severity::Blocker,
+                "template-not-verified",
+                "the hardened template fails its schema or its own Guard rules".to_string(),
+                problems,
+            ));
+        }
+    }
+    let uncovered = |priority: Priority| -> Vec<String> {
+        recs.iter()
+            .filter(|r| r.priority == priority && controls_of(inputs, r).is_empty())
+            .map(|r| r.configuration_id.clone())
+            .collect()
+    };
+    let critical = uncovered(Priority::Critical);
+    if !critical.is_empty() {
+        out.push(reason(
+            Severity::Blocker,
+            "critical-uncovered",
+            format!(
+                "{} without any Config rule, SCP statement or Guard rule",
+                plural(
+                    critical.len(),
+                    "Critical recommendation",
+                    "Critical recommendations"
+                )
+            ),
+            critical,
+        ));
+    }
+
+    // Conditions.
+    let high = uncovered(Priority::High);
+    if !high.is_empty() {
+        out.push(reason(
+            Severity::Condition,
+            "high-uncovered",
+            format!(
+                "{} without any Config rule, SCP statement or Guard rule: enforce them by review",
+                plural(high.len(), "High recommendation", "High recommendations")
+            ),
+            high,
+        ));
+    }
+    let undetected: Vec<String> = recs
+        .iter()
+        .filter(|r| urgent(r) && !controls_of(inputs, r).is_empty())
+        .filter(|r| {
+            !controls_of(inputs, r)
+                .iter()
+                .any(|c| c.starts_with("Config:"))
+        })
+        .map(|r| r.configuration_id.clone())
+        .collect();
+    if !undetected.is_empty() && inputs.control_set.is_some() {
+        out.push(reason(
+            Severity::Condition,
+            "no-detective-rule",
+            format!(
+                "{} no Config rule: a change after deployment goes unseen",
+                plural(
+                    undetected.len(),
+                    "Critical or High recommendation has",
+                    "Critical or High recommendations have"
+                )
+            ),
+            undetected,
+        ));
+    }
+    if let Some(set) = &inputs.control_set {
+        let dropped: Vec<String> = set
+            .gaps
+            .iter()
+            .filter(|gap| gap.cause == GapCause::Rejected)
+            .map(|gap| {
+                format!(
+                    "{} ({}): {}",
+                    gap.configuration_id,
+                    gap.kind.label(),
+                    gap.reason
+                )
+            })
+            .collect();
+        if !dropped.is_empty() {
+            out.push(reason(
+                Severity::Condition,
+                "control-dropped",
+                format!(
+                    "{} generated but dropped because a case caught it",
+                    plural(dropped.len(), "control was", "controls were")
+                ),
+                dropped,
+            ));
+        }
+    }
+    let urgent_ids: Vec<&str> = recs
+        .iter()
+        .filter(|r| urgent(r))
+        .map(|r| r.configuration_id.as_str())
+        .collect();
+    let omissions: Vec<String> = inputs
+        .scp_omissions
+        .iter()
+        .filter(|(id, _)| urgent_ids.contains(&id.as_str()))
+        .map(|(id, why)| format!("{id}: {why}"))
+        .collect();
+    if !omissions.is_empty() {
+        out.push(reason(
+            Severity::Condition,
+            "omission-not-enforced",
+            format!(
+                "{} deny the insecure value but not a request that leaves it out",
+                plural(omissions.len(), "SCP statement does", "SCP statements do")
+            ),
+            omissions,
+        ));
+    }
+    if let Some(service) = kb.service(&ctx.service_id) {
+        let answered: Vec<&str> = recs
+            .iter()
+            .flat_map(|r| r.security_hub_controls.iter().map(String::as_str))
+            .collect();
+        let missing: Vec<String> = kb
+            .fsbp_controls_for_service(service)
+            .into_iter()
+            .filter(|control| {
+                !answered
+                    .iter()
+                    .any(|id| id.eq_ignore_ascii_case(&control.id))
+            })
+            .map(|control| format!("{} ({}): {}", control.id, control.severity, control.title))
+            .collect();
+        if !missing.is_empty() {
+            out.push(reason(
+                Severity::Condition,
+                "fsbp-uncovered",
+                format!(
+                    "{} of AWS Foundational Security Best Practices for this service no recommendation answers",
+                    plural(missing.len(), "control", "controls")
+                ),
+                missing,
+            ));
+        }
+    }
+    let rejected: Vec<String> = inputs
+        .validation
+        .rejected
+        .iter()
+        .map(|r| format!("{} ({}): {}", r.item, r.stage, r.reason))
+        .collect();
+    if !rejected.is_empty() {
+        out.push(reason(
+            Severity::Condition,
+            "validator-rejections",
+            format!(
+                "validators rejected {}; they are not in the package",
+                plural(rejected.len(), "item", "items")
+            ),
+            rejected,
+        ));
+    }
+    if let Some(model) = &inputs.iam_model {
+        let granted: Vec<String> = model
+            .risky_actions
+            .iter()
+            .filter(|risky| !risky.granted_to.is_empty())
+            .map(|risky| format!("{} to {}", risky.action, risky.granted_to.join(", ")))
+            .collect();
+        if !granted.is_empty() {
+            out.push(reason(
+                Severity::Condition,
+                "risky-actions-granted",
+                format!(
+                    "{} granted to personas: confirm each is needed",
+                    plural(
+                        granted.len(),
+                        "risky IAM action is",
+                        "risky IAM actions are"
+                    )
+                ),
+                granted,
+            ));
+        }
+    }
+    let exemptions = &ctx.profile.security_controls.scp_exemptions;
+    let has_scp = inputs
+        .control_set
+        .as_ref()
+        .is_some_and(|set| set.count(ControlKind::ScpStatement) > 0);
+    if has_scp && exemptions.break_glass_principal_arns.is_empty() {
+        out.push(reason(
+            Severity::Condition,
+            "no-break-glass",
+            "the profile names no break-glass principal: nobody is exempt from the SCPs in an emergency".to_string(),
+            Vec::new(),
+        ));
+    }
+    if let Some(iac) = &inputs.iac
+        && !iac.terraform.written
+    {
+        out.push(reason(
+            Severity::Condition,
+            "no-terraform",
+            "no Terraform was written (it did not pass its checks): deploy the CloudFormation template".to_string(),
+            Vec::new(),
+        ));
+    }
+    out
+}
+
+/// Critical and High recommendations by STRIDE threat, most urgent first.
+fn top_risks(inputs: &ReportInputs) -> Vec<TopRisk> {
+    let mut by_threat: BTreeMap<_, Vec<&Recommendation>> = BTreeMap::new();
+    for r in inputs
+        .recommendations
+        .recommendations
+        .iter()
+        .filter(|r| urgent(r))
+    {
+        by_threat.entry(r.threat_vector).or_default().push(r);
+    }
+    let mut risks: Vec<(Priority, usize, TopRisk)> = by_threat
+        .into_iter()
+        .map(|(threat, recs)| {
+            let priority = recs
+                .iter()
+                .map(|r| r.priority)
+                .min()
+                .unwrap_or(Priority::High);
+            let mut controls = Vec::new();
+            let mut uncovered = Vec::new();
+            for r in &recs {
+                let answering = controls_of(inputs, r);
+                if answering.is_empty() {
+                    uncovered.push(r.configuration_id.clone());
+                }
+                for control in answering {
+                    if !controls.contains(&control) {
+                        controls.push(control);
+                    }
+                }
+            }
+            let count = recs.len();
+            (
+                priority,
+                count,
+                TopRisk {
+                    threat: threat.label().to_string(),
+                    priority: priority.as_str().to_string(),
+                    configuration_ids: recs.iter().map(|r| r.configuration_id.clone()).collect(),
+                    controls,
+                    uncovered,
+                },
+            )
+        })
+        .collect();
+    risks.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    risks
+        .into_iter()
+        .take(TOP_RISKS)
+        .map(|(_, _, risk)| risk)
+        .collect()
+}
+
+fn reviewer_inputs(
+    ctx: &RunContext,
+    inputs: &ReportInputs,
+    conditional: bool,
+) -> Vec<ReviewerInput> {
+    let mut out = Vec::new();
+    if let Some(iac) = &inputs.iac {
+        for parameter in &iac.parameters {
+            let why = match &parameter.default {
+                None => format!("no default: {}", parameter.description),
+                Some(default) if default.is_empty() => {
+                    format!("empty default: {}", parameter.description)
+                }
+                Some(_) => continue,
+            };
+            out.push(ReviewerInput {
+                kind: "parameter".into(),
+                name: parameter.name.clone(),
+                why,
+            });
+        }
+    }
+    let exemptions = &ctx.profile.security_controls.scp_exemptions;
+    for (field, values, role) in [
+        (
+            "break_glass_principal_arns",
+            &exemptions.break_glass_principal_arns,
+            "emergency roles exempt from every SCP statement",
+        ),
+        (
+            "deployer_principal_arns",
+            &exemptions.deployer_principal_arns,
+            "the role that deploys reviewed templates, exempt from statements that protect a setting outright",
+        ),
+    ] {
+        let why = if values.is_empty() {
+            format!("unset in profile {}: {role}", ctx.profile.profile_id)
+        } else {
+            format!(
+                "profile {} names {}: confirm they are your {role}",
+                ctx.profile.profile_id,
+                values.join(", ")
+            )
+        };
+        out.push(ReviewerInput {
+            kind: "principal".into(),
+            name: format!("security_controls.scp_exemptions.{field}"),
+            why,
+        });
+    }
+    if conditional {
+        out.push(ReviewerInput {
+            kind: "exception".into(),
+            name: "conditions above".into(),
+            why: "accept or mitigate each; record them with `gensec library decide SERVICE --decision approved-with-conditions --conditions TEXT`".into(),
+        });
+    }
+    out
+}
+
+fn recorded(decision: &ServiceDecision) -> RecordedDecision {
+    let current = &decision.current;
+    RecordedDecision {
+        decision: current.decision.as_str().to_string(),
+        by: current.actor.clone(),
+        at: current.at.to_rfc3339(),
+        reason: current.reason.clone(),
+        conditions: current.conditions.clone(),
+        version: current.version,
+    }
+}
+
+/// The decision the package supports.
+pub fn decide(
+    kb: &Kb,
+    ctx: &RunContext,
+    inputs: &ReportInputs,
+    library_decision: Option<&ServiceDecision>,
+) -> PackageDecision {
+    let mut reasons = reasons(kb, ctx, inputs);
+    reasons.sort_by_key(|r| r.severity);
+    let readiness = PackageDecision::readiness_of(&reasons);
+    let (cases_executed, cases_passed) = inputs.control_set.as_ref().map_or((0, 0), |set| {
+        let all = set.cases().count() as u64;
+        let passed = set.cases().filter(|case| case.passed()).count() as u64;
+        (all, passed)
+    });
+    PackageDecision {
+        readiness,
+        top_risks: top_risks(inputs),
+        reviewer_inputs: reviewer_inputs(
+            ctx,
+            inputs,
+            readiness != gensec_core::contract::decision::Readiness::Ready,
+        ),
+        reasons,
+        cases_executed,
+        cases_passed,
+        recorded: library_decision.map(recorded),
+    }
+}
