@@ -224,21 +224,25 @@ fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReas
             ));
         }
     }
-    let rejected: Vec<String> = inputs
-        .validation
-        .rejected
-        .iter()
-        .map(|r| format!("{} ({}): {}", r.item, r.stage, r.reason))
-        .collect();
-    if !rejected.is_empty() {
+    // Counts per stage only: a rejected item's text (a model's invented
+    // name, say) stays in validation-report.json and never reaches the
+    // decision, the manifest or summary.md.
+    let mut per_stage: std::collections::BTreeMap<String, usize> = Default::default();
+    for rejection in &inputs.validation.rejected {
+        *per_stage.entry(rejection.stage.to_string()).or_default() += 1;
+    }
+    if !inputs.validation.rejected.is_empty() {
         out.push(reason(
             Severity::Condition,
             "validator-rejections",
             format!(
-                "validators rejected {}; they are not in the package",
-                plural(rejected.len(), "item", "items")
+                "validators rejected {}; they are not in the package (validation-report.json lists each with its reason)",
+                plural(inputs.validation.rejected.len(), "item", "items")
             ),
-            rejected,
+            per_stage
+                .into_iter()
+                .map(|(stage, count)| format!("{stage}: {count}"))
+                .collect(),
         ));
     }
     if let Some(model) = &inputs.iam_model {
