@@ -227,7 +227,7 @@ fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReas
     // Counts per stage only: a rejected item's text (a model's invented
     // name, say) stays in validation-report.json and never reaches the
     // decision, the manifest or summary.md.
-    let mut per_stage: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut per_stage: BTreeMap<String, usize> = BTreeMap::new();
     for rejection in &inputs.validation.rejected {
         *per_stage.entry(rejection.stage.to_string()).or_default() += 1;
     }
