@@ -8,245 +8,135 @@ use gensec_core::contract::analysis::{Priority, SecurityDomain, StrideThreat};
 use gensec_core::input::ComplianceFramework;
 use gensec_kb::model::{JsonType, Property};
 use gensec_kb::{Kb, ResourceTypeSchema};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-/// What a heuristic recognised.
+/// The curated categories (`data/inference.json`).
+const CATEGORIES_FILE: &str = "inference.json";
+const CATEGORIES_TEXT: &str = include_str!("../data/inference.json");
+
+/// One category of inferred setting, as curated in `data/inference.json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub id: String,
+    pub domain: SecurityDomain,
+    pub stride: StrideThreat,
+    pub priority: Priority,
+    /// Lower ranks are kept first when inferred candidates must be cut.
+    pub rank: u32,
+    pub rationale: String,
+    /// A Config managed rule for the type whose identifier carries one of these.
+    pub config_rule_keywords: Vec<String>,
+    pub compliance: BTreeMap<ComplianceFramework, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryFile {
+    #[allow(dead_code)] // read by people curating the file
+    about: String,
+    categories: Vec<Category>,
+}
+
+/// Every curated category, parsed once; a malformed file names file and path.
+pub fn categories() -> Result<&'static [Category], String> {
+    static PARSED: OnceLock<Result<Vec<Category>, String>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            let file: CategoryFile = gensec_data::parse(CATEGORIES_FILE, CATEGORIES_TEXT)
+                .map_err(|err| err.to_string())?;
+            for kind in Kind::ALL {
+                if !file.categories.iter().any(|c| c.id == kind.category_id()) {
+                    return Err(format!(
+                        "{CATEGORIES_FILE}: no category {:?}, which inference recognises",
+                        kind.category_id()
+                    ));
+                }
+            }
+            Ok(file.categories)
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+/// The category of an inferred control id (`inferred-<category>`).
+pub fn category_of(control_id: &str) -> Option<&'static Category> {
+    let id = control_id.strip_prefix(INFERRED_PREFIX)?;
+    categories().ok()?.iter().find(|c| c.id == id)
+}
+
+/// Control ids of inferred entries start with this, then the category id.
+pub const INFERRED_PREFIX: &str = "inferred-";
+
+/// What a heuristic recognised; each kind is one curated category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    EncryptionFlag,
+    EncryptionAtRest,
+    EncryptionInTransit,
     KmsKey,
+    KmsEncryptionMode,
     DeletionProtection,
-    PublicExposure,
+    PublicNetworkExposure,
+    BlockPublicAccess,
+    NetworkIsolation,
     LogRetention,
     BackupRetention,
     KeyRotation,
-    MultiAz,
-    MinorUpgrades,
+    SecurityPatching,
     IamAuth,
     Imdsv2,
     Tls,
     AuthType,
     LoggingFlag,
     Versioning,
-    KmsEncryptionType,
-    Ownership,
 }
 
 impl Kind {
-    fn describe(
-        self,
-    ) -> (
-        SecurityDomain,
-        StrideThreat,
-        Priority,
-        &'static str,
-        &'static [&'static str],
-    ) {
-        use Kind::*;
-        use Priority::*;
-        use SecurityDomain::*;
-        use StrideThreat::*;
-        match self {
-            EncryptionFlag => (
-                DataProtection,
-                InformationDisclosure,
-                High,
-                "Turns on encryption the service offers but does not force, so stored data is unreadable without key access.",
-                &["ENCRYPT"],
-            ),
-            KmsKey => (
-                DataProtection,
-                InformationDisclosure,
-                High,
-                "Names the organisation's customer-managed key so key policy and CloudTrail govern every decryption.",
-                &["KMS", "CMK"],
-            ),
-            DeletionProtection => (
-                Resilience,
-                DenialOfService,
-                Medium,
-                "Stops a single mistaken or malicious delete call from destroying the resource and its data.",
-                &["DELETION_PROTECTION"],
-            ),
-            PublicExposure => (
-                Network,
-                InformationDisclosure,
-                High,
-                "Keeps the resource off the public internet so only traffic from inside the network can reach it.",
-                &["PUBLIC"],
-            ),
-            LogRetention => (
-                LoggingAndMonitoring,
-                Repudiation,
-                Medium,
-                "Keeps logs for the period the profile requires, so investigations and audits have the evidence they need.",
-                &["RETENTION"],
-            ),
-            BackupRetention => (
-                Resilience,
-                DenialOfService,
-                Medium,
-                "Keeps automated backups long enough to recover from corruption noticed days later.",
-                &["BACKUP"],
-            ),
-            KeyRotation => (
-                DataProtection,
-                InformationDisclosure,
-                Medium,
-                "Rotates key material regularly, limiting how much data one compromised key version exposes.",
-                &["ROTATION"],
-            ),
-            MultiAz => (
-                Resilience,
-                DenialOfService,
-                Medium,
-                "Spreads the resource over availability zones so one zone failing does not take it down.",
-                &["MULTI_AZ"],
-            ),
-            MinorUpgrades => (
-                ConfigurationManagement,
-                Tampering,
-                Low,
-                "Lets the service apply minor engine patches, which usually carry security fixes.",
-                &["AUTO_MINOR"],
-            ),
-            IamAuth => (
-                IdentityAndAccess,
-                Spoofing,
-                Medium,
-                "Uses IAM for authentication, replacing long-lived passwords with short-lived, auditable credentials.",
-                &["IAM"],
-            ),
-            Imdsv2 => (
-                IdentityAndAccess,
-                ElevationOfPrivilege,
-                High,
-                "Requires session tokens for instance metadata, blocking credential theft through request forgery.",
-                &["IMDSV2", "METADATA"],
-            ),
-            Tls => (
-                DataProtection,
-                InformationDisclosure,
-                High,
-                "Refuses outdated TLS versions so traffic cannot be downgraded to ciphers with known weaknesses.",
-                &["TLS", "SSL", "HTTPS"],
-            ),
-            AuthType => (
-                IdentityAndAccess,
-                Spoofing,
-                High,
-                "Requires callers to authenticate instead of allowing anonymous invocation.",
-                &["AUTH"],
-            ),
-            LoggingFlag => (
-                LoggingAndMonitoring,
-                Repudiation,
-                Medium,
-                "Turns on the service's own logging so actions on the resource leave a trail.",
-                &["LOG"],
-            ),
-            Versioning => (
-                Resilience,
-                Tampering,
-                Medium,
-                "Keeps earlier versions so overwrites and deletions can be undone.",
-                &["VERSION"],
-            ),
-            KmsEncryptionType => (
-                DataProtection,
-                InformationDisclosure,
-                High,
-                "Selects AWS KMS as the encryption mode, so key policies and CloudTrail govern access to the data.",
-                &["ENCRYPT", "KMS"],
-            ),
-            Ownership => (
-                ConfigurationManagement,
-                Repudiation,
-                Low,
-                "Tags each resource with an accountable owner, which inventory, cost and incident response all depend on.",
-                &["REQUIRED_TAGS"],
-            ),
-        }
-    }
+    const ALL: [Kind; 18] = [
+        Kind::EncryptionAtRest,
+        Kind::EncryptionInTransit,
+        Kind::KmsKey,
+        Kind::KmsEncryptionMode,
+        Kind::DeletionProtection,
+        Kind::PublicNetworkExposure,
+        Kind::BlockPublicAccess,
+        Kind::NetworkIsolation,
+        Kind::LogRetention,
+        Kind::BackupRetention,
+        Kind::KeyRotation,
+        Kind::SecurityPatching,
+        Kind::IamAuth,
+        Kind::Imdsv2,
+        Kind::Tls,
+        Kind::AuthType,
+        Kind::LoggingFlag,
+        Kind::Versioning,
+    ];
 
-    fn compliance(self) -> BTreeMap<ComplianceFramework, Vec<String>> {
-        use ComplianceFramework::*;
-        use Kind::*;
-        let refs: &[(ComplianceFramework, &[&str])] = match self {
-            EncryptionFlag | KmsKey | KeyRotation => &[
-                (Nist80053, &["SC-28", "SC-12"]),
-                (PciDss, &["3.5.1"]),
-                (Soc2, &["CC6.1"]),
-                (Gdpr, &["Art. 32(1)(a)"]),
-                (Hipaa, &["164.312(a)(2)(iv)"]),
-                (Iso27001, &["A.8.24"]),
-            ],
-            Tls => &[
-                (Nist80053, &["SC-8", "SC-13"]),
-                (PciDss, &["4.2.1"]),
-                (Soc2, &["CC6.7"]),
-                (Gdpr, &["Art. 32(1)(a)"]),
-                (Hipaa, &["164.312(e)(1)"]),
-                (Iso27001, &["A.8.24"]),
-            ],
-            PublicExposure => &[
-                (Nist80053, &["AC-3", "SC-7"]),
-                (PciDss, &["1.3.1"]),
-                (Soc2, &["CC6.6"]),
-                (Gdpr, &["Art. 32(1)(b)"]),
-                (Hipaa, &["164.312(a)(1)"]),
-                (Iso27001, &["A.8.20"]),
-            ],
-            IamAuth | AuthType | Imdsv2 => &[
-                (Nist80053, &["IA-2", "AC-3"]),
-                (PciDss, &["8.2.1"]),
-                (Soc2, &["CC6.1"]),
-                (Gdpr, &["Art. 32(1)(b)"]),
-                (Hipaa, &["164.312(d)"]),
-                (Iso27001, &["A.8.5"]),
-            ],
-            LogRetention | LoggingFlag => &[
-                (Nist80053, &["AU-2", "AU-11", "AU-12"]),
-                (PciDss, &["10.2.1", "10.5.1"]),
-                (Soc2, &["CC7.2"]),
-                (Gdpr, &["Art. 30"]),
-                (Hipaa, &["164.312(b)"]),
-                (Iso27001, &["A.8.15"]),
-            ],
-            DeletionProtection | BackupRetention | MultiAz | Versioning => &[
-                (Nist80053, &["CP-9", "CP-10"]),
-                (PciDss, &["12.10.1"]),
-                (Soc2, &["A1.2"]),
-                (Gdpr, &["Art. 32(1)(c)"]),
-                (Hipaa, &["164.308(a)(7)"]),
-                (Iso27001, &["A.8.13", "A.8.14"]),
-            ],
-            Ownership => &[
-                (Nist80053, &["CM-8", "PM-5"]),
-                (PciDss, &["12.5.1"]),
-                (Soc2, &["CC6.1"]),
-                (Iso27001, &["A.5.9"]),
-            ],
-            KmsEncryptionType => &[
-                (Nist80053, &["SC-28", "SC-12"]),
-                (PciDss, &["3.5.1"]),
-                (Soc2, &["CC6.1"]),
-                (Gdpr, &["Art. 32(1)(a)"]),
-                (Hipaa, &["164.312(a)(2)(iv)"]),
-                (Iso27001, &["A.8.24"]),
-            ],
-            MinorUpgrades => &[
-                (Nist80053, &["SI-2"]),
-                (PciDss, &["6.3.3"]),
-                (Soc2, &["CC7.1"]),
-                (Hipaa, &["164.308(a)(1)"]),
-                (Iso27001, &["A.8.8"]),
-            ],
-        };
-        refs.iter()
-            .map(|(framework, ids)| (*framework, ids.iter().map(|id| id.to_string()).collect()))
-            .collect()
+    fn category_id(self) -> &'static str {
+        match self {
+            Kind::EncryptionAtRest => "encryption-at-rest",
+            Kind::EncryptionInTransit => "encryption-in-transit",
+            Kind::KmsKey => "customer-managed-key",
+            Kind::KmsEncryptionMode => "kms-encryption-mode",
+            Kind::DeletionProtection => "deletion-protection",
+            Kind::PublicNetworkExposure => "public-network-exposure",
+            Kind::BlockPublicAccess => "block-public-access",
+            Kind::NetworkIsolation => "network-isolation",
+            Kind::LogRetention => "log-retention",
+            Kind::BackupRetention => "backup-retention",
+            Kind::KeyRotation => "key-rotation",
+            Kind::SecurityPatching => "security-patching",
+            Kind::IamAuth => "iam-authentication",
+            Kind::Imdsv2 => "instance-metadata-v2",
+            Kind::Tls => "tls-policy",
+            Kind::AuthType => "authentication-required",
+            Kind::LoggingFlag => "service-logging",
+            Kind::Versioning => "versioning",
+        }
     }
 }
 
@@ -298,12 +188,26 @@ fn recognise(
     let lower = name.to_ascii_lowercase();
     let boolean = is(property, JsonType::Boolean);
     let equals_true = || RawExpectation::Equals(json!(true));
+    // Traffic encryption is not storage encryption: checked first.
+    let in_transit = ["transit", "intercontainer", "traffic", "nodetonode"]
+        .iter()
+        .any(|word| lower.contains(word) || parent_name.contains(word));
+    if boolean
+        && in_transit
+        && (lower.contains("encrypt") || parent_name.contains("encrypt"))
+        && (lower.contains("enable") || lower.ends_with("encryption") || lower == "enabled")
+    {
+        return Some((Kind::EncryptionInTransit, equals_true(), None, None));
+    }
     if boolean
         && (lower.ends_with("encrypted")
             || (lower.contains("encryption") && lower.contains("enable"))
             || lower == "encryptatrest")
     {
-        return Some((Kind::EncryptionFlag, equals_true(), None, None));
+        return Some((Kind::EncryptionAtRest, equals_true(), None, None));
+    }
+    if boolean && matches!(lower.as_str(), "enablenetworkisolation" | "networkisolation") {
+        return Some((Kind::NetworkIsolation, equals_true(), None, None));
     }
     if is(property, JsonType::String)
         && (lower.ends_with("kmskeyid")
@@ -336,7 +240,7 @@ fn recognise(
             "blockpublicacls" | "blockpublicpolicy" | "ignorepublicacls" | "restrictpublicbuckets"
         )
     {
-        return Some((Kind::PublicExposure, equals_true(), None, None));
+        return Some((Kind::BlockPublicAccess, equals_true(), None, None));
     }
     if boolean
         && matches!(
@@ -345,7 +249,7 @@ fn recognise(
         )
     {
         return Some((
-            Kind::PublicExposure,
+            Kind::PublicNetworkExposure,
             RawExpectation::Equals(json!(false)),
             None,
             None,
@@ -373,16 +277,8 @@ fn recognise(
     if boolean && lower == "enablekeyrotation" {
         return Some((Kind::KeyRotation, equals_true(), None, None));
     }
-    if boolean && lower == "multiaz" {
-        return Some((
-            Kind::MultiAz,
-            equals_true(),
-            None,
-            Some(Condition::ProductionLike),
-        ));
-    }
     if boolean && lower == "autominorversionupgrade" {
-        return Some((Kind::MinorUpgrades, equals_true(), None, None));
+        return Some((Kind::SecurityPatching, equals_true(), None, None));
     }
     if boolean && lower.contains("iam") && lower.contains("auth") && lower.contains("enable") {
         return Some((Kind::IamAuth, equals_true(), None, None));
@@ -409,10 +305,14 @@ fn recognise(
         let iam = enum_value(property, "AWS_IAM")?;
         return Some((Kind::AuthType, RawExpectation::Equals(iam), None, None));
     }
-    if boolean
-        && lower == "enabled"
-        && (parent_name.contains("logging") || parent_name.contains("log"))
-    {
+    // `...LoginBanner...` is not logging: the parent must name logs, not logins.
+    let names_logs = parent_name.contains("logging")
+        || parent_name.ends_with("log")
+        || parent_name.ends_with("logs")
+        || parent_name.contains("logconfig")
+        || parent_name.contains("logdelivery")
+        || parent_name.contains("logpublishing");
+    if boolean && lower == "enabled" && names_logs && !parent_name.contains("login") {
         return Some((Kind::LoggingFlag, equals_true(), None, None));
     }
     if is(property, JsonType::String)
@@ -425,24 +325,9 @@ fn recognise(
             .find(|value| value.to_ascii_uppercase().contains("KMS"))
             .and_then(|value| serde_json::from_str::<Value>(value).ok())?;
         return Some((
-            Kind::KmsEncryptionType,
+            Kind::KmsEncryptionMode,
             RawExpectation::Equals(kms),
             None,
-            None,
-        ));
-    }
-    if path == "Tags" {
-        let value = if is(property, JsonType::Array) {
-            json!([{"Key": "Owner", "Value": {"Ref": "OwnerTag"}}])
-        } else if is(property, JsonType::Object) && property.open_keys {
-            json!({"Owner": {"Ref": "OwnerTag"}})
-        } else {
-            return None;
-        };
-        return Some((
-            Kind::Ownership,
-            RawExpectation::Present(true),
-            Some(value),
             None,
         ));
     }
@@ -463,12 +348,12 @@ fn recognise(
 /// rule without required parameters: an inferred entry sets none, and a
 /// required parameter's default in the rule data is the console's example,
 /// which CloudFormation does not fill in (REQUIRED_TAGS without `tag1Key`).
-fn matching_rule(kb: &Kb, type_name: &str, keywords: &[&str]) -> Option<RawConfigRule> {
+fn matching_rule(kb: &Kb, type_name: &str, keywords: &[String]) -> Option<RawConfigRule> {
     let mut matches = kb.config_rules().iter().filter(|rule| {
         rule.resource_types.iter().any(|t| t == type_name)
             && keywords
                 .iter()
-                .any(|keyword| rule.identifier.contains(keyword))
+                .any(|keyword| rule.identifier.contains(keyword.as_str()))
             && rule.parameters.iter().all(|p| p.optional)
     });
     let first = matches.next()?;
@@ -481,9 +366,13 @@ fn matching_rule(kb: &Kb, type_name: &str, keywords: &[&str]) -> Option<RawConfi
     })
 }
 
-/// Candidate entries for one resource type.
+/// Candidate entries for one resource type (none when the category data
+/// does not load; its unit test keeps that from shipping).
 pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
     let mut out = Vec::new();
+    let Ok(categories) = categories() else {
+        return out;
+    };
     for path in schema.property_paths() {
         // Deeply nested paths are usually per-item settings a reviewer should
         // decide on; three levels cover the settings that matter service-wide.
@@ -496,13 +385,15 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
         let Some((kind, expect, value, applies_when)) = recognise(&path, property) else {
             continue;
         };
-        let (domain, stride, priority, why, keywords) = kind.describe();
+        let Some(category) = categories.iter().find(|c| c.id == kind.category_id()) else {
+            continue;
+        };
         let key = path
             .replace("[]", "")
             .replace('.', "-")
             .to_ascii_lowercase();
         out.push(CatalogueEntry {
-            control_id: format!("inferred-{}", key),
+            control_id: format!("{INFERRED_PREFIX}{}", category.id),
             resource_type: schema.type_name.clone(),
             title: format!(
                 "{}: {}",
@@ -519,16 +410,90 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
             property: path.clone(),
             expect,
             value,
-            domain,
-            stride,
-            priority,
-            rationale: format!("Inferred from the {} schema: {why}", schema.type_name),
-            config_rule: matching_rule(kb, &schema.type_name, keywords),
+            domain: category.domain,
+            stride: category.stride,
+            priority: category.priority,
+            rationale: format!(
+                "Inferred from the {} schema (not curated; review it): {}",
+                schema.type_name, category.rationale
+            ),
+            config_rule: matching_rule(kb, &schema.type_name, &category.config_rule_keywords),
             security_hub: Vec::new(),
-            compliance: kind.compliance(),
+            compliance: category.compliance.clone(),
             preventive: None,
             applies_when,
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_load_and_cover_every_kind() {
+        let categories = categories().unwrap();
+        assert_eq!(categories.len(), Kind::ALL.len());
+        for category in categories {
+            assert!(!category.compliance.is_empty(), "{}", category.id);
+            assert!(
+                category.stride != StrideThreat::Repudiation
+                    || category.domain == SecurityDomain::LoggingAndMonitoring,
+                "{}: only logging answers repudiation",
+                category.id
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_category_file_names_file_and_path() {
+        let err = gensec_data::parse::<CategoryFile>(
+            CATEGORIES_FILE,
+            r#"{"about": "", "categories": [{"id": "x", "domain": "nowhere"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.file, CATEGORIES_FILE);
+        assert!(err.path.starts_with("$.categories[0].domain"), "{}", err.path);
+    }
+
+    fn property(types: &[JsonType]) -> Property {
+        Property {
+            types: types.to_vec(),
+            ..Property::default()
+        }
+    }
+
+    #[test]
+    fn curated_fixes_hold() {
+        let boolean = property(&[JsonType::Boolean]);
+        // A Client VPN login banner is not logging.
+        assert!(recognise("ClientLoginBannerOptions.Enabled", &boolean).is_none());
+        assert_eq!(
+            recognise("LoggingConfig.Enabled", &boolean).map(|r| r.0),
+            Some(Kind::LoggingFlag)
+        );
+        // Inter-container traffic encryption is in transit, not at rest.
+        assert_eq!(
+            recognise("EnableInterContainerTrafficEncryption", &boolean).map(|r| r.0),
+            Some(Kind::EncryptionInTransit)
+        );
+        assert_eq!(
+            recognise("StorageEncrypted", &boolean).map(|r| r.0),
+            Some(Kind::EncryptionAtRest)
+        );
+        // Block-public-access is access control, not a network control.
+        assert_eq!(
+            recognise("PublicAccessBlockConfiguration.BlockPublicPolicy", &boolean).map(|r| r.0),
+            Some(Kind::BlockPublicAccess)
+        );
+        let categories = categories().unwrap();
+        let find = |id: &str| categories.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(find("block-public-access").domain, SecurityDomain::IdentityAndAccess);
+        assert!(!find("block-public-access").compliance[&ComplianceFramework::PciDss].contains(&"1.3.1".to_string()));
+        assert!(!find("encryption-in-transit").compliance[&ComplianceFramework::PciDss].contains(&"3.5.1".to_string()));
+        assert!(!find("service-logging").compliance.is_empty());
+        // Tags are no inference category: they are one catalogue control.
+        assert!(recognise("Tags", &property(&[JsonType::Array])).is_none());
+    }
 }

@@ -279,7 +279,52 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
             );
         }
     }
+    check_tagging(&profile.tagging).map_err(|(path, message)| {
+        InputError::new(source_name, &path, message)
+    })?;
     Ok(profile)
+}
+
+/// The tagging section: valid, distinct keys; the persona key among them.
+fn check_tagging(tagging: &super::Tagging) -> Result<(), (String, String)> {
+    if tagging.required_tags.is_empty() || tagging.required_tags.len() > 6 {
+        return Err((
+            "$.tagging.required_tags".into(),
+            format!(
+                "expected 1 to 6 tag keys (Config's required-tags rule takes tag1Key..tag6Key), got {}",
+                tagging.required_tags.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, tag) in tagging.required_tags.iter().enumerate() {
+        let path = format!("$.tagging.required_tags[{index}].key");
+        if let Some(problem) = super::Tagging::key_problem(&tag.key) {
+            return Err((path, format!("tag key {:?}: {problem}", tag.key)));
+        }
+        if !seen.insert(tag.key.as_str()) {
+            return Err((path, format!("tag key {:?} is listed twice", tag.key)));
+        }
+        for (value_index, value) in tag.allowed_values.iter().enumerate() {
+            if value.chars().count() > 256 {
+                return Err((
+                    format!("$.tagging.required_tags[{index}].allowed_values[{value_index}]"),
+                    "expected a tag value of at most 256 characters".into(),
+                ));
+            }
+        }
+    }
+    if !seen.contains(tagging.persona_scope_key.as_str()) {
+        return Err((
+            "$.tagging.persona_scope_key".into(),
+            format!(
+                "expected one of the required tag keys ({}), got {:?}: personas may only scope to a tag the templates set",
+                tagging.keys().collect::<Vec<_>>().join(", "),
+                tagging.persona_scope_key
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parse and check a service request.
@@ -327,6 +372,49 @@ mod tests {
 
     const PROFILE: &str =
         include_str!("../../../../config-example/security-profile/example-corp.json");
+
+    fn with_tagging(tagging: serde_json::Value) -> Result<SecurityProfile, InputError> {
+        let mut value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        value["tagging"] = tagging;
+        parse_profile("p.json", &value.to_string())
+    }
+
+    #[test]
+    fn tagging_defaults_and_checks() {
+        let mut value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        value.as_object_mut().unwrap().remove("tagging");
+        let profile = parse_profile("p.json", &value.to_string()).unwrap();
+        assert_eq!(
+            profile.tagging.keys().collect::<Vec<_>>(),
+            ["owner", "data-classification", "workload"]
+        );
+        assert_eq!(
+            profile.tagging.persona_condition_key(),
+            "aws:ResourceTag/workload"
+        );
+        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "aws:owner"}]}))
+            .unwrap_err();
+        assert_eq!(err.path, "$.tagging.required_tags[0].key");
+        assert!(err.message.contains("aws: prefix"), "{}", err.message);
+        let long = "k".repeat(129);
+        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": long}]}))
+            .unwrap_err();
+        assert_eq!(err.path, "$.tagging.required_tags[1].key");
+        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}]})).unwrap_err();
+        assert_eq!(err.path, "$.tagging.persona_scope_key");
+        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": "team"}]}))
+            .unwrap_err();
+        assert!(err.message.contains("twice"), "{}", err.message);
+        let profile = with_tagging(serde_json::json!({
+            "required_tags": [{"key": "team", "allowed_values": ["a", "b"]}],
+            "persona_scope_key": "team"
+        }))
+        .unwrap();
+        assert_eq!(profile.tagging.persona_condition_key(), "aws:ResourceTag/team");
+        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team", "colour": 1}]}))
+            .unwrap_err();
+        assert!(err.message.contains("colour"), "{}", err.message);
+    }
 
     #[test]
     fn example_profile_parses() {

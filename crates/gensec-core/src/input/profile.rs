@@ -28,6 +28,91 @@ pub struct SecurityProfile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub allowed_regions: Vec<String>,
+    /// Tags every resource of the package carries; without this section,
+    /// [`Tagging::default`] (`owner`, `data-classification`, `workload`).
+    #[serde(default)]
+    pub tagging: Tagging,
+}
+
+/// The organisation's tagging standard: the keys every taggable resource
+/// carries (one tagging control), and the key IAM personas scope to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tagging {
+    /// Tag keys every taggable resource must carry (AWS tag key rules:
+    /// 1-128 characters, not starting with `aws:`), at most 6 (the Config
+    /// managed rule `required-tags` takes `tag1Key`..`tag6Key`).
+    #[schemars(length(min = 1, max = 6))]
+    pub required_tags: Vec<RequiredTag>,
+    /// The required key IAM personas' tag-scoped statements use
+    /// (`aws:ResourceTag/<key>`); it must be one of `required_tags`.
+    #[serde(default = "default_persona_scope_key")]
+    #[schemars(length(min = 1, max = 128))]
+    pub persona_scope_key: String,
+}
+
+/// One required tag key, optionally with the values it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredTag {
+    #[schemars(length(min = 1, max = 128))]
+    pub key: String,
+    /// Allowed values; empty means any non-empty value (each 0-256 characters).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub allowed_values: Vec<String>,
+}
+
+impl Default for Tagging {
+    fn default() -> Self {
+        Self {
+            required_tags: ["owner", "data-classification", "workload"]
+                .into_iter()
+                .map(|key| RequiredTag {
+                    key: key.to_string(),
+                    allowed_values: Vec::new(),
+                })
+                .collect(),
+            persona_scope_key: default_persona_scope_key(),
+        }
+    }
+}
+
+impl Tagging {
+    /// The required keys, in the profile's order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.required_tags.iter().map(|tag| tag.key.as_str())
+    }
+
+    /// The condition key IAM personas scope statements with.
+    pub fn persona_condition_key(&self) -> String {
+        format!("aws:ResourceTag/{}", self.persona_scope_key)
+    }
+
+    /// Why a tag key breaks AWS's rules, if it does.
+    pub fn key_problem(key: &str) -> Option<String> {
+        let length = key.chars().count();
+        if !(1..=128).contains(&length) {
+            return Some(format!("expected 1-128 characters, got {length}"));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Some("the aws: prefix is reserved for AWS's own tags".into());
+        }
+        // Characters AWS accepts in tag keys across services.
+        if let Some(bad) = key
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c)))
+        {
+            return Some(format!(
+                "{bad:?} is not allowed (letters, digits, spaces and _ . : / = + - @ are)"
+            ));
+        }
+        None
+    }
+}
+
+fn default_persona_scope_key() -> String {
+    "workload".to_string()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
