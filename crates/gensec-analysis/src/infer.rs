@@ -206,7 +206,12 @@ fn recognise(
     {
         return Some((Kind::EncryptionAtRest, equals_true(), None, None));
     }
-    if boolean && matches!(lower.as_str(), "enablenetworkisolation" | "networkisolation") {
+    if boolean
+        && matches!(
+            lower.as_str(),
+            "enablenetworkisolation" | "networkisolation"
+        )
+    {
         return Some((Kind::NetworkIsolation, equals_true(), None, None));
     }
     if is(property, JsonType::String)
@@ -454,7 +459,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.file, CATEGORIES_FILE);
-        assert!(err.path.starts_with("$.categories[0].domain"), "{}", err.path);
+        assert!(
+            err.path.starts_with("$.categories[0].domain"),
+            "{}",
+            err.path
+        );
     }
 
     fn property(types: &[JsonType]) -> Property {
@@ -489,9 +498,18 @@ mod tests {
         );
         let categories = categories().unwrap();
         let find = |id: &str| categories.iter().find(|c| c.id == id).unwrap();
-        assert_eq!(find("block-public-access").domain, SecurityDomain::IdentityAndAccess);
-        assert!(!find("block-public-access").compliance[&ComplianceFramework::PciDss].contains(&"1.3.1".to_string()));
-        assert!(!find("encryption-in-transit").compliance[&ComplianceFramework::PciDss].contains(&"3.5.1".to_string()));
+        assert_eq!(
+            find("block-public-access").domain,
+            SecurityDomain::IdentityAndAccess
+        );
+        assert!(
+            !find("block-public-access").compliance[&ComplianceFramework::PciDss]
+                .contains(&"1.3.1".to_string())
+        );
+        assert!(
+            !find("encryption-in-transit").compliance[&ComplianceFramework::PciDss]
+                .contains(&"3.5.1".to_string())
+        );
         assert!(!find("service-logging").compliance.is_empty());
         // Tags are no inference category: they are one catalogue control.
         assert!(recognise("Tags", &property(&[JsonType::Array])).is_none());

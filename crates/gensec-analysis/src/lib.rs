@@ -12,6 +12,7 @@ pub mod check;
 pub mod infer;
 pub mod llm;
 pub mod recommend;
+pub mod tagging;
 pub mod tailor;
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! recommendations for one service and profile.
 
 use crate::catalogue::CatalogueEntry;
-use crate::{check, infer, tailor};
+use crate::{check, infer, tagging, tailor};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
 use gensec_core::contract::stage::{StageId, Verdicts};
@@ -10,6 +10,65 @@ use gensec_kb::{Kb, ServiceEntry};
 use std::collections::BTreeSet;
 
 pub const STAGE: &str = "analysis";
+
+/// Reasons for inferred candidates left out of a package start with this.
+pub const INFERRED_CAP_REASON: &str = "inferred cap";
+
+/// Inferred recommendations may be at most 3 in 10 of a package:
+/// `inferred / (curated + inferred) <= 3/10`, that is `inferred <= 3 * curated / 7`
+/// (which also keeps them from outnumbering curated ones).
+pub fn inferred_allowance(curated: usize) -> usize {
+    curated * 3 / 7
+}
+
+/// Keep the most valuable inferred recommendations the allowance permits
+/// (by priority, then the category's curated rank); every one left out is
+/// recorded in the validation report with the reason.
+fn cap_inferred(recommendations: &mut Vec<Recommendation>, report: &mut Verdicts) {
+    let curated = recommendations
+        .iter()
+        .filter(|r| r.confidence == Confidence::Curated)
+        .count();
+    let allowed = inferred_allowance(curated);
+    let rank = |r: &Recommendation| infer::category_of(&r.control_id).map_or(u32::MAX, |c| c.rank);
+    let mut inferred: Vec<&Recommendation> = recommendations
+        .iter()
+        .filter(|r| r.confidence == Confidence::Inferred)
+        .collect();
+    if inferred.len() <= allowed {
+        return;
+    }
+    inferred.sort_by(|a, b| {
+        (a.priority, rank(a), &a.resource_type, &a.configuration_id).cmp(&(
+            b.priority,
+            rank(b),
+            &b.resource_type,
+            &b.configuration_id,
+        ))
+    });
+    let dropped: BTreeSet<String> = inferred[allowed..]
+        .iter()
+        .map(|r| r.configuration_id.clone())
+        .collect();
+    let total_inferred = inferred.len();
+    recommendations.retain(|r| {
+        if !dropped.contains(&r.configuration_id) {
+            return true;
+        }
+        // It had been accepted by the validators; it now counts as left out.
+        report.accepted = report.accepted.saturating_sub(1);
+        report.checked = report.checked.saturating_sub(1);
+        report.reject(
+            format!("{} {} ({})", r.resource_type, r.property, r.configuration_id),
+            format!(
+                "{INFERRED_CAP_REASON}: {curated} curated recommendations allow {allowed} of {total_inferred} inferred (at most 30% of the package, never more than the curated ones); {} priority, category {} ranked below those kept",
+                r.priority.as_str(),
+                r.control_id.strip_prefix(infer::INFERRED_PREFIX).unwrap_or(&r.control_id)
+            ),
+        );
+        false
+    });
+}
 
 /// `CFG-<SERVICE>-<TYPE>-<KEY>`: stable for the same service, type and property,
 /// so a re-run updates the library entry instead of adding one. The namespace
@@ -162,6 +221,27 @@ pub fn recommend(
     // Same configuration id twice means two rules for one property: keep the first.
     let mut seen = BTreeSet::new();
     recommendations.retain(|r: &Recommendation| seen.insert(r.configuration_id.clone()));
+    // One tagging recommendation for the whole service, on the type most of
+    // its curated recommendations are on (the service's main resource).
+    let mut per_type: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in recommendations
+        .iter()
+        .filter(|r| r.confidence == Confidence::Curated)
+    {
+        *per_type.entry(r.resource_type.as_str()).or_default() += 1;
+    }
+    let anchor = per_type
+        .iter()
+        .max_by_key(|(_, count)| **count)
+        .map(|(t, _)| t.to_string());
+    recommendations.extend(tagging::recommendation(
+        kb,
+        service,
+        anchor.as_deref(),
+        profile,
+        &mut report,
+    ));
+    cap_inferred(&mut recommendations, &mut report);
     recommendations.sort_by(|a, b| {
         (a.priority, &a.resource_type, &a.configuration_id).cmp(&(
             b.priority,

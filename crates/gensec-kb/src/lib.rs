@@ -24,6 +24,7 @@ pub mod model;
 pub mod names;
 pub mod overlay;
 pub mod paths;
+pub mod tags;
 pub mod validate;
 
 pub use config_lookup::{CiPath, CiPathException, ci_path_exceptions, map_ci_path};

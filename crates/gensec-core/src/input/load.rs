@@ -279,9 +279,8 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
             );
         }
     }
-    check_tagging(&profile.tagging).map_err(|(path, message)| {
-        InputError::new(source_name, &path, message)
-    })?;
+    check_tagging(&profile.tagging)
+        .map_err(|(path, message)| InputError::new(source_name, &path, message))?;
     Ok(profile)
 }
 
@@ -297,6 +296,7 @@ fn check_tagging(tagging: &super::Tagging) -> Result<(), (String, String)> {
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
+    let mut parameters = std::collections::BTreeMap::new();
     for (index, tag) in tagging.required_tags.iter().enumerate() {
         let path = format!("$.tagging.required_tags[{index}].key");
         if let Some(problem) = super::Tagging::key_problem(&tag.key) {
@@ -304,6 +304,26 @@ fn check_tagging(tagging: &super::Tagging) -> Result<(), (String, String)> {
         }
         if !seen.insert(tag.key.as_str()) {
             return Err((path, format!("tag key {:?} is listed twice", tag.key)));
+        }
+        // Each key's value is a template parameter named after it.
+        let parameter = super::Tagging::parameter_name(&tag.key);
+        if parameter == "Tag" {
+            return Err((
+                path,
+                format!(
+                    "tag key {:?} needs at least one ASCII letter or digit",
+                    tag.key
+                ),
+            ));
+        }
+        if let Some(other) = parameters.insert(parameter.clone(), tag.key.as_str()) {
+            return Err((
+                path,
+                format!(
+                    "tag keys {other:?} and {:?} would share the template parameter {parameter}",
+                    tag.key
+                ),
+            ));
         }
         for (value_index, value) in tag.allowed_values.iter().enumerate() {
             if value.chars().count() > 256 {
@@ -392,27 +412,34 @@ mod tests {
             profile.tagging.persona_condition_key(),
             "aws:ResourceTag/workload"
         );
-        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "aws:owner"}]}))
-            .unwrap_err();
+        let err =
+            with_tagging(serde_json::json!({"required_tags": [{"key": "aws:owner"}]})).unwrap_err();
         assert_eq!(err.path, "$.tagging.required_tags[0].key");
         assert!(err.message.contains("aws: prefix"), "{}", err.message);
         let long = "k".repeat(129);
-        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": long}]}))
-            .unwrap_err();
+        let err =
+            with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": long}]}))
+                .unwrap_err();
         assert_eq!(err.path, "$.tagging.required_tags[1].key");
-        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}]})).unwrap_err();
+        let err =
+            with_tagging(serde_json::json!({"required_tags": [{"key": "team"}]})).unwrap_err();
         assert_eq!(err.path, "$.tagging.persona_scope_key");
-        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": "team"}]}))
-            .unwrap_err();
+        let err =
+            with_tagging(serde_json::json!({"required_tags": [{"key": "team"}, {"key": "team"}]}))
+                .unwrap_err();
         assert!(err.message.contains("twice"), "{}", err.message);
         let profile = with_tagging(serde_json::json!({
             "required_tags": [{"key": "team", "allowed_values": ["a", "b"]}],
             "persona_scope_key": "team"
         }))
         .unwrap();
-        assert_eq!(profile.tagging.persona_condition_key(), "aws:ResourceTag/team");
-        let err = with_tagging(serde_json::json!({"required_tags": [{"key": "team", "colour": 1}]}))
-            .unwrap_err();
+        assert_eq!(
+            profile.tagging.persona_condition_key(),
+            "aws:ResourceTag/team"
+        );
+        let err =
+            with_tagging(serde_json::json!({"required_tags": [{"key": "team", "colour": 1}]}))
+                .unwrap_err();
         assert!(err.message.contains("colour"), "{}", err.message);
     }
 

@@ -84,6 +84,26 @@ impl Tagging {
         self.required_tags.iter().map(|tag| tag.key.as_str())
     }
 
+    /// The template parameter that supplies a tag's value (`owner` ->
+    /// `TagOwner`, `data-classification` -> `TagDataClassification`).
+    pub fn parameter_name(key: &str) -> String {
+        let mut name = String::from("Tag");
+        let mut upper = true;
+        for c in key.chars() {
+            if c.is_ascii_alphanumeric() {
+                if upper {
+                    name.push(c.to_ascii_uppercase());
+                } else {
+                    name.push(c);
+                }
+                upper = false;
+            } else {
+                upper = true;
+            }
+        }
+        name
+    }
+
     /// The condition key IAM personas scope statements with.
     pub fn persona_condition_key(&self) -> String {
         format!("aws:ResourceTag/{}", self.persona_scope_key)
