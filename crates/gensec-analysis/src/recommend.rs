@@ -168,6 +168,7 @@ pub fn from_entry(
         compliance: tailor::compliance(&entry.compliance, profile),
         operational: None,
         model: None,
+        applies_to: Vec::new(),
     })
 }
 

@@ -17,7 +17,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The catalogue control every service's tagging recommendation implements.
-pub const CONTROL_ID: &str = "tagging-required-keys";
+pub use gensec_kb::tags::TAGGING_CONTROL_ID as CONTROL_ID;
 /// The AWS Config managed rule that checks required tags (`tag1Key` is mandatory).
 pub const REQUIRED_TAGS_RULE: &str = "REQUIRED_TAGS";
 /// Requirement key of the tagging recommendation (part of its configuration id).
@@ -151,5 +151,6 @@ pub fn recommendation(
         compliance: tailor::compliance(&control.compliance, profile),
         operational: None,
         model: None,
+        applies_to: type_names.iter().map(|t| t.to_string()).collect(),
     })
 }

@@ -43,7 +43,8 @@ pub fn guard_path(path: &str) -> String {
         .join(".")
 }
 
-fn quote_key(name: &str) -> String {
+/// A property name as a Guard path segment, quoted unless a plain identifier.
+pub fn quote_key(name: &str) -> String {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         name.to_string()
     } else {

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod preventive;
 pub mod proactive;
 pub mod selftest;
+pub mod tagging;
 
 use async_trait::async_trait;
 use gensec_core::contract::analysis::{Recommendation, RecommendationSet};
@@ -195,6 +196,7 @@ impl Stage for ControlsStage {
                 &ctx.service_id,
                 &header,
                 &set.recommendations,
+                Some((&kb, &ctx.profile.tagging)),
                 &mut verdicts,
             );
             if let Some(rules) = &proactive.rules_file {

@@ -4,10 +4,14 @@
 
 use crate::guard;
 use crate::selftest::{self, Case};
+use crate::tagging::{self, TagRule};
 use gensec_core::contract::analysis::Recommendation;
+use gensec_core::contract::controls::ExecutedCase;
 use gensec_core::contract::controls::{ControlKind, GeneratedControl};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::Verdicts;
+use gensec_core::input::Tagging;
+use gensec_kb::Kb;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Default)]
@@ -18,10 +22,13 @@ pub struct Proactive {
     pub controls: Vec<GeneratedControl>,
 }
 
+/// `tag_standard`: the KB (tag shapes) and the profile's tagging standard,
+/// for the tagging control's rule; without it that rule is not written.
 pub fn build(
     service_id: &str,
     header: &str,
     recommendations: &[Recommendation],
+    tag_standard: Option<(&Kb, &Tagging)>,
     report: &mut Verdicts,
 ) -> Proactive {
     let mut out = Proactive::default();
@@ -29,6 +36,30 @@ pub fn build(
     let mut types = BTreeSet::new();
     for recommendation in recommendations {
         let name = guard::rule_name(recommendation);
+        if tagging::is_tagging(recommendation) {
+            match tagging_rule(recommendation, &name, tag_standard) {
+                Ok((rule, cases, executed, covered)) => {
+                    report.accept();
+                    rules.push(rule);
+                    out.cases.extend(cases);
+                    out.controls.push(GeneratedControl {
+                        kind: ControlKind::GuardRule,
+                        name,
+                        file: paths::guard_rules(service_id),
+                        description: recommendation.title.clone(),
+                        configuration_ids: vec![recommendation.configuration_id.clone()],
+                        resource_types: covered,
+                        source_identifier: None,
+                        actions: Vec::new(),
+                        conditional: false,
+                        checks: Vec::new(),
+                        cases: executed,
+                    });
+                }
+                Err(reason) => report.reject(format!("Guard rule {name}"), reason),
+            }
+            continue;
+        }
         let rule = match guard::rule(recommendation) {
             Ok(rule) => rule,
             Err(reason) => {
@@ -84,4 +115,21 @@ pub fn build(
         out.rules_file = Some(guard::rules_file(&header, &types, &rules));
     }
     out
+}
+
+/// The tagging control's rule, its cases executed, and the types it covers.
+fn tagging_rule(
+    recommendation: &Recommendation,
+    name: &str,
+    tag_standard: Option<(&Kb, &Tagging)>,
+) -> Result<(String, Vec<Case>, Vec<ExecutedCase>, Vec<String>), String> {
+    let (kb, standard) =
+        tag_standard.ok_or("the tagging rule needs the KB's tag shapes and the profile")?;
+    let tag_rule = TagRule::for_recommendation(kb, recommendation, standard)?;
+    let rule = tag_rule.rule(name, recommendation)?;
+    let single = guard::rules_file("", &[], std::slice::from_ref(&rule));
+    let cases = tag_rule.cases(name);
+    let executed = selftest::verify(&single, name, &cases)?;
+    let covered = tag_rule.shapes.iter().map(|(t, _)| t.clone()).collect();
+    Ok((rule, cases, executed, covered))
 }

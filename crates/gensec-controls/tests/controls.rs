@@ -30,6 +30,7 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
         compliance: vec![],
         operational: None,
         model: None,
+        applies_to: Vec::new(),
     }
 }
 
@@ -37,7 +38,7 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
 fn a_rule_that_passes_its_compliant_case_and_fails_the_others_is_kept() {
     let mut report = Verdicts::new(StageId::Controls);
     let good = recommendation(Expectation::Equals(json!("Enabled")), json!("Enabled"));
-    let out = proactive::build("s3", "header", &[good], &mut report);
+    let out = proactive::build("s3", "header", &[good], None, &mut report);
     assert_eq!(out.controls.len(), 1);
     assert!(out.controls[0].cases.iter().all(|c| c.passed()));
     assert_eq!(out.cases.len(), 3);
@@ -61,7 +62,7 @@ fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
     let mut report = Verdicts::new(StageId::Controls);
     // The recommended value contradicts the expectation: the compliant case fails.
     let broken = recommendation(Expectation::Equals(json!("Enabled")), json!("Suspended"));
-    let out = proactive::build("s3", "header", &[broken], &mut report);
+    let out = proactive::build("s3", "header", &[broken], None, &mut report);
     assert!(out.controls.is_empty());
     assert!(out.rules_file.is_none());
     assert_eq!(report.rejected.len(), 1);
@@ -78,7 +79,7 @@ fn a_rule_whose_compliant_case_fails_is_rejected_with_the_reason() {
 fn values_guard_cannot_express_are_rejected() {
     let mut report = Verdicts::new(StageId::Controls);
     let object = recommendation(Expectation::Equals(json!({"a": 1})), json!({"a": 1}));
-    proactive::build("s3", "header", &[object], &mut report);
+    proactive::build("s3", "header", &[object], None, &mut report);
     assert!(
         report.rejected[0].reason.contains("cannot compare"),
         "{:?}",
@@ -125,7 +126,7 @@ fn a_list_rule_refuses_an_open_ingress_element_and_allows_the_others() {
     open_ssh.resource_type = "AWS::EC2::SecurityGroup".into();
     open_ssh.property = "SecurityGroupIngress".into();
     let mut report = Verdicts::new(StageId::Controls);
-    let out = proactive::build("ec2", "header", &[open_ssh], &mut report);
+    let out = proactive::build("ec2", "header", &[open_ssh], None, &mut report);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(out.controls.len(), 1);
     // Missing list, an open element, and one element per differing condition.

@@ -4,6 +4,11 @@
 use crate::model::{JsonType, ResourceTypeSchema};
 use serde_json::{Map, Value, json};
 
+/// The catalogue control that puts the organisation's required tags on every
+/// taggable resource (its recommendation applies to every taggable type of a
+/// service, its template setting to every taggable resource of a template).
+pub const TAGGING_CONTROL_ID: &str = "tagging-required-keys";
+
 /// The top-level property CloudFormation types keep tags in.
 pub const TAGS_PROPERTY: &str = "Tags";
 
@@ -61,4 +66,76 @@ pub fn tag_keys(value: &Value) -> Vec<String> {
         Value::Object(map) => map.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The (key, value) pairs of a tag value (either shape), in order; list items
+/// without a literal `Key` are skipped.
+pub fn tag_pairs(value: &Value) -> Vec<(String, Value)> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                let key = item.get("Key")?.as_str()?;
+                Some((
+                    key.to_string(),
+                    item.get("Value").cloned().unwrap_or(Value::Null),
+                ))
+            })
+            .collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Add the pairs whose keys a tag value lacks, in the value's own shape
+/// (an absent value becomes one in `shape`); existing tags are kept.
+pub fn merge_tags(existing: Option<&Value>, shape: TagShape, pairs: &[(String, Value)]) -> Value {
+    let present = existing.map(tag_keys).unwrap_or_default();
+    let missing: Vec<(String, Value)> = pairs
+        .iter()
+        .filter(|(key, _)| !present.contains(key))
+        .cloned()
+        .collect();
+    match existing {
+        Some(Value::Array(items)) => {
+            let mut items = items.clone();
+            if let Value::Array(more) = tag_value(TagShape::KeyValueList, &missing) {
+                items.extend(more);
+            }
+            Value::Array(items)
+        }
+        Some(Value::Object(map)) => {
+            let mut map = map.clone();
+            map.extend(missing);
+            Value::Object(map)
+        }
+        _ => tag_value(shape, &missing),
+    }
+}
+
+/// Why a tag value does not carry every required key with a usable value:
+/// a missing key, an empty value, or a literal value outside the key's
+/// allowed values (template parameters and other intrinsics are accepted;
+/// the parameter's own AllowedValues restrict them). Empty when it does.
+pub fn tag_problems(value: Option<&Value>, required: &[(String, Vec<String>)]) -> Vec<String> {
+    let Some(value) = value else {
+        return vec!["no Tags".into()];
+    };
+    let pairs = tag_pairs(value);
+    required
+        .iter()
+        .filter_map(|(key, allowed)| {
+            let Some((_, found)) = pairs.iter().find(|(k, _)| k == key) else {
+                return Some(format!("no tag {key}"));
+            };
+            match found {
+                Value::String(text) if text.is_empty() => Some(format!("tag {key} is empty")),
+                Value::String(text) if !allowed.is_empty() && !allowed.contains(text) => Some(
+                    format!("tag {key} = {text:?} is not one of {}", allowed.join(", ")),
+                ),
+                Value::Null => Some(format!("tag {key} has no value")),
+                _ => None,
+            }
+        })
+        .collect()
 }

@@ -258,6 +258,11 @@ pub struct Recommendation {
     /// What a language model contributed; absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelNote>,
+    /// Every resource type the setting applies to when it is not only
+    /// `resource_type` (the tagging control: each taggable type of the
+    /// service); empty for a setting of `resource_type` alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applies_to: Vec<String>,
 }
 
 /// The validators' verdict on a language model's answer. Its rejections are
