@@ -7,10 +7,11 @@ use crate::data::Curated;
 use crate::key_policy::{self, KeyPolicy};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{Confidence, Expectation, Recommendation};
-use gensec_core::input::KeyManagement;
+use gensec_core::input::{KeyManagement, Tagging};
 use gensec_kb::ResourceTypeSchema;
 use gensec_kb::model::{JsonType, Property};
 use gensec_kb::paths::{get_property, set_property};
+use gensec_kb::tags::{TAGGING_CONTROL_ID, TAGS_PROPERTY, merge_tags, tag_pairs, tag_shape};
 use gensec_kb::{Kb, validate};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -294,13 +295,19 @@ pub fn build(
     let mut by_type: BTreeMap<&str, Vec<&Recommendation>> = BTreeMap::new();
     // The service's main resource types are the ones the catalogue covers;
     // for services it does not cover, every type with inferred settings.
-    let has_curated = recommendations
+    // The tagging recommendation opens no resource of its own: its tags go
+    // on every taggable resource the others open (below).
+    let tagging = recommendations
         .iter()
-        .any(|r| r.confidence == Confidence::Curated);
-    for recommendation in recommendations
-        .iter()
-        .filter(|r| !r.is_operational())
-        .filter(|r| !has_curated || r.confidence == Confidence::Curated)
+        .find(|r| r.control_id == TAGGING_CONTROL_ID);
+    let settings = || {
+        recommendations
+            .iter()
+            .filter(|r| !r.is_operational() && r.control_id != TAGGING_CONTROL_ID)
+    };
+    let has_curated = settings().any(|r| r.confidence == Confidence::Curated);
+    for recommendation in
+        settings().filter(|r| !has_curated || r.confidence == Confidence::Curated)
     {
         by_type
             .entry(recommendation.resource_type.as_str())
@@ -388,9 +395,73 @@ pub fn build(
             out.key_policy = Some(policy);
         }
     }
+    if let Some(tagging) = tagging {
+        apply_tags(kb, &mut template["Resources"], tagging);
+    }
     declare_parameters(kb, &mut template);
+    declare_tag_parameters(&mut template, profile);
     out.template = template;
     out
+}
+
+/// The tagging recommendation's tags on every resource of the template whose
+/// type can carry tags, in that type's shape; tags a resource already has
+/// are kept.
+fn apply_tags(kb: &Kb, resources: &mut Value, tagging: &Recommendation) {
+    let pairs = tag_pairs(&tagging.recommended_value);
+    if pairs.is_empty() {
+        return;
+    }
+    for resource in resources
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|r| r.values_mut())
+    {
+        let resource_type = resource["Type"].as_str().unwrap_or_default().to_string();
+        let Some(shape) = kb
+            .resource_type(&resource_type)
+            .ok()
+            .flatten()
+            .and_then(tag_shape)
+        else {
+            continue;
+        };
+        if !resource["Properties"].is_object() {
+            resource["Properties"] = json!({});
+        }
+        let properties = &mut resource["Properties"];
+        let merged = merge_tags(properties.get(TAGS_PROPERTY), shape, &pairs);
+        properties[TAGS_PROPERTY] = merged;
+    }
+}
+
+/// The parameters that supply the required tags' values: described as such,
+/// never empty, limited to the profile's allowed values where it has them.
+fn declare_tag_parameters(template: &mut Value, profile: &SecurityProfile) {
+    let Some(parameters) = template
+        .get_mut("Parameters")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for tag in &profile.tagging.required_tags {
+        let Some(parameter) = parameters.get_mut(&Tagging::parameter_name(&tag.key)) else {
+            continue;
+        };
+        let mut declared = json!({
+            "Type": "String",
+            "Description": format!(
+                "Value of the required tag {} on every taggable resource (security profile tagging.required_tags)",
+                tag.key
+            ),
+            "MinLength": 1,
+            "MaxLength": 256,
+        });
+        if !tag.allowed_values.is_empty() {
+            declared["AllowedValues"] = json!(tag.allowed_values);
+        }
+        *parameter = declared;
+    }
 }
 
 /// References between resources of the template, required properties the

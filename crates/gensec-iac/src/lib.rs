@@ -22,6 +22,7 @@ use gensec_core::ports::read_json;
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
 use gensec_kb::guard::{Outcome, evaluate_all};
+use gensec_kb::tags::{TAGGING_CONTROL_ID, TAGS_PROPERTY, tag_pairs};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -65,9 +66,16 @@ fn template_resources(
             let resource_type = resource["Type"].as_str().unwrap_or_default().to_string();
             TemplateResource {
                 logical_id: logical_id.clone(),
+                // The tagging recommendation is on every resource it tagged.
                 configuration_ids: recommendations
                     .iter()
-                    .filter(|r| r.resource_type == resource_type)
+                    .filter(|r| {
+                        if r.control_id == TAGGING_CONTROL_ID {
+                            resource["Properties"].get(TAGS_PROPERTY).is_some()
+                        } else {
+                            r.resource_type == resource_type
+                        }
+                    })
                     .map(|r| r.configuration_id.clone())
                     .collect(),
                 resource_type,
@@ -212,7 +220,18 @@ impl Stage for IacStage {
             writer
                 .put_json(paths::TEMPLATE_JSON, &hardened.template)
                 .await?;
-            let rendered = terraform::render(&hardened.template, &description);
+            // The required tags go in the provider's default_tags.
+            let default_tags = set
+                .recommendations
+                .iter()
+                .find(|r| r.control_id == TAGGING_CONTROL_ID)
+                .map(|r| tag_pairs(&r.recommended_value))
+                .unwrap_or_default();
+            let rendered = terraform::render_with_default_tags(
+                &hardened.template,
+                &description,
+                &default_tags,
+            );
             // Terraform is checked by parsing it back; a file that does not parse is not written.
             match hcl::from_str::<hcl::Body>(&rendered.main_tf) {
                 Ok(_) => {

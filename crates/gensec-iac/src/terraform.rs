@@ -42,6 +42,18 @@ pub struct Rendered {
 /// Render `template` (a CloudFormation template as JSON) as Terraform. `header`
 /// opens the file as `#` comments.
 pub fn render(template: &Value, header: &str) -> Rendered {
+    render_with_default_tags(template, header, &[])
+}
+
+/// [`render`], with tags every resource carries (the organisation's required
+/// tags, values as CloudFormation expressions such as `{"Ref": "TagOwner"}`)
+/// set once in the provider's `default_tags` and left out of each resource's
+/// own `tags`.
+pub fn render_with_default_tags(
+    template: &Value,
+    header: &str,
+    default_tags: &[(String, Value)],
+) -> Rendered {
     let mut warnings = Vec::new();
     let files = mapping::load().unwrap_or_else(|err| {
         warnings.push(format!("Terraform mapping does not load: {err}"));
@@ -54,7 +66,45 @@ pub fn render(template: &Value, header: &str) -> Rendered {
         .collect();
     let mut renderer = Renderer::new(template, &by_type);
     renderer.warnings.append(&mut warnings);
-    renderer.run(template, header)
+    if default_tags.is_empty() {
+        return renderer.run(template, header, &[]);
+    }
+    let mut own_tags_only = template.clone();
+    let keys: Vec<&str> = default_tags.iter().map(|(key, _)| key.as_str()).collect();
+    for resource in own_tags_only["Resources"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|r| r.values_mut())
+    {
+        strip_tags(&mut resource["Properties"], &keys);
+    }
+    renderer.run(&own_tags_only, header, default_tags)
+}
+
+/// Remove `keys` from a resource's `Tags` (either shape); a `Tags` left empty
+/// is removed.
+fn strip_tags(properties: &mut Value, keys: &[&str]) {
+    let Some(properties) = properties.as_object_mut() else {
+        return;
+    };
+    let empty = match properties.get_mut("Tags") {
+        Some(Value::Array(items)) => {
+            items.retain(|item| {
+                item.get("Key")
+                    .and_then(Value::as_str)
+                    .is_none_or(|key| !keys.contains(&key))
+            });
+            items.is_empty()
+        }
+        Some(Value::Object(map)) => {
+            map.retain(|key, _| !keys.contains(&key.as_str()));
+            map.is_empty()
+        }
+        _ => false,
+    };
+    if empty {
+        properties.remove("Tags");
+    }
 }
 
 /// Terraform variable names that the language reserves.
@@ -1251,7 +1301,7 @@ impl<'m> Renderer<'m> {
         Emitted { comments, block }
     }
 
-    fn run(mut self, template: &Value, header: &str) -> Rendered {
+    fn run(mut self, template: &Value, header: &str, default_tags: &[(String, Value)]) -> Rendered {
         let mut emitted = Vec::new();
         let mut mapped = BTreeSet::new();
         let mut unmapped: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -1384,6 +1434,34 @@ impl<'m> Renderer<'m> {
             comments: Vec::new(),
             block: terraform,
         }];
+        if !default_tags.is_empty() {
+            let mut tags = Object::new();
+            for (key, value) in default_tags {
+                match self.expr(value) {
+                    Ok(expr) => {
+                        tags.insert(object_key(key), expr);
+                    }
+                    Err(reason) => self
+                        .warnings
+                        .push(format!("default tag {key} not translated: {reason}")),
+                }
+            }
+            let provider = Block::builder("provider")
+                .add_label("aws")
+                .add_block(
+                    Block::builder("default_tags")
+                        .add_attribute(("tags", Expression::Object(tags)))
+                        .build(),
+                )
+                .build();
+            blocks.push(Emitted {
+                comments: vec![
+                    "The organisation's required tags, on every resource this provider creates."
+                        .to_string(),
+                ],
+                block: provider,
+            });
+        }
         for (kind, name) in &self.data_sources {
             let mut node = Node::default();
             if *kind == "aws_availability_zones" {
