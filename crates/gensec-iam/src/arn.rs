@@ -24,7 +24,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     (
         "WORKLOAD_NAME",
-        "the value of the `workload` tag carried by the workload's resources (tag-scoped statements only)",
+        "the value of the persona scope tag (security profile `tagging.persona_scope_key`, by default `workload`) that the hardened template sets on every taggable resource from its `Tag<Key>` parameter (tag-scoped statements only)",
     ),
 ];
 

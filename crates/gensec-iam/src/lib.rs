@@ -121,6 +121,7 @@ fn settings_for(
         secure_transport: kind.direct_calls(),
         mfa: kind.mfa_enforced() && profile.security_operations.access_management.mfa_required,
         tag_scoped: kind.tag_scoped(),
+        tag_condition_key: profile.tagging.persona_condition_key(),
         regions: profile.allowed_regions.clone(),
         passed_to_services,
     }

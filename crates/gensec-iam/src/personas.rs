@@ -67,8 +67,8 @@ impl PersonaKind {
         !matches!(self, PersonaKind::CicdDeployer)
     }
 
-    /// Statements are also scoped with `aws:ResourceTag/workload` where every
-    /// action of the statement supports it.
+    /// Statements are also scoped with `aws:ResourceTag/<persona scope key>`
+    /// where every action of the statement supports it.
     pub fn tag_scoped(self) -> bool {
         matches!(
             self,

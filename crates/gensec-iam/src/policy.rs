@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Managed policy documents may hold 6,144 characters, whitespace excluded.
 pub const MAX_POLICY_CHARS: usize = 6144;
 
-/// The tag key of tag-scoped statements.
-pub const WORKLOAD_TAG_KEY: &str = "aws:ResourceTag/workload";
+/// The tag value tag-scoped statements match: the value the deployer gives
+/// the template's parameter for the persona scope tag.
 pub const WORKLOAD_TAG_VALUE: &str = "WORKLOAD_NAME";
 
 /// IAM prefixes of global services: `aws:RequestedRegion` is `us-east-1` for
@@ -70,6 +70,9 @@ pub struct Settings {
     pub secure_transport: bool,
     pub mfa: bool,
     pub tag_scoped: bool,
+    /// Condition key of tag-scoped statements: `aws:ResourceTag/<key>` with
+    /// the profile's persona scope key, the tag the templates set.
+    pub tag_condition_key: String,
     pub regions: Vec<String>,
     /// Services `iam:PassRole` may pass roles to (`lambda.amazonaws.com`).
     pub passed_to_services: Vec<String>,
@@ -109,7 +112,7 @@ impl Granted<'_> {
         if self.tag_scoped(settings) {
             add(
                 "StringEquals",
-                WORKLOAD_TAG_KEY,
+                &settings.tag_condition_key,
                 vec![WORKLOAD_TAG_VALUE.into()],
             );
         }
@@ -133,7 +136,8 @@ impl Granted<'_> {
     fn tag_scoped(&self, settings: &Settings) -> bool {
         settings.tag_scoped
             && !starts_with_word(&self.full, "Create")
-            && resource_types_support(self.service, self.action, WORKLOAD_TAG_KEY)
+            && !settings.tag_condition_key.is_empty()
+            && resource_types_support(self.service, self.action, &settings.tag_condition_key)
     }
 }
 
@@ -213,7 +217,7 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
             }
             base.truncate(80);
             let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
-            if keys.iter().any(|k| k.as_str() == WORKLOAD_TAG_KEY) {
+            if keys.iter().any(|k| **k == settings.tag_condition_key) {
                 base.push_str("Tagged");
             }
             if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {

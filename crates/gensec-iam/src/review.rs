@@ -7,7 +7,7 @@ use crate::names::{
     DESTRUCTIVE_VERBS, METADATA_SUFFIXES,
 };
 use crate::personas::RUNTIME_NOTES;
-use crate::policy::{Conditions, MAX_POLICY_CHARS, WORKLOAD_TAG_KEY};
+use crate::policy::{Conditions, MAX_POLICY_CHARS};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::iam::{IamModel, RiskCategory};
 use gensec_kb::ServiceDocumentation;
@@ -146,14 +146,19 @@ pub(crate) fn render(
             code_list(&profile.allowed_regions)
         )
     };
+    let tag_condition_key = profile.tagging.persona_condition_key();
+    let tag_parameter =
+        gensec_core::input::Tagging::parameter_name(&profile.tagging.persona_scope_key);
     let _ = writeln!(
         md,
         "- `aws:SecureTransport` = true on every statement of personas that call AWS directly (not the \
          deployer, whose calls CloudFormation makes).\n\
          - `aws:MultiFactorAuthPresent` = true for the operator and administrator when the profile requires MFA.\n\
          - `aws:RequestedRegion`: {regions}.\n\
-         - `{WORKLOAD_TAG_KEY}` = `WORKLOAD_NAME` for the runtime and operator, only on statements whose \
+         - `{tag_condition_key}` = `WORKLOAD_NAME` for the runtime and operator, only on statements whose \
          every action's resource types support `aws:ResourceTag/${{TagKey}}`, and never on creates. \
+         The key is the profile's persona scope key, a required tag the hardened template sets on every \
+         taggable resource from its `{tag_parameter}` parameter: give that parameter the same value. \
          Tagging actions are withheld from both, so they cannot re-tag their way out of the scope.\n\
          - `iam:PassedToService` limits the deployer's `iam:PassRole` to the service's own principals.\n\
          - Each condition key was checked to apply to every action of its statement.\n"

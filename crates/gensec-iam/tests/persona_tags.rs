@@ -1,0 +1,185 @@
+//! A persona's tag-scoped statement matches the package's own resources: the
+//! condition key is the profile's persona scope key, the hardened template
+//! sets that tag on the resource from a parameter, and with the deployer's
+//! value for it gensec-policy allows the persona's call; a resource tagged
+//! for another workload is refused.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use gensec_analysis::{catalogue, recommend};
+use gensec_core::SecurityProfile;
+use gensec_iam::build_model;
+use gensec_kb::tags::tag_pairs;
+use gensec_kb::{Kb, ServiceDocumentation};
+use gensec_policy::{ApiCall, Outcome, Policy, PolicyKind, PolicySet, ResourceSpec};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+const ACCOUNT: &str = "111122223333";
+const REGION: &str = "eu-west-1";
+const PREFIX: &str = "orders";
+/// The value the deployer gives the persona scope tag's parameter; the IAM
+/// review module says to put the same value for WORKLOAD_NAME.
+const WORKLOAD: &str = "orders-service";
+
+fn profile() -> SecurityProfile {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config-example/security-profile/example-corp.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn doc() -> ServiceDocumentation {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/s3-service-documentation.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The hardened S3 template's bucket tags, with parameter references
+/// resolved as a deployment with `parameters` would.
+fn deployed_bucket_tags(
+    kb: &Kb,
+    profile: &SecurityProfile,
+    parameters: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let service = kb.resolve_service("S3").unwrap();
+    let (recommendations, _) =
+        recommend::recommend(kb, service, &catalogue::load().unwrap(), profile);
+    let template =
+        gensec_iac::cloudformation::build(kb, "test", &recommendations, profile).template;
+    let bucket = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"] == "AWS::S3::Bucket")
+        .unwrap();
+    tag_pairs(&bucket["Properties"]["Tags"])
+        .into_iter()
+        .map(|(key, value)| {
+            let resolved = match &value {
+                Value::String(text) => text.clone(),
+                other => {
+                    let name = other["Ref"].as_str().unwrap();
+                    assert!(
+                        template["Parameters"][name].is_object(),
+                        "tag {key} refers to undeclared parameter {name}"
+                    );
+                    parameters
+                        .iter()
+                        .find(|(p, _)| *p == name)
+                        .map(|(_, v)| v.to_string())
+                        .unwrap_or_else(|| format!("value of {name}"))
+                }
+            };
+            (key, resolved)
+        })
+        .collect()
+}
+
+/// The application runtime's first tag-scoped statement on a single resource
+/// pattern, with the review module's placeholders filled in.
+fn runtime_tagged_statement(kb: &Kb, profile: &SecurityProfile) -> Value {
+    let output = build_model(kb, &doc(), profile);
+    let condition_key = profile.tagging.persona_condition_key();
+    let runtime = output
+        .policies
+        .iter()
+        .find(|p| p.persona == "application-runtime")
+        .unwrap();
+    let statement = runtime.document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["Condition"]["StringEquals"][&condition_key].is_string() && s["Resource"].is_string()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no statement scoped with {condition_key}: {}",
+                runtime.document
+            )
+        });
+    let text = statement
+        .to_string()
+        .replace("ACCOUNT_ID", ACCOUNT)
+        .replace("REGION", REGION)
+        .replace("RESOURCE_PREFIX", PREFIX)
+        .replace("WORKLOAD_NAME", WORKLOAD);
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Whether the persona may make the statement's first call on a resource
+/// carrying `tags`.
+fn decide(kb: &Kb, statement: &Value, tags: &[(String, String)]) -> Outcome {
+    let action = statement["Action"][0].as_str().unwrap();
+    let resource_arn = statement["Resource"].as_str().unwrap().replace('*', "data");
+    let iam_action = kb.action(action).unwrap().unwrap();
+    let required: Vec<&str> = iam_action
+        .resource_types
+        .iter()
+        .filter(|r| r.required)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(required.len(), 1, "{action} touches {required:?}");
+    let mut spec = ResourceSpec::arn(resource_arn);
+    for (key, value) in tags {
+        spec = spec.with(format!("aws:ResourceTag/{key}"), value.as_str());
+    }
+    let call = ApiCall::new(
+        action,
+        format!("arn:aws:iam::{ACCOUNT}:role/{PREFIX}-runtime"),
+    )
+    .region(REGION)
+    .value("aws:SecureTransport", "true")
+    .resource(required[0], spec);
+    let policy = json!({"Version": "2012-10-17", "Statement": [statement]});
+    let set = PolicySet {
+        identity: vec![Policy::from_value("runtime", PolicyKind::Identity, &policy).unwrap()],
+        ..PolicySet::default()
+    };
+    set.evaluate_call(&call.contexts(kb).unwrap()).outcome
+}
+
+fn check(profile: &SecurityProfile) {
+    let kb = Kb::embedded().unwrap();
+    let key = &profile.tagging.persona_scope_key;
+    let parameter = gensec_core::input::Tagging::parameter_name(key);
+    let statement = runtime_tagged_statement(&kb, profile);
+
+    let ours = deployed_bucket_tags(&kb, profile, &[(parameter.as_str(), WORKLOAD)]);
+    assert!(
+        ours.iter().any(|(k, v)| k == key && v == WORKLOAD),
+        "the template does not set {key} from {parameter}: {ours:?}"
+    );
+    assert_eq!(
+        decide(&kb, &statement, &ours),
+        Outcome::Allowed,
+        "{statement}"
+    );
+
+    let theirs = deployed_bucket_tags(&kb, profile, &[(parameter.as_str(), "payments-service")]);
+    assert_ne!(
+        decide(&kb, &statement, &theirs),
+        Outcome::Allowed,
+        "{statement}"
+    );
+
+    let untagged: Vec<(String, String)> = ours.into_iter().filter(|(k, _)| k != key).collect();
+    assert_ne!(
+        decide(&kb, &statement, &untagged),
+        Outcome::Allowed,
+        "{statement}"
+    );
+}
+
+#[test]
+fn the_runtime_reaches_buckets_the_template_tags_for_its_workload_only() {
+    let profile = profile();
+    assert_eq!(profile.tagging.persona_scope_key, "workload");
+    check(&profile);
+}
+
+#[test]
+fn the_scope_key_follows_the_profile() {
+    let mut profile = profile();
+    profile.tagging.persona_scope_key = "owner".into();
+    check(&profile);
+}
