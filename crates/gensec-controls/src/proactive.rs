@@ -117,12 +117,15 @@ pub fn build(
     out
 }
 
-/// The tagging control's rule, its cases executed, and the types it covers.
+/// The tagging control's rule, its cases, the cases executed, and the types it covers.
+type TaggingRule = (String, Vec<Case>, Vec<ExecutedCase>, Vec<String>);
+
+/// The tagging control's rule, executed against its cases.
 fn tagging_rule(
     recommendation: &Recommendation,
     name: &str,
     tag_standard: Option<(&Kb, &Tagging)>,
-) -> Result<(String, Vec<Case>, Vec<ExecutedCase>, Vec<String>), String> {
+) -> Result<TaggingRule, String> {
     let (kb, standard) =
         tag_standard.ok_or("the tagging rule needs the KB's tag shapes and the profile")?;
     let tag_rule = TagRule::for_recommendation(kb, recommendation, standard)?;
