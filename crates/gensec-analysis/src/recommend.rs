@@ -23,12 +23,19 @@ pub fn inferred_allowance(curated: usize) -> usize {
 
 /// Keep the most valuable inferred recommendations the allowance permits
 /// (by priority, then the category's curated rank); every one left out is
-/// recorded in the validation report with the reason.
+/// recorded in the validation report with the reason. Only where the
+/// catalogue covers the service: the tagging control applies to every
+/// service and says nothing service-specific, so it does not count, and a
+/// service with no other curated control keeps its inferred items (they are
+/// all the package has to say about it).
 fn cap_inferred(recommendations: &mut Vec<Recommendation>, report: &mut Verdicts) {
     let curated = recommendations
         .iter()
-        .filter(|r| r.confidence == Confidence::Curated)
+        .filter(|r| r.confidence == Confidence::Curated && r.control_id != tagging::CONTROL_ID)
         .count();
+    if curated == 0 {
+        return;
+    }
     let allowed = inferred_allowance(curated);
     let rank = |r: &Recommendation| infer::category_of(&r.control_id).map_or(u32::MAX, |c| c.rank);
     let mut inferred: Vec<&Recommendation> = recommendations
