@@ -252,10 +252,10 @@ async fn guard_cases_misbehaving(run: &Run) -> (usize, Vec<String>) {
     let mut wrong = Vec::new();
     for case in &cases {
         for (rule, expected) in case["expectations"]["rules"].as_object().unwrap() {
-            let expected = if expected == "PASS" {
-                Outcome::Pass
-            } else {
-                Outcome::Fail
+            let expected = match expected.as_str() {
+                Some("PASS") => Outcome::Pass,
+                Some("SKIP") => Outcome::Skip,
+                _ => Outcome::Fail,
             };
             let found = evaluate(&rules, rule, &case["input"]).unwrap();
             if found != expected {
@@ -286,6 +286,8 @@ async fn named_services_emit_only_names_that_exist_and_controls_that_behave() {
             // and the personas' handler actions are reported, not curated.
             .filter(|r| matches!(r.stage, StageId::Analysis | StageId::Controls))
             .filter(|r| !r.reason.contains("above the maximum"))
+            // Inferred items left out by the 30% cap are a choice, not a fault.
+            .filter(|r| !r.reason.starts_with(gensec_analysis::recommend::INFERRED_CAP_REASON))
             .collect();
         assert!(
             curated_rejections.is_empty(),
