@@ -43,8 +43,9 @@ fn deployed_bucket_tags(
     let service = kb.resolve_service("S3").unwrap();
     let (recommendations, _) =
         recommend::recommend(kb, service, &catalogue::load().unwrap(), profile);
+    let curated = gensec_iac::data::curated().unwrap();
     let template =
-        gensec_iac::cloudformation::build(kb, "test", &recommendations, profile).template;
+        gensec_iac::cloudformation::build(kb, curated, "test", &recommendations, profile).template;
     let bucket = template["Resources"]
         .as_object()
         .unwrap()
