@@ -287,7 +287,10 @@ async fn named_services_emit_only_names_that_exist_and_controls_that_behave() {
             .filter(|r| matches!(r.stage, StageId::Analysis | StageId::Controls))
             .filter(|r| !r.reason.contains("above the maximum"))
             // Inferred items left out by the 30% cap are a choice, not a fault.
-            .filter(|r| !r.reason.starts_with(gensec_analysis::recommend::INFERRED_CAP_REASON))
+            .filter(|r| {
+                !r.reason
+                    .starts_with(gensec_analysis::recommend::INFERRED_CAP_REASON)
+            })
             .collect();
         assert!(
             curated_rejections.is_empty(),

@@ -306,8 +306,7 @@ pub fn build(
             .filter(|r| !r.is_operational() && r.control_id != TAGGING_CONTROL_ID)
     };
     let has_curated = settings().any(|r| r.confidence == Confidence::Curated);
-    for recommendation in
-        settings().filter(|r| !has_curated || r.confidence == Confidence::Curated)
+    for recommendation in settings().filter(|r| !has_curated || r.confidence == Confidence::Curated)
     {
         by_type
             .entry(recommendation.resource_type.as_str())

@@ -100,7 +100,13 @@ fn every_taggable_resource_carries_the_required_tags_from_parameters() {
     let kb = Kb::embedded().unwrap();
     let profile = profile();
     let keys: Vec<String> = profile.tagging.keys().map(str::to_string).collect();
-    let hardened = cloudformation::build(&kb, "test", &package(&kb, &profile), &profile);
+    let hardened = cloudformation::build(
+        &kb,
+        &gensec_iac::data::curated().unwrap(),
+        "test",
+        &package(&kb, &profile),
+        &profile,
+    );
     let template = &hardened.template;
     let resources = template["Resources"].as_object().unwrap();
     // The tagging recommendation opens no resource of its own.
@@ -162,7 +168,14 @@ fn tags_a_resource_already_has_are_kept_and_completed() {
         Expectation::Contains(json!({"Key": "cost-centre"})),
         json!({"Key": "cost-centre", "Value": "42"}),
     ));
-    let template = cloudformation::build(&kb, "test", &recommendations, &profile).template;
+    let template = cloudformation::build(
+        &kb,
+        &gensec_iac::data::curated().unwrap(),
+        "test",
+        &recommendations,
+        &profile,
+    )
+    .template;
     let bucket = template["Resources"]
         .as_object()
         .unwrap()
@@ -179,7 +192,14 @@ fn terraform_sets_the_required_tags_once_in_default_tags() {
     let kb = Kb::embedded().unwrap();
     let profile = profile();
     let recommendations = package(&kb, &profile);
-    let template = cloudformation::build(&kb, "test", &recommendations, &profile).template;
+    let template = cloudformation::build(
+        &kb,
+        &gensec_iac::data::curated().unwrap(),
+        "test",
+        &recommendations,
+        &profile,
+    )
+    .template;
     let tagging = recommendations.last().unwrap();
     let rendered = terraform::render_with_default_tags(
         &template,
