@@ -79,7 +79,9 @@ fn catalogued_controls_get_checked_fixes() {
     let ec2 = remediate(&one("ec2_19_finding.json"));
     assert!(ec2.terraform.is_some() || ec2.no_fix_reason.is_some());
     let rds = remediate(&one("rds_3_finding.json"));
-    assert!(rds.no_fix_reason.is_some() || !rds.imports.is_empty() || rds.terraform.is_some());
+    assert!(
+        rds.no_fix_reason.is_some() || !rds.plan_checklist.is_empty() || rds.terraform.is_some()
+    );
 }
 
 #[test]
@@ -730,7 +732,18 @@ fn every_remediated_control_produces_a_checked_fix() {
                     failures.push(format!("{}: {err}", catalogued.security_hub_id));
                 }
                 let imports = fix.resources.iter().filter(|x| x.import).count();
-                assert_eq!(r.imports.len(), imports, "{}", catalogued.security_hub_id);
+                assert_eq!(
+                    code.matches("import {").count(),
+                    imports,
+                    "{}",
+                    catalogued.security_hub_id
+                );
+                assert_eq!(
+                    r.plan_checklist.is_empty(),
+                    imports == 0,
+                    "{}",
+                    catalogued.security_hub_id
+                );
             }
             (Some(_), None) => failures.push(format!(
                 "{}: no fix: {:?}",
