@@ -219,3 +219,94 @@ pub fn render_with(
         fill_in: substitution.fill_in,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn finding(resource_id: &str) -> Finding {
+        serde_json::from_value(json!({
+            "SchemaVersion": "2018-10-08",
+            "Id": "f-1",
+            "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/securityhub",
+            "GeneratorId": "security-control/RDS.8",
+            "AwsAccountId": "123456789012",
+            "Title": "t",
+            "Description": "d",
+            "CreatedAt": "2024-05-01T10:00:00Z",
+            "UpdatedAt": "2024-05-01T10:00:00Z",
+            "Severity": {"Label": "HIGH"},
+            "Resources": [{"Type": "AwsRdsDbInstance", "Id": resource_id, "Region": "eu-west-1"}]
+        }))
+        .expect("finding")
+    }
+
+    fn command(arguments: Value) -> CliCommand {
+        CliCommand {
+            service: "rds".into(),
+            operation: "modify-db-instance".into(),
+            arguments: arguments.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn commands_print_with_resolved_identifiers_and_shell_quoting() {
+        let rendered = render(
+            &[command(json!({
+                "--db-instance-identifier": "${details.AwsRdsDbInstance.DbInstanceIdentifier}",
+                "--publicly-accessible": false,
+                "--cloudwatch-logs-export-configuration": {"EnableLogTypes": ["${fill:LOG_TYPE}"]},
+                "--apply-immediately": true
+            }))],
+            &finding("arn:aws:rds:eu-west-1:123456789012:db:prod-db"),
+        )
+        .expect("renders");
+        assert_eq!(
+            rendered.commands,
+            [
+                "aws rds modify-db-instance --db-instance-identifier prod-db --no-publicly-accessible --cloudwatch-logs-export-configuration '{\"EnableLogTypes\":[\"<LOG_TYPE>\"]}' --apply-immediately --region eu-west-1"
+            ]
+        );
+        assert_eq!(rendered.fill_in.len(), 1);
+        assert!(rendered.fill_in[0].starts_with("LOG_TYPE: "));
+    }
+
+    #[test]
+    fn a_command_the_model_does_not_know_is_refused() {
+        let bad = command(
+            json!({"--db-instance-identifier": "${resource.name}", "--deletion-protect": true}),
+        );
+        let err = render(
+            &[bad],
+            &finding("arn:aws:rds:eu-west-1:123456789012:db:prod-db"),
+        )
+        .expect_err("unknown parameter");
+        assert!(
+            matches!(&err, CliError::Invalid(m) if m.contains("--deletion-protect: unknown parameter")),
+            "{err}"
+        );
+        let missing = command(json!({"--deletion-protection": true}));
+        let err = render(
+            &[missing],
+            &finding("arn:aws:rds:eu-west-1:123456789012:db:prod-db"),
+        )
+        .expect_err("missing identifier");
+        assert!(
+            err.to_string().contains("missing required parameter"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsafe_values_from_the_finding_are_refused() {
+        let err = render(
+            &[command(
+                json!({"--db-instance-identifier": "${resource.name}"}),
+            )],
+            &finding("arn:aws:rds:eu-west-1:123456789012:db:x;rm -rf /"),
+        )
+        .expect_err("unsafe");
+        assert!(err.to_string().contains("not safe"), "{err}");
+    }
+}

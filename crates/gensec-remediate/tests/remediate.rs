@@ -539,6 +539,18 @@ fn hostile_values_never_change_the_code() {
         v["Title"] = json!(evil);
         let r = remediate(&from_value(&v));
         assert!(r.terraform.is_none(), "{evil:?} produced code");
+        assert!(
+            r.cli.is_empty(),
+            "{evil:?} produced a CLI command: {:?}",
+            r.cli
+        );
+        assert!(
+            r.no_cli_reason
+                .as_deref()
+                .is_some_and(|m| m.contains("not safe")),
+            "{:?}",
+            r.no_cli_reason
+        );
         let reason = r.no_fix_reason.clone().unwrap();
         assert!(reason.contains("not safe"), "{reason}");
         let message = email::render(&r);
@@ -554,6 +566,44 @@ fn hostile_values_never_change_the_code() {
         clean_code.matches("resource ").count()
     );
     assert!(code.contains("\"a,b=c@d+e\""));
+}
+
+#[test]
+fn import_blocks_are_allow_listed_only_in_their_one_shape() {
+    let resource = "resource \"aws_kms_key\" \"fix\" {\n  enable_key_rotation = true\n}\n";
+    let expected = [("aws_kms_key".to_string(), "fix".to_string())];
+    let good = format!("import {{\n  to = aws_kms_key.fix\n  id = \"k-1\"\n}}\n{resource}");
+    safety::check(&good, Some(&expected)).unwrap();
+    for (bad, why) in [
+        (
+            "import {\n  to = aws_kms_key.other\n  id = \"k\"\n}\n",
+            "not a resource of this fix",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n}\n",
+            "needs `to` and `id`",
+        ),
+        (
+            // A template is an expression, not a string: refused.
+            "import {\n  to = aws_kms_key.fix\n  id = \"${var.key}\"\n}\n",
+            "attribute id is not allowed",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n  id = \"k\"\n  provider = aws.x\n}\n",
+            "not allowed",
+        ),
+        (
+            "import \"x\" {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\n",
+            "no labels",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\nimport {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\n",
+            "imported twice",
+        ),
+    ] {
+        let err = safety::check(&format!("{bad}{resource}"), Some(&expected)).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
 }
 
 #[test]
