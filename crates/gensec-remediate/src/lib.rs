@@ -26,6 +26,7 @@ pub mod notify;
 pub mod ocsf;
 pub mod safety;
 pub mod terraform;
+pub mod webhook;
 
 use controls::ControlCatalogue;
 use event::{Batch, Rejected};
