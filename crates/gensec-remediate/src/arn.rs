@@ -30,7 +30,7 @@ fn compile(format: &str) -> Option<Format> {
         literal_len += literal.len();
         let end = rest[start..].find('}')? + start;
         variables.push(rest[start + 2..end].to_string());
-        pattern.push_str("\u{0}");
+        pattern.push('\u{0}');
         rest = &rest[end + 1..];
     }
     pattern.push_str(&regex::escape(rest));

@@ -388,9 +388,8 @@ fn every_catalogue_fsbp_control_in_every_form_gets_a_checked_fix() {
                 );
             }
         }
-        match fixed {
-            (true, _) => terraform.push(*id),
-            _ => {}
+        if fixed.0 {
+            terraform.push(*id);
         }
         if fixed.1 {
             cli.push(*id);
