@@ -318,9 +318,16 @@ fn plan_checklist(imported: &[&FixResource]) -> Vec<String> {
         .iter()
         .map(|r| format!("{}.{}", r.kind, r.name))
         .collect();
+    // The settings the fix makes: arguments with a literal value (those
+    // taken from the finding identify the resource and stay as they are).
     let settings: Vec<String> = imported
         .iter()
-        .flat_map(|r| r.arguments.keys().cloned())
+        .flat_map(|r| {
+            r.arguments
+                .iter()
+                .filter(|(_, value)| !value.to_string().contains("${"))
+                .map(|(key, _)| key.clone())
+        })
         .collect();
     vec![
         format!(

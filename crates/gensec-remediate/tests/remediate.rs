@@ -728,8 +728,12 @@ fn synthetic(entry: &Catalogued<'_>) -> Value {
         rest = &after[end..];
     }
     let resource_type = entry.resource_type().unwrap_or_else(|| "AwsAccount".into());
+    // Fixes reading `${arn.<Variable>}` need an ARN of the resource's real shape.
     let id = if resource_type == "AwsS3Bucket" {
         "arn:aws:s3:::synthetic-bucket".to_string()
+    } else if resource_type == "AwsElbv2LoadBalancer" {
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/synthetic/0123456789abcdef"
+            .to_string()
     } else {
         format!(
             "arn:aws:service:eu-west-1:123456789012:thing/synthetic-{}",
