@@ -211,9 +211,15 @@ fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
     );
     match (rule, &rule_description) {
         (Some(rule), Some(description)) => {
-            risk.push_str(&format!(
-                " with the AWS Config rule {rule}, which checks: {description}"
-            ));
+            // Config's descriptions start "Checks if ..." or "Checks whether ...".
+            let what = ["Checks if ", "Checks whether ", "Checks that "]
+                .iter()
+                .find_map(|lead| description.strip_prefix(lead))
+                .map_or_else(
+                    || format!(", described as: {description}"),
+                    |rest| format!(", which checks whether {rest}"),
+                );
+            risk.push_str(&format!(" with the AWS Config rule {rule}{what}"));
         }
         (Some(rule), None) if facts.config_rule_custom => {
             risk.push_str(&format!(" with {rule}, a rule Security Hub runs itself"));
