@@ -1,6 +1,6 @@
 //! `gensec remediate`: Security Hub findings (ASFF or OCSF; a file, JSON
-//! lines or stdin) to remediation e-mails in an outbox directory, by SMTP, or
-//! on stdout; each failing finding once (SQLite state). Malformed input is
+//! lines or stdin) to remediation e-mails in an outbox directory, by SMTP, to
+//! a Slack incoming webhook or a JSON webhook, or on stdout; each failing finding once (SQLite state). Malformed input is
 //! kept in `rejected/` and makes the run fail (exit 2) after the valid
 //! findings were handled, saying how many were rejected. `--stdout` is a
 //! preview: it runs against a copy of the state, so it uses up nothing.
@@ -18,9 +18,11 @@ use gensec_remediate::event::{keep_rejected, parse_input};
 use gensec_remediate::filter::FilterConfig;
 use gensec_remediate::finding::Severity;
 use gensec_remediate::notify::{Addresses, MemoryNotifier, OutboxNotifier, SmtpNotifier};
+use gensec_remediate::webhook::{WebhookKind, WebhookNotifier};
 use gensec_remediate::{ProcessConfig, process};
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct RemediateArgs {
@@ -34,8 +36,30 @@ pub struct RemediateArgs {
     #[arg(long, default_value = "gensec-outbox")]
     out_dir: PathBuf,
     /// Send by SMTP instead (smtp://host:25, smtps://user:pass@host).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["slack_webhook", "webhook_url"])]
     smtp: Option<String>,
+    /// Post to a Slack incoming webhook instead (https://hooks.slack.com/...;
+    /// a secret: prefer the environment variable, never logged).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GENSEC_SLACK_WEBHOOK_URL",
+        hide_env_values = true,
+        conflicts_with = "webhook_url"
+    )]
+    slack_webhook: Option<String>,
+    /// Post gensec's JSON message ({source, subject, text, html, finding_ids})
+    /// to a webhook instead (https://; a secret, never logged).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GENSEC_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    webhook_url: Option<String>,
+    /// Seconds one webhook delivery may take; a slower one is retried next run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    webhook_timeout: u64,
     /// State database (once-per-finding memory).
     #[arg(long, default_value = "gensec.db")]
     db: PathBuf,
@@ -144,6 +168,20 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         Box::new(MemoryNotifierRef(&memory))
     } else if let Some(url) = &args.smtp {
         Box::new(SmtpNotifier::new(url, addresses.clone())?)
+    } else if let Some(url) = &args.slack_webhook {
+        Box::new(WebhookNotifier::new(
+            WebhookKind::Slack,
+            url,
+            "--slack-webhook",
+            Duration::from_secs(args.webhook_timeout.max(1)),
+        )?)
+    } else if let Some(url) = &args.webhook_url {
+        Box::new(WebhookNotifier::new(
+            WebhookKind::Json,
+            url,
+            "--webhook-url",
+            Duration::from_secs(args.webhook_timeout.max(1)),
+        )?)
     } else {
         Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
     };

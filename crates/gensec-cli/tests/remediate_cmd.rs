@@ -27,6 +27,8 @@ fn remediate(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
         .current_dir(dir)
         .env_remove("GENSEC_LLM")
+        .env_remove("GENSEC_SLACK_WEBHOOK_URL")
+        .env_remove("GENSEC_WEBHOOK_URL")
         .args(["remediate", "--db", "state.db", "--out-dir", "outbox"])
         .args(args)
         .output()
@@ -139,4 +141,69 @@ fn a_digest_is_reported_as_one_send() {
     assert!(err.contains("(3 findings)"), "{err}");
     assert!(err.contains("gensec: 1 sent (3 findings)"), "{err}");
     assert_eq!(emails(dir.path()), 1);
+}
+
+/// `GENSEC_SLACK_WEBHOOK_URL` sends to Slack instead of the outbox: once,
+/// retried after a failure, and the URL (a secret) is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn slack_webhook_from_the_environment_delivers_once_and_retries() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let finding = dir.path().join("finding.json");
+    std::fs::write(&finding, fixture("s3_8_event.json").to_string()).unwrap();
+    let url = format!("{}/services/T1/B1/secret-token-abc", server.uri());
+    let run = |dir: PathBuf, finding: PathBuf, url: String| {
+        tokio::task::spawn_blocking(move || {
+            Command::cargo_bin("gensec")
+                .unwrap()
+                .current_dir(&dir)
+                .env_remove("GENSEC_LLM")
+                .env("GENSEC_SLACK_WEBHOOK_URL", &url)
+                .args(["remediate", "--db", "state.db", "--out-dir", "outbox"])
+                .arg("--finding")
+                .arg(&finding)
+                .output()
+                .unwrap()
+        })
+    };
+    let failed = run(dir.path().into(), finding.clone(), url.clone())
+        .await
+        .unwrap();
+    assert!(!failed.status.success());
+    let sent = run(dir.path().into(), finding.clone(), url.clone())
+        .await
+        .unwrap();
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert!(
+        stderr(&sent).contains("-> slack (200)"),
+        "{}",
+        stderr(&sent)
+    );
+    let again = run(dir.path().into(), finding, url).await.unwrap();
+    assert!(
+        stderr(&again).contains("0 sent, 1 duplicate"),
+        "{}",
+        stderr(&again)
+    );
+    for output in [&failed, &sent, &again] {
+        let all = format!(
+            "{}{}",
+            stderr(output),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(!all.contains("secret-token"), "{all}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(emails(dir.path()), 0, "nothing went to the outbox");
 }

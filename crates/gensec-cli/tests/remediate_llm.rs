@@ -75,7 +75,7 @@ fn an_unreachable_model_leaves_the_deterministic_email() {
     );
     let email = unfolded(&output.stdout);
     assert!(
-        email.contains("this control is not in gensec's remediation catalogue; no fix was"),
+        email.contains("is not in gensec's reviewed remediation catalogue, so no fix was"),
         "{email}"
     );
     let stderr = String::from_utf8_lossy(&output.stderr);

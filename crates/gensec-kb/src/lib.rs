@@ -11,6 +11,7 @@
 //! # let _ = s3;
 //! ```
 
+pub mod api_model;
 pub mod baseline;
 pub mod build;
 mod config_lookup;

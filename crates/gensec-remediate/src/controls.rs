@@ -53,7 +53,7 @@ pub fn remediated(catalogue: &ControlCatalogue) -> impl Iterator<Item = Catalogu
 
 /// The KB's Security Hub facts (the embedded baseline, opened once; `None`
 /// if it does not load, when the catalogue's own titles stand).
-fn knowledge_base() -> Option<&'static Kb> {
+pub(crate) fn knowledge_base() -> Option<&'static Kb> {
     static KB: OnceLock<Option<Kb>> = OnceLock::new();
     KB.get_or_init(|| Kb::embedded().ok()).as_ref()
 }

@@ -73,6 +73,20 @@ fn sections(r: &Remediation) -> Vec<(String, String)> {
             r.risk.clone(),
         ),
     ];
+    let numbered = |items: &[String]| {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| format!("{}. {item}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if !r.check_before.is_empty() {
+        out.push((
+            "Check before changing".to_string(),
+            numbered(&r.check_before),
+        ));
+    }
     match (&r.terraform, &r.no_fix_reason) {
         (Some(code), _) if model.is_some_and(|m| m.fix) => out.push((
             "Terraform fix (proposed by a language model; it passed gensec's allow-list and argument checks, but review it with extra care, then apply)".to_string(),
@@ -92,10 +106,30 @@ fn sections(r: &Remediation) -> Vec<(String, String)> {
             ),
         )),
     }
-    if !r.imports.is_empty() {
+    if !r.plan_checklist.is_empty() {
         out.push((
-            "Import first (the resource already exists)".to_string(),
-            r.imports.join("\n"),
+            "Plan checklist (the resource already exists; the import block brings it under Terraform)"
+                .to_string(),
+            numbered(&r.plan_checklist),
+        ));
+    }
+    if !r.cli.is_empty() {
+        out.push((
+            "AWS CLI fix (checked against the AWS API model; review, then run)".to_string(),
+            r.cli.join("\n"),
+        ));
+        if !r.fill_in.is_empty() {
+            out.push((
+                "Fill in before running (replace each <NAME>)".to_string(),
+                r.fill_in.join("\n"),
+            ));
+        }
+    } else if let Some(reason) = &r.no_cli_reason
+        && r.terraform.is_some()
+    {
+        out.push((
+            "AWS CLI fix".to_string(),
+            format!("No CLI command was generated: {reason}"),
         ));
     }
     let steps = r
@@ -109,6 +143,9 @@ fn sections(r: &Remediation) -> Vec<(String, String)> {
         marked("Manual steps", model.is_some_and(|m| m.manual_steps)),
         steps,
     ));
+    if !r.verify.is_empty() {
+        out.push(("How to verify".to_string(), numbered(&r.verify)));
+    }
     if let Some(model) = model {
         out.push(("Language model".to_string(), model_note(model)));
     }
@@ -175,7 +212,8 @@ fn html_body(parts: &[Vec<(String, String)>], intro: &str) -> String {
             ));
         }
         for (heading, body) in sections {
-            let code = heading.starts_with("Terraform fix (") || heading.starts_with("Import");
+            let code =
+                heading.starts_with("Terraform fix (") || heading.starts_with("AWS CLI fix (");
             let rendered = if code {
                 format!("<pre><code>{}</code></pre>", html_escape(body))
             } else {
@@ -188,7 +226,7 @@ fn html_body(parts: &[Vec<(String, String)>], intro: &str) -> String {
     html
 }
 
-const INTRO: &str = "AWS Security Hub reported a finding. The fix below was generated from gensec's catalogue and checked against an allow-list; review it before applying.";
+const INTRO: &str = "AWS Security Hub reported a finding. The fix below was generated from gensec's catalogue and checked (Terraform against an allow-list, AWS CLI commands against the AWS API model); review it before applying.";
 const INTRO_NO_FIX: &str = "AWS Security Hub reported a finding. gensec generated no fix for it; the reason, the risk and the manual steps are below. Review them before changing anything.";
 const INTRO_MODEL: &str = "AWS Security Hub reported a finding that gensec's catalogue does not cover. Sections marked as written by a language model are its proposal, not gensec's reviewed catalogue; any Terraform it proposed was checked against the same allow-list as catalogue fixes. Review everything before applying.";
 
@@ -201,7 +239,7 @@ pub fn render(remediation: &Remediation) -> EmailMessage {
         .is_some_and(crate::llm::ModelContribution::wrote_anything)
     {
         INTRO_MODEL
-    } else if remediation.terraform.is_some() {
+    } else if remediation.terraform.is_some() || !remediation.cli.is_empty() {
         INTRO
     } else {
         INTRO_NO_FIX

@@ -13,6 +13,8 @@
 //! [`FindingWorkflow`] to mark delivered findings NOTIFIED), so the AWS half
 //! only needs DynamoDB, SNS and Security Hub adapters.
 
+pub mod arn;
+pub mod cli;
 pub mod controls;
 pub mod dedupe;
 pub mod email;
@@ -24,6 +26,7 @@ pub mod notify;
 pub mod ocsf;
 pub mod safety;
 pub mod terraform;
+pub mod webhook;
 
 use controls::ControlCatalogue;
 use event::{Batch, Rejected};
@@ -55,13 +58,29 @@ pub struct Remediation {
     /// The finding's own description (untrusted; shown quoted).
     pub description: String,
     pub risk: String,
-    /// Terraform that passed the allow-list, if any.
+    /// Terraform that passed the allow-list, if any (with `import` blocks for
+    /// resources that already exist).
     pub terraform: Option<String>,
-    /// `terraform import` commands to run first.
-    pub imports: Vec<String>,
+    /// What `terraform plan` must show before applying an in-place fix.
+    pub plan_checklist: Vec<String>,
     /// Why there is no Terraform.
     pub no_fix_reason: Option<String>,
+    /// AWS CLI commands that passed the API model check, identifiers resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cli: Vec<String>,
+    /// Values the CLI commands leave for the user (`NAME: why`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fill_in: Vec<String>,
+    /// Why there are no CLI commands (a control with a catalogue entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_cli_reason: Option<String>,
+    /// What to check before changing anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_before: Vec<String>,
     pub manual_steps: Vec<String>,
+    /// How to confirm the change worked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<String>,
     pub documentation: String,
     /// What a language model wrote here, if one was asked (the e-mail marks it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +152,129 @@ fn non_control(origin: Origin) -> (&'static str, Vec<&'static str>, &'static str
     }
 }
 
+/// The Security Hub documentation page of a control (`EC2.8` ->
+/// `.../ec2-controls.html#ec2-8`), the scheme of AWS's control reference.
+pub fn control_page(security_hub_id: &str) -> Option<String> {
+    let (service, number) = security_hub_id.split_once('.')?;
+    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    (ok(service) && ok(number)).then(|| {
+        let service = service.to_ascii_lowercase();
+        format!(
+            "https://docs.aws.amazon.com/securityhub/latest/userguide/{service}-controls.html#{service}-{}",
+            number.to_ascii_lowercase()
+        )
+    })
+}
+
+/// A control outside the catalogue: Security Hub's own definition of it from
+/// the KB (title, severity, resource types, Config rule and what the rule
+/// checks), steps naming the resource and rule, and the control's page.
+fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
+    r.no_fix_reason = Some(format!(
+        "{id} is not in gensec's reviewed remediation catalogue, so no fix was generated; the explanation is Security Hub's definition of the control"
+    ));
+    let Some(facts) = controls::security_hub_facts(id) else {
+        r.risk = format!(
+            "Security Hub control {id} failed. The knowledge base has no definition of {id} (a control newer than the KB, or not a Security Hub control id), so only the finding's own title and description are known."
+        );
+        r.manual_steps = vec![
+            format!("Read {id}'s requirement on its documentation page (link below)."),
+            "Change the resource in your infrastructure code and redeploy; Security Hub re-evaluates automatically.".into(),
+        ];
+        return;
+    };
+    r.title = format!("{id} {}", email::one_line_title(&facts.title));
+    let resource_types = if facts.resource_types.is_empty() {
+        "the account".to_string()
+    } else {
+        facts.resource_types.join(", ")
+    };
+    let rule = facts
+        .config_rule_identifier
+        .as_deref()
+        .or(facts.config_rule.as_deref());
+    let rule_description = facts
+        .config_rule_identifier
+        .as_deref()
+        .and_then(|identifier| controls::knowledge_base()?.config_rule(identifier))
+        .map(|rule| rule.description.trim().to_string())
+        .filter(|d| !d.is_empty());
+    let mut risk = format!(
+        "Security Hub control {id} \"{}\" ({} severity) failed: the {} does not meet it. {id} evaluates {resource_types}",
+        facts.title,
+        facts.severity,
+        if r.resource_type.is_empty() {
+            "resource"
+        } else {
+            r.resource_type.as_str()
+        },
+    );
+    match (rule, &rule_description) {
+        (Some(rule), Some(description)) => {
+            // Config's descriptions start "Checks if ..." or "Checks whether ...".
+            let what = ["Checks if ", "Checks whether ", "Checks that "]
+                .iter()
+                .find_map(|lead| description.strip_prefix(lead))
+                .map_or_else(
+                    || format!(", described as: {description}"),
+                    |rest| format!(", which checks whether {rest}"),
+                );
+            risk.push_str(&format!(" with the AWS Config rule {rule}{what}"));
+        }
+        (Some(rule), None) if facts.config_rule_custom => {
+            risk.push_str(&format!(" with {rule}, a rule Security Hub runs itself"));
+        }
+        (Some(rule), None) => risk.push_str(&format!(" with the AWS Config rule {rule}")),
+        (None, _) => {}
+    }
+    if !risk.ends_with('.') {
+        risk.push('.');
+    }
+    if !facts.parameters.is_empty() {
+        let names: Vec<&str> = facts.parameters.iter().map(|p| p.name.as_str()).collect();
+        risk.push_str(&format!(
+            " Its parameters ({}) may be customised in Security Hub.",
+            names.join(", ")
+        ));
+    }
+    risk.push_str(" gensec's catalogue has no reviewed fix for this control yet, so this is Security Hub's definition rather than gensec's own guidance.");
+    r.risk = risk;
+    let resource = finding.resource();
+    let config_type = resource
+        .and_then(|res| {
+            facts
+                .asff_resource_types
+                .iter()
+                .position(|asff| *asff == res.kind)
+                .and_then(|i| facts.resource_types.get(i))
+        })
+        .or(facts.resource_types.first());
+    let mut steps = Vec::new();
+    if let (Some(kind), Some(res)) = (config_type, resource) {
+        steps.push(format!(
+            "See the evaluation: `aws configservice get-compliance-details-by-resource --resource-type {kind} --resource-id {}` lists {} and why the resource fails it.",
+            terraform::resource_name(&res.id),
+            rule.unwrap_or("the rule")
+        ));
+    }
+    steps.push(format!(
+        "Change the {} so that it meets \"{}\", in your infrastructure code, and redeploy.",
+        config_type.map_or("resource", String::as_str),
+        facts.title
+    ));
+    steps.push(match facts.schedule.as_deref() {
+        Some("periodic") => format!("{id} is evaluated periodically: the finding is archived after the next periodic run (up to 24 hours) once the resource passes."),
+        Some(_) => format!("{id} is evaluated on configuration changes: the finding is updated within minutes of the change."),
+        None => format!("Security Hub re-evaluates {id} automatically; the finding is archived once the resource passes."),
+    });
+    r.manual_steps = steps;
+    if docs_link(finding).is_none()
+        && let Some(page) = control_page(id)
+    {
+        r.documentation = page;
+    }
+}
+
 /// Build the remediation for one finding from the embedded catalogue. Pure
 /// and deterministic (no I/O beyond the embedded data).
 pub fn remediate(finding: &Finding) -> Remediation {
@@ -164,9 +306,14 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
         description: finding.description.clone(),
         risk: String::new(),
         terraform: None,
-        imports: Vec::new(),
+        plan_checklist: Vec::new(),
         no_fix_reason: None,
+        cli: Vec::new(),
+        fill_in: Vec::new(),
+        no_cli_reason: None,
+        check_before: Vec::new(),
         manual_steps: Vec::new(),
+        verify: Vec::new(),
         documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
         model: None,
     };
@@ -177,18 +324,8 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
         let (risk, steps, docs) = non_control(origin);
         r.manual_steps = steps.into_iter().map(str::to_string).collect();
         if origin == Origin::Control {
-            r.risk = format!(
-                "Security Hub control {} failed. gensec has no catalogue entry for this control, so the explanation is the control's own title and documentation.",
-                control_id.as_deref().unwrap_or("?")
-            );
-            r.no_fix_reason = Some(
-                "this control is not in gensec's remediation catalogue; no fix was generated"
-                    .into(),
-            );
-            r.manual_steps = vec![
-                "Read the control's documentation (link below) for the exact requirement.".into(),
-                "Change the resource's configuration in your infrastructure code and redeploy; Security Hub re-evaluates automatically.".into(),
-            ];
+            let id = control_id.as_deref().unwrap_or("?");
+            explain_uncatalogued(&mut r, id, finding);
         } else {
             r.risk = risk.to_string();
             r.no_fix_reason = Some("this is not a configuration-control finding; there is no configuration fix to generate".into());
@@ -201,8 +338,26 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
     let entry = catalogued.remediation;
     r.title = format!("{} {}", catalogued.security_hub_id, catalogued.title());
     r.risk = entry.risk.clone();
+    r.check_before = entry.check_before.clone();
     r.manual_steps = entry.manual_steps.clone();
+    r.verify = entry.verify.clone();
     r.documentation = entry.documentation.clone();
+    if entry.cli.is_empty() {
+        r.no_cli_reason = Some(
+            entry
+                .no_fix_reason
+                .clone()
+                .unwrap_or_else(|| "no AWS CLI command applies this fix".into()),
+        );
+    } else {
+        match cli::render(&entry.cli, finding) {
+            Ok(rendered) => {
+                r.cli = rendered.commands;
+                r.fill_in = rendered.fill_in;
+            }
+            Err(err) => r.no_cli_reason = Some(err.to_string()),
+        }
+    }
     match &entry.fix {
         None => {
             r.no_fix_reason = Some(
@@ -218,7 +373,7 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
                 Err(refused) => r.no_fix_reason = Some(refused.to_string()),
                 Ok(()) => {
                     r.terraform = Some(rendered.code);
-                    r.imports = rendered.imports;
+                    r.plan_checklist = rendered.plan_checklist;
                 }
             },
         },

@@ -256,7 +256,7 @@ impl<'a> Advisor<'a> {
                 record.items_accepted += 1;
                 self.tally.fixes_accepted += 1;
                 r.terraform = Some(rendered.code);
-                r.imports = rendered.imports;
+                r.plan_checklist = rendered.plan_checklist;
                 r.no_fix_reason = None;
                 c.fix = true;
             }
@@ -501,6 +501,7 @@ pub fn check_fix(
             name,
             arguments: block.arguments.clone(),
             import: false,
+            import_id: None,
         });
     }
     if !issues.is_empty() {

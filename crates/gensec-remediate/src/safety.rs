@@ -27,8 +27,12 @@ pub fn check(code: &str, expected: Option<&[(String, String)]>) -> Result<(), Re
         hcl::from_str(code).map_err(|err| Refused(format!("does not parse: {err}")))?;
     let mut found = Vec::new();
     let mut declared = Vec::new();
+    let mut import_targets = Vec::new();
     for structure in body.iter() {
         match structure {
+            Structure::Block(block) if block.identifier.as_str() == "import" => {
+                import_targets.push(import_target(block)?);
+            }
             Structure::Attribute(attribute) => {
                 return Err(Refused(format!(
                     "top-level attribute {} is not allowed",
@@ -49,12 +53,70 @@ pub fn check(code: &str, expected: Option<&[(String, String)]>) -> Result<(), Re
             "structure changed: expected {expected:?}, found {found:?}"
         )));
     }
+    for (index, target) in import_targets.iter().enumerate() {
+        if !found.contains(target) {
+            return Err(Refused(format!(
+                "import block targets {}.{}, which is not a resource of this fix",
+                target.0, target.1
+            )));
+        }
+        if import_targets[..index].contains(target) {
+            return Err(Refused(format!(
+                "{}.{} is imported twice",
+                target.0, target.1
+            )));
+        }
+    }
     for structure in body.iter() {
-        if let Structure::Block(block) = structure {
+        if let Structure::Block(block) = structure
+            && block.identifier.as_str() != "import"
+        {
             check_body(&block.body, &declared)?;
         }
     }
     Ok(())
+}
+
+/// An `import` block: no labels, exactly `to` (a `<type>.<name>` reference)
+/// and `id` (a plain string); its target.
+fn import_target(block: &Block) -> Result<(String, String), Refused> {
+    if !block.labels.is_empty() {
+        return Err(Refused("an import block takes no labels".into()));
+    }
+    let mut to = None;
+    let mut id = false;
+    for structure in block.body.iter() {
+        let Structure::Attribute(attribute) = structure else {
+            return Err(Refused("an import block holds only `to` and `id`".into()));
+        };
+        match (attribute.key.as_str(), &attribute.expr) {
+            ("to", Expression::Traversal(traversal)) if to.is_none() => {
+                let (Expression::Variable(kind), [TraversalOperator::GetAttr(name)]) =
+                    (&traversal.expr, traversal.operators.as_slice())
+                else {
+                    return Err(Refused("import `to` must be <type>.<name>".into()));
+                };
+                to = Some((kind.as_str().to_string(), name.as_str().to_string()));
+            }
+            ("id", Expression::String(text)) if !id => {
+                if text.contains("${") || text.contains("%{") {
+                    return Err(Refused(format!(
+                        "import id {text:?} holds a template marker"
+                    )));
+                }
+                id = true;
+            }
+            (key, _) => {
+                return Err(Refused(format!(
+                    "import block attribute {key} is not allowed (only `to` = <type>.<name> and `id` = a string, once each)"
+                )));
+            }
+        }
+    }
+    match (to, id) {
+        (Some(target), true) => Ok(target),
+        _ => Err(Refused("an import block needs `to` and `id`".into())),
+    }
 }
 
 fn top_block(block: &Block) -> Result<(String, String), Refused> {

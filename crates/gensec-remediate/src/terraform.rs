@@ -4,7 +4,9 @@
 //! argument becomes a traversal to another resource of the same fix.
 //!
 //! Placeholders: `${resource.name}`, `${resource.id}`, `${resource.region}`,
-//! `${account}` and `${details.<path>}` (into `Resources[0].Details`).
+//! `${account}`, `${details.<path>}` (into `Resources[0].Details`; an
+//! identifier the details lack is read from the resource ARN, see [`crate::arn`])
+//! and `${arn.<Variable>}` (a variable of the ARN's IAM format).
 //! A placeholder that cannot be resolved, or a value that is not safe, means no
 //! fix: [`FixError`] says why, and the e-mail repeats it.
 
@@ -39,8 +41,8 @@ pub enum FixError {
 pub struct RenderedFix {
     /// The Terraform text, formatted by hcl-rs.
     pub code: String,
-    /// `terraform import` commands for resources marked `import`.
-    pub imports: Vec<String>,
+    /// What the plan must show, for fixes that import an existing resource.
+    pub plan_checklist: Vec<String>,
     /// `(type, name)` of every resource, in order: the expected structure.
     pub resources: Vec<(String, String)>,
 }
@@ -90,8 +92,26 @@ fn details_value<'a>(finding: &'a Finding, path: &str) -> Option<&'a Value> {
     Some(value)
 }
 
+/// An identifier the details lack, from the resource ARN: a field named
+/// `...Arn` is the ARN itself, `...Identifier`, `...Name` or `...Id` the
+/// resource name its IAM ARN format gives.
+fn from_arn(finding: &Finding, path: &str) -> Option<Value> {
+    let arn = &finding.resource()?.id;
+    let field = path.rsplit('.').next()?;
+    if field.ends_with("Arn") && arn.starts_with("arn:") {
+        return Some(Value::String(arn.clone()));
+    }
+    if ["Identifier", "Name", "Id"]
+        .iter()
+        .any(|suffix| field.ends_with(suffix))
+    {
+        return Some(Value::String(crate::arn::parse(arn)?.resource_name));
+    }
+    None
+}
+
 /// Resolve one placeholder (without `${` `}`) to a JSON scalar.
-fn resolve(finding: &Finding, placeholder: &str) -> Result<Value, FixError> {
+pub(crate) fn resolve(finding: &Finding, placeholder: &str) -> Result<Value, FixError> {
     let unresolved = || FixError::Unresolved(placeholder.to_string());
     let value = match placeholder {
         "resource.name" => {
@@ -100,14 +120,24 @@ fn resolve(finding: &Finding, placeholder: &str) -> Result<Value, FixError> {
         "resource.id" => Value::String(finding.resource().ok_or_else(unresolved)?.id.clone()),
         "resource.region" => Value::String(finding.region().ok_or_else(unresolved)?.to_string()),
         "account" => Value::String(finding.aws_account_id.clone()),
-        other => match other.strip_prefix("details.") {
-            Some(path) if !path.is_empty() => {
-                match details_value(finding, path).ok_or_else(unresolved)? {
-                    scalar @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
-                        scalar.clone()
-                    }
-                    _ => return Err(unresolved()),
+        other => match (other.strip_prefix("details."), other.strip_prefix("arn.")) {
+            (Some(path), _) if !path.is_empty() => match details_value(finding, path) {
+                Some(scalar @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                    scalar.clone()
                 }
+                Some(_) => return Err(unresolved()),
+                None => from_arn(finding, path).ok_or_else(unresolved)?,
+            },
+            (_, Some(variable)) if !variable.is_empty() => {
+                let arn = &finding.resource().ok_or_else(unresolved)?.id;
+                let parsed = crate::arn::parse(arn).ok_or_else(unresolved)?;
+                Value::String(
+                    parsed
+                        .variables
+                        .get(variable)
+                        .ok_or_else(unresolved)?
+                        .clone(),
+                )
             }
             _ => return Err(unresolved()),
         },
@@ -263,29 +293,84 @@ impl Context<'_> {
     }
 }
 
+/// An `import` block (Terraform >= 1.5): `to` the fix's resource, `id` the
+/// existing resource's import id.
+fn import_block(resource: &FixResource, id: String) -> Result<Block, FixError> {
+    let bad = || FixError::Catalogue(format!("resource {}.{}", resource.kind, resource.name));
+    let to = Traversal::builder(Variable::new(resource.kind.clone()).map_err(|_| bad())?)
+        .attr(Identifier::new(resource.name.clone()).map_err(|_| bad())?)
+        .build();
+    Ok(Block::builder("import")
+        .add_attribute(Attribute::new(
+            Identifier::new("to").map_err(|_| bad())?,
+            Expression::from(to),
+        ))
+        .add_attribute(Attribute::new(
+            Identifier::new("id").map_err(|_| bad())?,
+            Expression::String(id),
+        ))
+        .build())
+}
+
+/// The plan checklist of a fix that imports existing resources.
+fn plan_checklist(imported: &[&FixResource]) -> Vec<String> {
+    let names: Vec<String> = imported
+        .iter()
+        .map(|r| format!("{}.{}", r.kind, r.name))
+        .collect();
+    // The settings the fix makes: arguments with a literal value (those
+    // taken from the finding identify the resource and stay as they are).
+    let settings: Vec<String> = imported
+        .iter()
+        .flat_map(|r| {
+            r.arguments
+                .iter()
+                .filter(|(_, value)| !value.to_string().contains("${"))
+                .map(|(key, _)| key.clone())
+        })
+        .collect();
+    vec![
+        format!(
+            "If {} is already managed by your Terraform, set the same argument(s) in its existing block and drop the import block; otherwise run `terraform plan -generate-config-out=generated.tf` with the import block alone and copy the argument(s) into the generated block.",
+            names.join(", ")
+        ),
+        format!(
+            "`terraform plan` must show {} imported and updated in place (`~`), changing only: {}.",
+            names.join(", "),
+            settings.join(", ")
+        ),
+        "Apply only if the plan shows no destroy, no replacement (`-/+`) and no other resource changing.".into(),
+    ]
+}
+
 /// Render a catalogue fix for a finding.
 pub fn render(fix: &Fix, finding: &Finding) -> Result<RenderedFix, FixError> {
     let context = Context { finding, fix };
     let mut body = Body::builder();
-    let mut imports = Vec::new();
+    let mut imported = Vec::new();
     let mut resources = Vec::new();
     for resource in &fix.resources {
+        if resource.import {
+            let template = resource.import_id.as_deref().unwrap_or("${resource.name}");
+            let id = match context.string(template)? {
+                Expression::String(id) => id,
+                _ => return Err(FixError::Catalogue("import id must be a string".into())),
+            };
+            body = body.add_block(import_block(resource, id)?);
+            imported.push(resource);
+        }
         body = body.add_block(context.resource(resource)?);
         resources.push((resource.kind.clone(), resource.name.clone()));
-        if resource.import {
-            let id = resolve(finding, "resource.name")?;
-            let id = id.as_str().unwrap_or_default();
-            imports.push(format!(
-                "terraform import {}.{} {id}",
-                resource.kind, resource.name
-            ));
-        }
     }
     let code = hcl::format::to_string(&body.build())
         .map_err(|err| FixError::Catalogue(format!("formatting: {err}")))?;
     Ok(RenderedFix {
         code,
-        imports,
+        plan_checklist: if imported.is_empty() {
+            Vec::new()
+        } else {
+            plan_checklist(&imported)
+        },
         resources,
     })
 }

@@ -242,6 +242,105 @@ fn cases() -> Vec<Case> {
 }
 "#,
         },
+        Case {
+            control: "CloudTrail.4",
+            fixture: "cloudtrail_4_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_cloudtrail" "current" {
+  name                       = "management-events"
+  s3_bucket_name             = "acme-cloudtrail-logs"
+  enable_log_file_validation = false
+}
+"#,
+        },
+        Case {
+            control: "ELB.4",
+            fixture: "elb_4_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_lb" "current" {
+  name                       = "web-alb"
+  drop_invalid_header_fields = false
+}
+"#,
+        },
+        Case {
+            control: "ELB.6",
+            fixture: "elb_6_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_lb" "current" {
+  name                       = "web-alb"
+  enable_deletion_protection = false
+}
+"#,
+        },
+        Case {
+            control: "Opensearch.1",
+            fixture: "opensearch_1_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_opensearch_domain" "current" {
+  domain_name = "search-logs"
+  encrypt_at_rest {
+    enabled = false
+  }
+}
+"#,
+        },
+        Case {
+            control: "Opensearch.3",
+            fixture: "opensearch_3_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_opensearch_domain" "current" {
+  domain_name = "search-logs"
+  # CKV_AWS_6 only judges domains of more than one node.
+  cluster_config {
+    instance_count = 3
+  }
+  node_to_node_encryption {
+    enabled = false
+  }
+}
+"#,
+        },
+        Case {
+            control: "Redshift.1",
+            fixture: "redshift_1_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_redshift_cluster" "current" {
+  cluster_identifier  = "analytics"
+  node_type           = "ra3.xlplus"
+  publicly_accessible = true
+}
+"#,
+        },
+        Case {
+            control: "Redshift.3",
+            fixture: "redshift_3_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_redshift_cluster" "current" {
+  cluster_identifier                  = "analytics"
+  node_type                           = "ra3.xlplus"
+  automated_snapshot_retention_period = 0
+}
+"#,
+        },
+        Case {
+            control: "SQS.1",
+            fixture: "sqs_1_finding.json",
+            context: String::new(),
+            link: None,
+            unfixed: r#"resource "aws_sqs_queue" "current" {
+  name                    = "order-intake"
+  sqs_managed_sse_enabled = false
+}
+"#,
+        },
         bucket("S3.2", "s3_2_finding.json", "acme-marketing-assets", ""),
         bucket("S3.3", "s3_3_finding.json", "acme-partner-uploads", ""),
         bucket("S3.8", "s3_8_event.json", "acme-billing-exports", ""),

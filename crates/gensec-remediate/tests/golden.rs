@@ -47,9 +47,14 @@ fn remediations() -> BTreeMap<String, Record> {
                 ("title", json!(r.title)),
                 ("risk", json!(r.risk)),
                 ("terraform", json!(r.terraform)),
-                ("imports", json!(r.imports)),
+                ("plan_checklist", json!(r.plan_checklist)),
                 ("no_fix_reason", json!(r.no_fix_reason)),
+                ("cli", json!(r.cli)),
+                ("fill_in", json!(r.fill_in)),
+                ("no_cli_reason", json!(r.no_cli_reason)),
+                ("check_before", json!(r.check_before)),
                 ("manual_steps", json!(r.manual_steps)),
+                ("verify", json!(r.verify)),
                 ("documentation", json!(r.documentation)),
             ]);
             assert!(

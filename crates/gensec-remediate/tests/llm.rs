@@ -416,7 +416,7 @@ async fn an_unavailable_model_leaves_the_deterministic_remediation() {
         assert!(report.sent.iter().all(|s| !s.fix_generated));
         for text in &texts {
             assert!(
-                text.contains("No fix was generated: this control is not in gensec's remediation catalogue; no fix was generated"),
+                text.contains("No fix was generated: S3.4 is not in gensec's reviewed remediation catalogue, so no fix was generated"),
                 "{text}"
             );
             assert!(text.contains(&deterministic.risk), "{text}");

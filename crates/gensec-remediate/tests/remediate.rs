@@ -79,7 +79,9 @@ fn catalogued_controls_get_checked_fixes() {
     let ec2 = remediate(&one("ec2_19_finding.json"));
     assert!(ec2.terraform.is_some() || ec2.no_fix_reason.is_some());
     let rds = remediate(&one("rds_3_finding.json"));
-    assert!(rds.no_fix_reason.is_some() || !rds.imports.is_empty() || rds.terraform.is_some());
+    assert!(
+        rds.no_fix_reason.is_some() || !rds.plan_checklist.is_empty() || rds.terraform.is_some()
+    );
 }
 
 #[test]
@@ -537,6 +539,18 @@ fn hostile_values_never_change_the_code() {
         v["Title"] = json!(evil);
         let r = remediate(&from_value(&v));
         assert!(r.terraform.is_none(), "{evil:?} produced code");
+        assert!(
+            r.cli.is_empty(),
+            "{evil:?} produced a CLI command: {:?}",
+            r.cli
+        );
+        assert!(
+            r.no_cli_reason
+                .as_deref()
+                .is_some_and(|m| m.contains("not safe")),
+            "{:?}",
+            r.no_cli_reason
+        );
         let reason = r.no_fix_reason.clone().unwrap();
         assert!(reason.contains("not safe"), "{reason}");
         let message = email::render(&r);
@@ -552,6 +566,44 @@ fn hostile_values_never_change_the_code() {
         clean_code.matches("resource ").count()
     );
     assert!(code.contains("\"a,b=c@d+e\""));
+}
+
+#[test]
+fn import_blocks_are_allow_listed_only_in_their_one_shape() {
+    let resource = "resource \"aws_kms_key\" \"fix\" {\n  enable_key_rotation = true\n}\n";
+    let expected = [("aws_kms_key".to_string(), "fix".to_string())];
+    let good = format!("import {{\n  to = aws_kms_key.fix\n  id = \"k-1\"\n}}\n{resource}");
+    safety::check(&good, Some(&expected)).unwrap();
+    for (bad, why) in [
+        (
+            "import {\n  to = aws_kms_key.other\n  id = \"k\"\n}\n",
+            "not a resource of this fix",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n}\n",
+            "needs `to` and `id`",
+        ),
+        (
+            // A template is an expression, not a string: refused.
+            "import {\n  to = aws_kms_key.fix\n  id = \"${var.key}\"\n}\n",
+            "attribute id is not allowed",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n  id = \"k\"\n  provider = aws.x\n}\n",
+            "not allowed",
+        ),
+        (
+            "import \"x\" {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\n",
+            "no labels",
+        ),
+        (
+            "import {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\nimport {\n  to = aws_kms_key.fix\n  id = \"k\"\n}\n",
+            "imported twice",
+        ),
+    ] {
+        let err = safety::check(&format!("{bad}{resource}"), Some(&expected)).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
 }
 
 #[test]
@@ -676,8 +728,12 @@ fn synthetic(entry: &Catalogued<'_>) -> Value {
         rest = &after[end..];
     }
     let resource_type = entry.resource_type().unwrap_or_else(|| "AwsAccount".into());
+    // Fixes reading `${arn.<Variable>}` need an ARN of the resource's real shape.
     let id = if resource_type == "AwsS3Bucket" {
         "arn:aws:s3:::synthetic-bucket".to_string()
+    } else if resource_type == "AwsElbv2LoadBalancer" {
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/synthetic/0123456789abcdef"
+            .to_string()
     } else {
         format!(
             "arn:aws:service:eu-west-1:123456789012:thing/synthetic-{}",
@@ -730,7 +786,18 @@ fn every_remediated_control_produces_a_checked_fix() {
                     failures.push(format!("{}: {err}", catalogued.security_hub_id));
                 }
                 let imports = fix.resources.iter().filter(|x| x.import).count();
-                assert_eq!(r.imports.len(), imports, "{}", catalogued.security_hub_id);
+                assert_eq!(
+                    code.matches("import {").count(),
+                    imports,
+                    "{}",
+                    catalogued.security_hub_id
+                );
+                assert_eq!(
+                    r.plan_checklist.is_empty(),
+                    imports == 0,
+                    "{}",
+                    catalogued.security_hub_id
+                );
             }
             (Some(_), None) => failures.push(format!(
                 "{}: no fix: {:?}",

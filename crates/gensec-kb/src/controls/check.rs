@@ -132,6 +132,28 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
     if !remediation.documentation.starts_with("https://") {
         return Err("documentation must be an https:// link".into());
     }
+    let blank = |items: &[String]| items.is_empty() || items.iter().any(|i| i.trim().is_empty());
+    if blank(&remediation.check_before) || blank(&remediation.verify) {
+        return Err("check_before and verify need at least one non-empty step each".into());
+    }
+    for command in &remediation.cli {
+        if command.service.is_empty() || command.operation.is_empty() {
+            return Err("a CLI command needs a service and an operation".into());
+        }
+        if let Some(flag) = command.arguments.keys().find(|flag| {
+            flag.strip_prefix("--").is_none_or(|name| {
+                name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+        }) {
+            return Err(format!(
+                "CLI argument {flag:?} of aws {} {} is not a --parameter",
+                command.service, command.operation
+            ));
+        }
+    }
     if let Some(bad) = remediation.checkov.iter().find(|id| !is_checkov_id(id)) {
         return Err(format!("{bad:?} is not a checkov AWS check id"));
     }
@@ -254,7 +276,7 @@ mod tests {
     /// A remediation with these extra fields (JSON members, comma-led).
     fn checked(extra: &str) -> Result<(), String> {
         let text = format!(
-            r#"{{"risk": "r", "manual_steps": [], "documentation": "https://docs.aws.amazon.com/x"{extra}}}"#
+            r#"{{"risk": "r", "manual_steps": [], "check_before": ["c"], "verify": ["v"], "documentation": "https://docs.aws.amazon.com/x"{extra}}}"#
         );
         let parsed: Remediation = serde_json::from_str(&text).map_err(|err| err.to_string())?;
         remediation(&parsed)
@@ -283,6 +305,17 @@ mod tests {
         assert!(checked(r#", "no_fix_reason": "n", "checkov": ["CKV_AWS_21"]"#).is_err());
         assert!(checked(r#", "no_fix_reason": "n""#).is_ok());
         assert!(checked("").is_err(), "neither a fix nor a reason");
+        let cli = |arguments: &str| {
+            checked(&format!(
+                r#", "no_fix_reason": "n", "cli": [{{"service": "rds", "operation": "modify-db-instance", "arguments": {arguments}}}]"#
+            ))
+        };
+        assert!(cli(r#"{"--db-instance-identifier": "x"}"#).is_ok());
+        assert!(
+            cli(r#"{"DBInstanceIdentifier": "x"}"#).is_err(),
+            "not a flag"
+        );
+        assert!(cli(r#"{"--DB": "x"}"#).is_err(), "not the CLI's spelling");
     }
 
     #[test]

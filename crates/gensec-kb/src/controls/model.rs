@@ -109,6 +109,10 @@ pub struct FixResource {
     /// The resource already exists: import it before applying.
     #[serde(default)]
     pub import: bool,
+    /// The import id Terraform expects for this type, with placeholders
+    /// (`${resource.id}` for an ARN); defaults to `${resource.name}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
 }
 
 /// The Terraform fix of a failing resource.
@@ -142,8 +146,34 @@ pub struct Remediation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_checkov_reason: Option<String>,
     pub manual_steps: Vec<String>,
+    /// What to check before changing the resource (who depends on the
+    /// failing state, what the change interrupts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_before: Vec<String>,
+    /// How to confirm the change took effect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<String>,
+    /// AWS CLI commands that apply the setting to the existing resource, in
+    /// order; checked against the API model ([`crate::api_model`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cli: Vec<CliCommand>,
     /// An https:// page that documents the setting.
     pub documentation: String,
+}
+
+/// One AWS CLI command: `aws <service> <operation> <arguments>`. Argument
+/// values may hold the fix placeholders and `${fill:NAME}` for a value the
+/// user supplies (shown as `<NAME>`); `true`/`false` on a boolean parameter is
+/// `--flag`/`--no-flag`; objects and arrays of objects are JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CliCommand {
+    /// The CLI's service command (`rds`, `s3api`, `elbv2`).
+    pub service: String,
+    /// The CLI's operation (`modify-db-instance`).
+    pub operation: String,
+    /// `--parameter` to value, in the order printed.
+    pub arguments: Map<String, Value>,
 }
 
 /// One control of the catalogue.
