@@ -102,7 +102,7 @@ fn every_taggable_resource_carries_the_required_tags_from_parameters() {
     let keys: Vec<String> = profile.tagging.keys().map(str::to_string).collect();
     let hardened = cloudformation::build(
         &kb,
-        &gensec_iac::data::curated().unwrap(),
+        gensec_iac::data::curated().unwrap(),
         "test",
         &package(&kb, &profile),
         &profile,
@@ -170,7 +170,7 @@ fn tags_a_resource_already_has_are_kept_and_completed() {
     ));
     let template = cloudformation::build(
         &kb,
-        &gensec_iac::data::curated().unwrap(),
+        gensec_iac::data::curated().unwrap(),
         "test",
         &recommendations,
         &profile,
@@ -194,7 +194,7 @@ fn terraform_sets_the_required_tags_once_in_default_tags() {
     let recommendations = package(&kb, &profile);
     let template = cloudformation::build(
         &kb,
-        &gensec_iac::data::curated().unwrap(),
+        gensec_iac::data::curated().unwrap(),
         "test",
         &recommendations,
         &profile,
