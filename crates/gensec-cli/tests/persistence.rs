@@ -527,3 +527,125 @@ async fn stored_control_characters_are_escaped_on_the_terminal() {
     let json: serde_json::Value = serde_json::from_str(&ok(&outputs[2])).unwrap();
     assert_eq!(json[0]["history"][0]["actor"], "eve\u{1b}[2J\u{202e}");
 }
+
+/// Every file under `dir`, relative to it, as `/`-separated paths.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                out.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Eight runs with distinct request ids and eight of one id, all at once on
+/// one database and one output root: every run succeeds, each package holds
+/// exactly the files its manifest lists (nothing of another run), the runs of
+/// one id take turns as attempts 1 to 8, no staging area is left behind and
+/// the library records each version once.
+#[test]
+fn eight_parallel_runs_on_one_database_and_output_root_lose_and_mix_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = |id: &str, requester: &str| {
+        let path = dir.path().join(format!("{id}.json"));
+        let body = serde_json::json!({
+            "request_id": id,
+            "requester": requester,
+            "timestamp": "2026-01-02T03:04:05Z",
+            "service_name": "SQS",
+        });
+        std::fs::write(&path, body.to_string()).unwrap();
+        path.display().to_string()
+    };
+    let mut runs: Vec<(String, String)> = (0..8)
+        .map(|index| {
+            let id = format!("REQ-DISTINCT-{index}");
+            let file = request(&id, &format!("team-{index}"));
+            (id, file)
+        })
+        .collect();
+    let same = request("REQ-SAME", "team-same");
+    runs.extend((0..8).map(|_| ("REQ-SAME".to_string(), same.clone())));
+    let outputs = in_parallel(
+        dir.path(),
+        runs.iter()
+            .map(|(_, file)| {
+                [
+                    "run",
+                    "--json",
+                    "--db",
+                    "state.db",
+                    "--out",
+                    "out",
+                    "--request",
+                    file,
+                ]
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+            })
+            .collect(),
+    );
+
+    let mut same_attempts = Vec::new();
+    for ((id, _), output) in runs.iter().zip(&outputs) {
+        let report: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
+        assert_eq!(report["request_id"], id.as_str());
+        assert_eq!(report["manifest"]["request_id"], id.as_str());
+        if id == "REQ-SAME" {
+            same_attempts.push(report["attempt"].as_u64().unwrap());
+        }
+    }
+    same_attempts.sort_unstable();
+    assert_eq!(same_attempts, (1..=8).collect::<Vec<u64>>());
+
+    let out = dir.path().join("out");
+    for id in runs.iter().map(|(id, _)| id.as_str()) {
+        let package = out.join("sqs").join(id);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(package.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["request_id"], id);
+        let mut listed: Vec<String> = manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|file| file["path"].as_str().unwrap().to_string())
+            .chain(["manifest.json".to_string()])
+            .collect();
+        listed.sort();
+        assert_eq!(files_under(&package), listed, "{id}: files on disk");
+    }
+    let staging = out.join(gensec_local::STAGING_DIR);
+    assert!(
+        !staging.exists() || files_under(&staging).is_empty(),
+        "staging leftovers: {:?}",
+        files_under(&staging)
+    );
+
+    let conn = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM requests"), 9);
+    assert_eq!(count("SELECT COUNT(*) FROM request_attempts"), 16);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM request_attempts WHERE state <> 'SUCCEEDED'"),
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM (SELECT configuration_id, profile_id, version, status
+             FROM library_history GROUP BY 1, 2, 3, 4 HAVING COUNT(*) > 1)"
+        ),
+        0,
+        "duplicate library history rows"
+    );
+    assert!(count("SELECT COUNT(*) FROM library_history") > 0);
+}

@@ -15,6 +15,7 @@ pub mod input;
 pub mod library;
 pub mod llm;
 pub mod manifest;
+pub mod markdown;
 pub mod memory_store;
 pub mod pipeline;
 pub mod ports;

@@ -10,6 +10,7 @@ use crate::personas::RUNTIME_NOTES;
 use crate::policy::{Conditions, MAX_POLICY_CHARS};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::iam::{IamModel, RiskCategory};
+use gensec_core::markdown;
 use gensec_kb::ServiceDocumentation;
 use std::fmt::Write;
 
@@ -25,7 +26,7 @@ fn category_name(category: RiskCategory) -> &'static str {
 fn code_list(items: &[impl AsRef<str>]) -> String {
     items
         .iter()
-        .map(|item| format!("`{}`", item.as_ref()))
+        .map(|item| markdown::code(item.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -60,11 +61,13 @@ pub(crate) fn render(
     );
     let _ = writeln!(
         md,
-        "IAM model for **{}** ({:?} environment), generated from the IAM service reference of {} \
+        "IAM model for {} ({:?} environment), generated from the IAM service reference of {} \
          (knowledge base data date). Every action below exists in that reference; none is a \
          wildcard. Review each persona, approve it as the workflow below says, substitute the \
          placeholders, then attach the policies.\n",
-        profile.organization_name, profile.environment_type, doc.kb_data_date
+        markdown::strong(&profile.organization_name),
+        profile.environment_type,
+        doc.kb_data_date
     );
 
     let _ = writeln!(md, "## Personas at a glance\n");

@@ -1,29 +1,24 @@
 //! `research/security-research-profile.md`, rendered from [`crate::view`].
 
-use crate::escape::{md_cell, md_code};
 use crate::profile::ServiceProfile;
 use crate::view::{self, Block, Line, Span};
+use gensec_core::markdown::{block_text, code, code_in_table, heading, strong, text};
 
-/// Markdown renders inline HTML; text from the inputs must not become markup.
-fn no_html(text: &str) -> String {
-    text.replace('<', "&lt;")
-}
-
+/// One line of spans; every span's text is escaped, so nothing in it is markup.
+/// Outside tables the line starts a block (paragraph or list item).
 fn line(spans: &Line, in_table: bool) -> String {
     let mut out = String::new();
-    for span in spans {
+    for (index, span) in spans.iter().enumerate() {
         let piece = match span {
-            Span::Text(text) => no_html(text),
-            Span::Code(text) => md_code(text),
-            Span::Strong(text) => format!("**{}**", no_html(text)),
+            Span::Text(value) if index == 0 && !in_table => block_text(value),
+            Span::Text(value) => text(value),
+            Span::Code(value) if in_table => code_in_table(value),
+            Span::Code(value) => code(value),
+            Span::Strong(value) => strong(value),
         };
         out.push_str(&piece);
     }
-    if in_table {
-        md_cell(&out)
-    } else {
-        out.replace(['\n', '\r'], " ")
-    }
+    out
 }
 
 fn block(out: &mut String, block: &Block) {
@@ -34,11 +29,11 @@ fn block(out: &mut String, block: &Block) {
         }
         Block::Source(sources) => {
             if !sources.is_empty() {
-                out.push_str(&format!("_source: {}_\n\n", no_html(&sources.join("; "))));
+                out.push_str(&format!("_source: {}_\n\n", text(&sources.join("; "))));
             }
         }
         Block::Table { headers, rows } => {
-            let headers: Vec<String> = headers.iter().map(|h| md_cell(&no_html(h))).collect();
+            let headers: Vec<String> = headers.iter().map(|h| text(h)).collect();
             out.push_str(&format!("| {} |\n", headers.join(" | ")));
             out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
             for row in rows {
@@ -64,7 +59,7 @@ fn block(out: &mut String, block: &Block) {
             for (summary, cases) in controls {
                 out.push_str(&format!(
                     "<details><summary>{}</summary>\n\n",
-                    no_html(summary).replace(['\n', '\r'], " ")
+                    gensec_core::html::escape(&summary.replace(['\n', '\r'], " "))
                 ));
                 for case in cases {
                     out.push_str(&format!("- {}\n", line(case, false)));
@@ -77,13 +72,12 @@ fn block(out: &mut String, block: &Block) {
 
 /// Render the profile as Markdown.
 pub fn render(profile: &ServiceProfile) -> String {
-    let mut out = format!("# {}\n\n", no_html(&view::title(profile)));
+    let mut out = format!("{}\n\n", heading(1, &view::title(profile)));
     for b in view::preamble(profile) {
         block(&mut out, &b);
     }
     for section in view::sections(profile) {
-        let hashes = "#".repeat(usize::from(section.level));
-        out.push_str(&format!("{hashes} {}\n\n", no_html(&section.title)));
+        out.push_str(&format!("{}\n\n", heading(section.level, &section.title)));
         for b in &section.blocks {
             block(&mut out, b);
         }

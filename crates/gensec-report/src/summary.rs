@@ -2,18 +2,13 @@
 //! risks with the controls answering them, and what the reviewer must
 //! supply: the same content as the top of `report.html`.
 
-use crate::escape::md_code;
 use crate::profile::ServiceProfile;
 use gensec_core::contract::decision::{PackageDecision, Severity};
+use gensec_core::markdown::{block_text, code, text};
 use std::fmt::Write;
 
 /// Items listed under a reason before the rest are counted.
 pub const ITEMS_SHOWN: usize = 10;
-
-/// Markdown renders inline HTML; text from the inputs must not become markup.
-fn text(value: &str) -> String {
-    value.replace('<', "&lt;").replace(['\n', '\r'], " ")
-}
 
 /// `3 controls: a, b, c` with at most `limit` names.
 pub fn short_list(items: &[String], limit: usize) -> String {
@@ -37,7 +32,7 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
         out,
         "# {} security package: {}\n",
         text(&profile.service_name),
-        headline(decision)
+        text(&headline(decision))
     );
     let _ = writeln!(
         out,
@@ -83,11 +78,11 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
         let _ = writeln!(
             out,
             "- **{severity}** ({}): {}",
-            md_code(&reason.rule),
+            code(&reason.rule),
             text(&reason.text)
         );
         for item in reason.items.iter().take(ITEMS_SHOWN) {
-            let _ = writeln!(out, "  - {}", text(item));
+            let _ = writeln!(out, "  - {}", block_text(item));
         }
         if reason.items.len() > ITEMS_SHOWN {
             let _ = writeln!(
@@ -107,7 +102,7 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             "- **{}** ({}; {}): answered by {}{}",
             text(&risk.threat),
             risk.priority,
-            short_list(&risk.configuration_ids, 4),
+            text(&short_list(&risk.configuration_ids, 4)),
             if risk.controls.is_empty() {
                 "no control".to_string()
             } else {
@@ -116,7 +111,7 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             if risk.uncovered.is_empty() {
                 String::new()
             } else {
-                format!("; without a control: {}", risk.uncovered.join(", "))
+                format!("; without a control: {}", text(&risk.uncovered.join(", ")))
             }
         );
     }
@@ -126,7 +121,7 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             out,
             "- {} {}: {}",
             input.kind,
-            md_code(&input.name),
+            code(&input.name),
             text(&input.why)
         );
     }

@@ -326,10 +326,10 @@ fn check_tagging(tagging: &super::Tagging) -> Result<(), (String, String)> {
             ));
         }
         for (value_index, value) in tag.allowed_values.iter().enumerate() {
-            if value.chars().count() > 256 {
+            if let Some(problem) = super::Tagging::value_problem(value) {
                 return Err((
                     format!("$.tagging.required_tags[{index}].allowed_values[{value_index}]"),
-                    "expected a tag value of at most 256 characters".into(),
+                    format!("tag value {value:?}: {problem}"),
                 ));
             }
         }

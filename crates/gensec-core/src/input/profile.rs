@@ -118,17 +118,29 @@ impl Tagging {
         if key.to_ascii_lowercase().starts_with("aws:") {
             return Some("the aws: prefix is reserved for AWS's own tags".into());
         }
-        // Characters AWS accepts in tag keys across services.
-        if let Some(bad) = key
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c)))
-        {
-            return Some(format!(
-                "{bad:?} is not allowed (letters, digits, spaces and _ . : / = + - @ are)"
-            ));
-        }
-        None
+        tag_character_problem(key)
     }
+
+    /// Why an allowed tag value breaks AWS's rules, if it does. The values also
+    /// become the comma-separated `tagNValue` parameter of Config's
+    /// `required-tags` rule, so a comma (not a tag character) would split one.
+    pub fn value_problem(value: &str) -> Option<String> {
+        let length = value.chars().count();
+        if length > 256 {
+            return Some(format!("expected at most 256 characters, got {length}"));
+        }
+        tag_character_problem(value)
+    }
+}
+
+/// Characters AWS accepts in tag keys and values across services.
+fn tag_character_problem(text: &str) -> Option<String> {
+    let bad = text
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || *c == ' ' || "_.:/=+-@".contains(*c)))?;
+    Some(format!(
+        "{bad:?} is not allowed (letters, digits, spaces and _ . : / = + - @ are)"
+    ))
 }
 
 fn default_persona_scope_key() -> String {
