@@ -291,7 +291,11 @@ fn links(markdown: &str) -> Vec<String> {
 #[test]
 fn every_relative_link_in_the_readmes_resolves() {
     let root = repo_root();
-    let mut readmes = vec![root.join("README.md"), root.join("crates/README.md")];
+    let mut readmes = vec![
+        root.join("README.md"),
+        root.join("crates/README.md"),
+        root.join("docs/architecture.md"),
+    ];
     for dir in ["cdk", "tests", "crates/gensec-policy/tests/iam-simulate"] {
         readmes.push(root.join(dir).join("README.md"));
     }
@@ -317,7 +321,7 @@ fn every_relative_link_in_the_readmes_resolves() {
             checked += 1;
         }
         // Repository paths named in prose (`crates/gensec-aws/tables.json`,
-        // `DESIGN.md`) must exist; package paths (`research/...`) and
+        // `docs/architecture.md`) must exist; package paths (`research/...`) and
         // GENSEC.md (written by `gensec init`) are not repository files.
         for word in text.split(|c: char| c.is_whitespace() || "`()[],;\"'".contains(c)) {
             let word = word.trim_end_matches(['.', ':']);

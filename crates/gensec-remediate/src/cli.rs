@@ -7,7 +7,7 @@
 //! [`RenderedCli::fill_in`].
 
 use crate::finding::Finding;
-use crate::terraform::{FixError, resolve};
+use crate::terraform::{FixError, resolve, substitute};
 use gensec_kb::api_model::ApiModel;
 use gensec_kb::controls::CliCommand;
 use serde_json::{Map, Value};
@@ -99,25 +99,16 @@ impl Substitution<'_> {
         {
             return self.placeholder(inner);
         }
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| FixError::Unresolved(after.to_string()))?;
-            match self.placeholder(&after[..end])? {
+        let text = substitute(text, |placeholder| {
+            Ok(match self.placeholder(placeholder)? {
                 Value::String(s) => match s.strip_prefix("${fill:") {
-                    Some(name) => out.push_str(&format!("<{}>", name.trim_end_matches('}'))),
-                    None => out.push_str(&s),
+                    Some(name) => format!("<{}>", name.trim_end_matches('}')),
+                    None => s,
                 },
-                other => out.push_str(&other.to_string()),
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(Value::String(out))
+                other => other.to_string(),
+            })
+        })?;
+        Ok(Value::String(text))
     }
 }
 

@@ -12,7 +12,8 @@
 
 use crate::controls::{Fix, FixResource};
 use crate::finding::Finding;
-use hcl::expr::{Expression, Traversal, Variable};
+use gensec_hcl::{checked_traversal, number};
+use hcl::expr::Expression;
 use hcl::{Attribute, Block, Body, Identifier};
 use regex::Regex;
 use serde_json::Value;
@@ -156,16 +157,24 @@ pub(crate) fn resolve(finding: &Finding, placeholder: &str) -> Result<Value, Fix
     }
 }
 
-fn number(n: &serde_json::Number) -> Expression {
-    if let Some(i) = n.as_i64() {
-        Expression::Number(hcl::Number::from(i))
-    } else if let Some(u) = n.as_u64() {
-        Expression::Number(hcl::Number::from(u))
-    } else {
-        n.as_f64()
-            .and_then(hcl::Number::from_f64)
-            .map_or(Expression::Null, Expression::Number)
+/// `text` with every `${placeholder}` replaced by what `value_of` makes of it.
+pub(crate) fn substitute(
+    text: &str,
+    mut value_of: impl FnMut(&str) -> Result<String, FixError>,
+) -> Result<String, FixError> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| FixError::Unresolved(after.to_string()))?;
+        out.push_str(&value_of(&after[..end])?);
+        rest = &after[end + 1..];
     }
+    out.push_str(rest);
+    Ok(out)
 }
 
 struct Context<'a> {
@@ -194,22 +203,13 @@ impl Context<'_> {
                 _ => Expression::Null,
             });
         }
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| FixError::Unresolved(after.to_string()))?;
-            match resolve(self.finding, &after[..end])? {
-                Value::String(s) => out.push_str(&s),
-                other => out.push_str(&other.to_string()),
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(Expression::String(out))
+        let text = substitute(text, |placeholder| {
+            Ok(match resolve(self.finding, placeholder)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        })?;
+        Ok(Expression::String(text))
     }
 
     fn reference(&self, reference: &str) -> Result<Expression, FixError> {
@@ -226,12 +226,7 @@ impl Context<'_> {
         {
             return Err(bad());
         }
-        let ident = |s: &str| Identifier::new(s.to_string()).map_err(|_| bad());
-        let traversal = Traversal::builder(Variable::new(kind.to_string()).map_err(|_| bad())?)
-            .attr(ident(name)?)
-            .attr(ident(attribute)?)
-            .build();
-        Ok(Expression::from(traversal))
+        checked_traversal(kind, &[name, attribute]).ok_or_else(bad)
     }
 
     fn expression(&self, value: &Value) -> Result<Expression, FixError> {
@@ -296,19 +291,12 @@ impl Context<'_> {
 /// An `import` block (Terraform >= 1.5): `to` the fix's resource, `id` the
 /// existing resource's import id.
 fn import_block(resource: &FixResource, id: String) -> Result<Block, FixError> {
-    let bad = || FixError::Catalogue(format!("resource {}.{}", resource.kind, resource.name));
-    let to = Traversal::builder(Variable::new(resource.kind.clone()).map_err(|_| bad())?)
-        .attr(Identifier::new(resource.name.clone()).map_err(|_| bad())?)
-        .build();
+    let to = checked_traversal(&resource.kind, &[&resource.name]).ok_or_else(|| {
+        FixError::Catalogue(format!("resource {}.{}", resource.kind, resource.name))
+    })?;
     Ok(Block::builder("import")
-        .add_attribute(Attribute::new(
-            Identifier::new("to").map_err(|_| bad())?,
-            Expression::from(to),
-        ))
-        .add_attribute(Attribute::new(
-            Identifier::new("id").map_err(|_| bad())?,
-            Expression::String(id),
-        ))
+        .add_attribute(("to", to))
+        .add_attribute(("id", Expression::String(id)))
         .build())
 }
 

@@ -4,6 +4,7 @@
 
 use crate::profile::{Finding, NOT_GENERATED, Section, ServiceProfile};
 use gensec_core::contract::analysis::Priority;
+use gensec_core::contract::paths;
 
 /// Inline text.
 #[derive(Debug, Clone, PartialEq)]
@@ -609,8 +610,9 @@ fn controls(profile: &ServiceProfile) -> ViewSection {
     ];
     if !c.scp_not_expressible.is_empty() {
         blocks.push(Block::Para(cell(format!(
-            "No SCP can express: {} (see controls/preventive/coverage.json for the reasons).",
-            c.scp_not_expressible.join(", ")
+            "No SCP can express: {} (see {} for the reasons).",
+            c.scp_not_expressible.join(", "),
+            paths::SCP_COVERAGE
         ))));
     }
     if !c.executed.is_empty() {
@@ -622,9 +624,10 @@ fn controls(profile: &ServiceProfile) -> ViewSection {
             .filter(|case| case.passed())
             .count();
         blocks.push(Block::Para(cell(format!(
-            "Each control was executed in its own semantics before it was written: {} over {}, {passed} behaved as expected. A control failing a case is not written (it is listed in controls/controls.json as a gap with the case).",
+            "Each control was executed in its own semantics before it was written: {} over {}, {passed} behaved as expected. A control failing a case is not written (it is listed in {} as a gap with the case).",
             counted(cases, "case", "cases"),
-            counted(c.executed.len(), "control", "controls")
+            counted(c.executed.len(), "control", "controls"),
+            paths::CONTROLS_INDEX
         ))));
         blocks.push(Block::Cases(
             c.executed.iter().map(executed_control).collect(),

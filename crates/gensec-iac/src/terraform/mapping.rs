@@ -1,5 +1,6 @@
 //! The curated CloudFormation → Terraform mapping. The mapping is data
-//! (`terraform-mapping/<service>.json`, embedded at compile time); this module
+//! (`terraform-mapping/<service>.json`, embedded by the build script through
+//! `gensec-data`, so a file that is not JSON fails the build); this module
 //! holds its model and loads it.
 //!
 //! A property mapping is keyed by a CloudFormation property path (`A.B`, with
@@ -9,51 +10,18 @@
 //! array (the n-th `[]` of the Terraform path follows the n-th `[]` of the
 //! CloudFormation path).
 
+use gensec_data::DataError;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The mapping files, by name. Each holds one service's resource types.
-pub const MAPPING_FILES: &[(&str, &str)] = &[
-    (
-        "cloudfront.json",
-        include_str!("../../terraform-mapping/cloudfront.json"),
-    ),
-    (
-        "cloudtrail.json",
-        include_str!("../../terraform-mapping/cloudtrail.json"),
-    ),
-    (
-        "dynamodb.json",
-        include_str!("../../terraform-mapping/dynamodb.json"),
-    ),
-    ("ec2.json", include_str!("../../terraform-mapping/ec2.json")),
-    ("ecr.json", include_str!("../../terraform-mapping/ecr.json")),
-    ("ecs.json", include_str!("../../terraform-mapping/ecs.json")),
-    ("eks.json", include_str!("../../terraform-mapping/eks.json")),
-    (
-        "elasticloadbalancingv2.json",
-        include_str!("../../terraform-mapping/elasticloadbalancingv2.json"),
-    ),
-    ("iam.json", include_str!("../../terraform-mapping/iam.json")),
-    ("kms.json", include_str!("../../terraform-mapping/kms.json")),
-    (
-        "lambda.json",
-        include_str!("../../terraform-mapping/lambda.json"),
-    ),
-    (
-        "logs.json",
-        include_str!("../../terraform-mapping/logs.json"),
-    ),
-    ("rds.json", include_str!("../../terraform-mapping/rds.json")),
-    ("s3.json", include_str!("../../terraform-mapping/s3.json")),
-    (
-        "secretsmanager.json",
-        include_str!("../../terraform-mapping/secretsmanager.json"),
-    ),
-    ("sns.json", include_str!("../../terraform-mapping/sns.json")),
-    ("sqs.json", include_str!("../../terraform-mapping/sqs.json")),
-];
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/terraform_mapping_files.rs"));
+}
+
+/// The mapping files (`terraform-mapping/*.json`, embedded by the build
+/// script), by name. Each holds one service's resource types.
+pub const MAPPING_FILES: &[(&str, &str)] = embedded::FILES;
 
 /// One mapping file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -194,13 +162,11 @@ fn default_id() -> String {
     "id".to_string()
 }
 
-/// Every mapping, parsed; the error names the file that does not parse.
-pub fn load() -> Result<Vec<MappingFile>, String> {
+/// Every mapping, parsed; the error names the file and JSON path that do not parse.
+pub fn load() -> Result<Vec<MappingFile>, DataError> {
     MAPPING_FILES
         .iter()
-        .map(|(name, text)| {
-            serde_json::from_str::<MappingFile>(text).map_err(|err| format!("{name}: {err}"))
-        })
+        .map(|(name, text)| gensec_data::parse::<MappingFile>(name, text))
         .collect()
 }
 
