@@ -4,6 +4,7 @@
 //! one. Validated against the resource schemas and the run's Guard rules.
 
 use crate::data::Curated;
+use crate::deployable;
 use crate::key_policy::{self, KeyPolicy};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{Confidence, Expectation, Recommendation};
@@ -359,12 +360,20 @@ pub fn build(
             }
         }
         let id = &out.logical_ids[*resource_type];
-        resources.insert(
-            id.clone(),
-            json!({"Type": resource_type, "Properties": properties}),
-        );
+        let mut resource = json!({"Type": resource_type, "Properties": properties});
+        deployable::complete_resource(&curated.deployable, &mut resource, profile);
+        resources.insert(id.clone(), resource);
     }
+    // Companions (security groups, subnet and parameter groups, log groups,
+    // siblings) before the links, so their references resolve like any other.
+    deployable::add_companions(&curated.deployable, &mut resources, profile);
+    deployable::apply_tls(
+        &curated.deployable,
+        &mut resources,
+        &profile.data_protection.minimum_tls_version,
+    );
     link_resources(kb, &mut resources, &out.logical_ids);
+    deployable::add_subscription_filters(&curated.deployable, &mut resources, profile);
     let mut template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": description,
@@ -397,7 +406,7 @@ pub fn build(
     if let Some(tagging) = tagging {
         apply_tags(kb, &mut template["Resources"], tagging);
     }
-    declare_parameters(kb, &mut template);
+    declare_parameters(kb, &mut template, &curated.deployable.parameters);
     declare_tag_parameters(&mut template, profile);
     out.template = template;
     out
@@ -638,7 +647,10 @@ fn customer_managed_key(policy: &Value) -> Value {
     })
 }
 
-fn declare_parameters(kb: &Kb, template: &mut Value) {
+/// Every Parameter the resources refer to: the curated declaration when
+/// the deployable data has one (allowed values, safe default), else one
+/// derived from the property's schema.
+fn declare_parameters(kb: &Kb, template: &mut Value, curated: &BTreeMap<String, Value>) {
     let resource_ids: BTreeSet<String> = template["Resources"]
         .as_object()
         .map(|resources| resources.keys().cloned().collect())
@@ -657,7 +669,11 @@ fn declare_parameters(kb: &Kb, template: &mut Value) {
         if resource_ids.contains(&name) || name.starts_with("AWS::") {
             continue;
         }
-        parameters.insert(name, parameter(kb, &resource_type, &path));
+        let declared = curated
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| parameter(kb, &resource_type, &path));
+        parameters.insert(name, declared);
     }
     template["Parameters"] = Value::Object(parameters);
     if template["Parameters"]

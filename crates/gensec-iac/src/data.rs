@@ -1,6 +1,7 @@
 //! The curated facts the IaC stage ships (`data/*.json`), parsed once; a
 //! malformed file is an error naming the file and JSON path, never a default.
 
+use crate::deployable::Deployable;
 use gensec_data::DataError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,6 +66,7 @@ pub struct KeyUsageFile {
 pub struct Curated {
     pub companions: Vec<Companion>,
     pub key_usage: KeyUsageFile,
+    pub deployable: Deployable,
 }
 
 impl Curated {
@@ -89,6 +91,7 @@ fn load() -> Result<Curated, DataError> {
     Ok(Curated {
         companions: gensec_data::parse("companions.json", file("companions.json")?)?,
         key_usage: gensec_data::parse("kms-key-usage.json", file("kms-key-usage.json")?)?,
+        deployable: gensec_data::parse("deployable.json", file("deployable.json")?)?,
     })
 }
 
@@ -109,7 +112,8 @@ mod tests {
         let curated = load().unwrap();
         assert!(!curated.companions.is_empty());
         assert!(curated.key_usage("AWS::CloudTrail").is_some());
-        assert_eq!(FILES.len(), 2, "a data file nothing loads");
+        assert!(curated.deployable.of("AWS::RDS::DBInstance").is_some());
+        assert_eq!(FILES.len(), 3, "a data file nothing loads");
     }
 
     #[test]

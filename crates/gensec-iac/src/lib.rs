@@ -5,6 +5,7 @@
 
 pub mod cloudformation;
 pub mod data;
+pub mod deployable;
 pub mod key_policy;
 pub mod terraform;
 
