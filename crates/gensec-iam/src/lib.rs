@@ -17,19 +17,24 @@
 //! [`build_model`] is the pure core, usable without an object store.
 
 mod arn;
+pub mod cases;
+pub mod compact;
+pub mod data;
 mod names;
+pub mod package;
 pub mod personas;
 pub mod policy;
 mod review;
 pub mod risk;
 
 pub use arn::{PLACEHOLDERS, resource_arn};
+pub use package::Package;
 pub use personas::PersonaKind;
 
 use async_trait::async_trait;
 use gensec_core::SecurityProfile;
 use gensec_core::contract::figures::{IamFigures, StageFigures};
-use gensec_core::contract::iam::{IamModel, Persona, RiskCategory, RiskyAction};
+use gensec_core::contract::iam::{DroppedGrant, IamModel, Persona, RiskCategory, RiskyAction};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
@@ -42,8 +47,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Services a deployer may pass roles to, beyond `<prefix>.amazonaws.com`.
-const EXTRA_PASS_ROLE_SERVICES: &[(&str, &[&str])] = &[("rds", &["monitoring.rds.amazonaws.com"])];
+/// A role takes ten managed policies unless the account's quota is raised.
+pub const MAX_DOCUMENTS_PER_PERSONA: usize = 10;
+
+/// The runtime's use of the package key, through the package's services.
+const RUNTIME_KEY_USE: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// One policy document to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,23 +107,29 @@ fn lookup<'a>(
 
 fn settings_for(
     kind: PersonaKind,
+    curated: &data::Curated,
     doc: &ServiceDocumentation,
+    package: &Package,
     profile: &SecurityProfile,
 ) -> Settings {
-    let passed_to_services = if kind == PersonaKind::CicdDeployer {
-        let mut services: Vec<String> = doc
-            .iam_prefixes
-            .iter()
-            .map(|prefix| format!("{prefix}.amazonaws.com"))
-            .collect();
-        for (prefix, extra) in EXTRA_PASS_ROLE_SERVICES {
-            if doc.iam_prefixes.iter().any(|p| p == prefix) {
-                services.extend(extra.iter().map(|s| (*s).to_string()));
-            }
-        }
-        services
+    // Outside the KMS package, key use goes through the services of the
+    // package key's policy (or, without one, the package's own services).
+    let kms_via_services = if doc.iam_prefixes.iter().any(|p| p == "kms") {
+        None
     } else {
-        Vec::new()
+        Some(
+            package
+                .key
+                .as_ref()
+                .map(|key| key.via_services.clone())
+                .filter(|via| !via.is_empty())
+                .unwrap_or_else(|| {
+                    doc.iam_prefixes
+                        .iter()
+                        .map(|prefix| format!("{prefix}.REGION.amazonaws.com"))
+                        .collect()
+                }),
+        )
     };
     Settings {
         secure_transport: kind.direct_calls(),
@@ -123,7 +137,9 @@ fn settings_for(
         tag_scoped: kind.tag_scoped(),
         tag_condition_key: profile.tagging.persona_condition_key(),
         regions: profile.allowed_regions.clone(),
-        passed_to_services,
+        passed_to_services: curated.passed_to(&doc.iam_prefixes),
+        service_linked_roles: curated.service_linked_roles(&doc.iam_prefixes),
+        kms_via_services,
     }
 }
 
@@ -132,14 +148,49 @@ fn settings_for(
 fn validated<'a>(
     kind: PersonaKind,
     kb: &'a Kb,
+    curated: &data::Curated,
     doc: &'a ServiceDocumentation,
+    package: &Package,
     settings: &Settings,
     verdicts: &mut Verdicts,
 ) -> Vec<Granted<'a>> {
     let id = kind.id();
     let mut granted = Vec::new();
     let mut seen = BTreeSet::new();
-    for (name, origin) in personas::candidates(kind, doc) {
+    let mut candidates = personas::candidates(kind, curated, doc);
+    // The runtime uses the package key where its policy lets the package's
+    // services use it (not a key only a service principal uses, like logs').
+    if kind == PersonaKind::ApplicationRuntime
+        && settings.kms_via_services.is_some()
+        && package
+            .key
+            .as_ref()
+            .is_some_and(|key| !key.via_services.is_empty())
+    {
+        for action in RUNTIME_KEY_USE {
+            candidates
+                .entry((*action).to_string())
+                .or_insert_with(|| "package key use through the package's services".into());
+        }
+    }
+    for (name, origin) in candidates {
+        let escalation = if name.eq_ignore_ascii_case("iam:PassRole")
+            && settings.passed_to_services.is_empty()
+        {
+            Some("no service of the package takes a role (data/escalation.json pass_role)")
+        } else if name.eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
+            && settings.service_linked_roles.is_empty()
+        {
+            Some(
+                "the package names no service-linked role (data/escalation.json service_linked_roles)",
+            )
+        } else {
+            None
+        };
+        if let Some(reason) = escalation {
+            verdicts.reject(format!("{id}: {name} ({origin})"), reason);
+            continue;
+        }
         let checked = validate::action(kb, &name).and_then(|known| {
             let prefix = name
                 .split_once(':')
@@ -213,28 +264,176 @@ fn approval(kind: PersonaKind, categories: &BTreeSet<RiskCategory>, mfa: bool) -
     parts.join("; ")
 }
 
-/// Build the IAM model, policies and review module of a service.
-pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfile) -> IamOutput {
+/// A persona's statements and documents, executed against the package.
+struct Executed<'a> {
+    granted: Vec<Granted<'a>>,
+    statements: Vec<Planned>,
+    documents: Vec<Value>,
+    cases: Vec<gensec_core::contract::controls::ExecutedCase>,
+    dropped: Vec<DroppedGrant>,
+}
+
+/// Plan, compact and render the persona's policy, run its cases, drop the
+/// grants a case catches and run them again on what remains.
+#[allow(clippy::too_many_arguments)]
+fn execute<'a>(
+    kind: PersonaKind,
+    kb: &Kb,
+    curated: &data::Curated,
+    doc: &ServiceDocumentation,
+    package: &Package,
+    profile: &SecurityProfile,
+    settings: &Settings,
+    mut granted: Vec<Granted<'a>>,
+    warnings: &mut Vec<String>,
+) -> Executed<'a> {
+    let id = kind.id();
+    let mut dropped = Vec::new();
+    loop {
+        let (statements, plan_warnings) = policy::plan(&granted, settings);
+        let statements = compact::compact(statements, &granted);
+        let documents = if statements.is_empty() {
+            Vec::new()
+        } else {
+            policy::documents(&statements)
+        };
+        let set = match cases::policy_set(&documents) {
+            Ok(set) => set,
+            Err(err) => {
+                warnings.push(format!("{id}: policy does not parse for execution: {err}"));
+                gensec_policy::PolicySet::default()
+            }
+        };
+        let mut executed = Vec::new();
+        let mut failed: BTreeMap<String, gensec_core::contract::controls::ExecutedCase> =
+            BTreeMap::new();
+        let persona_cases = cases::cases(
+            kind,
+            curated,
+            doc,
+            package,
+            settings,
+            &granted,
+            &profile.tagging.persona_scope_key,
+        );
+        for case in &persona_cases {
+            let Some(actual) = cases::run(kb, &set, case) else {
+                continue;
+            };
+            let record = cases::executed(case, actual);
+            if !record.passed() {
+                failed.entry(case.action.clone()).or_insert(record.clone());
+            }
+            executed.push(record);
+        }
+        let droppable: Vec<(String, gensec_core::contract::controls::ExecutedCase)> = failed
+            .into_iter()
+            .filter(|(action, _)| granted.iter().any(|g| g.full.eq_ignore_ascii_case(action)))
+            .collect();
+        if droppable.is_empty() {
+            warnings.extend(plan_warnings.into_iter().map(|w| format!("{id}: {w}")));
+            return Executed {
+                granted,
+                statements,
+                documents,
+                cases: executed,
+                dropped,
+            };
+        }
+        for (action, case) in droppable {
+            granted.retain(|g| !g.full.eq_ignore_ascii_case(&action));
+            dropped.push(DroppedGrant {
+                persona: id.to_string(),
+                action,
+                case,
+            });
+        }
+    }
+}
+
+/// Build the IAM model, policies and review module of a service, with the
+/// personas executed against the package's own resources (`package`: the
+/// hardened template's resources; empty when there is none).
+pub fn build_model(
+    kb: &Kb,
+    doc: &ServiceDocumentation,
+    profile: &SecurityProfile,
+    package: &Package,
+) -> Result<IamOutput, gensec_data::DataError> {
+    let curated = data::curated()?;
     let mut verdicts = Verdicts::new(StageId::Iam);
     let mut warnings = Vec::new();
     let mut policies = Vec::new();
     let mut reports = Vec::new();
+    let mut dropped_grants = Vec::new();
     // action -> (action facts, personas granted)
     let mut granted_to: BTreeMap<String, (&IamAction, Vec<&'static str>)> = BTreeMap::new();
     let mut persona_actions: BTreeMap<&'static str, Vec<(String, &IamAction)>> = BTreeMap::new();
 
     for kind in PersonaKind::ALL {
         let id = kind.id();
-        let settings = settings_for(kind, doc, profile);
-        let granted = validated(kind, kb, doc, &settings, &mut verdicts);
-        let (statements, plan_warnings) = policy::plan(&granted, &settings);
-        warnings.extend(plan_warnings.into_iter().map(|w| format!("{id}: {w}")));
-        let documents = if statements.is_empty() {
+        let settings = settings_for(kind, curated, doc, package, profile);
+        let granted = validated(kind, kb, curated, doc, package, &settings, &mut verdicts);
+        let Executed {
+            granted,
+            statements,
+            documents,
+            cases: persona_cases,
+            dropped,
+        } = execute(
+            kind,
+            kb,
+            curated,
+            doc,
+            package,
+            profile,
+            &settings,
+            granted,
+            &mut warnings,
+        );
+        for grant in &dropped {
+            verdicts.reject(
+                format!("{id}: {}", grant.action),
+                format!(
+                    "persona case \"{}\" expected {:?}, got {:?}; grant dropped",
+                    grant.case.name, grant.case.expected, grant.case.actual
+                ),
+            );
+        }
+        for case in &persona_cases {
+            if case.passed() {
+                verdicts.accept();
+            } else {
+                verdicts.reject(
+                    format!("{id}: case {}", case.name),
+                    format!("expected {:?}, got {:?}", case.expected, case.actual),
+                );
+            }
+        }
+        dropped_grants.extend(dropped);
+        if documents.is_empty() {
             warnings.push(format!("{id}: no action qualifies; no policy written"));
-            Vec::new()
-        } else {
-            policy::documents(&statements)
-        };
+        }
+        if documents.len() > MAX_DOCUMENTS_PER_PERSONA {
+            verdicts.reject(
+                format!("{id}: policy documents"),
+                format!(
+                    "{} documents, over the {MAX_DOCUMENTS_PER_PERSONA} managed policies a role takes by default",
+                    documents.len()
+                ),
+            );
+        }
+        let persona_names: BTreeSet<String> = granted.iter().map(|g| g.full.clone()).collect();
+        let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for item in &granted {
+            known.entry(item.prefix.clone()).or_insert_with(|| {
+                item.service
+                    .actions
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect()
+            });
+        }
         let split = documents.len() > 1;
         let mut files = Vec::new();
         let mut written: BTreeSet<String> = BTreeSet::new();
@@ -244,17 +443,30 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
             } else {
                 paths::iam_policy(id)
             };
-            let problems = policy::check_document(&document);
+            let patterns: Vec<String> = document["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|statement| statement["Action"].as_array().into_iter().flatten())
+                .filter_map(|action| action.as_str().map(str::to_string))
+                .collect();
+            let mut problems = policy::check_document(&document);
+            problems.extend(compact::wildcard_overreach(
+                &patterns,
+                &persona_names,
+                &known,
+            ));
             if !problems.is_empty() {
                 verdicts.reject(format!("{id}: {path}"), problems.join("; "));
                 continue;
             }
             verdicts.accept();
-            for statement in document["Statement"].as_array().into_iter().flatten() {
-                for action in statement["Action"].as_array().into_iter().flatten() {
-                    if let Some(action) = action.as_str() {
-                        written.insert(action.to_string());
-                    }
+            for item in &granted {
+                if patterns
+                    .iter()
+                    .any(|pattern| compact::action_matches(pattern, &item.full))
+                {
+                    written.insert(item.full.clone());
                 }
             }
             files.push(path.clone());
@@ -292,6 +504,11 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
             .into_iter()
             .filter(|s| s.actions.iter().any(|a| written.contains(a)))
             .collect();
+        let statement_count: usize = policies
+            .iter()
+            .filter(|p: &&PolicyFile| p.persona == id)
+            .map(|p| p.document["Statement"].as_array().map_or(0, Vec::len))
+            .sum();
         for statement in &statements {
             keys.extend(
                 statement
@@ -316,6 +533,9 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
             actions: written.len(),
             condition_keys: keys.into_iter().collect(),
             approval: String::new(),
+            statements: statement_count,
+            documents: files.len(),
+            cases: persona_cases,
         };
         reports.push(PersonaReport {
             kind,
@@ -329,7 +549,7 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
 
     let mut risky_actions = Vec::new();
     for (full, (action, personas)) in &granted_to {
-        for (category, reason) in risk::classify(full, action) {
+        for (category, reason) in risk::classify(curated, full, action) {
             risky_actions.push(RiskyAction {
                 action: full.clone(),
                 category,
@@ -362,6 +582,7 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
         actions_by_access_level,
         personas: reports.iter().map(|r| r.persona.clone()).collect(),
         risky_actions,
+        dropped: dropped_grants,
     };
     // The review module lists every rejection beside the warnings.
     let mut notes = warnings.clone();
@@ -371,16 +592,16 @@ pub fn build_model(kb: &Kb, doc: &ServiceDocumentation, profile: &SecurityProfil
             .iter()
             .map(|r| format!("{} rejected: {}", r.item, r.reason)),
     );
-    let review = review::render(doc, profile, &model, &reports, &notes);
+    let review = review::render(curated, doc, profile, &model, &reports, &notes);
     let figures = figures(&model, &policies);
-    IamOutput {
+    Ok(IamOutput {
         model,
         policies,
         review,
         verdicts,
         warnings,
         figures,
-    }
+    })
 }
 
 fn figures(model: &IamModel, policies: &[PolicyFile]) -> IamFigures {
@@ -438,7 +659,19 @@ impl Stage for IamStage {
         let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
         let doc: ServiceDocumentation =
             read_json(ports.store, &ctx.key(paths::DOCUMENTATION)).await?;
-        let output = build_model(&kb, &doc, &ctx.profile);
+        // The personas are executed against the hardened template's resources.
+        let template_written = earlier
+            .iter()
+            .flat_map(|outcome| &outcome.files)
+            .any(|file| file.path == paths::TEMPLATE_JSON);
+        let package = if template_written {
+            let template: Value = read_json(ports.store, &ctx.key(paths::TEMPLATE_JSON)).await?;
+            Package::from_template(&template)
+        } else {
+            Package::default()
+        };
+        let output = build_model(&kb, &doc, &ctx.profile, &package)
+            .map_err(|err| gensec_core::Error::Fatal(format!("IAM data: {err}")))?;
         let mut writer = PackageWriter::new(ports.store, ctx);
         writer.put_json(paths::IAM_MODEL, &output.model).await?;
         writer

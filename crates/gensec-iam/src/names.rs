@@ -2,6 +2,7 @@
 //! counts as a data read, a data item, a destructive delete. The review module
 //! quotes these rules, so keep them short.
 
+use crate::data::Curated;
 use gensec_kb::IamAction;
 
 /// Words whose presence in a `Read` action's name means it returns customer
@@ -38,21 +39,6 @@ pub(crate) const METADATA_SUFFIXES: &[&str] = &[
     "Configuration",
     "Config",
     "Tasks",
-];
-
-/// Read actions that return content although their names do not say so.
-pub(crate) const CURATED_DATA_READS: &[&str] = &[
-    "lambda:GetFunction",
-    "lambda:GetLayerVersion",
-    "secretsmanager:GetSecretValue",
-    "kms:Decrypt",
-    "ssm:GetParameter",
-    "ssm:GetParameters",
-    "ssm:GetParametersByPath",
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
 ];
 
 /// Resource types holding customer data items (as opposed to containers and
@@ -122,17 +108,15 @@ pub(crate) fn short_name(full: &str) -> &str {
     full.split_once(':').map_or(full, |(_, name)| name)
 }
 
-/// Is this `Read` action a read of customer data? (Curated list, or a data
-/// word in the name without a metadata suffix.)
-pub(crate) fn is_data_read(full: &str, action: &IamAction) -> bool {
+/// Is this `Read` action a read of customer data? (Curated list in
+/// `data/data-reads.json`, or a data word in the name without a metadata suffix.)
+pub(crate) fn is_data_read(curated: &Curated, full: &str, action: &IamAction) -> bool {
+    // Curated entries whatever their level (`quicksight:GenerateEmbedUrl...` is Write).
+    if curated.data_read(full).is_some() {
+        return true;
+    }
     if action.access_level() != gensec_kb::AccessLevel::Read {
         return false;
-    }
-    if CURATED_DATA_READS
-        .iter()
-        .any(|curated| curated.eq_ignore_ascii_case(full))
-    {
-        return true;
     }
     // S3 Object Lambda access points are configuration, not objects.
     let name = short_name(full).replace("ForObjectLambda", "");

@@ -1,5 +1,6 @@
 //! The five personas and the rule that picks each one's actions.
 
+use crate::data::Curated;
 use crate::names::{
     has_word, is_data_plane_verb, is_data_read, is_destructive, on_data_items, scoped_types,
     short_name, starts_with_word, words,
@@ -179,7 +180,10 @@ const RUNTIME_EXCLUDED_WORDS: &[&str] = &[
     "Encryption",
 ];
 
-fn runtime_wants(full: &str, action: &IamAction) -> bool {
+fn runtime_wants(curated: &Curated, full: &str, action: &IamAction) -> bool {
+    if curated.runtime_withheld(full).is_some() {
+        return false;
+    }
     let level = action.access_level();
     if !matches!(
         level,
@@ -198,12 +202,16 @@ fn runtime_wants(full: &str, action: &IamAction) -> bool {
         return false;
     }
     let scoped = !scoped_types(action).is_empty();
-    (on_data_items(action) && (level != AccessLevel::Read || is_data_read(full, action)))
+    (on_data_items(action) && (level != AccessLevel::Read || is_data_read(curated, full, action)))
         || (scoped && is_data_plane_verb(full))
 }
 
 /// Candidate actions of a persona (`prefix:Name`) with where each came from.
-pub fn candidates(kind: PersonaKind, doc: &ServiceDocumentation) -> BTreeMap<String, String> {
+pub fn candidates(
+    kind: PersonaKind,
+    curated: &Curated,
+    doc: &ServiceDocumentation,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     if kind == PersonaKind::CicdDeployer {
         for schema in &doc.resource_types {
@@ -223,9 +231,9 @@ pub fn candidates(kind: PersonaKind, doc: &ServiceDocumentation) -> BTreeMap<Str
             let wanted = match kind {
                 PersonaKind::ReadOnlyAuditor => {
                     matches!(level, AccessLevel::List | AccessLevel::Read)
-                        && !is_data_read(&full, action)
+                        && !is_data_read(curated, &full, action)
                 }
-                PersonaKind::ApplicationRuntime => runtime_wants(&full, action),
+                PersonaKind::ApplicationRuntime => runtime_wants(curated, &full, action),
                 PersonaKind::Operator => {
                     matches!(
                         level,

@@ -74,8 +74,47 @@ pub struct Settings {
     /// the profile's persona scope key, the tag the templates set.
     pub tag_condition_key: String,
     pub regions: Vec<String>,
-    /// Services `iam:PassRole` may pass roles to (`lambda.amazonaws.com`).
+    /// Services `iam:PassRole` may pass roles to (`lambda.amazonaws.com`):
+    /// the package's services that take a role.
     pub passed_to_services: Vec<String>,
+    /// `iam:AWSServiceName` values (and `aws-service-role/<name>/` paths) of
+    /// the service-linked roles the package's resources create.
+    pub service_linked_roles: Vec<String>,
+    /// `kms:ViaService` values cryptographic use of a KMS key must go
+    /// through (`s3.REGION.amazonaws.com`); `None` for the KMS package,
+    /// whose personas use keys directly.
+    pub kms_via_services: Option<Vec<String>>,
+}
+
+/// KMS actions that use key material (name prefixes): with any key they
+/// reveal or produce data, so outside the KMS package they are allowed only
+/// through the package's services.
+pub const KMS_USE_PREFIXES: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "ReEncrypt",
+    "CreateGrant",
+    "Sign",
+    "Verify",
+    "GenerateMac",
+    "DeriveSharedSecret",
+];
+
+/// Is `full` (`kms:Decrypt`) a use of key material?
+pub fn is_kms_use(full: &str) -> bool {
+    full.split_once(':').is_some_and(|(prefix, name)| {
+        prefix.eq_ignore_ascii_case("kms") && KMS_USE_PREFIXES.iter().any(|p| name.starts_with(p))
+    })
+}
+
+/// The resources `iam:CreateServiceLinkedRole` may create: only the
+/// `aws-service-role/` path of the package's services.
+pub fn service_linked_role_arns(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| format!("arn:aws:iam::ACCOUNT_ID:role/aws-service-role/{name}/*"))
+        .collect()
 }
 
 /// One granted action with the facts needed to scope it.
@@ -100,7 +139,14 @@ impl Granted<'_> {
             add("Bool", "aws:SecureTransport", vec!["true".into()]);
         }
         if settings.mfa {
-            add("Bool", "aws:MultiFactorAuthPresent", vec!["true".into()]);
+            // Absent in federated (IAM Identity Center, SAML) sessions, whose
+            // MFA the identity provider enforces: IfExists lets them through,
+            // while an IAM user's session without MFA (key false) is refused.
+            add(
+                "BoolIfExists",
+                "aws:MultiFactorAuthPresent",
+                vec!["true".into()],
+            );
         }
         if !settings.regions.is_empty() && !self.is_global() {
             add(
@@ -123,6 +169,23 @@ impl Granted<'_> {
                 "iam:PassedToService",
                 settings.passed_to_services.clone(),
             );
+        }
+        if self
+            .full
+            .eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
+            && !settings.service_linked_roles.is_empty()
+        {
+            add(
+                "StringEquals",
+                "iam:AWSServiceName",
+                settings.service_linked_roles.clone(),
+            );
+        }
+        if let Some(via) = &settings.kms_via_services
+            && is_kms_use(&self.full)
+            && !via.is_empty()
+        {
+            add("StringEquals", "kms:ViaService", via.clone());
         }
         conditions
     }
@@ -150,6 +213,20 @@ pub struct Planned {
     pub resources: Vec<String>,
     pub resource_types: Vec<String>,
     pub conditions: Conditions,
+    /// What the statement's `Action` says: the actions, or wildcards that
+    /// match exactly them ([`crate::compact`]); empty until compacted.
+    pub patterns: Vec<String>,
+}
+
+impl Planned {
+    /// The statement's `Action` entries.
+    pub fn action_patterns(&self) -> Vec<&String> {
+        if self.patterns.is_empty() {
+            self.actions.iter().collect()
+        } else {
+            self.patterns.iter().collect()
+        }
+    }
 }
 
 fn camel(text: &str) -> String {
@@ -171,7 +248,13 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
     let mut groups: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
     let mut warnings = Vec::new();
     for item in granted {
-        let (resources, types, missing) = action_resources(item.service, item.action);
+        let (mut resources, types, missing) = action_resources(item.service, item.action);
+        if item
+            .full
+            .eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
+        {
+            resources = service_linked_role_arns(&settings.service_linked_roles);
+        }
         if !missing.is_empty() {
             warnings.push(format!(
                 "{}: resource type(s) {} have no ARN format in the IAM reference; {}",
@@ -223,6 +306,9 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
             if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
                 base.push_str("PassToService");
             }
+            if keys.iter().any(|k| k.as_str() == "kms:ViaService") {
+                base.push_str("ViaService");
+            }
             let mut sid = base.clone();
             let mut counter = 2;
             while !used.insert(sid.clone()) {
@@ -235,6 +321,7 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
                 resources,
                 resource_types,
                 conditions,
+                patterns: Vec::new(),
             }
         })
         .collect();
@@ -293,7 +380,7 @@ pub fn documents(planned: &[Planned]) -> Vec<Value> {
     let envelope = policy_chars(&document(Vec::new()));
     let mut statements = Vec::new();
     for item in planned {
-        let actions: Vec<&String> = item.actions.iter().collect();
+        let actions: Vec<&String> = item.action_patterns();
         let whole = render(&item.sid, &actions, item);
         if envelope + policy_chars(&whole) <= MAX_POLICY_CHARS || actions.len() < 2 {
             statements.push(whole);
@@ -320,22 +407,28 @@ pub fn documents(planned: &[Planned]) -> Vec<Value> {
             parts += 1;
         }
     }
-    let mut out: Vec<Vec<Value>> = Vec::new();
-    let mut current: Vec<Value> = Vec::new();
-    let mut size = envelope;
-    for statement in statements {
-        let extra = policy_chars(&statement) + usize::from(!current.is_empty());
-        if !current.is_empty() && size + extra > MAX_POLICY_CHARS {
-            out.push(std::mem::take(&mut current));
-            size = envelope;
+    // First fit, largest statements first: fewer documents than in order.
+    let mut statements: Vec<(usize, Value)> = statements
+        .into_iter()
+        .map(|statement| (policy_chars(&statement), statement))
+        .collect();
+    statements.sort_by_key(|(chars, _)| std::cmp::Reverse(*chars));
+    let mut out: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (chars, statement) in statements {
+        let slot = out.iter_mut().find(|(size, current)| {
+            *size + chars + usize::from(!current.is_empty()) <= MAX_POLICY_CHARS
+        });
+        match slot {
+            Some((size, current)) => {
+                *size += chars + 1;
+                current.push(statement);
+            }
+            None => out.push((envelope + chars, vec![statement])),
         }
-        size += policy_chars(&statement) + usize::from(!current.is_empty());
-        current.push(statement);
     }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out.into_iter().map(document).collect()
+    out.into_iter()
+        .map(|(_, statements)| document(statements))
+        .collect()
 }
 
 fn valid_operator(operator: &str) -> bool {

@@ -2,9 +2,10 @@
 
 use crate::PersonaReport;
 use crate::arn::PLACEHOLDERS;
+use crate::data::Curated;
 use crate::names::{
-    CONFIGURATION_SUFFIXES, CURATED_DATA_READS, DATA_ITEM_TYPE_SUFFIXES, DATA_WORDS,
-    DESTRUCTIVE_VERBS, METADATA_SUFFIXES,
+    CONFIGURATION_SUFFIXES, DATA_ITEM_TYPE_SUFFIXES, DATA_WORDS, DESTRUCTIVE_VERBS,
+    METADATA_SUFFIXES,
 };
 use crate::personas::RUNTIME_NOTES;
 use crate::policy::{Conditions, MAX_POLICY_CHARS};
@@ -46,6 +47,7 @@ fn conditions_text(conditions: &Conditions) -> String {
 
 /// Render the review module. `write!` to a `String` cannot fail.
 pub(crate) fn render(
+    curated: &Curated,
     doc: &ServiceDocumentation,
     profile: &SecurityProfile,
     model: &IamModel,
@@ -73,21 +75,24 @@ pub(crate) fn render(
     let _ = writeln!(md, "## Personas at a glance\n");
     let _ = writeln!(
         md,
-        "| persona | actions | policy documents | condition keys | approval |\n|---|---|---|---|---|"
+        "| persona | actions | statements | policy documents | cases passed | condition keys | approval |\n|---|---|---|---|---|---|---|"
     );
     for report in reports {
         let persona = &report.persona;
         let _ = writeln!(
             md,
-            "| {} (`{}`) | {} | {} | {} | {} |",
+            "| {} (`{}`) | {} | {} | {} | {}/{} | {} | {} |",
             persona.name,
             persona.id,
             persona.actions,
+            persona.statements,
             if report.files.is_empty() {
                 "none".to_string()
             } else {
                 code_list(&report.files)
             },
+            persona.cases.iter().filter(|c| c.passed()).count(),
+            persona.cases.len(),
             if persona.condition_keys.is_empty() {
                 "none".to_string()
             } else {
@@ -119,9 +124,15 @@ pub(crate) fn render(
             "does not require"
         },
         if access.mfa_required {
-            "; the operator and administrator policies allow nothing without `aws:MultiFactorAuthPresent` = true \
-             (the auditor signs in through SSO, whose MFA the identity provider enforces; the runtime and \
-             deployer are roles assumed by services, which cannot present MFA)"
+            "; the operator and administrator statements carry `BoolIfExists` `aws:MultiFactorAuthPresent` = true. \
+             Why `IfExists`: IAM Identity Center, SAML and web-identity sessions carry no \
+             `aws:MultiFactorAuthPresent` key (the identity provider enforces MFA at sign-in), so a plain `Bool` \
+             would grant them nothing; with `BoolIfExists` a session without the key is allowed while an IAM \
+             user's session that signed in without MFA (key present, false) is refused. Requests signed with an \
+             IAM user's long-term access keys also carry no key, so attach these policies to roles (permission \
+             sets or roles assumed with MFA, `aws:MultiFactorAuthPresent` required in the role's trust policy), \
+             never to IAM users or groups. The auditor signs in through SSO, whose MFA the identity provider \
+             enforces; the runtime and deployer are roles assumed by services, which cannot present MFA"
         } else {
             "; no MFA condition is added"
         }
@@ -156,14 +167,20 @@ pub(crate) fn render(
         md,
         "- `aws:SecureTransport` = true on every statement of personas that call AWS directly (not the \
          deployer, whose calls CloudFormation makes).\n\
-         - `aws:MultiFactorAuthPresent` = true for the operator and administrator when the profile requires MFA.\n\
+         - `BoolIfExists` `aws:MultiFactorAuthPresent` = true for the operator and administrator when the profile requires MFA (federated sessions pass, IAM users without MFA do not).\n\
          - `aws:RequestedRegion`: {regions}.\n\
          - `{tag_condition_key}` = `WORKLOAD_NAME` for the runtime and operator, only on statements whose \
          every action's resource types support `aws:ResourceTag/${{TagKey}}`, and never on creates. \
          The key is the profile's persona scope key, a required tag the hardened template sets on every \
          taggable resource from its `{tag_parameter}` parameter: give that parameter the same value. \
          Tagging actions are withheld from both, so they cannot re-tag their way out of the scope.\n\
-         - `iam:PassedToService` limits the deployer's `iam:PassRole` to the service's own principals.\n\
+         - `iam:PassedToService` limits `iam:PassRole` to the package's services that take a role; \
+         `iam:CreateServiceLinkedRole` is granted only on `arn:aws:iam::ACCOUNT_ID:role/aws-service-role/<service>/*` \
+         with `iam:AWSServiceName` naming those services (curated in `data/escalation.json`; a package without \
+         an entry gets neither).\n\
+         - `kms:ViaService`: outside the KMS package, key use (`kms:Decrypt`, `kms:GenerateDataKey`, ...) only \
+         through the services the package key's policy names; nobody decrypts directly or with another \
+         key's ciphertext outside those services.\n\
          - Each condition key was checked to apply to every action of its statement.\n"
     );
 
@@ -180,7 +197,14 @@ pub(crate) fn render(
          - **Administrator**: every action of the service, enumerated. **Deployer**: the union of the \
          CloudFormation schemas' handler permissions (create, read, update, delete, list); permissions \
          that do not exist in the IAM reference are rejected and listed under Validation.\n",
-        code_list(CURATED_DATA_READS),
+        code_list(
+            &curated
+                .data_reads
+                .reads
+                .iter()
+                .map(|r| r.action.as_str())
+                .collect::<Vec<_>>()
+        ),
         code_list(DATA_WORDS),
         code_list(METADATA_SUFFIXES),
         code_list(DATA_ITEM_TYPE_SUFFIXES),
@@ -261,6 +285,47 @@ pub(crate) fn render(
                 item.action,
                 category_name(item.category),
                 item.reason
+            );
+        }
+        let _ = writeln!(md);
+    }
+
+    let _ = writeln!(md, "## Executed cases\n");
+    let _ = writeln!(
+        md,
+        "Each persona's policy was executed with gensec-policy against the package's own resources \
+         (ARNs of their resource types, the tags the template sets, the package key) before it was written. \
+         A grant whose case failed was dropped.\n"
+    );
+    for report in reports {
+        let persona = &report.persona;
+        if persona.cases.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "### {} (`{}`)\n", persona.name, persona.id);
+        for case in &persona.cases {
+            let _ = writeln!(
+                md,
+                "- {}: expected {:?}, got {:?}{}",
+                markdown::text(&case.name),
+                case.expected,
+                case.actual,
+                if case.passed() { "" } else { " (FAILED)" }
+            );
+        }
+        let _ = writeln!(md);
+    }
+    if !model.dropped.is_empty() {
+        let _ = writeln!(md, "### Dropped grants\n");
+        for grant in &model.dropped {
+            let _ = writeln!(
+                md,
+                "- `{}`: `{}`, caught by \"{}\" (expected {:?}, got {:?})",
+                grant.persona,
+                grant.action,
+                markdown::text(&grant.case.name),
+                grant.case.expected,
+                grant.case.actual
             );
         }
         let _ = writeln!(md);

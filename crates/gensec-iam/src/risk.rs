@@ -2,6 +2,7 @@
 //! give permissions management; a small curated list plus name rules give
 //! privilege escalation, data exfiltration and resource exposure.
 
+use crate::data::Curated;
 use crate::names::{first_is_any, has_word, is_data_read, short_name, words};
 use gensec_core::contract::iam::RiskCategory;
 use gensec_kb::{AccessLevel, IamAction};
@@ -188,7 +189,7 @@ fn lookup<'a>(list: &'a [(&str, &str)], full: &str) -> Option<&'a str> {
 }
 
 /// Every reason the action is risky, one per category.
-pub fn classify(full: &str, action: &IamAction) -> Vec<(RiskCategory, String)> {
+pub fn classify(curated: &Curated, full: &str, action: &IamAction) -> Vec<(RiskCategory, String)> {
     let mut out = Vec::new();
     if action
         .access_levels
@@ -202,7 +203,7 @@ pub fn classify(full: &str, action: &IamAction) -> Vec<(RiskCategory, String)> {
     if let Some(reason) = lookup(PRIVILEGE_ESCALATION, full) {
         out.push((RiskCategory::PrivilegeEscalation, reason.to_string()));
     }
-    if is_data_read(full, action) {
+    if is_data_read(curated, full, action) {
         out.push((
             RiskCategory::DataExfiltration,
             "Read action that returns customer data, not metadata".to_string(),

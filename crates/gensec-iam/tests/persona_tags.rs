@@ -7,7 +7,7 @@
 
 use gensec_analysis::{catalogue, recommend};
 use gensec_core::SecurityProfile;
-use gensec_iam::build_model;
+use gensec_iam::{Package, build_model};
 use gensec_kb::tags::tag_pairs;
 use gensec_kb::{Kb, ServiceDocumentation};
 use gensec_policy::{ApiCall, Outcome, Policy, PolicyKind, PolicySet, ResourceSpec};
@@ -78,7 +78,7 @@ fn deployed_bucket_tags(
 /// The application runtime's first tag-scoped statement on a single resource
 /// pattern, with the review module's placeholders filled in.
 fn runtime_tagged_statement(kb: &Kb, profile: &SecurityProfile) -> Value {
-    let output = build_model(kb, &doc(), profile);
+    let output = build_model(kb, &doc(), profile, &Package::default()).unwrap();
     let condition_key = profile.tagging.persona_condition_key();
     let runtime = output
         .policies
@@ -89,9 +89,7 @@ fn runtime_tagged_statement(kb: &Kb, profile: &SecurityProfile) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| {
-            s["Condition"]["StringEquals"][&condition_key].is_string() && s["Resource"].is_string()
-        })
+        .find(|s| s["Condition"]["StringEquals"][&condition_key].is_string())
         .unwrap_or_else(|| {
             panic!(
                 "no statement scoped with {condition_key}: {}",
@@ -110,16 +108,42 @@ fn runtime_tagged_statement(kb: &Kb, profile: &SecurityProfile) -> Value {
 /// Whether the persona may make the statement's first call on a resource
 /// carrying `tags`.
 fn decide(kb: &Kb, statement: &Value, tags: &[(String, String)]) -> Outcome {
-    let action = statement["Action"][0].as_str().unwrap();
-    let resource_arn = statement["Resource"].as_str().unwrap().replace('*', "data");
-    let iam_action = kb.action(action).unwrap().unwrap();
-    let required: Vec<&str> = iam_action
+    // The statement's first action that touches exactly one resource type,
+    // on a resource of that type named as the deployment names them.
+    let (action, required) = statement["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .find_map(|action| {
+            let required: Vec<String> = kb
+                .action(action)
+                .unwrap()
+                .unwrap()
+                .resource_types
+                .iter()
+                .filter(|r| r.required)
+                .map(|r| r.name.clone())
+                .collect();
+            (required.len() == 1).then_some((action, required))
+        })
+        .unwrap();
+    let prefix = action.split(':').next().unwrap();
+    let format = kb
+        .iam_service(prefix)
+        .unwrap()
+        .unwrap()
         .resource_types
         .iter()
-        .filter(|r| r.required)
-        .map(|r| r.name.as_str())
-        .collect();
-    assert_eq!(required.len(), 1, "{action} touches {required:?}");
+        .find(|r| r.name == required[0])
+        .unwrap()
+        .arn_formats[0]
+        .clone();
+    let resource_arn = gensec_iam::resource_arn(&format)
+        .replace("ACCOUNT_ID", ACCOUNT)
+        .replace("REGION", REGION)
+        .replace("RESOURCE_PREFIX", PREFIX)
+        .replace('*', "data");
     let mut spec = ResourceSpec::arn(resource_arn);
     for (key, value) in tags {
         spec = spec.with(format!("aws:ResourceTag/{key}"), value.as_str());
@@ -130,7 +154,7 @@ fn decide(kb: &Kb, statement: &Value, tags: &[(String, String)]) -> Outcome {
     )
     .region(REGION)
     .value("aws:SecureTransport", "true")
-    .resource(required[0], spec);
+    .resource(required[0].as_str(), spec);
     let policy = json!({"Version": "2012-10-17", "Statement": [statement]});
     let set = PolicySet {
         identity: vec![Policy::from_value("runtime", PolicyKind::Identity, &policy).unwrap()],

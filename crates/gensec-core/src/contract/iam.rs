@@ -1,5 +1,6 @@
 //! `iam/iam-model.json`: stage 5's typed output, read by the report.
 
+use crate::contract::controls::ExecutedCase;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,6 +38,26 @@ pub struct Persona {
     pub condition_keys: Vec<String>,
     /// Who must approve granting this persona.
     pub approval: String,
+    /// Statements and managed policy documents written.
+    #[serde(default)]
+    pub statements: usize,
+    #[serde(default)]
+    pub documents: usize,
+    /// The persona's policy executed with `gensec-policy` against the
+    /// package's own resources (their ARNs, the template's tags, the
+    /// package key) before it was written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<ExecutedCase>,
+}
+
+/// A grant a persona case caught: dropped from the persona's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedGrant {
+    pub persona: String,
+    /// `prefix:Action`
+    pub action: String,
+    /// The case that failed, with its expected and actual verdicts.
+    pub case: ExecutedCase,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,4 +68,7 @@ pub struct IamModel {
     pub actions_by_access_level: BTreeMap<String, Vec<String>>,
     pub personas: Vec<Persona>,
     pub risky_actions: Vec<RiskyAction>,
+    /// Grants dropped because a persona case failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<DroppedGrant>,
 }

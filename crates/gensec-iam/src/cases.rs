@@ -1,0 +1,502 @@
+//! Persona cases: each persona's written policy executed with
+//! `gensec-policy` against the package's own resources, with the ARNs of
+//! their resource types, the tags the template sets and the package key.
+//! The runtime (and the auditor) can make their calls there; the auditor
+//! reads no data; no persona can pass a role to a service outside the
+//! package, create a role off the service-linked path, decrypt with a key
+//! outside its services, or (as the runtime) delete or overwrite secrets;
+//! MFA holds for IAM users and lets federated sessions through.
+
+use crate::PersonaKind;
+use crate::arn::resource_arn;
+use crate::data::Curated;
+use crate::names::{is_data_read, scoped_types};
+use crate::package::{Package, resolve, resolve_pseudo};
+use crate::policy::{Granted, Settings, WORKLOAD_TAG_VALUE, is_kms_use};
+use gensec_core::contract::controls::{ExecutedCase, Verdict};
+use gensec_kb::{IamAction, IamService, Kb, ServiceDocumentation};
+use gensec_policy::{ApiCall, Outcome, Policy, PolicyKind, PolicySet, ResourceSpec};
+use serde_json::Value;
+
+pub const SAMPLE_ACCOUNT: &str = "111122223333";
+pub const SAMPLE_REGION: &str = "eu-west-1";
+/// What RESOURCE_PREFIX stands for in the cases.
+pub const SAMPLE_PREFIX: &str = "orders";
+/// The value the deployer gives the persona scope tag's parameter.
+pub const SAMPLE_WORKLOAD: &str = "orders-service";
+const OTHER_WORKLOAD: &str = "payments-service";
+/// Services no package passes roles to.
+const FOREIGN_SERVICES: &[&str] = &["glue.amazonaws.com", "codebuild.amazonaws.com"];
+
+/// One call and the verdict the persona's policy must give it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    /// The grant a failure is blamed on.
+    pub action: String,
+    pub call: ApiCall,
+    pub expected: Verdict,
+    /// The key's policy for a call on a KMS key: KMS needs the key policy
+    /// to allow as well as the caller's.
+    pub key_policy: Option<Value>,
+}
+
+/// The default key policy: the account's IAM policies decide (for keys
+/// the package does not create).
+fn default_key_policy() -> Value {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "EnableIamPolicies", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{SAMPLE_ACCOUNT}:root")},
+        "Action": "kms:*", "Resource": "*"}]})
+}
+
+/// Placeholders as a deployment fills them.
+pub fn substitute(text: &str) -> String {
+    text.replace("ACCOUNT_ID", SAMPLE_ACCOUNT)
+        .replace("REGION", SAMPLE_REGION)
+        .replace("RESOURCE_PREFIX", SAMPLE_PREFIX)
+        .replace(WORKLOAD_TAG_VALUE, SAMPLE_WORKLOAD)
+}
+
+fn principal(kind: PersonaKind) -> String {
+    format!(
+        "arn:aws:iam::{SAMPLE_ACCOUNT}:role/{SAMPLE_PREFIX}-{}",
+        kind.id()
+    )
+}
+
+/// The policy a deployment attaches: every document, placeholders filled.
+pub fn policy_set(documents: &[Value]) -> Result<PolicySet, String> {
+    let mut identity = Vec::new();
+    for (index, document) in documents.iter().enumerate() {
+        let text = substitute(&document.to_string());
+        let value: Value = serde_json::from_str(&text).map_err(|err| err.to_string())?;
+        identity.push(
+            Policy::from_value(
+                &format!("document-{}", index + 1),
+                PolicyKind::Identity,
+                &value,
+            )
+            .map_err(|err| err.to_string())?,
+        );
+    }
+    Ok(PolicySet {
+        identity,
+        ..PolicySet::default()
+    })
+}
+
+/// Run one case: `None` when the knowledge base cannot model the call.
+pub fn run(kb: &Kb, set: &PolicySet, case: &Case) -> Option<Verdict> {
+    let contexts = case.call.contexts(kb).ok()?;
+    let mut set = set.clone();
+    if let Some(policy) = &case.key_policy {
+        set.resource = Some(Policy::from_value("key-policy", PolicyKind::Resource, policy).ok()?);
+    }
+    Some(match set.evaluate_call(&contexts).outcome {
+        Outcome::Allowed => Verdict::Allowed,
+        _ => Verdict::Denied,
+    })
+}
+
+/// Does a resource type (or the action's row for it) list `aws:ResourceTag/${TagKey}`?
+fn takes_resource_tags(service: &IamService, action: &IamAction, type_name: &str) -> bool {
+    let listed = |keys: &[String]| keys.iter().any(|k| k.starts_with("aws:ResourceTag/"));
+    action
+        .resource_types
+        .iter()
+        .filter(|r| r.name == type_name)
+        .any(|r| listed(&r.condition_keys))
+        || service
+            .resource_types
+            .iter()
+            .filter(|r| r.name == type_name)
+            .any(|r| listed(&r.condition_keys))
+}
+
+/// A call of `item` on package resources of its scoped types, carrying `tags`.
+fn call_on_package(
+    kind: PersonaKind,
+    item: &Granted<'_>,
+    tags: &[(String, String)],
+) -> Option<ApiCall> {
+    let mut call = ApiCall::new(&item.full, principal(kind))
+        .region(SAMPLE_REGION)
+        .value("aws:SecureTransport", "true");
+    let types = scoped_types(item.action);
+    let required = item.action.resource_types.iter().any(|r| r.required);
+    // An action with optional types only touches one of them per call.
+    let touched: Vec<&str> = if required {
+        types
+    } else {
+        types.into_iter().take(1).collect()
+    };
+    for type_name in touched {
+        let definition = item
+            .service
+            .resource_types
+            .iter()
+            .find(|r| r.name == type_name)?;
+        let format = definition.arn_formats.first()?;
+        let arn = substitute(&resource_arn(format).replace('*', "sample"));
+        let mut spec = ResourceSpec::arn(arn);
+        if takes_resource_tags(item.service, item.action, type_name) {
+            for (key, value) in tags {
+                spec = spec.with(format!("aws:ResourceTag/{key}"), value.as_str());
+            }
+        }
+        call = call.resource(type_name, spec);
+    }
+    if item.prefix == "kms" && call.resources.contains_key("key") {
+        // KMS always knows the caller's account.
+        call = call.value("kms:CallerAccount", SAMPLE_ACCOUNT);
+    }
+    Some(call)
+}
+
+fn key_arn(id: &str) -> String {
+    format!("arn:aws:kms:{SAMPLE_REGION}:{SAMPLE_ACCOUNT}:key/{id}")
+}
+
+const OTHER_KEY_ID: &str = "0000aaaa-00aa-00aa-00aa-000000000000";
+static PACKAGE_KEY_ID_ARN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| key_arn("1234abcd-12ab-34cd-56ef-1234567890ab"));
+
+fn kms_call(kind: PersonaKind, action: &str, key: &str) -> ApiCall {
+    ApiCall::new(action, principal(kind))
+        .region(SAMPLE_REGION)
+        .value("aws:SecureTransport", "true")
+        .value("kms:CallerAccount", SAMPLE_ACCOUNT)
+        .resource("key", ResourceSpec::arn(key))
+}
+
+fn with_tags(mut call: ApiCall, tags: &[(String, String)]) -> ApiCall {
+    if let Some(spec) = call.resources.get_mut("key") {
+        for (key, value) in tags {
+            spec.values
+                .insert(format!("aws:ResourceTag/{key}"), value.as_str().into());
+        }
+    }
+    call
+}
+
+/// An IAM call on a role carrying `tags` (the package's roles carry the template's).
+fn iam_call(kind: PersonaKind, action: &str, role: &str, tags: &[(String, String)]) -> ApiCall {
+    let mut spec = ResourceSpec::arn(role);
+    for (key, value) in tags {
+        spec = spec.with(format!("aws:ResourceTag/{key}"), value.as_str());
+    }
+    ApiCall::new(action, principal(kind))
+        .region(SAMPLE_REGION)
+        .value("aws:SecureTransport", "true")
+        .resource("role", spec)
+}
+
+/// Everything a persona's policy is executed against.
+#[allow(clippy::too_many_arguments)]
+pub fn cases(
+    kind: PersonaKind,
+    curated: &Curated,
+    doc: &ServiceDocumentation,
+    package: &Package,
+    settings: &Settings,
+    granted: &[Granted<'_>],
+    scope_key: &str,
+) -> Vec<Case> {
+    let parameter = gensec_core::input::Tagging::parameter_name(scope_key);
+    let value_of = |other: &'static str| {
+        let parameter = parameter.clone();
+        move |name: &str| {
+            if name == parameter {
+                other.to_string()
+            } else {
+                format!("value-of-{name}")
+            }
+        }
+    };
+    // Without a template, the persona scope tag the tagging control sets.
+    let tags_or_scope = |tags: Vec<(String, String)>, value: &str| {
+        if tags.is_empty() {
+            vec![(scope_key.to_string(), value.to_string())]
+        } else {
+            tags
+        }
+    };
+    let ours = tags_or_scope(
+        package.common_tags(value_of(SAMPLE_WORKLOAD)),
+        SAMPLE_WORKLOAD,
+    );
+    let theirs = tags_or_scope(
+        package.common_tags(value_of(OTHER_WORKLOAD)),
+        OTHER_WORKLOAD,
+    );
+    let has = |action: &str| granted.iter().any(|g| g.full.eq_ignore_ascii_case(action));
+    let package_key_policy = package.key.as_ref().map(|key| match &key.policy {
+        // Without a KeyPolicy, KMS applies the default one.
+        Value::Null => default_key_policy(),
+        policy => resolve_pseudo(policy, SAMPLE_ACCOUNT, SAMPLE_REGION),
+    });
+    let mut out = Vec::new();
+    let mut push = |name: String, action: &str, call: ApiCall, expected: Verdict| {
+        // Calls on a KMS key are also decided by its key policy: the
+        // package key's for the package's resources, else the default.
+        let key_policy = call.resources.get("key").map(|spec| {
+            let ours = spec.arn.as_deref() == Some(PACKAGE_KEY_ID_ARN.as_str())
+                || !spec
+                    .arn
+                    .as_deref()
+                    .is_some_and(|arn| arn.ends_with(OTHER_KEY_ID));
+            match (&package_key_policy, ours) {
+                (Some(policy), true) => policy.clone(),
+                _ => default_key_policy(),
+            }
+        });
+        out.push(Case {
+            name,
+            action: action.to_string(),
+            call,
+            expected,
+            key_policy,
+        });
+    };
+
+    // The persona can make each of its calls on the package's resources.
+    if matches!(
+        kind,
+        PersonaKind::ApplicationRuntime | PersonaKind::ReadOnlyAuditor
+    ) {
+        for item in granted {
+            let via = settings
+                .kms_via_services
+                .as_ref()
+                .filter(|_| is_kms_use(&item.full))
+                .and_then(|via| via.first());
+            if via.is_some() {
+                continue; // the key cases below
+            }
+            if let Some(call) = call_on_package(kind, item, &ours) {
+                push(
+                    format!(
+                        "{} on the package's resources tagged {scope_key}={SAMPLE_WORKLOAD}",
+                        item.full
+                    ),
+                    &item.full,
+                    call,
+                    Verdict::Allowed,
+                );
+            }
+            if kind == PersonaKind::ApplicationRuntime
+                && settings.tag_scoped
+                && !ours.is_empty()
+                && let Some(call) = call_on_package(kind, item, &theirs)
+                && item
+                    .conditions(settings)
+                    .values()
+                    .any(|keys| keys.contains_key(&settings.tag_condition_key))
+            {
+                push(
+                    format!(
+                        "{} on resources tagged {scope_key}={OTHER_WORKLOAD}",
+                        item.full
+                    ),
+                    &item.full,
+                    call,
+                    Verdict::Denied,
+                );
+            }
+        }
+    }
+
+    // The auditor reads no data.
+    if kind == PersonaKind::ReadOnlyAuditor {
+        for service in &doc.iam_services {
+            for action in &service.actions {
+                let full = format!("{}:{}", service.prefix, action.name);
+                if !is_data_read(curated, &full, action) {
+                    continue;
+                }
+                let item = Granted {
+                    full: full.clone(),
+                    prefix: service.prefix.clone(),
+                    action,
+                    service,
+                };
+                if let Some(call) = call_on_package(kind, &item, &ours) {
+                    push(
+                        format!("data read {full} on the package's resources"),
+                        &full,
+                        call,
+                        Verdict::Denied,
+                    );
+                }
+            }
+        }
+    }
+
+    // The package key: the runtime uses it through the package's services;
+    // nobody outside the KMS package decrypts directly or with another key.
+    if let Some(via) = &settings.kms_via_services {
+        let key_tags = package
+            .key
+            .as_ref()
+            .map(|key| resolve(&key.tags, value_of(SAMPLE_WORKLOAD)))
+            .unwrap_or_default();
+        let package_key = PACKAGE_KEY_ID_ARN.clone();
+        if kind == PersonaKind::ApplicationRuntime && package.key.is_some() {
+            for endpoint in via {
+                let endpoint = substitute(endpoint);
+                for action in ["kms:Decrypt", "kms:GenerateDataKey"]
+                    .into_iter()
+                    .filter(|action| has(action))
+                {
+                    let call = with_tags(kms_call(kind, action, &package_key), &key_tags)
+                        .value("kms:ViaService", endpoint.as_str());
+                    push(
+                        format!("{action} with the package key through {endpoint}"),
+                        action,
+                        call,
+                        Verdict::Allowed,
+                    );
+                }
+            }
+        }
+        let call = with_tags(kms_call(kind, "kms:Decrypt", &package_key), &key_tags);
+        push(
+            "kms:Decrypt with the package key called directly, not through a service".into(),
+            "kms:Decrypt",
+            call,
+            Verdict::Denied,
+        );
+        let other = key_arn(OTHER_KEY_ID);
+        push(
+            "kms:Decrypt with another key of the account, directly".into(),
+            "kms:Decrypt",
+            kms_call(kind, "kms:Decrypt", &other),
+            Verdict::Denied,
+        );
+    }
+
+    // iam:PassRole only to the package's services that take a role.
+    let role = format!("arn:aws:iam::{SAMPLE_ACCOUNT}:role/{SAMPLE_PREFIX}-workload");
+    if let Some(foreign) = FOREIGN_SERVICES
+        .iter()
+        .find(|s| !settings.passed_to_services.iter().any(|p| p == *s))
+    {
+        push(
+            format!("iam:PassRole to {foreign}, a service outside the package"),
+            "iam:PassRole",
+            iam_call(kind, "iam:PassRole", &role, &ours).value("iam:PassedToService", *foreign),
+            Verdict::Denied,
+        );
+    }
+    if has("iam:PassRole") {
+        for service in &settings.passed_to_services {
+            push(
+                format!("iam:PassRole to {service}"),
+                "iam:PassRole",
+                iam_call(kind, "iam:PassRole", &role, &ours)
+                    .value("iam:PassedToService", service.as_str()),
+                Verdict::Allowed,
+            );
+        }
+    }
+    // Service-linked roles only on their own path.
+    let name = settings
+        .service_linked_roles
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "ec2.amazonaws.com".into());
+    push(
+        format!("iam:CreateServiceLinkedRole for {name} outside aws-service-role/"),
+        "iam:CreateServiceLinkedRole",
+        iam_call(kind, "iam:CreateServiceLinkedRole", &role, &ours)
+            .value("iam:AWSServiceName", name.as_str()),
+        Verdict::Denied,
+    );
+    if has("iam:CreateServiceLinkedRole") {
+        for name in &settings.service_linked_roles {
+            let linked = format!(
+                "arn:aws:iam::{SAMPLE_ACCOUNT}:role/aws-service-role/{name}/AWSServiceRoleForSample"
+            );
+            push(
+                format!("iam:CreateServiceLinkedRole for {name}"),
+                "iam:CreateServiceLinkedRole",
+                iam_call(kind, "iam:CreateServiceLinkedRole", &linked, &[])
+                    .value("iam:AWSServiceName", name.as_str()),
+                Verdict::Allowed,
+            );
+        }
+    }
+
+    // The runtime never deletes or overwrites what the curated list withholds.
+    if kind == PersonaKind::ApplicationRuntime {
+        for withheld in &curated.escalation.runtime_withheld {
+            let Some((prefix, name)) = withheld.action.split_once(':') else {
+                continue;
+            };
+            if !doc.iam_prefixes.iter().any(|p| p == prefix) {
+                continue;
+            }
+            let Some((service, action)) = doc
+                .iam_services
+                .iter()
+                .find(|s| s.prefix == prefix)
+                .and_then(|s| s.actions.iter().find(|a| a.name == name).map(|a| (s, a)))
+            else {
+                continue;
+            };
+            let item = Granted {
+                full: withheld.action.clone(),
+                prefix: prefix.to_string(),
+                action,
+                service,
+            };
+            if let Some(call) = call_on_package(kind, &item, &ours) {
+                push(
+                    format!(
+                        "{} on the package's resources (withheld: {})",
+                        withheld.action, withheld.why
+                    ),
+                    &withheld.action,
+                    call,
+                    Verdict::Denied,
+                );
+            }
+        }
+    }
+
+    // MFA: a federated session (no key) is let through, an IAM user's
+    // session without MFA is not.
+    if settings.mfa
+        && let Some(item) = granted
+            .iter()
+            .find(|g| !is_kms_use(&g.full) && !g.full.starts_with("iam:"))
+        && let Some(call) = call_on_package(kind, item, &ours)
+    {
+        push(
+            format!(
+                "{} from a federated (IAM Identity Center) session: no MFA key",
+                item.full
+            ),
+            &item.full,
+            call.clone(),
+            Verdict::Allowed,
+        );
+        push(
+            format!("{} from an IAM user session without MFA", item.full),
+            &item.full,
+            call.value("aws:MultiFactorAuthPresent", "false"),
+            Verdict::Denied,
+        );
+    }
+    out
+}
+
+/// Cases and verdicts as recorded.
+pub fn executed(case: &Case, actual: Verdict) -> ExecutedCase {
+    ExecutedCase {
+        name: case.name.clone(),
+        expected: case.expected,
+        actual,
+    }
+}

@@ -1,0 +1,266 @@
+//! Fewer, larger statements so a persona fits in at most ten managed
+//! policies: statements with the same conditions share one statement when
+//! no action gains a resource it was not granted, and a verb's actions
+//! become `prefix:Verb*` when every action the wildcard matches in the IAM
+//! reference is one the statement already grants.
+
+use crate::arn::resource_arn;
+use crate::policy::{Granted, Planned};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `*` and `?` glob over ARNs (case-sensitive, as IAM matches resources).
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+/// Does an action pattern (`ec2:Describe*`) match `full`? Case-insensitive.
+pub(crate) fn action_matches(pattern: &str, full: &str) -> bool {
+    glob(&pattern.to_ascii_lowercase(), &full.to_ascii_lowercase())
+}
+
+/// Sample ARNs of every resource type an action lists, required or not.
+fn samples(item: &Granted<'_>) -> Vec<String> {
+    item.action
+        .resource_types
+        .iter()
+        .filter_map(|listed| {
+            item.service
+                .resource_types
+                .iter()
+                .find(|r| r.name == listed.name)
+        })
+        .flat_map(|definition| &definition.arn_formats)
+        .map(|format| resource_arn(format).replace('*', "x"))
+        .collect()
+}
+
+/// Would `action` reach a resource through `union` that its own resources
+/// do not give it?
+fn widened(samples: &[String], own: &[String], union: &BTreeSet<String>) -> bool {
+    samples.iter().any(|sample| {
+        union.iter().any(|pattern| glob(pattern, sample))
+            && !own.iter().any(|pattern| glob(pattern, sample))
+    })
+}
+
+/// Characters a merged statement may take, leaving room in a document.
+const MERGED_STATEMENT_BUDGET: usize = crate::policy::MAX_POLICY_CHARS - 400;
+
+/// Rendered characters of a statement's actions and resources (quotes and commas included).
+fn size(statement: &Planned) -> usize {
+    statement
+        .actions
+        .iter()
+        .chain(&statement.resources)
+        .map(|text| text.len() + 3)
+        .sum()
+}
+
+fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
+    let by_name: BTreeMap<&str, &Granted<'_>> =
+        granted.iter().map(|g| (g.full.as_str(), g)).collect();
+    // action -> (its own resources, sample ARNs of every type it lists)
+    let mut facts: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for statement in &planned {
+        for action in &statement.actions {
+            let sample = by_name.get(action.as_str()).map(|g| samples(g));
+            facts.insert(
+                action.clone(),
+                (statement.resources.clone(), sample.unwrap_or_default()),
+            );
+        }
+    }
+    let mut merged: Vec<Planned> = Vec::new();
+    for statement in planned {
+        if statement.resources.is_empty() {
+            merged.push(statement);
+            continue;
+        }
+        let fits = |bucket: &Planned| {
+            if bucket.resources.is_empty() || bucket.conditions != statement.conditions {
+                return false;
+            }
+            // A statement too large for one document is cut into parts that
+            // each repeat the resources: merge only while it fits whole.
+            if size(bucket) + size(&statement) > MERGED_STATEMENT_BUDGET {
+                return false;
+            }
+            let union: BTreeSet<String> = bucket
+                .resources
+                .iter()
+                .chain(&statement.resources)
+                .cloned()
+                .collect();
+            bucket
+                .actions
+                .iter()
+                .chain(&statement.actions)
+                .all(|action| {
+                    facts
+                        .get(action)
+                        .is_some_and(|(own, samples)| !widened(samples, own, &union))
+                })
+        };
+        match merged.iter_mut().find(|bucket| fits(bucket)) {
+            Some(bucket) => {
+                bucket.actions.extend(statement.actions);
+                let resources: BTreeSet<String> = bucket
+                    .resources
+                    .drain(..)
+                    .chain(statement.resources)
+                    .collect();
+                bucket.resources = resources.into_iter().collect();
+                let types: BTreeSet<String> = bucket
+                    .resource_types
+                    .drain(..)
+                    .chain(statement.resource_types)
+                    .collect();
+                bucket.resource_types = types.into_iter().collect();
+                if !bucket.sid.ends_with("Merged") {
+                    bucket.sid.push_str("Merged");
+                }
+            }
+            None => merged.push(statement),
+        }
+    }
+    let mut used = BTreeSet::new();
+    for statement in &mut merged {
+        let base = statement.sid.clone();
+        let mut counter = 2;
+        while !used.insert(statement.sid.clone()) {
+            statement.sid = format!("{base}{counter}");
+            counter += 1;
+        }
+    }
+    merged
+}
+
+/// The first CamelCase word of an action name (`DescribeInstances` -> `Describe`).
+fn verb(name: &str) -> &str {
+    let end = name
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| c.is_ascii_uppercase())
+        .map_or(name.len(), |(index, _)| index);
+    &name[..end]
+}
+
+/// `prefix:Verb*` where the wildcard's every match in the IAM reference
+/// (`known`: prefix -> action names) is an action of the statement.
+fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut groups: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for full in actions {
+        if let Some((prefix, name)) = full.split_once(':') {
+            groups
+                .entry(format!("{prefix}:{}*", verb(name)))
+                .or_default()
+                .push(full);
+        }
+    }
+    let mut out = Vec::new();
+    for (pattern, members) in groups {
+        let prefix = pattern.split(':').next().unwrap_or_default();
+        let expansion: Vec<String> = known
+            .get(prefix)
+            .into_iter()
+            .flatten()
+            .map(|name| format!("{prefix}:{name}"))
+            .filter(|full| action_matches(&pattern, full))
+            .collect();
+        let covered = expansion.len() >= 2
+            && expansion.iter().all(|full| {
+                actions
+                    .iter()
+                    .any(|granted| granted.eq_ignore_ascii_case(full))
+            });
+        if covered {
+            out.push(pattern);
+        } else {
+            out.extend(members.into_iter().cloned());
+        }
+    }
+    out
+}
+
+/// Merge statements, then write verbs as wildcards where that is exact.
+pub fn compact(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
+    let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in granted {
+        known.entry(item.prefix.clone()).or_insert_with(|| {
+            item.service
+                .actions
+                .iter()
+                .map(|action| action.name.clone())
+                .collect()
+        });
+    }
+    merge(planned, granted)
+        .into_iter()
+        .map(|mut statement| {
+            statement.patterns = wildcards(&statement.actions, &known);
+            statement
+        })
+        .collect()
+}
+
+/// Patterns of `written` that match an action outside `persona`, per the
+/// IAM reference (`known`): each is a wildcard that grants too much.
+pub fn wildcard_overreach(
+    written: &[String],
+    persona: &BTreeSet<String>,
+    known: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for pattern in written.iter().filter(|p| p.contains('*')) {
+        let prefix = pattern.split(':').next().unwrap_or_default();
+        for name in known.get(prefix).into_iter().flatten() {
+            let full = format!("{prefix}:{name}");
+            if action_matches(pattern, &full)
+                && !persona.iter().any(|a| a.eq_ignore_ascii_case(&full))
+            {
+                problems.push(format!("{pattern} also matches {full}"));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob(
+            "arn:aws:s3:::RESOURCE_PREFIX*",
+            "arn:aws:s3:::RESOURCE_PREFIXx/x"
+        ));
+        assert!(!glob(
+            "arn:aws:s3:::RESOURCE_PREFIX*/*",
+            "arn:aws:s3:::RESOURCE_PREFIXx"
+        ));
+        assert!(action_matches("ec2:Describe*", "ec2:describeinstances"));
+        assert!(!action_matches("ec2:Describe*", "ec2:DeleteVolume"));
+        assert_eq!(verb("DescribeInstances"), "Describe");
+        assert_eq!(verb("GetObject"), "Get");
+    }
+}
