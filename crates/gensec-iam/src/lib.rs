@@ -72,6 +72,66 @@ pub struct IamOutput {
     pub verdicts: Verdicts,
     pub warnings: Vec<String>,
     pub figures: IamFigures,
+    /// Each persona's final documents and the cases they passed, for an
+    /// independent evaluator ([`IamOutput::corpus`]).
+    pub executions: Vec<PersonaExecution>,
+}
+
+/// A persona's written documents and the cases executed against them.
+#[derive(Debug, Clone)]
+pub struct PersonaExecution {
+    pub persona: String,
+    pub documents: Vec<Value>,
+    pub cases: Vec<cases::Case>,
+}
+
+impl IamOutput {
+    /// The persona cases as cross-check corpus cases: the persona's
+    /// documents (placeholders filled) as identity policies, the key's
+    /// policy for calls on a key, the verdict gensec required.
+    pub fn corpus(&self, kb: &Kb, label: &str) -> Vec<gensec_policy::corpus::Case> {
+        use gensec_core::contract::controls::Verdict;
+        use gensec_policy::Outcome;
+        use gensec_policy::corpus::{Case, NamedPolicy};
+        let mut out = Vec::new();
+        for execution in &self.executions {
+            let identity: Vec<NamedPolicy> = execution
+                .documents
+                .iter()
+                .enumerate()
+                .filter_map(|(index, document)| {
+                    let text = cases::substitute(&document.to_string());
+                    serde_json::from_str(&text)
+                        .ok()
+                        .map(|value| NamedPolicy::new(format!("document-{}", index + 1), value))
+                })
+                .collect();
+            for (index, case) in execution.cases.iter().enumerate() {
+                let Ok(requests) = case.call.contexts(kb) else {
+                    continue;
+                };
+                out.push(Case {
+                    id: format!("persona/{label}/{}/{index}", execution.persona),
+                    category: "catalogue-persona".into(),
+                    description: case.name.clone(),
+                    identity_policies: identity.clone(),
+                    resource_policy: case
+                        .key_policy
+                        .clone()
+                        .map(|policy| NamedPolicy::new("key-policy", policy)),
+                    permission_boundary: None,
+                    scps: Vec::new(),
+                    requests,
+                    expected: Some(match case.expected {
+                        Verdict::Allowed => Outcome::Allowed,
+                        _ => Outcome::ImplicitlyDenied,
+                    }),
+                    simulator: Default::default(),
+                });
+            }
+        }
+        out
+    }
 }
 
 /// What the review module shows of one persona.
@@ -270,6 +330,8 @@ struct Executed<'a> {
     statements: Vec<Planned>,
     documents: Vec<Value>,
     cases: Vec<gensec_core::contract::controls::ExecutedCase>,
+    /// The cases as run, for the corpus.
+    runs: Vec<cases::Case>,
     dropped: Vec<DroppedGrant>,
 }
 
@@ -305,6 +367,7 @@ fn execute<'a>(
             }
         };
         let mut executed = Vec::new();
+        let mut runs = Vec::new();
         let mut failed: BTreeMap<String, gensec_core::contract::controls::ExecutedCase> =
             BTreeMap::new();
         let persona_cases = cases::cases(
@@ -321,6 +384,7 @@ fn execute<'a>(
                 continue;
             };
             let record = cases::executed(case, actual);
+            runs.push(case.clone());
             if !record.passed() {
                 failed.entry(case.action.clone()).or_insert(record.clone());
             }
@@ -337,6 +401,7 @@ fn execute<'a>(
                 statements,
                 documents,
                 cases: executed,
+                runs,
                 dropped,
             };
         }
@@ -366,6 +431,7 @@ pub fn build_model(
     let mut policies = Vec::new();
     let mut reports = Vec::new();
     let mut dropped_grants = Vec::new();
+    let mut executions = Vec::new();
     // action -> (action facts, personas granted)
     let mut granted_to: BTreeMap<String, (&IamAction, Vec<&'static str>)> = BTreeMap::new();
     let mut persona_actions: BTreeMap<&'static str, Vec<(String, &IamAction)>> = BTreeMap::new();
@@ -379,6 +445,7 @@ pub fn build_model(
             statements,
             documents,
             cases: persona_cases,
+            runs,
             dropped,
         } = execute(
             kind,
@@ -414,6 +481,11 @@ pub fn build_model(
         if documents.is_empty() {
             warnings.push(format!("{id}: no action qualifies; no policy written"));
         }
+        executions.push(PersonaExecution {
+            persona: id.to_string(),
+            documents: documents.clone(),
+            cases: runs,
+        });
         if documents.len() > MAX_DOCUMENTS_PER_PERSONA {
             verdicts.reject(
                 format!("{id}: policy documents"),
@@ -601,6 +673,7 @@ pub fn build_model(
         verdicts,
         warnings,
         figures,
+        executions,
     })
 }
 
