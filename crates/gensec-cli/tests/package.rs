@@ -390,7 +390,7 @@ async fn iac_problems(run: &Run) -> Vec<String> {
     problems
 }
 
-/// Every persona policy: real actions only, no wildcards, keys that apply.
+/// Every persona policy: real actions only (wildcards expand to real actions), keys that apply.
 async fn iam_problems(run: &Run) -> Vec<String> {
     let kb = kb();
     let mut problems = Vec::new();
@@ -434,7 +434,28 @@ async fn iam_problems(run: &Run) -> Vec<String> {
                 Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
             };
-            for action in actions {
+            // `prefix:Verb*` stands for every action it matches in the IAM reference.
+            let expanded: Vec<String> = actions
+                .iter()
+                .flat_map(|action| match action.strip_suffix('*') {
+                    None => vec![(*action).to_string()],
+                    Some(stem) => {
+                        let (prefix, verb) = stem.split_once(':').unwrap_or((stem, ""));
+                        kb.iam_service(prefix)
+                            .ok()
+                            .flatten()
+                            .into_iter()
+                            .flat_map(|service| &service.actions)
+                            .filter(|a| a.name.starts_with(verb))
+                            .map(|a| format!("{prefix}:{}", a.name))
+                            .collect()
+                    }
+                })
+                .collect();
+            if expanded.is_empty() {
+                problems.push(format!("{key}: {actions:?} match no action"));
+            }
+            for action in &expanded {
                 if let Err(err) = validate::action(&kb, action) {
                     problems.push(format!("{key}: {err}"));
                 }
