@@ -8,8 +8,10 @@
 //! resource is present (a physical id in DescribeStackResources, or, for the
 //! types moto gives none, the service's own describe call). Where moto reads
 //! a property differently from AWS the deployed copy is adapted
-//! (`adapted_for_moto`, each case explained). Types moto's CloudFormation
-//! cannot create are listed, with the reason, in `tests/moto-not-exercised.json`.
+//! (`adapted_for_moto`, each case explained). Bucket and topic policies,
+//! which moto's CloudFormation skips, are put through the S3 and SNS APIs and
+//! read back. The other types moto's CloudFormation cannot create are listed,
+//! with the reason, in `tests/moto-not-exercised.json`.
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_cloudformation::types::{Parameter, StackStatus};
@@ -518,6 +520,7 @@ async fn every_template_deploys_into_moto() {
     let rds = aws_sdk_rds::Client::new(&config);
     let redshift = aws_sdk_redshift::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
     let started = std::time::Instant::now();
     let run = format!("{}-{}", std::process::id(), chrono_free_suffix());
     let outputs = create_stack(
@@ -551,6 +554,7 @@ async fn every_template_deploys_into_moto() {
     let mut used_exclusions = BTreeSet::new();
     let mut created = BTreeMap::<&str, usize>::new();
     let mut stacks = 0;
+    let mut via_api = BTreeMap::<String, usize>::new();
     let templates = templates().await;
     for (number, (service, index, template)) in templates.iter().enumerate() {
         if template.is_null() {
@@ -597,6 +601,19 @@ async fn every_template_deploys_into_moto() {
             let resource_type = resource["Type"].as_str().unwrap();
             if not_exercised.contains_key(resource_type) {
                 used_exclusions.insert(resource_type.to_string());
+                continue;
+            }
+            // Types moto's CloudFormation skips but its service API takes:
+            // created through the API with the template's properties, then
+            // read back.
+            if let Some(result) = create_through_api(&s3, &sns, template, resource, &physical).await
+            {
+                match result {
+                    Ok(()) => *via_api.entry(resource_type.to_string()).or_default() += 1,
+                    Err(err) => failures.push(format!(
+                        "{service} (profile {index}): {id} ({resource_type}) through the API: {err}"
+                    )),
+                }
                 continue;
             }
             let present = match physical.get(id.as_str()) {
@@ -680,6 +697,10 @@ async fn every_template_deploys_into_moto() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        via_api.len() == 2,
+        "bucket and topic policies through the API: {via_api:?}"
+    );
     let unused: Vec<_> = not_exercised
         .keys()
         .filter(|t| !used_exclusions.contains(*t))
@@ -689,10 +710,163 @@ async fn every_template_deploys_into_moto() {
         "listed as not exercised but in no template: {unused:?}"
     );
     eprintln!(
-        "{stacks} stacks CREATE_COMPLETE in {:?}; resources created per service: {created:?}; {} types not exercised",
+        "{stacks} stacks CREATE_COMPLETE in {:?}; resources created per service: {created:?}; through the API: {via_api:?}; {} types not exercised",
         started.elapsed(),
         used_exclusions.len()
     );
+}
+
+/// moto's account, region and partition.
+const MOTO_PSEUDO: [(&str, &str); 3] = [
+    ("AWS::AccountId", "123456789012"),
+    ("AWS::Region", "us-east-1"),
+    ("AWS::Partition", "aws"),
+];
+
+/// The ARN of a deployed resource of the types the API path refers to.
+fn arn_of(template: &Value, id: &str, physical: &BTreeMap<&str, &str>) -> Result<String, String> {
+    let name = physical
+        .get(id)
+        .ok_or_else(|| format!("{id} was not created"))?;
+    match template["Resources"][id]["Type"].as_str() {
+        Some("AWS::S3::Bucket") => Ok(format!("arn:aws:s3:::{name}")),
+        // A topic's physical id is its ARN.
+        Some("AWS::SNS::Topic") => Ok((*name).to_string()),
+        other => Err(format!("no ARN for {id} ({other:?})")),
+    }
+}
+
+/// A template value with `Ref`, `Fn::GetAtt` (Arn) and `Fn::Sub` resolved
+/// against the deployed stack.
+fn resolved(
+    value: &Value,
+    template: &Value,
+    physical: &BTreeMap<&str, &str>,
+) -> Result<Value, String> {
+    Ok(match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+            let target = map["Ref"].as_str().unwrap_or_default();
+            match MOTO_PSEUDO.iter().find(|(name, _)| *name == target) {
+                Some((_, v)) => json!(v),
+                None => json!(
+                    physical
+                        .get(target)
+                        .ok_or_else(|| format!("{target} was not created"))?
+                ),
+            }
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
+            let target = map["Fn::GetAtt"][0].as_str().unwrap_or_default();
+            json!(arn_of(template, target, physical)?)
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::Sub") => {
+            let mut text = map["Fn::Sub"]
+                .as_str()
+                .ok_or("Fn::Sub with variables")?
+                .to_string();
+            while let Some(start) = text.find("${") {
+                let end = start + text[start..].find('}').ok_or("unclosed ${")?;
+                let name = &text[start + 2..end];
+                let value = match (
+                    MOTO_PSEUDO.iter().find(|(n, _)| *n == name),
+                    name.strip_suffix(".Arn"),
+                ) {
+                    (Some((_, v)), _) => (*v).to_string(),
+                    (None, Some(target)) => arn_of(template, target, physical)?,
+                    (None, None) => (*physical
+                        .get(name)
+                        .ok_or_else(|| format!("{name} was not created"))?)
+                    .to_string(),
+                };
+                text.replace_range(start..=end, &value);
+            }
+            json!(text)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), resolved(v, template, physical)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolved(v, template, physical))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Bucket and topic policies: moto's CloudFormation skips them, so they are
+/// put through the S3 and SNS APIs with the template's document and read
+/// back. `None`: not a type this path creates.
+async fn create_through_api(
+    s3: &aws_sdk_s3::Client,
+    sns: &aws_sdk_sns::Client,
+    template: &Value,
+    resource: &Value,
+    physical: &BTreeMap<&str, &str>,
+) -> Option<Result<(), String>> {
+    let kind = resource["Type"].as_str()?;
+    if kind != "AWS::S3::BucketPolicy" && kind != "AWS::SNS::TopicPolicy" {
+        return None;
+    }
+    Some(
+        async {
+            let properties = resolved(&resource["Properties"], template, physical)?;
+            let document = properties["PolicyDocument"].to_string();
+            let statements = properties["PolicyDocument"]["Statement"]
+                .as_array()
+                .map_or(0, Vec::len);
+            let read_back = if kind == "AWS::S3::BucketPolicy" {
+                let bucket = properties["Bucket"].as_str().unwrap_or_default();
+                s3.put_bucket_policy()
+                    .bucket(bucket)
+                    .policy(&document)
+                    .send()
+                    .await
+                    .map_err(|e| format!("PutBucketPolicy: {e}"))?;
+                s3.get_bucket_policy()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|e| format!("GetBucketPolicy: {e}"))?
+                    .policy()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                let mut last = String::new();
+                for topic in properties["Topics"].as_array().into_iter().flatten() {
+                    let topic = topic.as_str().unwrap_or_default();
+                    sns.set_topic_attributes()
+                        .topic_arn(topic)
+                        .attribute_name("Policy")
+                        .attribute_value(&document)
+                        .send()
+                        .await
+                        .map_err(|e| format!("SetTopicAttributes: {e}"))?;
+                    last = sns
+                        .get_topic_attributes()
+                        .topic_arn(topic)
+                        .send()
+                        .await
+                        .map_err(|e| format!("GetTopicAttributes: {e}"))?
+                        .attributes()
+                        .and_then(|a| a.get("Policy"))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+                last
+            };
+            let read: Value = serde_json::from_str(&read_back)
+                .map_err(|e| format!("policy read back: {e}: {read_back}"))?;
+            if read["Statement"].as_array().map_or(0, Vec::len) != statements {
+                return Err(format!("policy read back differs: {read_back}"));
+            }
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// A unique suffix without a clock dependency beyond the standard library.
