@@ -82,7 +82,7 @@ fn s3_bucket_becomes_bucket_plus_companions() {
     let providers = nested(terraform_block.body(), "required_providers");
     let aws = text(attr(providers, "aws"));
     assert!(
-        aws.contains("hashicorp/aws") && aws.contains(">= 5.0"),
+        aws.contains("hashicorp/aws") && aws.contains(">= 6.0"),
         "{aws}"
     );
 

@@ -226,6 +226,114 @@ fn exceptions() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The first resource of `kind` in `body`.
+fn first<'a>(body: &'a Body, kind: &str) -> Option<&'a Body> {
+    resources(body)
+        .into_iter()
+        .find(|(k, _, _)| *k == kind)
+        .map(|(_, _, b)| b)
+}
+
+fn attribute<'a>(body: &'a Body, name: &str) -> Option<&'a hcl::Expression> {
+    body.attributes()
+        .find(|a| a.key() == name)
+        .map(|a| a.expr())
+}
+
+fn block<'a>(body: &'a Body, name: &str) -> Option<&'a Body> {
+    body.blocks()
+        .find(|b| b.identifier() == name)
+        .map(hcl::Block::body)
+}
+
+/// The security-relevant settings the translation used to drop.
+fn hardening_problems(service: &str, body: &Body) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut expect = |ok: bool, what: &str| {
+        if !ok {
+            out.push(format!("{service}: {what}"));
+        }
+    };
+    match service {
+        "ec2" => {
+            let instance = first(body, "aws_instance");
+            expect(
+                instance.and_then(|i| attribute(i, "associate_public_ip_address"))
+                    == Some(&hcl::Expression::Bool(false)),
+                "aws_instance without associate_public_ip_address = false",
+            );
+            let root = instance.and_then(|i| block(i, "root_block_device"));
+            expect(
+                root.and_then(|r| attribute(r, "encrypted")) == Some(&hcl::Expression::Bool(true)),
+                "aws_instance root_block_device not encrypted",
+            );
+            expect(
+                root.is_some_and(|r| attribute(r, "kms_key_id").is_some()),
+                "aws_instance root_block_device without the key",
+            );
+            expect(
+                instance.is_some_and(|i| block(i, "ebs_block_device").is_none()),
+                "the root volume is written as ebs_block_device",
+            );
+        }
+        "lambda" => expect(
+            first(body, "aws_lambda_function")
+                .and_then(|f| block(f, "vpc_config"))
+                .is_some_and(|v| attribute(v, "security_group_ids").is_some()),
+            "aws_lambda_function vpc_config without security groups",
+        ),
+        "opensearch" => {
+            let domain = first(body, "aws_opensearch_domain");
+            for (name, what) in [
+                ("encrypt_at_rest", "encryption at rest"),
+                ("node_to_node_encryption", "node-to-node encryption"),
+                ("domain_endpoint_options", "HTTPS and TLS policy"),
+                ("advanced_security_options", "fine-grained access control"),
+                ("log_publishing_options", "audit logs"),
+                ("vpc_options", "VPC placement"),
+            ] {
+                expect(
+                    domain.is_some_and(|d| block(d, name).is_some()),
+                    &format!("aws_opensearch_domain without {what}"),
+                );
+            }
+        }
+        "sagemaker" => {
+            let notebook = first(body, "aws_sagemaker_notebook_instance");
+            for name in [
+                "kms_key_id",
+                "direct_internet_access",
+                "root_access",
+                "security_groups",
+            ] {
+                expect(
+                    notebook.is_some_and(|n| attribute(n, name).is_some()),
+                    &format!("aws_sagemaker_notebook_instance without {name}"),
+                );
+            }
+        }
+        "bedrock" => {
+            let guardrail = first(body, "aws_bedrock_guardrail");
+            for name in [
+                "content_policy_config",
+                "sensitive_information_policy_config",
+            ] {
+                expect(
+                    guardrail.is_some_and(|g| block(g, name).is_some()),
+                    &format!("aws_bedrock_guardrail without {name}"),
+                );
+            }
+        }
+        "quicksight" => expect(
+            first(body, "aws_quicksight_data_set")
+                .is_some_and(|d| block(d, "row_level_permission_data_set").is_some()),
+            "aws_quicksight_data_set without row-level security",
+        ),
+        _ => {}
+    }
+    out
+}
+
 #[tokio::test]
 async fn terraform_of_every_service() {
     let kb = Arc::new(Kb::embedded().unwrap());
@@ -241,6 +349,19 @@ async fn terraform_of_every_service() {
     let mut packages = Vec::new();
     for service in SERVICES {
         packages.push(package(&kb, &stages, service, &profile).await);
+    }
+    for hardened in [
+        "ec2",
+        "lambda",
+        "opensearch",
+        "sagemaker",
+        "bedrock",
+        "quicksight",
+    ] {
+        assert!(
+            packages.iter().any(|p| p.service == hardened),
+            "no package {hardened}"
+        );
     }
     let schema = ProviderSchema::embedded().unwrap();
     let by_type: BTreeMap<String, String> = mapping::load()
@@ -260,6 +381,7 @@ async fn terraform_of_every_service() {
                 continue;
             }
         };
+        problems.extend(hardening_problems(service, &body));
         let blocks = resources(&body);
         // A Terraform resource for every CloudFormation resource.
         let mut wanted: BTreeMap<&str, usize> = BTreeMap::new();
