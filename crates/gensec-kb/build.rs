@@ -1,8 +1,10 @@
 //! Embeds every `controls/*.json` file (the control catalogue) and the
-//! reduced AWS API model (`api-models/*.json`); a file that is not JSON fails
+//! reduced AWS API model (`api-models/*.json`) and the AWS Terraform provider
+//! schema (`terraform-schema/*.json`); a file that is not JSON fails
 //! the build.
 
 fn main() {
     gensec_data::embed_json_dir("controls", "control_files.rs");
     gensec_data::embed_json_dir("api-models", "api_model_files.rs");
+    gensec_data::embed_json_dir("terraform-schema", "terraform_schema_files.rs");
 }

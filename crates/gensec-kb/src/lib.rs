@@ -26,6 +26,7 @@ pub mod names;
 pub mod overlay;
 pub mod paths;
 pub mod tags;
+pub mod terraform_schema;
 pub mod validate;
 
 pub use config_lookup::{CiPath, CiPathException, ci_path_exceptions, map_ci_path};
