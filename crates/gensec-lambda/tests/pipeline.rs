@@ -789,7 +789,11 @@ async fn the_documentation_function_refreshes_live_and_falls_back_to_the_baselin
         .list(gensec_docs::live::CACHE_PREFIX)
         .await
         .unwrap();
-    assert!(!cached.is_empty(), "nothing cached under {}", gensec_docs::live::CACHE_PREFIX);
+    assert!(
+        !cached.is_empty(),
+        "nothing cached under {}",
+        gensec_docs::live::CACHE_PREFIX
+    );
     assert!(
         d.ports
             .store
