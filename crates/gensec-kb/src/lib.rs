@@ -16,6 +16,10 @@ pub mod baseline;
 pub mod build;
 mod config_lookup;
 pub mod controls;
+/// The small curated tables under `data/`, embedded by the build script.
+mod data {
+    include!(concat!(env!("OUT_DIR"), "/data_files.rs"));
+}
 pub mod coverage;
 mod documentation;
 pub mod facts;
