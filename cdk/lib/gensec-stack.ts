@@ -20,6 +20,7 @@ import { Tables } from './constructs/tables';
 import { FunctionDefs, loadFunctionDefs } from './definitions/functions';
 import { loadTableDefs } from './definitions/tables';
 import { addNagSuppressions } from './nag-suppressions';
+import { applyOwnControls } from './own-controls';
 
 /** Configuration comes from context (see config.ts): `-c bedrockModelId=...`, cdk.json, ... */
 export type GensecStackProps = StackProps;
@@ -106,6 +107,7 @@ export class GensecStack extends Stack {
     this.deadLetterQueue = alerting.deadLetterQueue;
 
     this.addOutputs();
+    applyOwnControls(this);
     addNagSuppressions({
       stack: this,
       functionRoles: Object.values(this.roles),

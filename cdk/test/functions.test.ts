@@ -42,8 +42,9 @@ describe('functions', () => {
       });
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
       const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId] as Json;
-      expect(logGroup.Properties.RetentionInDays).toBe(30);
+      expect(logGroup.Properties.RetentionInDays).toBe(365);
       expect(logGroup.Properties.KmsKeyId).toEqual(arnOf(logicalId(stack, stack.key)));
+      expect(logGroup.Properties.DeletionProtectionEnabled).toBe(true);
     }
     // The other function is CDK's own S3 notification custom resource handler.
     expect(Object.keys(all)).toHaveLength(FUNCTION_IDS.length + 1);

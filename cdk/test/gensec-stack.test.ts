@@ -226,9 +226,11 @@ describe('state machine', () => {
     expect(sm.Properties.StateMachineType).toBe('STANDARD');
     expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
     expect(sm.Properties.LoggingConfiguration.Level).toBe('ALL');
+    // gensec's cfg_stepfunctions_statemachine_no_execution_data_in_logs: payloads stay out of the logs.
+    expect(sm.Properties.LoggingConfiguration.IncludeExecutionData).toBe(false);
     const logGroupId = sm.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
     const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId] as Json;
-    expect(logGroup.Properties.RetentionInDays).toBe(30);
+    expect(logGroup.Properties.RetentionInDays).toBe(365);
     expect(logGroup.Properties.KmsKeyId).toEqual(arnOf(logicalId(stack, stack.key)));
   });
 
@@ -553,7 +555,7 @@ test('every log group in the stack has a retention period and the stack key', ()
   const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
   expect(logGroups).toHaveLength(FUNCTION_IDS.length + 1);
   for (const lg of logGroups) {
-    expect(lg.Properties.RetentionInDays).toBe(30);
+    expect(lg.Properties.RetentionInDays).toBe(365);
     expect(lg.Properties.KmsKeyId).toEqual(arnOf(logicalId(stack, stack.key)));
   }
 });

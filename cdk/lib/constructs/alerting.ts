@@ -29,6 +29,8 @@ export class Alerting extends Layer {
       displayName: 'gensec alerts',
       masterKey: props.key,
       enforceSSL: true,
+      // SHA256 signatures on deliveries (gensec's cfg_sns_topic_signature_version).
+      signatureVersion: '2',
     });
     const alertEmail = new CfnParameter(this, 'AlertEmail', {
       type: 'String',

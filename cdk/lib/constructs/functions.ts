@@ -71,8 +71,10 @@ export class Functions extends Layer {
       description: `Execution role of ${def.binary}`,
     });
     const logGroup = new logs.LogGroup(this, `${def.constructId}LogGroup`, {
-      retention: logs.RetentionDays.ONE_MONTH,
+      // The security profile's retention (logging.retention_days: 365); retained with deletion protection.
+      retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.key,
+      deletionProtectionEnabled: true,
     });
     // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): this function's log group only.
     role.addToPrincipalPolicy(

@@ -33,7 +33,7 @@ export class Pipeline extends Layer {
     const logGroup = new logs.LogGroup(this, 'StateMachineLogGroup', {
       // Vended logs need the /aws/vendedlogs/ prefix to avoid the log resource policy size limit.
       logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-pipeline`,
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.key,
       // A fixed name would collide with a retained copy when the stack is re-created.
       removalPolicy: RemovalPolicy.DESTROY,
@@ -49,7 +49,7 @@ export class Pipeline extends Layer {
       definitionSubstitutions: Object.fromEntries(functions.map(([name, fn]) => [name, fn.functionArn])),
       tracingEnabled: true,
       timeout: Duration.hours(1),
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     // A file definition is opaque to CDK, so the invoke permission is granted by hand: exactly these
     // functions, unqualified ARNs (the definition invokes $LATEST through arn:aws:states:::lambda:invoke).

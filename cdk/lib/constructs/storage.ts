@@ -41,9 +41,15 @@ export class Storage extends Layer {
     const key = new kms.Key(this, 'Key', {
       description: 'gensec: encrypts buckets, tables, log groups, the alert topic and Lambda environments',
       enableKeyRotation: true,
+      // The longest waiting period before a scheduled deletion (gensec's cfg_kms_key_deletion_window).
+      pendingWindow: Duration.days(30),
       // Retained data (tables, buckets) is unreadable without its key.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Stated, not left to defaults: single-Region, lockout safety check kept (gensec's KMS proactive rules).
+    const cfnKey = key.node.defaultChild as kms.CfnKey;
+    cfnKey.multiRegion = false;
+    cfnKey.bypassPolicyLockoutSafetyCheck = false;
     // CloudWatch Logs encrypts this stack's log groups with the key (only log groups of this account and region).
     key.addToResourcePolicy(
       new iam.PolicyStatement({

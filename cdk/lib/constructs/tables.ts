@@ -46,6 +46,7 @@ export class Tables extends Layer {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: def.ttl_attribute,
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
     for (const index of def.indexes) {
       table.addGlobalSecondaryIndex({

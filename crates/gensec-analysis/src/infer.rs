@@ -15,7 +15,11 @@ use std::sync::OnceLock;
 
 /// The curated categories (`data/inference.json`).
 const CATEGORIES_FILE: &str = "inference.json";
-const CATEGORIES_TEXT: &str = include_str!("../data/inference.json");
+
+/// The embedded `data/` files.
+mod data {
+    include!(concat!(env!("OUT_DIR"), "/data_files.rs"));
+}
 
 /// One category of inferred setting, as curated in `data/inference.json`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -46,7 +50,7 @@ pub fn categories() -> Result<&'static [Category], String> {
     static PARSED: OnceLock<Result<Vec<Category>, String>> = OnceLock::new();
     PARSED
         .get_or_init(|| {
-            let file: CategoryFile = gensec_data::parse(CATEGORIES_FILE, CATEGORIES_TEXT)
+            let file: CategoryFile = gensec_data::parse_named(data::FILES, CATEGORIES_FILE)
                 .map_err(|err| err.to_string())?;
             for kind in Kind::ALL {
                 if !file.categories.iter().any(|c| c.id == kind.category_id()) {

@@ -52,6 +52,20 @@ pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, DataError
     })
 }
 
+/// Parse the embedded file `name` of a data directory's `FILES` into `T`; a
+/// file missing from the directory is an error naming it.
+pub fn parse_named<T: DeserializeOwned>(
+    files: &[(&str, &str)],
+    name: &str,
+) -> Result<T, DataError> {
+    let text = files
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| DataError::new(name, "$", "missing from the embedded data directory"))?;
+    parse(name, text)
+}
+
 /// Parse every embedded file of a directory, each a JSON array of `T`, into
 /// one list of `(file, item)`, in file order.
 pub fn parse_files<T: DeserializeOwned>(
@@ -150,5 +164,15 @@ mod tests {
         .unwrap();
         let files: Vec<&str> = items.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(files, ["a.json", "a.json"]);
+    }
+
+    #[test]
+    fn a_named_file_is_found_or_named_as_missing() {
+        let files = [("a.json", r#"{"name": "x", "count": 1}"#)];
+        let item: Item = parse_named(&files, "a.json").unwrap();
+        assert_eq!(item.name, "x");
+        let missing = parse_named::<Item>(&files, "b.json").unwrap_err();
+        assert_eq!(missing.file, "b.json");
+        assert!(missing.message.contains("missing"), "{missing}");
     }
 }

@@ -79,19 +79,11 @@ impl Curated {
     }
 }
 
-fn file(name: &str) -> Result<&'static str, DataError> {
-    FILES
-        .iter()
-        .find(|(file, _)| *file == name)
-        .map(|(_, text)| *text)
-        .ok_or_else(|| DataError::new(name, "$", "missing from data/"))
-}
-
 fn load() -> Result<Curated, DataError> {
     Ok(Curated {
-        companions: gensec_data::parse("companions.json", file("companions.json")?)?,
-        key_usage: gensec_data::parse("kms-key-usage.json", file("kms-key-usage.json")?)?,
-        deployable: gensec_data::parse("deployable.json", file("deployable.json")?)?,
+        companions: gensec_data::parse_named(FILES, "companions.json")?,
+        key_usage: gensec_data::parse_named(FILES, "kms-key-usage.json")?,
+        deployable: gensec_data::parse_named(FILES, "deployable.json")?,
     })
 }
 

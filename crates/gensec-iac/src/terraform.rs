@@ -1,5 +1,6 @@
 //! Stage 4, Terraform: turns the hardened CloudFormation template into a
-//! `main.tf` for the AWS provider (v5 and later).
+//! `main.tf` for the AWS provider (v6 and later: the arguments are checked
+//! against the v6 schema in the knowledge base).
 //!
 //! Translation is driven by a curated mapping kept as data
 //! (`terraform-mapping/<service>.json`, see [`mapping`]): per CloudFormation

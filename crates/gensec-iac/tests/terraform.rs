@@ -82,7 +82,7 @@ fn s3_bucket_becomes_bucket_plus_companions() {
     let providers = nested(terraform_block.body(), "required_providers");
     let aws = text(attr(providers, "aws"));
     assert!(
-        aws.contains("hashicorp/aws") && aws.contains(">= 5.0"),
+        aws.contains("hashicorp/aws") && aws.contains(">= 6.0"),
         "{aws}"
     );
 
@@ -512,4 +512,101 @@ fn every_mapping_parses_and_names_known_properties() {
             "{required} has no mapping"
         );
     }
+}
+
+/// Whether `path` (dots open blocks, `[]` marks a repeated block, `.0.` an
+/// index into one) names an argument or block of `body`.
+fn schema_has(body: &gensec_kb::terraform_schema::Body, path: &str) -> bool {
+    let segments: Vec<&str> = path
+        .split('.')
+        .filter(|segment| segment.parse::<usize>().is_err())
+        .map(|segment| segment.trim_end_matches("[]"))
+        .collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut body = body;
+    for segment in parents {
+        match body.blocks.get(*segment) {
+            Some(nested) => body = nested,
+            None => return false,
+        }
+    }
+    body.arguments.contains_key(*last) || body.blocks.contains_key(*last)
+}
+
+#[test]
+fn every_mapping_names_arguments_of_the_provider_schema() {
+    use gensec_kb::terraform_schema::ProviderSchema;
+    let schema = ProviderSchema::embedded().unwrap();
+    assert!(
+        schema.provenance["source"].contains("@cdktn/provider-aws"),
+        "{:?}",
+        schema.provenance
+    );
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let mut check = |tf_type: &str, path: &str, problems: &mut Vec<String>| {
+        checked += 1;
+        match schema.resource(tf_type) {
+            Some(body) if schema_has(body, path) => {}
+            Some(_) => problems.push(format!("{tf_type}: no argument or block {path}")),
+            None => problems.push(format!("{tf_type} is not in the provider schema")),
+        }
+    };
+    let targets = |mapping: &mapping::PropertyMapping| -> Vec<String> {
+        let detailed = mapping.detailed();
+        let mut out: Vec<String> = detailed.argument.iter().cloned().collect();
+        out.extend(detailed.set.keys().cloned());
+        if let (Some(argument), Some(entries)) = (&detailed.argument, &detailed.entries) {
+            out.push(format!("{argument}.{}", entries.key));
+            out.extend(entries.value.iter().map(|v| format!("{argument}.{v}")));
+        }
+        if let Some(keyed) = &detailed.keyed {
+            out.extend(keyed.entries.values().filter_map(|e| e.detailed().argument));
+        }
+        out
+    };
+    for file in mapping::load().unwrap() {
+        for resource in &file.resources {
+            let tf = resource.terraform_type.as_str();
+            if resource.embed.is_some() {
+                check(tf, "template_body", &mut problems);
+                continue;
+            }
+            for property in resource.properties.values() {
+                for path in targets(property) {
+                    check(tf, &path, &mut problems);
+                }
+            }
+            for path in resource.defaults.keys().chain(resource.fill.keys()) {
+                check(tf, path, &mut problems);
+            }
+            let body = schema.resource(tf);
+            for attribute in resource
+                .attributes
+                .values()
+                .chain(std::iter::once(&resource.ref_attribute))
+            {
+                let top = attribute.split('.').next().unwrap_or_default();
+                if !body.is_some_and(|b| b.readable(top)) {
+                    problems.push(format!("{tf}: attribute {attribute} cannot be read"));
+                }
+            }
+            for companion in &resource.companions {
+                let ct = companion.terraform_type.as_str();
+                check(ct, &companion.parent_argument, &mut problems);
+                for property in companion.properties.values() {
+                    for path in targets(property) {
+                        check(ct, &path, &mut problems);
+                    }
+                }
+                for path in companion.defaults.keys() {
+                    check(ct, path, &mut problems);
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(checked > 400, "only {checked} argument paths checked");
 }

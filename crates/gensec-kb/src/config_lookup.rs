@@ -257,13 +257,12 @@ pub struct CiPathException {
 }
 
 const CI_PATH_EXCEPTIONS_FILE: &str = "config-ci-path-exceptions.json";
-const CI_PATH_EXCEPTIONS: &str = include_str!("../ci-paths/config-ci-path-exceptions.json");
 
 /// The curated exceptions; a malformed file fails naming the file and JSON path.
 pub fn ci_path_exceptions() -> Result<&'static [CiPathException], gensec_data::DataError> {
     static PARSED: OnceLock<Result<Vec<CiPathException>, gensec_data::DataError>> = OnceLock::new();
     PARSED
-        .get_or_init(|| gensec_data::parse(CI_PATH_EXCEPTIONS_FILE, CI_PATH_EXCEPTIONS))
+        .get_or_init(|| gensec_data::parse_named(crate::data::FILES, CI_PATH_EXCEPTIONS_FILE))
         .as_deref()
         .map_err(Clone::clone)
 }

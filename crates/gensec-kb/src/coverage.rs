@@ -12,7 +12,7 @@
 //! Controls are grouped by the service their id names (`S3.1` -> `S3`),
 //! resolved with [`Kb::resolve_service`] (the names `gensec run --service`
 //! accepts), except for the few prefixes AWS spells differently from any
-//! service name, which `curated/security-hub-prefixes.json` maps with a reason.
+//! service name, which `data/security-hub-prefixes.json` maps with a reason.
 
 use crate::Kb;
 use crate::controls::{Control, ControlCatalogue};
@@ -283,7 +283,7 @@ pub struct PrefixMapping {
     pub reason: String,
 }
 
-/// `curated/security-hub-prefixes.json`.
+/// `data/security-hub-prefixes.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrefixMappings {
@@ -297,7 +297,7 @@ const PREFIXES_FILE: &str = "security-hub-prefixes.json";
 impl PrefixMappings {
     /// The curated mappings built into the crate.
     pub fn embedded() -> Result<Self, DataError> {
-        Self::parse(include_str!("../curated/security-hub-prefixes.json"))
+        gensec_data::parse_named(crate::data::FILES, PREFIXES_FILE)
     }
 
     pub fn parse(text: &str) -> Result<Self, DataError> {
@@ -317,7 +317,7 @@ impl PrefixMappings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoverageError {
     #[error(
-        "curated/{PREFIXES_FILE}: at $.prefixes.{prefix}.service: {service:?} is not a catalogue service"
+        "data/{PREFIXES_FILE}: at $.prefixes.{prefix}.service: {service:?} is not a catalogue service"
     )]
     UnknownMappedService { prefix: String, service: String },
 }
@@ -665,7 +665,7 @@ mod tests {
         let err = coverage(&kb(), &catalogue(), &bad, Standard::Fsbp).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "curated/security-hub-prefixes.json: at $.prefixes.S3.service: \"nope\" is not a catalogue service"
+            "data/security-hub-prefixes.json: at $.prefixes.S3.service: \"nope\" is not a catalogue service"
         );
         let malformed =
             PrefixMappings::parse(r#"{"source": "t", "prefixes": {"S3": {}}}"#).unwrap_err();

@@ -16,6 +16,10 @@ pub mod baseline;
 pub mod build;
 mod config_lookup;
 pub mod controls;
+/// The small curated tables under `data/`, embedded by the build script.
+mod data {
+    include!(concat!(env!("OUT_DIR"), "/data_files.rs"));
+}
 pub mod coverage;
 mod documentation;
 pub mod facts;
@@ -26,6 +30,7 @@ pub mod names;
 pub mod overlay;
 pub mod paths;
 pub mod tags;
+pub mod terraform_schema;
 pub mod validate;
 
 pub use config_lookup::{CiPath, CiPathException, ci_path_exceptions, map_ci_path};

@@ -229,11 +229,8 @@ mod tests {
     #[test]
     fn every_service_name_is_an_aws_name_of_that_service() {
         let kb = Kb::embedded().unwrap();
-        let exceptions: Exceptions = gensec_data::parse(
-            "service-name-exceptions.json",
-            include_str!("../curated/service-name-exceptions.json"),
-        )
-        .unwrap();
+        let exceptions: Exceptions =
+            gensec_data::parse_named(crate::data::FILES, "service-name-exceptions.json").unwrap();
         let mut accepted = BTreeSet::new();
         for exception in &exceptions.exceptions {
             assert!(!exception.reason.is_empty(), "{}", exception.service);

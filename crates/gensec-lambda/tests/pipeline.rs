@@ -5,6 +5,9 @@
 //! order must be the pipeline order the CLI runs.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../gensec-docs/tests/support/fake_sources.rs"]
+mod fake_sources;
+
 use gensec_aws::testing::{
     create_bucket, create_state_machine, create_table, create_topic, moto_clients,
 };
@@ -163,9 +166,30 @@ fn set_path(state: &mut Value, path: &str, value: Value) {
 /// Walk the state machine from its input: each Task invokes the handler its
 /// function ARN names. Returns the visited Task states and the final state.
 async fn execute(d: &Deployment, input: Value) -> (Vec<String>, Value, bool) {
+    execute_with_live(d, input, None).await
+}
+
+/// [`execute`], the documentation function refreshing from the sources at
+/// `live_base` first, as `GENSEC_LIVE_REFRESH=true` makes it.
+async fn execute_with_live(
+    d: &Deployment,
+    input: Value,
+    live_base: Option<&str>,
+) -> (Vec<String>, Value, bool) {
     let asl: Value = serde_json::from_str(&asl_with_arns()).unwrap();
     let kb = Arc::new(Kb::embedded().unwrap());
-    let stages = || gensec_stages::Stages::new(&kb).unwrap();
+    let stages = |id: StageId| {
+        let stages = gensec_stages::Stages::new(&kb).unwrap();
+        match live_base {
+            Some(base) if id == StageId::Documentation => stages.with_live(
+                gensec_docs::live::LiveCollector::new(
+                    gensec_docs::live::LiveConfig::with_base_url(base),
+                )
+                .unwrap(),
+            ),
+            _ => stages,
+        }
+    };
     let mut state = input;
     let mut current = asl["StartAt"].as_str().unwrap().to_string();
     let mut visited = Vec::new();
@@ -195,7 +219,7 @@ async fn execute(d: &Deployment, input: Value) -> (Vec<String>, Value, bool) {
                     .iter()
                     .find(|id| state_name(**id) == stage)
                     .unwrap_or_else(|| panic!("no handler for {function}"));
-                StageHandler::new(id, stages(), d.ports.clone())
+                StageHandler::new(id, stages(id), d.ports.clone())
                     .handle(serde_json::from_value(payload).unwrap())
                     .await
                     .map(|done| serde_json::to_value(done).unwrap())
@@ -242,6 +266,33 @@ async fn executions(d: &Deployment) -> usize {
         .unwrap()
         .executions()
         .len()
+}
+
+/// The input of the execution started for `request_id` (executions are
+/// named after their request).
+async fn execution_input_of(d: &Deployment, request_id: &str) -> Value {
+    let list = d
+        .clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(&d.machine_arn)
+        .send()
+        .await
+        .unwrap();
+    let execution = list
+        .executions()
+        .iter()
+        .find(|execution| execution.name().contains(request_id))
+        .unwrap_or_else(|| panic!("no execution for {request_id}"));
+    let described = d
+        .clients
+        .sfn
+        .describe_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(described.input().unwrap()).unwrap()
 }
 
 async fn execution_input(d: &Deployment) -> Value {
@@ -665,4 +716,92 @@ async fn ocsf_events_are_e_mailed_once_and_a_redelivery_is_a_duplicate() {
         "detail": {"findings": [{"class_uid": 2003, "finding_info": {"uid": "x"}}]}});
     let err = handler.handle(malformed).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+/// The documentation function with the live refresh on: against a local
+/// stand-in for AWS's sources it goes live, caches the bodies in the output
+/// bucket outside every package, and the manifest says so; with the sources
+/// gone it keeps the baseline with one warning per source and the run still
+/// succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documentation_function_refreshes_live_and_falls_back_to_the_baseline() {
+    let server = wiremock::MockServer::start().await;
+    fake_sources::serve(&server, 1, false, &[]).await;
+    let gone = {
+        let server = wiremock::MockServer::start().await;
+        server.uri()
+    };
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    for (request_id, base, origin) in [
+        ("REQ-AWS-LIVE", server.uri(), "live"),
+        ("REQ-AWS-GONE", gone, "baseline"),
+    ] {
+        upload(
+            &d,
+            &format!("service-request/{request_id}.json"),
+            request(request_id, "Amazon S3"),
+        )
+        .await;
+        let event = s3_event(
+            &d.input_bucket,
+            &format!("service-request/{request_id}.json"),
+        );
+        d.trigger.handle(event).await.unwrap();
+        let input = execution_input_of(&d, request_id).await;
+        let (_, state, succeeded) = execute_with_live(&d, input, Some(&base)).await;
+        assert!(succeeded, "{request_id}: {state:#}");
+        let done = d.tracker.request(request_id).await.unwrap().unwrap();
+        assert_eq!(done.state, RequestState::Succeeded, "{done:?}");
+
+        let prefix = done.output_prefix.clone().unwrap();
+        let manifest_key = format!("{prefix}{}", gensec_core::contract::paths::MANIFEST);
+        let manifest: Value =
+            serde_json::from_slice(&d.ports.store.get(&manifest_key).await.unwrap().unwrap())
+                .unwrap();
+        let stages = manifest["stages"].as_array().unwrap();
+        let documentation = stages
+            .iter()
+            .find(|stage| stage["stage"] == "documentation")
+            .unwrap();
+        let sources = documentation["figures"]["documentation"]["sources"]
+            .as_array()
+            .unwrap();
+        assert_eq!(sources.len(), 3, "{request_id}: {sources:?}");
+        for source in sources {
+            assert_eq!(source["origin"], origin, "{request_id}: {source}");
+        }
+        let warnings = documentation["warnings"].as_array().unwrap();
+        if origin == "baseline" {
+            assert_eq!(warnings.len(), 3, "{warnings:?}");
+            assert!(
+                warnings
+                    .iter()
+                    .all(|w| w.as_str().unwrap().contains("keeping the baseline")),
+                "{warnings:?}"
+            );
+        }
+    }
+    // The live bodies are cached in the output bucket, outside every package.
+    let cached = d
+        .ports
+        .store
+        .list(gensec_docs::live::CACHE_PREFIX)
+        .await
+        .unwrap();
+    assert!(
+        !cached.is_empty(),
+        "nothing cached under {}",
+        gensec_docs::live::CACHE_PREFIX
+    );
+    assert!(
+        d.ports
+            .store
+            .list("s3/")
+            .await
+            .unwrap()
+            .iter()
+            .all(|key| !key.contains(gensec_docs::live::CACHE_PREFIX)),
+        "cache inside a package"
+    );
 }

@@ -11,6 +11,7 @@ use gensec_core::contract::controls::{ControlKind, GapCause};
 use gensec_core::contract::decision::{
     DecisionReason, PackageDecision, RecordedDecision, ReviewerInput, Severity, TopRisk,
 };
+use gensec_core::contract::paths;
 use gensec_core::contract::stage::RunContext;
 use gensec_core::library::ServiceDecision;
 use gensec_kb::Kb;
@@ -236,8 +237,9 @@ fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReas
             Severity::Condition,
             "validator-rejections",
             format!(
-                "validators rejected {}; they are not in the package (validation-report.json lists each with its reason)",
-                plural(inputs.validation.rejected.len(), "item", "items")
+                "validators rejected {}; they are not in the package ({} lists each with its reason)",
+                plural(inputs.validation.rejected.len(), "item", "items"),
+                paths::VALIDATION_REPORT
             ),
             per_stage
                 .into_iter()

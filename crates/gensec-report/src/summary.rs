@@ -4,6 +4,7 @@
 
 use crate::profile::ServiceProfile;
 use gensec_core::contract::decision::{PackageDecision, Severity};
+use gensec_core::contract::paths;
 use gensec_core::markdown::{block_text, code, text};
 use std::fmt::Write;
 
@@ -87,8 +88,9 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
         if reason.items.len() > ITEMS_SHOWN {
             let _ = writeln!(
                 out,
-                "  - ... {} more in report.html",
-                reason.items.len() - ITEMS_SHOWN
+                "  - ... {} more in {}",
+                reason.items.len() - ITEMS_SHOWN,
+                paths::REPORT_HTML
             );
         }
     }
@@ -125,6 +127,10 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             text(&input.why)
         );
     }
-    out.push_str("\nDetails: report.html (this summary first, then every recommendation, control with its executed cases, template and policy).\n");
+    let _ = writeln!(
+        out,
+        "\nDetails: {} (this summary first, then every recommendation, control with its executed cases, template and policy).",
+        paths::REPORT_HTML
+    );
     out
 }

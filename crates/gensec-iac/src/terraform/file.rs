@@ -19,7 +19,7 @@ fn required_provider() -> Emitted {
         ),
         (
             object_key("version"),
-            Expression::String(">= 5.0".to_string()),
+            Expression::String(">= 6.0".to_string()),
         ),
     ]);
     let terraform = Block::builder("terraform")

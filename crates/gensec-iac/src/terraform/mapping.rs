@@ -50,12 +50,23 @@ pub struct ResourceMapping {
     /// Terraform argument path → value, set when its top-level argument is
     /// absent (arguments Terraform requires but CloudFormation does not).
     /// `{label}` in a string stands for the resource's Terraform label
-    /// (its logical id in snake case).
+    /// (its logical id in snake case); in a companion, the whole string
+    /// `{parent.ATTR}` is a reference to the parent's attribute.
     #[serde(default)]
     pub defaults: BTreeMap<String, Value>,
+    /// Terraform argument path → CloudFormation's default for a property
+    /// the provider requires, set in every existing block on the path where
+    /// the template left it out (no block is created).
+    #[serde(default)]
+    pub fill: BTreeMap<String, Value>,
     /// Property groups that are separate resources in Terraform.
     #[serde(default)]
     pub companions: Vec<Companion>,
+    /// Why the provider has no resource for the type: it is then written as a
+    /// one-resource `aws_cloudformation_stack` (its properties translated as
+    /// values inside the template body), never left out.
+    #[serde(default)]
+    pub embed: Option<String>,
 }
 
 /// A separate Terraform resource that carries some of the parent's
@@ -121,6 +132,27 @@ pub struct Detailed {
     /// The property is a list of key/value objects whose keys select arguments.
     #[serde(default)]
     pub keyed: Option<Keyed>,
+    /// The property is a map; each entry becomes one repeated block (the
+    /// argument ends in `[]`).
+    #[serde(default)]
+    pub entries: Option<Entries>,
+}
+
+/// A map like `{"rds.force_ssl": "1"}` as repeated blocks
+/// (`parameter { name = "rds.force_ssl" value = "1" }`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entries {
+    /// Block argument that takes the entry's key.
+    pub key: String,
+    /// Block argument that takes a scalar value; without it the value is an
+    /// object whose fields become the block's arguments and nested blocks,
+    /// names in snake case (arrays of objects are repeated blocks).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Field → block argument where snake case is not the provider's name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// A list like `[{"Key": "deletion_protection.enabled", "Value": "true"}]`.

@@ -53,6 +53,36 @@ impl Node {
         }
     }
 
+    /// Set the argument at `path` (`[]` after a repeated block) in every
+    /// existing block on the path where it is absent; creates no block.
+    /// True when it was set somewhere.
+    pub(super) fn fill(&mut self, path: &str, expr: &Expression) -> bool {
+        let segments: Vec<&str> = path.split('.').collect();
+        self.fill_segments(&segments, expr)
+    }
+
+    fn fill_segments(&mut self, segments: &[&str], expr: &Expression) -> bool {
+        match segments {
+            [] => false,
+            [last] => {
+                let name = last.trim_end_matches("[]");
+                if self.has(name) {
+                    return false;
+                }
+                self.attributes.push((name.to_string(), expr.clone()));
+                true
+            }
+            [first, rest @ ..] => {
+                let name = first.trim_end_matches("[]");
+                let mut set = false;
+                for (_, _, child) in self.blocks.iter_mut().filter(|(n, _, _)| n == name) {
+                    set |= child.fill_segments(rest, expr);
+                }
+                set
+            }
+        }
+    }
+
     /// Order attributes and blocks by name, at every level (stable for repeated blocks).
     pub(super) fn sort(&mut self) {
         self.attributes.sort_by(|a, b| a.0.cmp(&b.0));

@@ -4,7 +4,7 @@
 
 use super::Renderer;
 use super::intrinsics::is_no_value;
-use super::mapping::{Detailed, Keyed, PropertyMapping, ResourceMapping, Transform};
+use super::mapping::{Detailed, Entries, Keyed, PropertyMapping, ResourceMapping, Transform};
 use super::naming::{camelize, snake};
 use super::node::{Emitted, Node};
 use gensec_hcl::{literal, number, traversal};
@@ -77,6 +77,7 @@ fn apply_defaults(
     node: &mut Node,
     defaults: &BTreeMap<String, Value>,
     label: &str,
+    parent_type: Option<&str>,
     used: &mut Vec<String>,
 ) {
     for (path, value) in defaults {
@@ -88,13 +89,19 @@ fn apply_defaults(
         if node.has(top) {
             continue;
         }
-        match value {
-            Value::String(text) if text.contains("{label}") => {
+        let parent_attribute = value
+            .as_str()
+            .and_then(|text| text.strip_prefix("{parent.")?.strip_suffix('}'));
+        match (value, parent_type.zip(parent_attribute)) {
+            (_, Some((parent_type, attribute))) => {
+                node.set(path, &[], traversal(parent_type, &[label, attribute]));
+            }
+            (Value::String(text), None) if text.contains("{label}") => {
                 let text = text.replace("{label}", label);
                 used.push(format!("Terraform requires {path}; set to \"{text}\""));
                 node.set(path, &[], Expression::String(text));
             }
-            other => {
+            (other, None) => {
                 node.set(path, &[], literal(other));
             }
         }
@@ -348,6 +355,88 @@ impl<'m> Renderer<'m> {
         }
     }
 
+    /// A map property as one repeated block per entry, in key order.
+    fn apply_entries(
+        &mut self,
+        node: &mut Node,
+        argument: &str,
+        entries: &Entries,
+        value: &Value,
+        indices: &[usize],
+    ) -> Result<(), String> {
+        let Some(map) = value.as_object().filter(|_| !is_intrinsic(value)) else {
+            return Err("expected a map of literal keys".to_string());
+        };
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        for (index, key) in keys.into_iter().enumerate() {
+            let mut entry_indices = indices.to_vec();
+            entry_indices.push(index);
+            let entry = &map[key];
+            node.set(
+                &format!("{argument}.{}", entries.key),
+                &entry_indices,
+                Expression::String(key.clone()),
+            );
+            match &entries.value {
+                Some(value_argument) => {
+                    let expr = self.expr(entry)?;
+                    node.set(
+                        &format!("{argument}.{value_argument}"),
+                        &entry_indices,
+                        expr,
+                    );
+                }
+                None => self.set_fields(node, argument, entries, entry, &entry_indices)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// An object's fields under `prefix`: objects as blocks, arrays of
+    /// objects as repeated blocks, everything else as arguments.
+    fn set_fields(
+        &mut self,
+        node: &mut Node,
+        prefix: &str,
+        entries: &Entries,
+        value: &Value,
+        indices: &[usize],
+    ) -> Result<(), String> {
+        let Some(object) = value.as_object().filter(|_| !is_intrinsic(value)) else {
+            return Err(format!("expected an object under {prefix}"));
+        };
+        let mut keys: Vec<&String> = object.keys().collect();
+        keys.sort();
+        for key in keys {
+            let child = &object[key];
+            let name = entries
+                .fields
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| snake(key));
+            let is_block = |item: &Value| item.is_object() && !is_intrinsic(item);
+            match child {
+                _ if is_block(child) => {
+                    self.set_fields(node, &format!("{prefix}.{name}"), entries, child, indices)?;
+                }
+                Value::Array(items) if !items.is_empty() && items.iter().all(is_block) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let mut item_indices = indices.to_vec();
+                        item_indices.push(index);
+                        let path = format!("{prefix}.{name}[]");
+                        self.set_fields(node, &path, entries, item, &item_indices)?;
+                    }
+                }
+                _ => {
+                    let expr = self.expr(child)?;
+                    node.set(&format!("{prefix}.{name}"), indices, expr);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Put one matched property into `node`; problems are returned as reasons.
     fn apply(
         &mut self,
@@ -379,6 +468,12 @@ impl<'m> Renderer<'m> {
             ));
             return;
         };
+        if let Some(entries) = &mapping.entries {
+            if let Err(reason) = self.apply_entries(node, argument, entries, value, indices) {
+                report.problems.push((subject.to_string(), reason));
+            }
+            return;
+        }
         let index_suffix: String = indices.iter().map(|i| format!("_{i}")).collect();
         self.local_hint = format!("{}_{}{index_suffix}", report.label, snake(argument));
         match self.convert(mapping, value) {
@@ -473,6 +568,9 @@ impl<'m> Renderer<'m> {
             Some(info) => (info.cfn_type.clone(), info.label.clone()),
             None => return Vec::new(),
         };
+        if let Some(reason) = &mapping.embed {
+            return vec![self.embedded_stack(logical, &cfn_type, &label, resource, reason)];
+        }
         let table = property_table(mapping);
         let (hits, problems) = match_properties(&table, resource);
         let mut parent = Node::default();
@@ -506,10 +604,29 @@ impl<'m> Renderer<'m> {
             ..
         } = report;
         let mut defaults_used = Vec::new();
-        apply_defaults(&mut parent, &mapping.defaults, &label, &mut defaults_used);
+        apply_defaults(
+            &mut parent,
+            &mapping.defaults,
+            &label,
+            None,
+            &mut defaults_used,
+        );
+        for (path, value) in &mapping.fill {
+            if parent.fill(path, &literal(value)) {
+                defaults_used.push(format!(
+                    "Terraform requires {path}; set to CloudFormation's default {value}"
+                ));
+            }
+        }
         for (companion, node) in mapping.companions.iter().zip(companions.iter_mut()) {
             if let Some(node) = node {
-                apply_defaults(node, &companion.defaults, &label, &mut defaults_used);
+                apply_defaults(
+                    node,
+                    &companion.defaults,
+                    &label,
+                    Some(&mapping.terraform_type),
+                    &mut defaults_used,
+                );
             }
         }
         parent.sort();
@@ -525,6 +642,59 @@ impl<'m> Renderer<'m> {
         }];
         out.extend(companion_blocks(mapping, &label, companions));
         out
+    }
+}
+
+impl Renderer<'_> {
+    /// A type the provider lacks, as a one-resource CloudFormation stack: the
+    /// resource's properties are kept whole (intrinsics become Terraform
+    /// references inside `template_body`), so nothing is dropped.
+    fn embedded_stack(
+        &mut self,
+        logical: &str,
+        cfn_type: &str,
+        label: &str,
+        resource: &Value,
+        reason: &str,
+    ) -> Emitted {
+        let mut body = serde_json::Map::new();
+        body.insert("Type".to_string(), Value::String(cfn_type.to_string()));
+        for key in ["Properties", "DeletionPolicy", "UpdateReplacePolicy"] {
+            if let Some(value) = resource.get(key) {
+                body.insert(key.to_string(), value.clone());
+            }
+        }
+        let template = serde_json::json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": { logical: Value::Object(body) },
+        });
+        let mut node = Node::default();
+        // Stack names allow letters, digits and hyphens only.
+        node.set("name", &[], Expression::String(label.replace('_', "-")));
+        self.local_hint = format!("{label}_template");
+        let mut comments = vec![format!(
+            "note: {reason}; it is deployed as a one-resource CloudFormation stack (the provider's default tags are stack tags, which CloudFormation propagates to the resource)"
+        )];
+        match self.expr(&template) {
+            Ok(document) => {
+                let encoded = self.document(document);
+                node.set("template_body", &[], encoded);
+            }
+            Err(reason) => {
+                let message = format!(
+                    "resource {logical} ({cfn_type}) not translated: its properties cannot be expressed ({reason})"
+                );
+                comments.push(message.clone());
+                self.warnings.push(message);
+            }
+        }
+        self.warnings.push(format!(
+            "{logical} ({cfn_type}): {reason}; written as aws_cloudformation_stack"
+        ));
+        Emitted {
+            comments,
+            block: node.into_block("resource", &["aws_cloudformation_stack", label]),
+        }
     }
 }
 
