@@ -75,17 +75,26 @@ fn a_covered_control_is_answered_and_an_uncovered_one_is_listed() {
     assert_eq!(ssh["answer"], "checked");
     assert!(!ssh["answered_by"].as_array().unwrap().is_empty());
 
-    // Amazon S3: S3.6 (other accounts' principals limited by bucket policy) is not in the catalogue.
+    // Amazon S3: S3.6 (other accounts' principals limited by bucket policy) is
+    // answered only by an operational control and its Config rule.
     let output = gensec(&["kb", "coverage", "--service", "s3"]);
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("Amazon S3 (s3)"), "{text}");
     assert!(
         text.lines()
-            .any(|l| l.trim_start().starts_with("missed S3.6 ")),
+            .any(|l| l.trim_start().starts_with("operational S3.6 ")),
         "{text}"
     );
     assert!(!text.lines().any(|l| l.contains("missed S3.5 ")), "{text}");
+    // ACM.1 (certificate renewal) is in no catalogue control.
+    let output = gensec(&["kb", "coverage", "--service", "acm"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("missed ACM.1 ")),
+        "{text}"
+    );
 }
 
 #[test]
