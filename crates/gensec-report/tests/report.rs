@@ -89,8 +89,8 @@ async fn markdown_has_every_section() {
         "### GDPR",
         "## 7. STRIDE threat model",
         "## 8. Enablement checklist: rapid pilot vs production",
-        "### Rapid pilot (sandbox): 13 items",
-        "### Production: 18 items",
+        "### Rapid pilot (sandbox): 16 items",
+        "### Production: 22 items",
         "## 9. Controls summary",
         "## 10. Related artifacts",
     ] {
@@ -116,7 +116,7 @@ async fn markdown_has_every_section() {
     assert!(md.contains("| `aws:SecureTransport` | Bool | global |"));
     assert!(md.contains("| `s3:TlsVersion` | Numeric | service |"));
     assert!(md.contains("| AWS::S3::BucketPolicy | `PolicyDocument` |"));
-    assert!(md.contains("| CloudFormation Guard rules | 18 | controls/proactive/s3.guard (18) |"));
+    assert!(md.contains("| CloudFormation Guard rules | 22 | controls/proactive/s3.guard (22) |"));
 }
 
 fn walk<'a>(value: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
@@ -252,7 +252,7 @@ async fn the_report_is_self_contained() {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
     }
     // The full table is there without JavaScript: no row starts hidden.
-    assert_eq!(html.matches("<tr class=\"rec\"").count(), 18);
+    assert_eq!(html.matches("<tr class=\"rec\"").count(), 22);
     assert!(!html.contains("<tr class=\"rec\" hidden"));
     assert!(html.contains("<div id=\"filters\" class=\"filters\" hidden>"));
     assert!(html.contains("Guard: cfg_s3_bucket_block_public_acls"));
