@@ -42,70 +42,34 @@ pub fn build(
                     report.accept();
                     rules.push(rule);
                     out.cases.extend(cases);
-                    out.controls.push(GeneratedControl {
-                        kind: ControlKind::GuardRule,
+                    out.controls.push(guard_control(
+                        service_id,
+                        recommendation,
                         name,
-                        file: paths::guard_rules(service_id),
-                        description: recommendation.title.clone(),
-                        configuration_ids: vec![recommendation.configuration_id.clone()],
-                        resource_types: covered,
-                        source_identifier: None,
-                        actions: Vec::new(),
-                        conditional: false,
-                        checks: Vec::new(),
-                        cases: executed,
-                    });
+                        covered,
+                        executed,
+                    ));
                 }
                 Err(reason) => report.reject(format!("Guard rule {name}"), reason),
             }
             continue;
         }
-        let rule = match guard::rule(recommendation) {
-            Ok(rule) => rule,
-            Err(reason) => {
-                report.reject(format!("Guard rule {name}"), reason);
-                continue;
+        match property_rule(recommendation, &name) {
+            Ok((rule, cases, executed)) => {
+                report.accept();
+                types.insert(recommendation.resource_type.as_str());
+                rules.push(rule);
+                out.cases.extend(cases);
+                out.controls.push(guard_control(
+                    service_id,
+                    recommendation,
+                    name,
+                    vec![recommendation.resource_type.clone()],
+                    executed,
+                ));
             }
-        };
-        let single = guard::rules_file(
-            "",
-            &[recommendation.resource_type.as_str()],
-            std::slice::from_ref(&rule),
-        );
-        if let Some(value) = selftest::compliant_value(recommendation)
-            && !recommendation.expectation.is_met_by(Some(&value))
-        {
-            report.reject(
-                format!("Guard rule {name}"),
-                format!("the recommended value {value} does not meet the expectation"),
-            );
-            continue;
+            Err(reason) => report.reject(format!("Guard rule {name}"), reason),
         }
-        let cases = selftest::cases(recommendation, &name);
-        let executed = match selftest::verify(&single, &name, &cases) {
-            Ok(executed) => executed,
-            Err(reason) => {
-                report.reject(format!("Guard rule {name}"), reason);
-                continue;
-            }
-        };
-        report.accept();
-        types.insert(recommendation.resource_type.as_str());
-        rules.push(rule);
-        out.cases.extend(cases);
-        out.controls.push(GeneratedControl {
-            kind: ControlKind::GuardRule,
-            name,
-            file: paths::guard_rules(service_id),
-            description: recommendation.title.clone(),
-            configuration_ids: vec![recommendation.configuration_id.clone()],
-            resource_types: vec![recommendation.resource_type.clone()],
-            source_identifier: None,
-            actions: Vec::new(),
-            conditional: false,
-            checks: Vec::new(),
-            cases: executed,
-        });
     }
     if !rules.is_empty() {
         let types: Vec<&str> = types.into_iter().collect();
@@ -115,6 +79,53 @@ pub fn build(
         out.rules_file = Some(guard::rules_file(&header, &types, &rules));
     }
     out
+}
+
+/// The Guard rule for a recommendation's property, its cases and their
+/// executed outcome; an error when the rule cannot be written, the
+/// recommended value misses its own expectation, or a case fails.
+fn property_rule(
+    recommendation: &Recommendation,
+    name: &str,
+) -> Result<(String, Vec<Case>, Vec<ExecutedCase>), String> {
+    let rule = guard::rule(recommendation)?;
+    let single = guard::rules_file(
+        "",
+        &[recommendation.resource_type.as_str()],
+        std::slice::from_ref(&rule),
+    );
+    if let Some(value) = selftest::compliant_value(recommendation)
+        && !recommendation.expectation.is_met_by(Some(&value))
+    {
+        return Err(format!(
+            "the recommended value {value} does not meet the expectation"
+        ));
+    }
+    let cases = selftest::cases(recommendation, name);
+    let executed = selftest::verify(&single, name, &cases)?;
+    Ok((rule, cases, executed))
+}
+
+fn guard_control(
+    service_id: &str,
+    recommendation: &Recommendation,
+    name: String,
+    resource_types: Vec<String>,
+    cases: Vec<ExecutedCase>,
+) -> GeneratedControl {
+    GeneratedControl {
+        kind: ControlKind::GuardRule,
+        name,
+        file: paths::guard_rules(service_id),
+        description: recommendation.title.clone(),
+        configuration_ids: vec![recommendation.configuration_id.clone()],
+        resource_types,
+        source_identifier: None,
+        actions: Vec::new(),
+        conditional: false,
+        checks: Vec::new(),
+        cases,
+    }
 }
 
 /// The tagging control's rule, its cases, the cases executed, and the types it covers.

@@ -293,27 +293,12 @@ pub fn build(
     profile: &SecurityProfile,
 ) -> Hardened {
     let mut out = Hardened::default();
-    let mut by_type: BTreeMap<&str, Vec<&Recommendation>> = BTreeMap::new();
-    // The service's main resource types are the ones the catalogue covers;
-    // for services it does not cover, every type with inferred settings.
     // The tagging recommendation opens no resource of its own: its tags go
     // on every taggable resource the others open (below).
     let tagging = recommendations
         .iter()
         .find(|r| r.control_id == TAGGING_CONTROL_ID);
-    let settings = || {
-        recommendations
-            .iter()
-            .filter(|r| !r.is_operational() && r.control_id != TAGGING_CONTROL_ID)
-    };
-    let has_curated = settings().any(|r| r.confidence == Confidence::Curated);
-    for recommendation in settings().filter(|r| !has_curated || r.confidence == Confidence::Curated)
-    {
-        by_type
-            .entry(recommendation.resource_type.as_str())
-            .or_default()
-            .push(recommendation);
-    }
+    let by_type = settings_by_type(recommendations);
     let mut taken = BTreeSet::from([KMS_KEY_RESOURCE.to_string()]);
     for resource_type in by_type.keys() {
         let id = logical_id(resource_type, &taken);
@@ -322,43 +307,8 @@ pub fn build(
     }
     let mut resources = Map::new();
     for (resource_type, recommendations) in &by_type {
-        let mut properties = Map::new();
-        // Recommendations arrive most urgent first, so a conflict keeps the stronger setting.
-        for recommendation in recommendations {
-            apply(&mut properties, recommendation, &mut out.conflicts);
-        }
-        for companion in curated
-            .companions
-            .iter()
-            .filter(|c| c.resource_type == *resource_type)
-        {
-            let current = Value::Object(properties.clone());
-            let parent_open = companion
-                .property
-                .rsplit_once('.')
-                .is_none_or(|(parent, _)| get_property(&current, parent).is_some());
-            if parent_open && get_property(&current, &companion.property).is_none() {
-                set_property(
-                    &mut properties,
-                    &companion.property,
-                    companion.value.clone(),
-                );
-            }
-        }
-        let current = Value::Object(properties.clone());
-        for recommendation in recommendations {
-            let found = get_property(&current, &recommendation.property);
-            let intrinsic = found.is_some_and(validate::is_intrinsic);
-            if !intrinsic && !recommendation.expectation.is_met_by(found) {
-                out.conflicts.push(format!(
-                    "{} {}: the template does not meet {} ({:?})",
-                    recommendation.resource_type,
-                    recommendation.property,
-                    recommendation.configuration_id,
-                    recommendation.expectation
-                ));
-            }
-        }
+        let properties =
+            hardened_properties(curated, resource_type, recommendations, &mut out.conflicts);
         let id = &out.logical_ids[*resource_type];
         let mut resource = json!({"Type": resource_type, "Properties": properties});
         deployable::complete_resource(&curated.deployable, &mut resource, profile);
@@ -381,27 +331,7 @@ pub fn build(
         "Resources": resources,
     });
     if profile.data_protection.key_management == KeyManagement::CustomerManaged {
-        let mut used = BTreeSet::new();
-        refs(&template["Resources"], &mut used);
-        if used.contains(KMS_KEY_PARAMETER) {
-            replace_ref(
-                &mut template["Resources"],
-                KMS_KEY_PARAMETER,
-                &json!({"Fn::GetAtt": [KMS_KEY_RESOURCE, "Arn"]}),
-            );
-            let mut users: Vec<String> = template["Resources"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, resource)| references(&resource["Properties"], KMS_KEY_RESOURCE))
-                .filter_map(|(_, resource)| resource["Type"].as_str().map(str::to_string))
-                .collect();
-            users.sort();
-            users.dedup();
-            let policy = key_policy::build(kb, curated, &users);
-            template["Resources"][KMS_KEY_RESOURCE] = customer_managed_key(&policy.document);
-            out.key_policy = Some(policy);
-        }
+        add_customer_managed_key(kb, curated, &mut template, &mut out);
     }
     if let Some(tagging) = tagging {
         apply_tags(kb, &mut template["Resources"], tagging);
@@ -410,6 +340,103 @@ pub fn build(
     declare_tag_parameters(&mut template, profile);
     out.template = template;
     out
+}
+
+/// The settings (no operational or tagging recommendation) by resource
+/// type.
+fn settings_by_type(recommendations: &[Recommendation]) -> BTreeMap<&str, Vec<&Recommendation>> {
+    let mut by_type: BTreeMap<&str, Vec<&Recommendation>> = BTreeMap::new();
+    // The service's main resource types are the ones the catalogue covers;
+    // for services it does not cover, every type with inferred settings.
+    let settings = || {
+        recommendations
+            .iter()
+            .filter(|r| !r.is_operational() && r.control_id != TAGGING_CONTROL_ID)
+    };
+    let has_curated = settings().any(|r| r.confidence == Confidence::Curated);
+    for recommendation in settings().filter(|r| !has_curated || r.confidence == Confidence::Curated)
+    {
+        by_type
+            .entry(recommendation.resource_type.as_str())
+            .or_default()
+            .push(recommendation);
+    }
+    by_type
+}
+
+/// One resource's properties: its recommendations applied, then the curated
+/// companion settings where their parent is open and they are unset. A
+/// recommendation the result does not meet is a conflict.
+fn hardened_properties(
+    curated: &Curated,
+    resource_type: &str,
+    recommendations: &[&Recommendation],
+    conflicts: &mut Vec<String>,
+) -> Map<String, Value> {
+    let mut properties = Map::new();
+    // Recommendations arrive most urgent first, so a conflict keeps the stronger setting.
+    for recommendation in recommendations {
+        apply(&mut properties, recommendation, conflicts);
+    }
+    for companion in curated
+        .companions
+        .iter()
+        .filter(|c| c.resource_type == resource_type)
+    {
+        let current = Value::Object(properties.clone());
+        let parent_open = companion
+            .property
+            .rsplit_once('.')
+            .is_none_or(|(parent, _)| get_property(&current, parent).is_some());
+        if parent_open && get_property(&current, &companion.property).is_none() {
+            set_property(
+                &mut properties,
+                &companion.property,
+                companion.value.clone(),
+            );
+        }
+    }
+    let current = Value::Object(properties.clone());
+    for recommendation in recommendations {
+        let found = get_property(&current, &recommendation.property);
+        let intrinsic = found.is_some_and(validate::is_intrinsic);
+        if !intrinsic && !recommendation.expectation.is_met_by(found) {
+            conflicts.push(format!(
+                "{} {}: the template does not meet {} ({:?})",
+                recommendation.resource_type,
+                recommendation.property,
+                recommendation.configuration_id,
+                recommendation.expectation
+            ));
+        }
+    }
+    properties
+}
+
+/// The customer managed key the template's resources use in place of the
+/// key parameter, with a key policy for the types that use it.
+fn add_customer_managed_key(kb: &Kb, curated: &Curated, template: &mut Value, out: &mut Hardened) {
+    let mut used = BTreeSet::new();
+    refs(&template["Resources"], &mut used);
+    if used.contains(KMS_KEY_PARAMETER) {
+        replace_ref(
+            &mut template["Resources"],
+            KMS_KEY_PARAMETER,
+            &json!({"Fn::GetAtt": [KMS_KEY_RESOURCE, "Arn"]}),
+        );
+        let mut users: Vec<String> = template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, resource)| references(&resource["Properties"], KMS_KEY_RESOURCE))
+            .filter_map(|(_, resource)| resource["Type"].as_str().map(str::to_string))
+            .collect();
+        users.sort();
+        users.dedup();
+        let policy = key_policy::build(kb, curated, &users);
+        template["Resources"][KMS_KEY_RESOURCE] = customer_managed_key(&policy.document);
+        out.key_policy = Some(policy);
+    }
 }
 
 /// The tagging recommendation's tags on every resource of the template whose

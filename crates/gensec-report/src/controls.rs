@@ -4,7 +4,7 @@
 //! control files, so the report shows exactly what was generated.
 
 use gensec_core::contract::analysis::{Preventive, Recommendation};
-use gensec_core::contract::controls::{ControlKind, ControlSet, GapCause};
+use gensec_core::contract::controls::{ControlKind, ControlSet, GapCause, GeneratedControl};
 use gensec_core::contract::paths;
 use serde::{Deserialize, Serialize};
 
@@ -158,72 +158,97 @@ pub fn summarise(set: &ControlSet) -> ControlsSummary {
     for control in &set.controls {
         match control.kind {
             ControlKind::ConfigManagedRule | ControlKind::ConfigCustomRule => {
-                summary.config_rules_file = Some(paths::CONFIG_RULES.to_string());
-                let managed = control.kind == ControlKind::ConfigManagedRule;
-                if !managed {
-                    summary.custom_policy_files.push(control.file.clone());
-                }
-                summary.config_rules.push(ConfigRuleItem {
-                    name: control.name.clone(),
-                    owner: if managed { "AWS" } else { "CUSTOM_POLICY" }.to_string(),
-                    source_identifier: control.source_identifier.clone(),
-                    description: control.description.clone(),
-                    resource_types: control.resource_types.clone(),
-                    configuration_ids: if managed {
-                        Vec::new()
-                    } else {
-                        control.configuration_ids.clone()
-                    },
-                });
+                add_config_rule(&mut summary, control)
             }
-            ControlKind::ScpStatement => {
-                let file = file_name(&control.file);
-                for id in &control.configuration_ids {
-                    summary.scp_coverage.push(ScpCoverage {
-                        configuration_id: id.clone(),
-                        status: "scp".into(),
-                        reason: None,
-                        document: Some(file.clone()),
-                        sid: Some(control.name.clone()),
-                    });
-                }
-                let statement = ScpStatement {
-                    sid: control.name.clone(),
-                    actions: control.actions.clone(),
-                    has_condition: control.conditional,
-                };
-                match summary
-                    .scp_files
-                    .iter_mut()
-                    .find(|f| f.file == control.file)
-                {
-                    Some(existing) => existing.statements.push(statement),
-                    None => summary.scp_files.push(ScpFile {
-                        file: control.file.clone(),
-                        characters: size_of(set, &control.file),
-                        statements: vec![statement],
-                    }),
-                }
-            }
-            ControlKind::GuardRule => {
-                let rule = GuardRule {
-                    name: control.name.clone(),
-                    configuration_ids: control.configuration_ids.clone(),
-                };
-                match summary
-                    .guard_files
-                    .iter_mut()
-                    .find(|f| f.file == control.file)
-                {
-                    Some(existing) => existing.rules.push(rule),
-                    None => summary.guard_files.push(GuardFile {
-                        file: control.file.clone(),
-                        rules: vec![rule],
-                    }),
-                }
-            }
+            ControlKind::ScpStatement => add_scp_statement(&mut summary, set, control),
+            ControlKind::GuardRule => add_guard_rule(&mut summary, control),
         }
     }
+    add_scp_gaps(&mut summary, set);
+    if !summary.scp_coverage.is_empty() {
+        summary.scp_coverage_file = Some(paths::SCP_COVERAGE.to_string());
+    }
+    summary.guard_test_files = set
+        .documents
+        .iter()
+        .filter(|d| d.path.ends_with("_tests.yaml"))
+        .map(|d| d.path.clone())
+        .collect();
+    summary
+}
+
+fn add_config_rule(summary: &mut ControlsSummary, control: &GeneratedControl) {
+    summary.config_rules_file = Some(paths::CONFIG_RULES.to_string());
+    let managed = control.kind == ControlKind::ConfigManagedRule;
+    if !managed {
+        summary.custom_policy_files.push(control.file.clone());
+    }
+    summary.config_rules.push(ConfigRuleItem {
+        name: control.name.clone(),
+        owner: if managed { "AWS" } else { "CUSTOM_POLICY" }.to_string(),
+        source_identifier: control.source_identifier.clone(),
+        description: control.description.clone(),
+        resource_types: control.resource_types.clone(),
+        configuration_ids: if managed {
+            Vec::new()
+        } else {
+            control.configuration_ids.clone()
+        },
+    });
+}
+
+/// The statement under its policy file, and one coverage row per
+/// configuration it answers.
+fn add_scp_statement(summary: &mut ControlsSummary, set: &ControlSet, control: &GeneratedControl) {
+    let file = file_name(&control.file);
+    for id in &control.configuration_ids {
+        summary.scp_coverage.push(ScpCoverage {
+            configuration_id: id.clone(),
+            status: "scp".into(),
+            reason: None,
+            document: Some(file.clone()),
+            sid: Some(control.name.clone()),
+        });
+    }
+    let statement = ScpStatement {
+        sid: control.name.clone(),
+        actions: control.actions.clone(),
+        has_condition: control.conditional,
+    };
+    match summary
+        .scp_files
+        .iter_mut()
+        .find(|f| f.file == control.file)
+    {
+        Some(existing) => existing.statements.push(statement),
+        None => summary.scp_files.push(ScpFile {
+            file: control.file.clone(),
+            characters: size_of(set, &control.file),
+            statements: vec![statement],
+        }),
+    }
+}
+
+fn add_guard_rule(summary: &mut ControlsSummary, control: &GeneratedControl) {
+    let rule = GuardRule {
+        name: control.name.clone(),
+        configuration_ids: control.configuration_ids.clone(),
+    };
+    match summary
+        .guard_files
+        .iter_mut()
+        .find(|f| f.file == control.file)
+    {
+        Some(existing) => existing.rules.push(rule),
+        None => summary.guard_files.push(GuardFile {
+            file: control.file.clone(),
+            rules: vec![rule],
+        }),
+    }
+}
+
+/// Coverage rows for configurations with no SCP statement, with the cause.
+fn add_scp_gaps(summary: &mut ControlsSummary, set: &ControlSet) {
     for gap in set
         .gaps
         .iter()
@@ -242,16 +267,6 @@ pub fn summarise(set: &ControlSet) -> ControlsSummary {
             sid: None,
         });
     }
-    if !summary.scp_coverage.is_empty() {
-        summary.scp_coverage_file = Some(paths::SCP_COVERAGE.to_string());
-    }
-    summary.guard_test_files = set
-        .documents
-        .iter()
-        .filter(|d| d.path.ends_with("_tests.yaml"))
-        .map(|d| d.path.clone())
-        .collect();
-    summary
 }
 
 fn file_name(path: &str) -> String {

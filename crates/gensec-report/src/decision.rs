@@ -50,82 +50,116 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// Every blocker and condition, blockers first.
 fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReason> {
-    let recs = &inputs.recommendations.recommendations;
     let mut out = Vec::new();
+    out.extend(blockers(inputs));
+    out.extend(coverage_conditions(kb, ctx, inputs));
+    out.extend(review_conditions(ctx, inputs));
+    out
+}
 
-    // Blockers.
-    if let Some(set) = &inputs.control_set {
-        let failed: Vec<String> = set
-            .controls
-            .iter()
-            .flat_map(|c| {
-                c.cases
-                    .iter()
-                    .filter(|case| !case.passed())
-                    .map(move |case| format!("{}: {}", c.name, case.name))
-            })
-            .collect();
-        if !failed.is_empty() {
-            out.push(reason(
-                Severity::Blocker,
-                "control-case-failed",
-                format!(
-                    "{} of the written controls did not behave as expected",
-                    plural(failed.len(), "executed case", "executed cases")
-                ),
-                failed,
-            ));
-        }
-    }
-    if let Some(iac) = &inputs.iac {
-        let mut problems: Vec<String> = iac.schema_problems.clone();
-        problems.extend(iac.guard.failed.iter().map(|rule| format!("Guard: {rule}")));
-        if !problems.is_empty() {
-            out.push(reason(
-                Severity::Blocker,
-                "template-not-verified",
-                "the hardened template fails its schema or its own Guard rules".to_string(),
-                problems,
-            ));
-        }
-    }
-    let uncovered = |priority: Priority| -> Vec<String> {
-        recs.iter()
-            .filter(|r| r.priority == priority && controls_of(inputs, r).is_empty())
-            .map(|r| r.configuration_id.clone())
-            .collect()
-    };
-    let critical = uncovered(Priority::Critical);
-    if !critical.is_empty() {
-        out.push(reason(
-            Severity::Blocker,
-            "critical-uncovered",
-            format!(
-                "{} without any Config rule, SCP statement or Guard rule",
-                plural(
-                    critical.len(),
-                    "Critical recommendation",
-                    "Critical recommendations"
-                )
-            ),
-            critical,
-        ));
-    }
+/// A reason built from `items`, or none when nothing was found.
+fn reason_if_any(
+    severity: Severity,
+    rule: &str,
+    items: Vec<String>,
+    text: impl FnOnce(usize) -> String,
+) -> Option<DecisionReason> {
+    (!items.is_empty()).then(|| reason(severity, rule, text(items.len()), items))
+}
 
-    // Conditions.
-    let high = uncovered(Priority::High);
-    if !high.is_empty() {
-        out.push(reason(
-            Severity::Condition,
-            "high-uncovered",
-            format!(
-                "{} without any Config rule, SCP statement or Guard rule: enforce them by review",
-                plural(high.len(), "High recommendation", "High recommendations")
-            ),
-            high,
-        ));
-    }
-    let undetected: Vec<String> = recs
+/// Configuration ids of recommendations at `priority` with no control.
+fn uncovered(inputs: &ReportInputs, priority: Priority) -> Vec<String> {
+    inputs
+        .recommendations
+        .recommendations
+        .iter()
+        .filter(|r| r.priority == priority && controls_of(inputs, r).is_empty())
+        .map(|r| r.configuration_id.clone())
+        .collect()
+}
+
+/// Failed control cases, an unverified template, uncovered Critical
+/// recommendations.
+fn blockers(inputs: &ReportInputs) -> Vec<DecisionReason> {
+    [
+        failed_control_cases(inputs),
+        unverified_template(inputs),
+        critical_uncovered(inputs),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn failed_control_cases(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let set = inputs.control_set.as_ref()?;
+    let failed: Vec<String> = set
+        .controls
+        .iter()
+        .flat_map(|c| {
+            c.cases
+                .iter()
+                .filter(|case| !case.passed())
+                .map(move |case| format!("{}: {}", c.name, case.name))
+        })
+        .collect();
+    reason_if_any(Severity::Blocker, "control-case-failed", failed, |n| {
+        format!(
+            "{} of the written controls did not behave as expected",
+            plural(n, "executed case", "executed cases")
+        )
+    })
+}
+
+fn unverified_template(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let iac = inputs.iac.as_ref()?;
+    let mut problems: Vec<String> = iac.schema_problems.clone();
+    problems.extend(iac.guard.failed.iter().map(|rule| format!("Guard: {rule}")));
+    reason_if_any(Severity::Blocker, "template-not-verified", problems, |_| {
+        "the hardened template fails its schema or its own Guard rules".to_string()
+    })
+}
+
+fn critical_uncovered(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let critical = uncovered(inputs, Priority::Critical);
+    reason_if_any(Severity::Blocker, "critical-uncovered", critical, |n| {
+        format!(
+            "{} without any Config rule, SCP statement or Guard rule",
+            plural(n, "Critical recommendation", "Critical recommendations")
+        )
+    })
+}
+
+/// Conditions about what the controls leave unenforced or unseen.
+fn coverage_conditions(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReason> {
+    [
+        high_uncovered(inputs),
+        no_detective_rule(inputs),
+        dropped_controls(inputs),
+        omissions_not_enforced(inputs),
+        fsbp_uncovered(kb, ctx, inputs),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn high_uncovered(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let high = uncovered(inputs, Priority::High);
+    reason_if_any(Severity::Condition, "high-uncovered", high, |n| {
+        format!(
+            "{} without any Config rule, SCP statement or Guard rule: enforce them by review",
+            plural(n, "High recommendation", "High recommendations")
+        )
+    })
+}
+
+fn no_detective_rule(inputs: &ReportInputs) -> Option<DecisionReason> {
+    // Without a control set there is nothing to have a Config rule in.
+    inputs.control_set.as_ref()?;
+    let undetected: Vec<String> = inputs
+        .recommendations
+        .recommendations
         .iter()
         .filter(|r| urgent(r) && !controls_of(inputs, r).is_empty())
         .filter(|r| {
@@ -135,48 +169,45 @@ fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReas
         })
         .map(|r| r.configuration_id.clone())
         .collect();
-    if !undetected.is_empty() && inputs.control_set.is_some() {
-        out.push(reason(
-            Severity::Condition,
-            "no-detective-rule",
+    reason_if_any(Severity::Condition, "no-detective-rule", undetected, |n| {
+        format!(
+            "{} no Config rule: a change after deployment goes unseen",
+            plural(
+                n,
+                "Critical or High recommendation has",
+                "Critical or High recommendations have"
+            )
+        )
+    })
+}
+
+fn dropped_controls(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let set = inputs.control_set.as_ref()?;
+    let dropped: Vec<String> = set
+        .gaps
+        .iter()
+        .filter(|gap| gap.cause == GapCause::Rejected)
+        .map(|gap| {
             format!(
-                "{} no Config rule: a change after deployment goes unseen",
-                plural(
-                    undetected.len(),
-                    "Critical or High recommendation has",
-                    "Critical or High recommendations have"
-                )
-            ),
-            undetected,
-        ));
-    }
-    if let Some(set) = &inputs.control_set {
-        let dropped: Vec<String> = set
-            .gaps
-            .iter()
-            .filter(|gap| gap.cause == GapCause::Rejected)
-            .map(|gap| {
-                format!(
-                    "{} ({}): {}",
-                    gap.configuration_id,
-                    gap.kind.label(),
-                    gap.reason
-                )
-            })
-            .collect();
-        if !dropped.is_empty() {
-            out.push(reason(
-                Severity::Condition,
-                "control-dropped",
-                format!(
-                    "{} generated but dropped because a case caught it",
-                    plural(dropped.len(), "control was", "controls were")
-                ),
-                dropped,
-            ));
-        }
-    }
-    let urgent_ids: Vec<&str> = recs
+                "{} ({}): {}",
+                gap.configuration_id,
+                gap.kind.label(),
+                gap.reason
+            )
+        })
+        .collect();
+    reason_if_any(Severity::Condition, "control-dropped", dropped, |n| {
+        format!(
+            "{} generated but dropped because a case caught it",
+            plural(n, "control was", "controls were")
+        )
+    })
+}
+
+fn omissions_not_enforced(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let urgent_ids: Vec<&str> = inputs
+        .recommendations
+        .recommendations
         .iter()
         .filter(|r| urgent(r))
         .map(|r| r.configuration_id.as_str())
@@ -187,113 +218,128 @@ fn reasons(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReas
         .filter(|(id, _)| urgent_ids.contains(&id.as_str()))
         .map(|(id, why)| format!("{id}: {why}"))
         .collect();
-    if !omissions.is_empty() {
-        out.push(reason(
-            Severity::Condition,
-            "omission-not-enforced",
+    reason_if_any(
+        Severity::Condition,
+        "omission-not-enforced",
+        omissions,
+        |n| {
             format!(
                 "{} deny the insecure value but not a request that leaves it out",
-                plural(omissions.len(), "SCP statement does", "SCP statements do")
-            ),
-            omissions,
-        ));
-    }
-    if let Some(service) = kb.service(&ctx.service_id) {
-        let answered: Vec<&str> = recs
-            .iter()
-            .flat_map(|r| r.security_hub_controls.iter().map(String::as_str))
-            .collect();
-        let missing: Vec<String> = kb
-            .fsbp_controls_for_service(service)
-            .into_iter()
-            .filter(|control| {
-                !answered
-                    .iter()
-                    .any(|id| id.eq_ignore_ascii_case(&control.id))
-            })
-            .map(|control| format!("{} ({}): {}", control.id, control.severity, control.title))
-            .collect();
-        if !missing.is_empty() {
-            out.push(reason(
-                Severity::Condition,
-                "fsbp-uncovered",
-                format!(
-                    "{} of AWS Foundational Security Best Practices for this service no recommendation answers",
-                    plural(missing.len(), "control", "controls")
-                ),
-                missing,
-            ));
-        }
-    }
+                plural(n, "SCP statement does", "SCP statements do")
+            )
+        },
+    )
+}
+
+fn fsbp_uncovered(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Option<DecisionReason> {
+    let service = kb.service(&ctx.service_id)?;
+    let answered: Vec<&str> = inputs
+        .recommendations
+        .recommendations
+        .iter()
+        .flat_map(|r| r.security_hub_controls.iter().map(String::as_str))
+        .collect();
+    let missing: Vec<String> = kb
+        .fsbp_controls_for_service(service)
+        .into_iter()
+        .filter(|control| {
+            !answered
+                .iter()
+                .any(|id| id.eq_ignore_ascii_case(&control.id))
+        })
+        .map(|control| format!("{} ({}): {}", control.id, control.severity, control.title))
+        .collect();
+    reason_if_any(Severity::Condition, "fsbp-uncovered", missing, |n| {
+        format!(
+            "{} of AWS Foundational Security Best Practices for this service no recommendation answers",
+            plural(n, "control", "controls")
+        )
+    })
+}
+
+/// Conditions a reviewer must settle: rejections, risky grants, the
+/// missing break-glass principal and the missing Terraform.
+fn review_conditions(ctx: &RunContext, inputs: &ReportInputs) -> Vec<DecisionReason> {
+    [
+        validator_rejections(inputs),
+        risky_actions_granted(inputs),
+        no_break_glass(ctx, inputs),
+        no_terraform(inputs),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn validator_rejections(inputs: &ReportInputs) -> Option<DecisionReason> {
     // Counts per stage only: a rejected item's text (a model's invented
     // name, say) stays in validation-report.json and never reaches the
     // decision, the manifest or summary.md.
+    let rejected = &inputs.validation.rejected;
+    if rejected.is_empty() {
+        return None;
+    }
     let mut per_stage: BTreeMap<String, usize> = BTreeMap::new();
-    for rejection in &inputs.validation.rejected {
+    for rejection in rejected {
         *per_stage.entry(rejection.stage.to_string()).or_default() += 1;
     }
-    if !inputs.validation.rejected.is_empty() {
-        out.push(reason(
-            Severity::Condition,
-            "validator-rejections",
-            format!(
-                "validators rejected {}; they are not in the package ({} lists each with its reason)",
-                plural(inputs.validation.rejected.len(), "item", "items"),
-                paths::VALIDATION_REPORT
-            ),
-            per_stage
-                .into_iter()
-                .map(|(stage, count)| format!("{stage}: {count}"))
-                .collect(),
-        ));
-    }
-    if let Some(model) = &inputs.iam_model {
-        let granted: Vec<String> = model
-            .risky_actions
-            .iter()
-            .filter(|risky| !risky.granted_to.is_empty())
-            .map(|risky| format!("{} to {}", risky.action, risky.granted_to.join(", ")))
-            .collect();
-        if !granted.is_empty() {
-            out.push(reason(
-                Severity::Condition,
-                "risky-actions-granted",
-                format!(
-                    "{} granted to personas: confirm each is needed",
-                    plural(
-                        granted.len(),
-                        "risky IAM action is",
-                        "risky IAM actions are"
-                    )
-                ),
-                granted,
-            ));
-        }
-    }
+    Some(reason(
+        Severity::Condition,
+        "validator-rejections",
+        format!(
+            "validators rejected {}; they are not in the package ({} lists each with its reason)",
+            plural(rejected.len(), "item", "items"),
+            paths::VALIDATION_REPORT
+        ),
+        per_stage
+            .into_iter()
+            .map(|(stage, count)| format!("{stage}: {count}"))
+            .collect(),
+    ))
+}
+
+fn risky_actions_granted(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let model = inputs.iam_model.as_ref()?;
+    let granted: Vec<String> = model
+        .risky_actions
+        .iter()
+        .filter(|risky| !risky.granted_to.is_empty())
+        .map(|risky| format!("{} to {}", risky.action, risky.granted_to.join(", ")))
+        .collect();
+    reason_if_any(Severity::Condition, "risky-actions-granted", granted, |n| {
+        format!(
+            "{} granted to personas: confirm each is needed",
+            plural(n, "risky IAM action is", "risky IAM actions are")
+        )
+    })
+}
+
+fn no_break_glass(ctx: &RunContext, inputs: &ReportInputs) -> Option<DecisionReason> {
     let exemptions = &ctx.profile.security_controls.scp_exemptions;
     let has_scp = inputs
         .control_set
         .as_ref()
         .is_some_and(|set| set.count(ControlKind::ScpStatement) > 0);
-    if has_scp && exemptions.break_glass_principal_arns.is_empty() {
-        out.push(reason(
+    (has_scp && exemptions.break_glass_principal_arns.is_empty()).then(|| {
+        reason(
             Severity::Condition,
             "no-break-glass",
             "the profile names no break-glass principal: nobody is exempt from the SCPs in an emergency".to_string(),
             Vec::new(),
-        ));
-    }
-    if let Some(iac) = &inputs.iac
-        && !iac.terraform.written
-    {
-        out.push(reason(
+        )
+    })
+}
+
+fn no_terraform(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let iac = inputs.iac.as_ref()?;
+    (!iac.terraform.written).then(|| {
+        reason(
             Severity::Condition,
             "no-terraform",
             "no Terraform was written (it did not pass its checks): deploy the CloudFormation template".to_string(),
             Vec::new(),
-        ));
-    }
-    out
+        )
+    })
 }
 
 /// Critical and High recommendations by STRIDE threat, most urgent first.

@@ -38,9 +38,10 @@ use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
 use gensec_core::library::ServiceDecision;
-use gensec_core::llm::Llm;
+use gensec_core::llm::{Llm, LlmStageRecord};
 use gensec_core::{Error, Result};
 use gensec_kb::Kb;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use load::ReportInputs;
@@ -137,6 +138,90 @@ fn traceability_warnings(inputs: &ReportInputs) -> Vec<String> {
     warnings
 }
 
+/// The language model's overview and checklist answers. Its verdicts join
+/// the run's validation so the report shows the model's rejected text with
+/// the rest, and its record is written to the package.
+async fn model_contribution(
+    llm: &dyn Llm,
+    kb: &Kb,
+    ctx: &RunContext,
+    inputs: &mut ReportInputs,
+    earlier: &[StageOutcome],
+    verdicts: &mut Verdicts,
+    writer: &mut PackageWriter<'_>,
+) -> Result<(LlmStageRecord, model::ModelContribution)> {
+    let earlier_records = gensec_core::llm::earlier_records(earlier);
+    let (stage_record, contribution) =
+        model::write(llm, kb, ctx, inputs, &earlier_records, verdicts).await;
+    // The report shows the model's rejected text with the rest.
+    inputs
+        .validation
+        .rejected
+        .extend(verdicts.rejected.iter().cloned());
+    inputs.validation.totals.add(verdicts.counts());
+    let mut records = earlier_records.clone();
+    records.push(stage_record.clone());
+    inputs.validation.llm = ModelValidation::from_records(&records);
+    gensec_core::llm::write_record(writer, StageId::Report, &stage_record).await?;
+    Ok((stage_record, contribution))
+}
+
+/// Write the four documents; their sizes in bytes by path.
+async fn write_outputs(
+    writer: &mut PackageWriter<'_>,
+    profile_json: String,
+    markdown: String,
+    html: String,
+    summary: String,
+) -> Result<BTreeMap<String, u64>> {
+    let outputs = [
+        (
+            paths::RESEARCH_PROFILE_JSON,
+            profile_json,
+            "application/json",
+        ),
+        (
+            paths::RESEARCH_PROFILE_MARKDOWN,
+            markdown,
+            "text/markdown; charset=utf-8",
+        ),
+        (paths::REPORT_HTML, html, "text/html; charset=utf-8"),
+        (
+            paths::SUMMARY_MARKDOWN,
+            summary,
+            "text/markdown; charset=utf-8",
+        ),
+    ];
+    let mut bytes = BTreeMap::new();
+    for (path, text, content_type) in outputs {
+        bytes.insert(path.to_string(), text.len() as u64);
+        writer.put_text(path, text, content_type).await?;
+    }
+    Ok(bytes)
+}
+
+/// The stage's figures: what the report holds and how large it is.
+fn figures(
+    inputs: &ReportInputs,
+    research_profile_sections: Vec<String>,
+    bytes: BTreeMap<String, u64>,
+    decision: PackageDecision,
+) -> ReportFigures {
+    ReportFigures {
+        research_profile_sections,
+        report_sections: html::SECTION_IDS
+            .iter()
+            .map(|id| (*id).to_string())
+            .collect(),
+        recommendations_shown: inputs.recommendations.recommendations.len() as u64,
+        bytes,
+        controls_included: !inputs.controls.is_empty(),
+        iac_included: inputs.cloudformation.is_some() || inputs.terraform.is_some(),
+        iam_included: inputs.iam_model.is_some(),
+        decision: Some(decision),
+    }
+}
+
 #[async_trait]
 impl Stage for ReportStage {
     fn id(&self) -> StageId {
@@ -155,32 +240,22 @@ impl Stage for ReportStage {
         let mut inputs = load::load(ctx, store, earlier).await?;
         let mut verdicts = Verdicts::new(StageId::Report);
         let mut writer = PackageWriter::new(store, ctx);
-        let mut model_written = None;
-        let mut record = None;
-        if let Some(llm) = &self.llm {
-            let earlier_records = gensec_core::llm::earlier_records(earlier);
-            let (stage_record, contribution) = model::write(
-                llm.as_ref(),
-                &kb,
-                ctx,
-                &inputs,
-                &earlier_records,
-                &mut verdicts,
-            )
-            .await;
-            // The report shows the model's rejected text with the rest.
-            inputs
-                .validation
-                .rejected
-                .extend(verdicts.rejected.iter().cloned());
-            inputs.validation.totals.add(verdicts.counts());
-            let mut records = earlier_records.clone();
-            records.push(stage_record.clone());
-            inputs.validation.llm = ModelValidation::from_records(&records);
-            gensec_core::llm::write_record(&mut writer, StageId::Report, &stage_record).await?;
-            record = Some(stage_record);
-            model_written = Some(contribution);
-        }
+        let (record, model_written) = match &self.llm {
+            Some(llm) => {
+                let (stage_record, contribution) = model_contribution(
+                    llm.as_ref(),
+                    &kb,
+                    ctx,
+                    &mut inputs,
+                    earlier,
+                    &mut verdicts,
+                    &mut writer,
+                )
+                .await?;
+                (Some(stage_record), Some(contribution))
+            }
+            None => (None, None),
+        };
         let library_decision = ports
             .library
             .decision(&ctx.service_id, &ctx.profile.profile_id)
@@ -193,46 +268,15 @@ impl Stage for ReportStage {
             .filter(|section| section.level == 2)
             .map(|section| section.title)
             .collect();
-        let outputs = [
-            (
-                paths::RESEARCH_PROFILE_JSON,
-                rendered.profile_json,
-                "application/json",
-            ),
-            (
-                paths::RESEARCH_PROFILE_MARKDOWN,
-                rendered.markdown,
-                "text/markdown; charset=utf-8",
-            ),
-            (
-                paths::REPORT_HTML,
-                rendered.html,
-                "text/html; charset=utf-8",
-            ),
-            (
-                paths::SUMMARY_MARKDOWN,
-                rendered.summary,
-                "text/markdown; charset=utf-8",
-            ),
-        ];
-        let mut bytes = std::collections::BTreeMap::new();
-        for (path, text, content_type) in outputs {
-            bytes.insert(path.to_string(), text.len() as u64);
-            writer.put_text(path, text, content_type).await?;
-        }
-        let figures = ReportFigures {
-            research_profile_sections,
-            report_sections: html::SECTION_IDS
-                .iter()
-                .map(|id| (*id).to_string())
-                .collect(),
-            recommendations_shown: inputs.recommendations.recommendations.len() as u64,
-            bytes,
-            controls_included: !inputs.controls.is_empty(),
-            iac_included: inputs.cloudformation.is_some() || inputs.terraform.is_some(),
-            iam_included: inputs.iam_model.is_some(),
-            decision: Some(rendered.decision),
-        };
+        let bytes = write_outputs(
+            &mut writer,
+            rendered.profile_json,
+            rendered.markdown,
+            rendered.html,
+            rendered.summary,
+        )
+        .await?;
+        let figures = figures(&inputs, research_profile_sections, bytes, rendered.decision);
         Ok(StageOutcome {
             stage: StageId::Report,
             files: writer.finish(),

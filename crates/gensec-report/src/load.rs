@@ -14,6 +14,7 @@ use gensec_core::contract::validation::ValidationReport;
 use gensec_core::ports::{ObjectStore, read_json};
 use gensec_core::{Error, Result};
 use gensec_kb::ServiceDocumentation;
+use serde::de::DeserializeOwned;
 
 /// A text document of the run: its path relative to the run prefix and its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,80 +51,42 @@ pub async fn load(
     store: &dyn ObjectStore,
     earlier: &[StageOutcome],
 ) -> Result<ReportInputs> {
-    let wrote = |stage: StageId, path: &str| {
-        outcome_of(earlier, stage).is_some_and(|outcome| outcome.wrote(path))
-    };
-    let required = |stage: StageId, path: &str| {
-        if wrote(stage, path) {
-            Ok(ctx.key(path))
-        } else {
-            Err(Error::Fatal(format!(
-                "{path} is missing; the {stage} stage writes it"
-            )))
-        }
-    };
-    let documentation = read_json(
+    let run = RunFiles {
+        ctx,
         store,
-        &required(StageId::Documentation, paths::DOCUMENTATION)?,
-    )
-    .await?;
-    let recommendations =
-        read_json(store, &required(StageId::Analysis, paths::RECOMMENDATIONS)?).await?;
+        earlier,
+    };
+    let documentation = run
+        .required_json(StageId::Documentation, paths::DOCUMENTATION)
+        .await?;
+    let recommendations = run
+        .required_json(StageId::Analysis, paths::RECOMMENDATIONS)
+        .await?;
     let mut warnings = Vec::new();
 
-    let control_set: Option<ControlSet> = if wrote(StageId::Controls, paths::CONTROLS_INDEX) {
-        Some(read_json(store, &ctx.key(paths::CONTROLS_INDEX)).await?)
-    } else {
-        None
-    };
+    let control_set: Option<ControlSet> = run
+        .optional_json(StageId::Controls, paths::CONTROLS_INDEX)
+        .await?;
     let controls = control_set
         .as_ref()
         .map(controls::summarise)
         .unwrap_or_default();
-    let scp_omissions = if wrote(StageId::Controls, paths::SCP_COVERAGE) {
-        let coverage: serde_json::Value = read_json(store, &ctx.key(paths::SCP_COVERAGE)).await?;
-        omissions(&coverage)
-    } else {
-        Vec::new()
-    };
-    let iac: Option<IacIndex> = if wrote(StageId::Iac, paths::IAC_INDEX) {
-        Some(read_json(store, &ctx.key(paths::IAC_INDEX)).await?)
-    } else {
-        None
-    };
-    let mut text_of = async |stage: StageId, path: &str| -> Result<Option<TextFile>> {
-        if !wrote(stage, path) {
-            return Ok(None);
-        }
-        Ok(text(store, &ctx.key(path), &mut warnings)
-            .await?
-            .map(|text| TextFile {
-                path: path.to_string(),
-                text,
-            }))
-    };
-    let cloudformation = text_of(StageId::Iac, paths::TEMPLATE_YAML).await?;
-    let terraform = text_of(StageId::Iac, paths::TERRAFORM).await?;
-    let iam_model = if wrote(StageId::Iam, paths::IAM_MODEL) {
-        Some(read_json::<IamModel>(store, &ctx.key(paths::IAM_MODEL)).await?)
-    } else {
-        None
-    };
-    let policy_dir = format!("{}/", paths::IAM_POLICIES_DIR);
-    let mut policy_paths: Vec<&str> = outcome_of(earlier, StageId::Iam)
-        .map(|outcome| {
-            outcome
-                .files
-                .iter()
-                .map(|file| file.path.as_str())
-                .filter(|path| path.starts_with(&policy_dir) && path.ends_with(".json"))
-                .collect()
-        })
+    let scp_omissions = run
+        .optional_json::<serde_json::Value>(StageId::Controls, paths::SCP_COVERAGE)
+        .await?
+        .map(|coverage| omissions(&coverage))
         .unwrap_or_default();
-    policy_paths.sort_unstable();
+    let iac: Option<IacIndex> = run.optional_json(StageId::Iac, paths::IAC_INDEX).await?;
+    let cloudformation = run
+        .text_file(StageId::Iac, paths::TEMPLATE_YAML, &mut warnings)
+        .await?;
+    let terraform = run
+        .text_file(StageId::Iac, paths::TERRAFORM, &mut warnings)
+        .await?;
+    let iam_model: Option<IamModel> = run.optional_json(StageId::Iam, paths::IAM_MODEL).await?;
     let mut iam_policies = Vec::new();
-    for path in policy_paths {
-        if let Some(file) = text_of(StageId::Iam, path).await? {
+    for path in run.iam_policy_paths() {
+        if let Some(file) = run.text_file(StageId::Iam, path, &mut warnings).await? {
             iam_policies.push(file);
         }
     }
@@ -142,6 +105,77 @@ pub async fn load(
         scp_omissions,
         warnings,
     })
+}
+
+/// The run's files, read only where an earlier stage's outcome says it
+/// wrote them.
+struct RunFiles<'a> {
+    ctx: &'a RunContext,
+    store: &'a dyn ObjectStore,
+    earlier: &'a [StageOutcome],
+}
+
+impl<'a> RunFiles<'a> {
+    fn wrote(&self, stage: StageId, path: &str) -> bool {
+        outcome_of(self.earlier, stage).is_some_and(|outcome| outcome.wrote(path))
+    }
+
+    /// A document the report cannot do without: missing is fatal.
+    async fn required_json<T: DeserializeOwned>(&self, stage: StageId, path: &str) -> Result<T> {
+        if !self.wrote(stage, path) {
+            return Err(Error::Fatal(format!(
+                "{path} is missing; the {stage} stage writes it"
+            )));
+        }
+        read_json(self.store, &self.ctx.key(path)).await
+    }
+
+    /// A document of an optional stage: none when the stage did not write it.
+    async fn optional_json<T: DeserializeOwned>(
+        &self,
+        stage: StageId,
+        path: &str,
+    ) -> Result<Option<T>> {
+        if !self.wrote(stage, path) {
+            return Ok(None);
+        }
+        Ok(Some(read_json(self.store, &self.ctx.key(path)).await?))
+    }
+
+    /// A text document, none when not written or not UTF-8 (with a warning).
+    async fn text_file(
+        &self,
+        stage: StageId,
+        path: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<TextFile>> {
+        if !self.wrote(stage, path) {
+            return Ok(None);
+        }
+        Ok(text(self.store, &self.ctx.key(path), warnings)
+            .await?
+            .map(|text| TextFile {
+                path: path.to_string(),
+                text,
+            }))
+    }
+
+    /// `iam/policies/*.json` as the IAM stage wrote them, sorted.
+    fn iam_policy_paths(&self) -> Vec<&'a str> {
+        let policy_dir = format!("{}/", paths::IAM_POLICIES_DIR);
+        let mut policy_paths: Vec<&str> = outcome_of(self.earlier, StageId::Iam)
+            .map(|outcome| {
+                outcome
+                    .files
+                    .iter()
+                    .map(|file| file.path.as_str())
+                    .filter(|path| path.starts_with(&policy_dir) && path.ends_with(".json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        policy_paths.sort_unstable();
+        policy_paths
+    }
 }
 
 /// The coverage file's `omission_not_enforced` items (under `controls`).

@@ -7,7 +7,7 @@
 //! validation report; without a usable answer the profile is deterministic.
 
 use crate::load::ReportInputs;
-use gensec_core::contract::analysis::MODEL_ITEM_PREFIX;
+use gensec_core::contract::analysis::{MODEL_ITEM_PREFIX, Recommendation};
 use gensec_core::contract::stage::RunContext;
 use gensec_core::contract::stage::Verdicts;
 use gensec_core::llm::names;
@@ -19,7 +19,7 @@ use gensec_core::llm::{
 use gensec_kb::Kb;
 use gensec_kb::names::ServiceNames;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 
 /// Stage name in records and rejections.
@@ -238,6 +238,7 @@ pub fn request(ctx: &RunContext, inputs: &ReportInputs) -> LlmRequest {
 struct Checker<'a> {
     names: ServiceNames<'a>,
     record: &'a mut LlmStageRecord,
+    report: &'a mut Verdicts,
 }
 
 impl Checker<'_> {
@@ -246,6 +247,113 @@ impl Checker<'_> {
         self.record.names_checked += check.names_checked;
         self.record.names_unknown += check.names_unknown;
         check.verdict
+    }
+
+    fn reject(&mut self, item: String, reason: String) {
+        self.record.items_rejected += 1;
+        self.report
+            .reject(format!("{MODEL_ITEM_PREFIX}{item}"), reason);
+    }
+
+    fn accept(&mut self) {
+        self.record.items_accepted += 1;
+        self.report.accept();
+    }
+
+    /// The narrative overview, when present and its names check out.
+    fn overview(&mut self, object: &Map<String, Value>) -> Option<String> {
+        let text = text_of(object.get("overview")).filter(|t| !t.is_empty())?;
+        match self.prose(&text, MAX_OVERVIEW_CHARS) {
+            Ok(()) => {
+                self.accept();
+                Some(text)
+            }
+            Err(reason) => {
+                self.reject("narrative overview".into(), reason);
+                None
+            }
+        }
+    }
+
+    /// The checklist answers that pass, in the order of the questions.
+    fn answers(
+        &mut self,
+        object: &Map<String, Value>,
+        recommendations: &[Recommendation],
+    ) -> Vec<ChecklistAnswer> {
+        let items: Vec<&Value> = match object.get("answers") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(Value::Object(_)) => object.get("answers").into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let mut answers: Vec<ChecklistAnswer> = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            if let Some(answer) = self.answer(index, item, recommendations, &answers) {
+                answers.push(answer);
+            }
+        }
+        answers.sort_by_key(|a| QUESTIONS.iter().position(|(id, _, _)| *id == a.id));
+        answers
+    }
+
+    /// One checklist answer, or none (and a rejection) when it answers no
+    /// known question, repeats one, is empty, cites an unknown
+    /// configuration id or names something unknown.
+    fn answer(
+        &mut self,
+        index: usize,
+        item: &Value,
+        recommendations: &[Recommendation],
+        accepted: &[ChecklistAnswer],
+    ) -> Option<ChecklistAnswer> {
+        let id = text_of(item.get("id")).unwrap_or_else(|| format!("answers[{index}]"));
+        let label = format!("checklist answer {id}");
+        let Some((_, phase, question)) = QUESTIONS.iter().find(|(known, _, _)| *known == id) else {
+            self.reject(
+                label,
+                format!("{id:?} is not one of the checklist questions"),
+            );
+            return None;
+        };
+        if accepted.iter().any(|a| a.id == id) {
+            self.reject(label, "a second answer to the same question".into());
+            return None;
+        }
+        let Some(text) = text_of(item.get("answer")) else {
+            self.reject(label, "the answer is missing".into());
+            return None;
+        };
+        let cited: Vec<String> = match item.get("configuration_ids") {
+            Some(Value::Array(ids)) => ids.iter().filter_map(|id| text_of(Some(id))).collect(),
+            Some(Value::String(id)) => vec![id.clone()],
+            _ => Vec::new(),
+        };
+        self.record.names_checked += cited.len() as u64;
+        let unknown: Vec<&String> = cited
+            .iter()
+            .filter(|id| !recommendations.iter().any(|r| &r.configuration_id == *id))
+            .collect();
+        if !unknown.is_empty() {
+            self.record.names_unknown += unknown.len() as u64;
+            let list: Vec<&str> = unknown.iter().map(|id| id.as_str()).collect();
+            self.reject(
+                label,
+                format!("cites unknown configuration ids: {}", list.join(", ")),
+            );
+            return None;
+        }
+        if let Err(reason) = self.prose(&text, MAX_ANSWER_CHARS) {
+            self.reject(label, reason);
+            return None;
+        }
+        self.accept();
+        Some(ChecklistAnswer {
+            id: id.clone(),
+            phase: phase.to_string(),
+            question: question.to_string(),
+            answer: text,
+            configuration_ids: cited,
+        })
     }
 }
 
@@ -275,97 +383,15 @@ fn validate(
     let recommendations = &inputs.recommendations.recommendations;
     let known: Vec<String> = recommendations
         .iter()
-        .flat_map(gensec_core::contract::analysis::Recommendation::own_names)
+        .flat_map(Recommendation::own_names)
         .collect();
     let mut checker = Checker {
         names: ServiceNames::new(kb, service).with_extra(known),
         record,
+        report,
     };
-    let reject =
-        |checker: &mut Checker<'_>, report: &mut Verdicts, item: String, reason: String| {
-            checker.record.items_rejected += 1;
-            report.reject(format!("{MODEL_ITEM_PREFIX}{item}"), reason);
-        };
-    let accept = |checker: &mut Checker<'_>, report: &mut Verdicts| {
-        checker.record.items_accepted += 1;
-        report.accept();
-    };
-    let mut overview = None;
-    if let Some(text) = text_of(object.get("overview")).filter(|t| !t.is_empty()) {
-        match checker.prose(&text, MAX_OVERVIEW_CHARS) {
-            Ok(()) => {
-                accept(&mut checker, report);
-                overview = Some(text);
-            }
-            Err(reason) => reject(&mut checker, report, "narrative overview".into(), reason),
-        }
-    }
-    let items: Vec<&Value> = match object.get("answers") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(Value::Object(_)) => object.get("answers").into_iter().collect(),
-        _ => Vec::new(),
-    };
-    let mut answers: Vec<ChecklistAnswer> = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let id = text_of(item.get("id")).unwrap_or_else(|| format!("answers[{index}]"));
-        let label = format!("checklist answer {id}");
-        let Some((_, phase, question)) = QUESTIONS.iter().find(|(known, _, _)| *known == id) else {
-            reject(
-                &mut checker,
-                report,
-                label,
-                format!("{id:?} is not one of the checklist questions"),
-            );
-            continue;
-        };
-        if answers.iter().any(|a| a.id == id) {
-            reject(
-                &mut checker,
-                report,
-                label,
-                "a second answer to the same question".into(),
-            );
-            continue;
-        }
-        let Some(text) = text_of(item.get("answer")) else {
-            reject(&mut checker, report, label, "the answer is missing".into());
-            continue;
-        };
-        let cited: Vec<String> = match item.get("configuration_ids") {
-            Some(Value::Array(ids)) => ids.iter().filter_map(|id| text_of(Some(id))).collect(),
-            Some(Value::String(id)) => vec![id.clone()],
-            _ => Vec::new(),
-        };
-        checker.record.names_checked += cited.len() as u64;
-        let unknown: Vec<&String> = cited
-            .iter()
-            .filter(|id| !recommendations.iter().any(|r| &r.configuration_id == *id))
-            .collect();
-        if !unknown.is_empty() {
-            checker.record.names_unknown += unknown.len() as u64;
-            let list: Vec<&str> = unknown.iter().map(|id| id.as_str()).collect();
-            reject(
-                &mut checker,
-                report,
-                label,
-                format!("cites unknown configuration ids: {}", list.join(", ")),
-            );
-            continue;
-        }
-        if let Err(reason) = checker.prose(&text, MAX_ANSWER_CHARS) {
-            reject(&mut checker, report, label, reason);
-            continue;
-        }
-        accept(&mut checker, report);
-        answers.push(ChecklistAnswer {
-            id: id.clone(),
-            phase: phase.to_string(),
-            question: question.to_string(),
-            answer: text,
-            configuration_ids: cited,
-        });
-    }
-    answers.sort_by_key(|a| QUESTIONS.iter().position(|(id, _, _)| *id == a.id));
+    let overview = checker.overview(object);
+    let answers = checker.answers(object, recommendations);
     Ok((overview, answers))
 }
 

@@ -29,6 +29,15 @@ pub fn headline(decision: &PackageDecision) -> String {
 
 pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String {
     let mut out = String::new();
+    write_header(&mut out, profile, decision);
+    write_reasons(&mut out, decision);
+    write_top_risks(&mut out, decision);
+    write_reviewer_inputs(&mut out, decision);
+    out
+}
+
+/// The title, the run's facts and the decision recorded in the library.
+fn write_header(out: &mut String, profile: &ServiceProfile, decision: &PackageDecision) {
     let _ = writeln!(
         out,
         "# {} security package: {}\n",
@@ -67,6 +76,10 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
         }
         None => out.push_str("- Recorded decision: none yet (`gensec library decide`)\n"),
     }
+}
+
+/// "Why": each blocker and condition with its first items.
+fn write_reasons(out: &mut String, decision: &PackageDecision) {
     out.push_str("\n## Why\n\n");
     if decision.reasons.is_empty() {
         out.push_str("No blocker or condition was found.\n");
@@ -94,6 +107,10 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             );
         }
     }
+}
+
+/// "Top risks": STRIDE threats with the controls answering them.
+fn write_top_risks(out: &mut String, decision: &PackageDecision) {
     out.push_str("\n## Top risks (STRIDE)\n\n");
     if decision.top_risks.is_empty() {
         out.push_str("No Critical or High recommendation.\n");
@@ -117,6 +134,10 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
             }
         );
     }
+}
+
+/// "What the reviewer must supply", then where the details are.
+fn write_reviewer_inputs(out: &mut String, decision: &PackageDecision) {
     out.push_str("\n## What the reviewer must supply\n\n");
     for input in &decision.reviewer_inputs {
         let _ = writeln!(
@@ -132,5 +153,4 @@ pub fn markdown(profile: &ServiceProfile, decision: &PackageDecision) -> String 
         "\nDetails: {} (this summary first, then every recommendation, control with its executed cases, template and policy).",
         paths::REPORT_HTML
     );
-    out
 }

@@ -312,89 +312,119 @@ fn finding_blocks(f: &Finding) -> Vec<Block> {
     if !f.sources.is_empty() {
         blocks.push(Block::Source(f.sources.clone()));
     }
-    if !f.properties.is_empty() {
-        blocks.push(Block::Table {
-            headers: vec![
-                "Resource type".into(),
-                "Property".into(),
-                "Type".into(),
-                "Allowed values".into(),
-            ],
-            rows: f
-                .properties
-                .iter()
-                .map(|p| {
-                    vec![
-                        cell(&p.resource_type),
-                        code_cell(&p.property),
-                        cell(list_or(&p.types, "any")),
-                        if p.allowed_values.is_empty() {
-                            cell("")
-                        } else {
-                            code_cell(p.allowed_values.join(", "))
-                        },
-                    ]
-                })
-                .collect(),
-        });
-    }
-    if !f.condition_keys.is_empty() {
-        blocks.push(Block::Table {
-            headers: vec![
-                "Condition key".into(),
-                "Type".into(),
-                "Scope".into(),
-                "Description (IAM reference)".into(),
-            ],
-            rows: f
-                .condition_keys
-                .iter()
-                .map(|k| {
-                    vec![
-                        code_cell(&k.name),
-                        cell(&k.value_type),
-                        cell(&k.scope),
-                        cell(&k.description),
-                    ]
-                })
-                .collect(),
-        });
-    }
-    if !f.config_rules.is_empty() {
-        blocks.push(Block::Table {
-            headers: vec!["Config rule".into(), "Description".into()],
-            rows: f
-                .config_rules
-                .iter()
-                .map(|r| vec![code_cell(&r.identifier), cell(&r.description)])
-                .collect(),
-        });
-    }
-    if !f.recommendations.is_empty() {
-        blocks.push(Block::Table {
-            headers: vec![
-                "Recommendation".into(),
-                "Resource type".into(),
-                "Property".into(),
-                "Value".into(),
-                "Priority".into(),
-            ],
-            rows: f
-                .recommendations
-                .iter()
-                .map(|r| {
-                    vec![
-                        cell(&r.configuration_id),
-                        cell(&r.resource_type),
-                        code_cell(&r.property),
-                        code_cell(short(&r.value)),
-                        cell(r.priority.as_str()),
-                    ]
-                })
-                .collect(),
-        });
-    }
+    blocks.extend(
+        [
+            property_table(f),
+            condition_key_table(f),
+            config_rule_table(f),
+            recommendation_table(f),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     blocks
+}
+
+/// The schema properties the finding rests on.
+fn property_table(f: &Finding) -> Option<Block> {
+    if f.properties.is_empty() {
+        return None;
+    }
+    Some(Block::Table {
+        headers: vec![
+            "Resource type".into(),
+            "Property".into(),
+            "Type".into(),
+            "Allowed values".into(),
+        ],
+        rows: f
+            .properties
+            .iter()
+            .map(|p| {
+                vec![
+                    cell(&p.resource_type),
+                    code_cell(&p.property),
+                    cell(list_or(&p.types, "any")),
+                    if p.allowed_values.is_empty() {
+                        cell("")
+                    } else {
+                        code_cell(p.allowed_values.join(", "))
+                    },
+                ]
+            })
+            .collect(),
+    })
+}
+
+/// The IAM condition keys the finding rests on.
+fn condition_key_table(f: &Finding) -> Option<Block> {
+    if f.condition_keys.is_empty() {
+        return None;
+    }
+    Some(Block::Table {
+        headers: vec![
+            "Condition key".into(),
+            "Type".into(),
+            "Scope".into(),
+            "Description (IAM reference)".into(),
+        ],
+        rows: f
+            .condition_keys
+            .iter()
+            .map(|k| {
+                vec![
+                    code_cell(&k.name),
+                    cell(&k.value_type),
+                    cell(&k.scope),
+                    cell(&k.description),
+                ]
+            })
+            .collect(),
+    })
+}
+
+/// The Config rules the finding rests on.
+fn config_rule_table(f: &Finding) -> Option<Block> {
+    if f.config_rules.is_empty() {
+        return None;
+    }
+    Some(Block::Table {
+        headers: vec!["Config rule".into(), "Description".into()],
+        rows: f
+            .config_rules
+            .iter()
+            .map(|r| vec![code_cell(&r.identifier), cell(&r.description)])
+            .collect(),
+    })
+}
+
+/// The recommendations answering the finding.
+fn recommendation_table(f: &Finding) -> Option<Block> {
+    if f.recommendations.is_empty() {
+        return None;
+    }
+    Some(Block::Table {
+        headers: vec![
+            "Recommendation".into(),
+            "Resource type".into(),
+            "Property".into(),
+            "Value".into(),
+            "Priority".into(),
+        ],
+        rows: f
+            .recommendations
+            .iter()
+            .map(|r| {
+                vec![
+                    cell(&r.configuration_id),
+                    cell(&r.resource_type),
+                    code_cell(&r.property),
+                    code_cell(short(&r.value)),
+                    cell(r.priority.as_str()),
+                ]
+            })
+            .collect(),
+    })
 }
 
 fn compliance(profile: &ServiceProfile) -> Vec<ViewSection> {

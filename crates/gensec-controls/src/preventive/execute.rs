@@ -225,51 +225,99 @@ fn cases(
 ) -> Result<Vec<Case>, String> {
     let spec = &candidate.spec;
     let own_keys = condition_keys(spec.condition.as_ref());
-    let scope = spec.resource_type.as_deref();
     let mut cases = Vec::new();
-    let none = BTreeMap::new();
     for action in &spec.actions {
         let mut rest = compliant_values(kb, action, package.iter().copied());
         rest.retain(|key, _| !own_keys.iter().any(|own| own.eq_ignore_ascii_case(key)));
-        let mut push =
-            |name: String, principal: &str, values: &BTreeMap<String, Value>, expected| {
-                let mut all = values.clone();
-                if principal == WORKLOAD_PRINCIPAL {
-                    for (key, value) in &rest {
-                        all.entry(key.clone()).or_insert_with(|| value.clone());
-                    }
-                }
-                let mut keys = own_keys.clone();
-                keys.extend(all.keys().filter(|k| !own_keys.contains(k)).cloned());
-                call(kb, action, principal, &all, &keys, scope).map(|call| {
-                    cases.push(Case {
-                        name: format!("{action}: {name}"),
-                        call,
-                        expected,
-                    });
-                })
-            };
+        let mut action_cases = ActionCases {
+            kb,
+            action,
+            own_keys: &own_keys,
+            rest,
+            scope: spec.resource_type.as_deref(),
+            cases: &mut cases,
+        };
         if spec.condition.is_none() {
-            push(
-                "any principal".into(),
-                WORKLOAD_PRINCIPAL,
-                &none,
-                Verdict::Denied,
-            )?;
-            for pattern in exemptions
-                .break_glass_principal_arns
-                .iter()
-                .chain(&exemptions.deployer_principal_arns)
-            {
-                push(
-                    format!("exempt principal {pattern}"),
-                    &sample_principal(pattern),
-                    &none,
-                    Verdict::Allowed,
-                )?;
-            }
-            continue;
+            action_cases.unconditional(exemptions)?;
+        } else {
+            action_cases.conditional(candidate, exemptions)?;
         }
+    }
+    Ok(cases)
+}
+
+/// The cases of one action of a statement. A workload principal's call
+/// also carries the compliant values the rest of the package asks for, so
+/// only this statement decides it.
+struct ActionCases<'a> {
+    kb: &'a Kb,
+    action: &'a str,
+    own_keys: &'a [String],
+    rest: BTreeMap<String, Value>,
+    scope: Option<&'a str>,
+    cases: &'a mut Vec<Case>,
+}
+
+impl ActionCases<'_> {
+    fn push(
+        &mut self,
+        name: String,
+        principal: &str,
+        values: &BTreeMap<String, Value>,
+        expected: Verdict,
+    ) -> Result<(), String> {
+        let mut all = values.clone();
+        if principal == WORKLOAD_PRINCIPAL {
+            for (key, value) in &self.rest {
+                all.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        let mut keys = self.own_keys.to_vec();
+        keys.extend(all.keys().filter(|k| !self.own_keys.contains(k)).cloned());
+        let call = call(self.kb, self.action, principal, &all, &keys, self.scope)?;
+        self.cases.push(Case {
+            name: format!("{}: {name}", self.action),
+            call,
+            expected,
+        });
+        Ok(())
+    }
+
+    /// An unconditional Deny: denied to any principal, allowed to each
+    /// exempt one.
+    fn unconditional(&mut self, exemptions: &ScpExemptions) -> Result<(), String> {
+        let none = BTreeMap::new();
+        self.push(
+            "any principal".into(),
+            WORKLOAD_PRINCIPAL,
+            &none,
+            Verdict::Denied,
+        )?;
+        for pattern in exemptions
+            .break_glass_principal_arns
+            .iter()
+            .chain(&exemptions.deployer_principal_arns)
+        {
+            self.push(
+                format!("exempt principal {pattern}"),
+                &sample_principal(pattern),
+                &none,
+                Verdict::Allowed,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A conditional Deny: the insecure request and (as stated) the request
+    /// without the key denied or allowed, the compliant request allowed,
+    /// and break-glass principals allowed even the insecure request.
+    fn conditional(
+        &mut self,
+        candidate: &Candidate,
+        exemptions: &ScpExemptions,
+    ) -> Result<(), String> {
+        let spec = &candidate.spec;
+        let none = BTreeMap::new();
         if spec.compliant.is_empty() {
             return Err(format!(
                 "{}: a conditional statement needs a compliant request to be executed against",
@@ -277,7 +325,7 @@ fn cases(
             ));
         }
         if !spec.insecure.is_empty() {
-            push(
+            self.push(
                 format!("insecure request {}", describe(&spec.insecure)),
                 WORKLOAD_PRINCIPAL,
                 &spec.insecure,
@@ -291,8 +339,8 @@ fn cases(
             WhenOmitted::NotEnforced(_) => Some(("not enforced at this call", Verdict::Allowed)),
         };
         if let Some((why, expected)) = omitted {
-            push(
-                format!("request without {} ({why})", own_keys.join(", ")),
+            self.push(
+                format!("request without {} ({why})", self.own_keys.join(", ")),
                 WORKLOAD_PRINCIPAL,
                 &none,
                 expected,
@@ -303,7 +351,7 @@ fn cases(
                 candidate.configuration_id
             ));
         }
-        push(
+        self.push(
             format!("compliant request {}", describe(&spec.compliant)),
             WORKLOAD_PRINCIPAL,
             &spec.compliant,
@@ -315,15 +363,15 @@ fn cases(
             &spec.insecure
         };
         for pattern in &exemptions.break_glass_principal_arns {
-            push(
+            self.push(
                 format!("break-glass principal {pattern}"),
                 &sample_principal(pattern),
                 insecure,
                 Verdict::Allowed,
             )?;
         }
+        Ok(())
     }
-    Ok(cases)
 }
 
 fn describe(values: &BTreeMap<String, Value>) -> String {
@@ -473,80 +521,17 @@ pub fn execute(
     exemptions: &ScpExemptions,
 ) -> Result<Execution, String> {
     let mut execution = Execution::default();
-    let mut own: BTreeMap<usize, Vec<Case>> = BTreeMap::new();
     let package: Vec<&PreventiveSpec> = candidates.iter().map(|c| &c.spec).collect();
-    for (index, candidate) in candidates.iter().enumerate() {
-        match cases(kb, candidate, &package, exemptions) {
-            Ok(cases) => {
-                own.insert(index, cases);
-            }
-            Err(reason) => {
-                execution.dropped.insert(index, reason);
-            }
-        }
-    }
+    let own = own_cases(kb, candidates, &package, exemptions, &mut execution);
     let deployer = deployer_principal(exemptions);
     let mut kept: BTreeSet<usize> = own.keys().copied().collect();
     loop {
         let set = policy_set(candidates, &kept)?;
         let mut failed: BTreeMap<usize, String> = BTreeMap::new();
-        let mut passed: BTreeMap<usize, Vec<ExecutedCase>> = BTreeMap::new();
-        for index in &kept {
-            for case in &own[index] {
-                let contexts = case.call.contexts(kb).map_err(|err| err.to_string())?;
-                let decision = set.evaluate_call(&contexts);
-                let actual = verdict(decision.outcome);
-                let by_this = denying(&decision).contains(index);
-                let ok = match case.expected {
-                    Verdict::Denied => actual == Verdict::Denied && by_this,
-                    _ => actual == Verdict::Allowed,
-                };
-                if ok {
-                    passed.entry(*index).or_default().push(ExecutedCase {
-                        name: case.name.clone(),
-                        expected: case.expected,
-                        actual,
-                    });
-                    continue;
-                }
-                let culprits = if case.expected == Verdict::Denied {
-                    BTreeSet::from([*index])
-                } else {
-                    denying(&decision)
-                };
-                for culprit in culprits {
-                    failed.entry(culprit).or_insert_with(|| {
-                        format!(
-                            "case \"{}\" expected {:?}, got {:?}: {}",
-                            case.name,
-                            case.expected,
-                            actual,
-                            decision.to_string().replace('\n', "; ")
-                        )
-                    });
-                }
-            }
-        }
+        let passed = run_own_cases(kb, &set, &kept, &own, &mut failed)?;
         let live: Vec<&PreventiveSpec> = kept.iter().map(|i| &candidates[*i].spec).collect();
         let template = template_calls(kb, resource_types, &live, &deployer)?;
-        let mut template_cases = Vec::new();
-        for (name, call) in &template {
-            let contexts = call.contexts(kb).map_err(|err| err.to_string())?;
-            let decision = set.evaluate_call(&contexts);
-            let actual = verdict(decision.outcome);
-            if actual == Verdict::Denied {
-                for culprit in denying(&decision) {
-                    failed.entry(culprit).or_insert_with(|| {
-                        format!("denies a call the package's own template needs: {name}")
-                    });
-                }
-            }
-            template_cases.push(ExecutedCase {
-                name: name.clone(),
-                expected: Verdict::Allowed,
-                actual,
-            });
-        }
+        let template_cases = run_template_calls(kb, &set, &template, &mut failed)?;
         if failed.is_empty() {
             execution.passed = passed;
             execution.template_calls = template_cases;
@@ -557,6 +542,108 @@ pub fn execute(
             execution.dropped.insert(index, reason);
         }
     }
+}
+
+/// Each candidate's own cases; a candidate whose cases cannot be built is
+/// dropped with the reason.
+fn own_cases(
+    kb: &Kb,
+    candidates: &[Candidate],
+    package: &[&PreventiveSpec],
+    exemptions: &ScpExemptions,
+    execution: &mut Execution,
+) -> BTreeMap<usize, Vec<Case>> {
+    let mut own: BTreeMap<usize, Vec<Case>> = BTreeMap::new();
+    for (index, candidate) in candidates.iter().enumerate() {
+        match cases(kb, candidate, package, exemptions) {
+            Ok(cases) => {
+                own.insert(index, cases);
+            }
+            Err(reason) => {
+                execution.dropped.insert(index, reason);
+            }
+        }
+    }
+    own
+}
+
+/// The kept candidates' cases against the policy set: the cases each passed;
+/// a failing case blames its own statement (a Deny that did not happen) or
+/// the statements that denied it (an Allow that did not happen).
+fn run_own_cases(
+    kb: &Kb,
+    set: &PolicySet,
+    kept: &BTreeSet<usize>,
+    own: &BTreeMap<usize, Vec<Case>>,
+    failed: &mut BTreeMap<usize, String>,
+) -> Result<BTreeMap<usize, Vec<ExecutedCase>>, String> {
+    let mut passed: BTreeMap<usize, Vec<ExecutedCase>> = BTreeMap::new();
+    for index in kept {
+        for case in &own[index] {
+            let contexts = case.call.contexts(kb).map_err(|err| err.to_string())?;
+            let decision = set.evaluate_call(&contexts);
+            let actual = verdict(decision.outcome);
+            let by_this = denying(&decision).contains(index);
+            let ok = match case.expected {
+                Verdict::Denied => actual == Verdict::Denied && by_this,
+                _ => actual == Verdict::Allowed,
+            };
+            if ok {
+                passed.entry(*index).or_default().push(ExecutedCase {
+                    name: case.name.clone(),
+                    expected: case.expected,
+                    actual,
+                });
+                continue;
+            }
+            let culprits = if case.expected == Verdict::Denied {
+                BTreeSet::from([*index])
+            } else {
+                denying(&decision)
+            };
+            for culprit in culprits {
+                failed.entry(culprit).or_insert_with(|| {
+                    format!(
+                        "case \"{}\" expected {:?}, got {:?}: {}",
+                        case.name,
+                        case.expected,
+                        actual,
+                        decision.to_string().replace('\n', "; ")
+                    )
+                });
+            }
+        }
+    }
+    Ok(passed)
+}
+
+/// The package's own template calls against the policy set: each must be
+/// allowed, and a statement denying one fails.
+fn run_template_calls(
+    kb: &Kb,
+    set: &PolicySet,
+    template: &[(String, ApiCall)],
+    failed: &mut BTreeMap<usize, String>,
+) -> Result<Vec<ExecutedCase>, String> {
+    let mut template_cases = Vec::new();
+    for (name, call) in template {
+        let contexts = call.contexts(kb).map_err(|err| err.to_string())?;
+        let decision = set.evaluate_call(&contexts);
+        let actual = verdict(decision.outcome);
+        if actual == Verdict::Denied {
+            for culprit in denying(&decision) {
+                failed.entry(culprit).or_insert_with(|| {
+                    format!("denies a call the package's own template needs: {name}")
+                });
+            }
+        }
+        template_cases.push(ExecutedCase {
+            name: name.clone(),
+            expected: Verdict::Allowed,
+            actual,
+        });
+    }
+    Ok(template_cases)
 }
 
 /// One candidate's cases as cross-check corpus cases (the statement alone

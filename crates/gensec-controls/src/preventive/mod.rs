@@ -320,21 +320,48 @@ pub fn build(
         dropped,
         template_calls,
     } = execute::execute(kb, &candidates, resource_types, exemptions)?;
-    for (index, reason) in &dropped {
+    record_dropped(&candidates, &dropped, &mut out, report);
+    let merged = merge_passed(&candidates, passed, &mut out, report);
+    let (statements, owners) = ordered_statements(service_id, merged);
+    add_documents(statements, &owners, template_calls.len(), &mut out)?;
+    out.template_calls = template_calls;
+    Ok(out)
+}
+
+/// The configuration ids and executed cases behind each statement, by Sid.
+type StatementOwners = BTreeMap<String, (Vec<String>, Vec<ExecutedCase>)>;
+
+/// A rejection and a gap for each candidate a case caught.
+fn record_dropped(
+    candidates: &[Candidate],
+    dropped: &BTreeMap<usize, String>,
+    out: &mut PreventiveOutput,
+    report: &mut Verdicts,
+) {
+    for (index, reason) in dropped {
         let candidate = &candidates[*index];
         report.reject(
             format!("SCP for {}", candidate.configuration_id),
             reason.clone(),
         );
         gap(
-            &mut out,
+            out,
             &candidate.configuration_id,
             GapCause::Rejected,
             "rejected",
             format!("statement {} dropped: {reason}", candidate.statement),
         );
     }
-    // Merge kept statements that share a condition and resource: one Deny each.
+}
+
+/// Kept statements that share a condition and resource, merged: one Deny
+/// each, keyed by their shape without actions.
+fn merge_passed(
+    candidates: &[Candidate],
+    passed: BTreeMap<usize, Vec<ExecutedCase>>,
+    out: &mut PreventiveOutput,
+    report: &mut Verdicts,
+) -> BTreeMap<String, MergedStatement> {
     let mut merged: BTreeMap<String, MergedStatement> = BTreeMap::new();
     for (index, cases) in passed {
         report.accept();
@@ -367,8 +394,17 @@ pub fn build(
             }));
         }
     }
+    merged
+}
+
+/// The merged statements with their Sids and keys in a fixed order, and
+/// who owns each Sid.
+fn ordered_statements(
+    service_id: &str,
+    merged: BTreeMap<String, MergedStatement>,
+) -> (Vec<Value>, StatementOwners) {
     let mut statements = Vec::new();
-    let mut owners: BTreeMap<String, (Vec<String>, Vec<ExecutedCase>)> = BTreeMap::new();
+    let mut owners: StatementOwners = BTreeMap::new();
     for (index, merged) in merged.into_values().enumerate() {
         let MergedStatement {
             shape: mut statement,
@@ -387,6 +423,17 @@ pub fn build(
         owners.insert(sid.clone(), (ids, cases));
         statements.push(ordered);
     }
+    (statements, owners)
+}
+
+/// The statements packed into SCP documents, each statement a control with
+/// the cases of its owner that concern its actions.
+fn add_documents(
+    statements: Vec<Value>,
+    owners: &StatementOwners,
+    template_call_count: usize,
+    out: &mut PreventiveOutput,
+) -> Result<(), String> {
     for (number, document) in pack(statements)?.into_iter().enumerate() {
         let path = paths::scp(number + 1);
         let file = format!("scp-{}.json", number + 1);
@@ -433,7 +480,7 @@ pub fn build(
                     format!("the document is within {SCP_MAX_CHARS} characters"),
                     format!(
                         "none of the {} calls CloudFormation makes to create and update the package's resources is denied",
-                        template_calls.len()
+                        template_call_count
                     ),
                 ],
                 cases,
@@ -441,8 +488,7 @@ pub fn build(
         }
         out.documents.push(policy(&document));
     }
-    out.template_calls = template_calls;
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
