@@ -649,3 +649,52 @@ fn eight_parallel_runs_on_one_database_and_output_root_lose_and_mix_nothing() {
     );
     assert!(count("SELECT COUNT(*) FROM library_history") > 0);
 }
+
+/// Runs made on the fly with `--service` in the same instant each get their
+/// own request id, package and tracking row (ids once had one-second
+/// resolution, and the second run overwrote the first one's package and
+/// mixed the requesters on one row).
+#[test]
+fn service_runs_started_together_get_their_own_ids_and_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let requesters: Vec<String> = (0..6).map(|index| format!("team-{index}")).collect();
+    let outputs = in_parallel(
+        dir.path(),
+        requesters
+            .iter()
+            .map(|requester| {
+                ["run", "--json", "--service", "SQS", "--requester", requester]
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .collect(),
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for output in &outputs {
+        let report: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
+        let id = report["request_id"].as_str().unwrap().to_string();
+        assert_eq!(report["attempt"], 1, "{id} reused an earlier request");
+        let package = dir.path().join("gensec-out/sqs").join(&id);
+        assert!(package.join("manifest.json").is_file(), "{id}: no package");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), requesters.len(), "request ids collided: {ids:?}");
+
+    let conn = rusqlite::Connection::open(dir.path().join("gensec.db")).unwrap();
+    let mut rows: Vec<(String, String)> = conn
+        .prepare("SELECT request_id, requester FROM requests")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.sort();
+    let mut tracked_requesters: Vec<&str> = rows.iter().map(|(_, who)| who.as_str()).collect();
+    tracked_requesters.sort_unstable();
+    assert_eq!(tracked_requesters, requesters);
+    assert_eq!(
+        rows.iter().map(|(id, _)| id.clone()).collect::<std::collections::BTreeSet<_>>(),
+        ids
+    );
+}
