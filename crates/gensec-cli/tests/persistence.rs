@@ -663,10 +663,17 @@ fn service_runs_started_together_get_their_own_ids_and_packages() {
         requesters
             .iter()
             .map(|requester| {
-                ["run", "--json", "--service", "SQS", "--requester", requester]
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect()
+                [
+                    "run",
+                    "--json",
+                    "--service",
+                    "SQS",
+                    "--requester",
+                    requester,
+                ]
+                .iter()
+                .map(ToString::to_string)
+                .collect()
             })
             .collect(),
     );
@@ -694,7 +701,9 @@ fn service_runs_started_together_get_their_own_ids_and_packages() {
     tracked_requesters.sort_unstable();
     assert_eq!(tracked_requesters, requesters);
     assert_eq!(
-        rows.iter().map(|(id, _)| id.clone()).collect::<std::collections::BTreeSet<_>>(),
+        rows.iter()
+            .map(|(id, _)| id.clone())
+            .collect::<std::collections::BTreeSet<_>>(),
         ids
     );
 }
