@@ -32,6 +32,22 @@ const SERVICES: &[&str] = &[
     "Bedrock",
     "SageMaker",
     "Secrets Manager",
+    "DocumentDB",
+    "Neptune",
+    "Redshift Serverless",
+    "MSK",
+    "FSx",
+    "EMR",
+    "Athena",
+    "Glue",
+    "Firehose",
+    "Backup",
+    "Timestream",
+    "Lake Formation",
+    "Kinesis",
+    "MemoryDB",
+    "EFS",
+    "ElastiCache",
 ];
 
 /// The tagging control's id in the catalogue.

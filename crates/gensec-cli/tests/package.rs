@@ -488,7 +488,28 @@ async fn named_services_get_valid_templates_and_least_privilege_policies() {
 }
 
 /// Services beyond the seventeen whose SCPs and templates must agree.
-const MORE_SERVICES: &[&str] = &["QuickSight", "Bedrock", "SageMaker", "Secrets Manager"];
+const MORE_SERVICES: &[&str] = &[
+    "QuickSight",
+    "Bedrock",
+    "SageMaker",
+    "Secrets Manager",
+    "DocumentDB",
+    "Neptune",
+    "Redshift Serverless",
+    "MSK",
+    "FSx",
+    "EMR",
+    "Athena",
+    "Glue",
+    "Firehose",
+    "Backup",
+    "Timestream",
+    "Lake Formation",
+    "Kinesis",
+    "MemoryDB",
+    "EFS",
+    "ElastiCache",
+];
 
 /// The SCPs as written, every statement's executed cases, and every call
 /// CloudFormation makes to create and update the resource types of the

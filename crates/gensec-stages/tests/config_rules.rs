@@ -37,6 +37,23 @@ const SERVICES: &[&str] = &[
     "Bedrock",
     "SageMaker",
     "Secrets Manager",
+    "DocumentDB",
+    "Neptune",
+    "Redshift Serverless",
+    "MSK",
+    "FSx",
+    "EMR",
+    "Athena",
+    "Glue",
+    "Firehose",
+    "Backup",
+    "Timestream",
+    "Lake Formation",
+    "Kinesis",
+    "MemoryDB",
+    "Glacier",
+    "EFS",
+    "ElastiCache",
 ];
 
 /// Configuration-item paths a Guard policy reads, as recorded paths without
