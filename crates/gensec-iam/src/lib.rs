@@ -196,6 +196,7 @@ fn settings_for(
         mfa: kind.mfa_enforced() && profile.security_operations.access_management.mfa_required,
         tag_scoped: kind.tag_scoped(),
         tag_condition_key: profile.tagging.persona_condition_key(),
+        untagged_types: curated.untagged_types(),
         regions: profile.allowed_regions.clone(),
         passed_to_services: curated.passed_to(&doc.iam_prefixes),
         service_linked_roles: curated.service_linked_roles(&doc.iam_prefixes),
