@@ -333,6 +333,7 @@ pub fn build(
     if profile.data_protection.key_management == KeyManagement::CustomerManaged {
         add_customer_managed_key(kb, curated, &mut template, &mut out);
     }
+    own_keys_policy(kb, curated, &mut template, &mut out);
     if let Some(tagging) = tagging {
         apply_tags(kb, &mut template["Resources"], tagging);
     }
@@ -436,6 +437,39 @@ fn add_customer_managed_key(kb: &Kb, curated: &Curated, template: &mut Value, ou
         let policy = key_policy::build(kb, curated, &users);
         template["Resources"][KMS_KEY_RESOURCE] = customer_managed_key(&policy.document);
         out.key_policy = Some(policy);
+    }
+}
+
+/// A key the package itself declares (the KMS package's) gets the same
+/// executed key policy in place of KMS's default one (`kms:*` for the
+/// account): for the resource types that use it, or, when none does, use
+/// left to the account's IAM policies.
+fn own_keys_policy(kb: &Kb, curated: &Curated, template: &mut Value, out: &mut Hardened) {
+    let own: Vec<String> = template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(id, resource)| {
+            *id != KMS_KEY_RESOURCE
+                && resource["Type"] == "AWS::KMS::Key"
+                && resource["Properties"].get("KeyPolicy").is_none()
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in own {
+        let mut users: Vec<String> = template["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, resource)| resource["Type"] != "AWS::KMS::Alias")
+            .filter(|(_, resource)| references(&resource["Properties"], &id))
+            .filter_map(|(_, resource)| resource["Type"].as_str().map(str::to_string))
+            .collect();
+        users.sort();
+        users.dedup();
+        let policy = key_policy::build(kb, curated, &users);
+        template["Resources"][&id]["Properties"]["KeyPolicy"] = policy.document.clone();
+        out.key_policy.get_or_insert(policy);
     }
 }
 

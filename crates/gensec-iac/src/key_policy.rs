@@ -68,10 +68,16 @@ pub struct KeyPolicy {
 struct Uses {
     via_services: BTreeSet<String>,
     principals: Vec<ServicePrincipalUse>,
+    /// A key no resource of the package uses (the KMS package's own key):
+    /// the account's IAM policies decide who uses it, in this account only.
+    through_iam: bool,
 }
 
 fn uses(kb: &Kb, curated: &Curated, users: &[String], problems: &mut Vec<String>) -> Uses {
-    let mut uses = Uses::default();
+    let mut uses = Uses {
+        through_iam: users.is_empty(),
+        ..Uses::default()
+    };
     for resource_type in users {
         let namespace = resource_type
             .splitn(3, "::")
@@ -135,6 +141,28 @@ fn document(uses: &Uses) -> Value {
         "Action": ADMIN_ACTIONS,
         "Resource": "*"
     })];
+    if uses.through_iam {
+        let caller = json!({"kms:CallerAccount": sub("${AWS::AccountId}")});
+        statements.push(json!({
+            "Sid": "UseByThisAccountThroughIam",
+            "Effect": "Allow",
+            "Principal": account_root(),
+            "Action": USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": caller}
+        }));
+        statements.push(json!({
+            "Sid": "GrantOnlyForAwsResources",
+            "Effect": "Allow",
+            "Principal": account_root(),
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+                "StringEquals": caller
+            }
+        }));
+    }
     if !uses.via_services.is_empty() {
         let through = json!({
             "kms:CallerAccount": sub("${AWS::AccountId}"),
@@ -297,13 +325,17 @@ fn cases(uses: &Uses) -> Vec<Case> {
             iam_allows: true,
             expected: Verdict::Allowed,
         },
-        Case {
+    ];
+    if uses.through_iam {
+        cases.extend(iam_delegated_cases(&call, &workload, &outsider));
+    } else {
+        cases.push(Case {
             name: "kms:Decrypt called directly, not through a service".into(),
             context: call(&workload, "kms:Decrypt").with("kms:CallerAccount", SAMPLE_ACCOUNT),
             iam_allows: true,
             expected: Verdict::Denied,
-        },
-    ];
+        });
+    }
     for service in &uses.via_services {
         let endpoint = format!("{service}.{SAMPLE_REGION}.amazonaws.com");
         for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
@@ -377,6 +409,58 @@ fn cases(uses: &Uses) -> Vec<Case> {
     cases
 }
 
+/// A key whose use the account's IAM policies decide: a role with such a
+/// policy uses it, one without or from another account does not, grants
+/// only for AWS resources.
+fn iam_delegated_cases(
+    call: &dyn Fn(&str, &str) -> RequestContext,
+    workload: &str,
+    outsider: &str,
+) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (principal, account, iam_allows, expected, who) in [
+        (
+            workload,
+            SAMPLE_ACCOUNT,
+            true,
+            Verdict::Allowed,
+            "a role of the account its IAM policy allows",
+        ),
+        (
+            workload,
+            SAMPLE_ACCOUNT,
+            false,
+            Verdict::Denied,
+            "a role of the account without an IAM policy",
+        ),
+        (
+            outsider,
+            OTHER_ACCOUNT,
+            true,
+            Verdict::Denied,
+            "a role of another account",
+        ),
+    ] {
+        cases.push(Case {
+            name: format!("kms:Decrypt by {who}"),
+            context: call(principal, "kms:Decrypt").with("kms:CallerAccount", account),
+            iam_allows,
+            expected,
+        });
+    }
+    for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
+        cases.push(Case {
+            name: format!("kms:CreateGrant with kms:GrantIsForAWSResource={for_resource}"),
+            context: call(workload, "kms:CreateGrant")
+                .with("kms:CallerAccount", SAMPLE_ACCOUNT)
+                .with("kms:GrantIsForAWSResource", for_resource),
+            iam_allows: true,
+            expected,
+        });
+    }
+    cases
+}
+
 /// The key policy's cases for an independent evaluator: the resolved policy
 /// as the resource policy, an identity policy allowing every KMS action
 /// where the caller has one, and the verdict gensec requires.
@@ -424,7 +508,11 @@ pub fn corpus_cases(
             (index, case, simulator)
         })
         .map(|(index, case, simulator)| CorpusCase {
-            id: format!("key-policy/{}/{index}", users.join("+")),
+            id: if users.is_empty() {
+                format!("key-policy/own-key/{index}")
+            } else {
+                format!("key-policy/{}/{index}", users.join("+"))
+            },
             category: "catalogue-key-policy".into(),
             description: case.name,
             identity_policies: if case.iam_allows {
@@ -447,6 +535,8 @@ pub fn corpus_cases(
 
 /// Build the key policy for the resource types that use the key, and run
 /// it against its cases.
+/// A key no resource of the package uses (`users` empty, the KMS package's
+/// own key) leaves its use to the account's IAM policies, in this account.
 pub fn build(kb: &Kb, curated: &Curated, users: &[String]) -> KeyPolicy {
     let mut problems = Vec::new();
     let uses = uses(kb, curated, users, &mut problems);
@@ -559,6 +649,33 @@ mod tests {
                 .filter(|c| c.name.contains("444455556666"))
                 .count(),
             2
+        );
+        assert!(policy.cases.iter().all(ExecutedCase::passed));
+    }
+
+    #[test]
+    fn a_key_no_resource_uses_is_used_through_iam_in_this_account_only() {
+        let policy = built(&[]);
+        assert!(policy.problems.is_empty(), "{:?}", policy.problems);
+        let text = policy.document.to_string();
+        assert!(text.contains("UseByThisAccountThroughIam"), "{text}");
+        assert!(
+            !text.contains("kms:*"),
+            "administration is separated from use"
+        );
+        let verdict = |name: &str| {
+            policy
+                .cases
+                .iter()
+                .find(|c| c.name.contains(name))
+                .map(|c| c.actual)
+        };
+        assert_eq!(verdict("its IAM policy allows"), Some(Verdict::Allowed));
+        assert_eq!(verdict("without an IAM policy"), Some(Verdict::Denied));
+        assert_eq!(verdict("another account"), Some(Verdict::Denied));
+        assert_eq!(
+            verdict("GrantIsForAWSResource=false"),
+            Some(Verdict::Denied)
         );
         assert!(policy.cases.iter().all(ExecutedCase::passed));
     }

@@ -114,10 +114,12 @@ fn takes_resource_tags(service: &IamService, action: &IamAction, type_name: &str
             .any(|r| listed(&r.condition_keys))
 }
 
-/// A call of `item` on package resources of its scoped types, carrying `tags`.
+/// A call of `item` on package resources of its scoped types, carrying
+/// `tags` where the resource type's requests carry them.
 fn call_on_package(
     kind: PersonaKind,
     item: &Granted<'_>,
+    settings: &Settings,
     tags: &[(String, String)],
 ) -> Option<ApiCall> {
     let mut call = ApiCall::new(&item.full, principal(kind))
@@ -140,7 +142,9 @@ fn call_on_package(
         let format = definition.arn_formats.first()?;
         let arn = substitute(&resource_arn(format).replace('*', "sample"));
         let mut spec = ResourceSpec::arn(arn);
-        if takes_resource_tags(item.service, item.action, type_name) {
+        if takes_resource_tags(item.service, item.action, type_name)
+            && !settings.untagged(&item.prefix, type_name)
+        {
             for (key, value) in tags {
                 spec = spec.with(format!("aws:ResourceTag/{key}"), value.as_str());
             }
@@ -274,7 +278,7 @@ pub fn cases(
             if via.is_some() {
                 continue; // the key cases below
             }
-            if let Some(call) = call_on_package(kind, item, &ours) {
+            if let Some(call) = call_on_package(kind, item, settings, &ours) {
                 push(
                     format!(
                         "{} on the package's resources tagged {scope_key}={SAMPLE_WORKLOAD}",
@@ -288,7 +292,7 @@ pub fn cases(
             if kind == PersonaKind::ApplicationRuntime
                 && settings.tag_scoped
                 && !ours.is_empty()
-                && let Some(call) = call_on_package(kind, item, &theirs)
+                && let Some(call) = call_on_package(kind, item, settings, &theirs)
                 && item
                     .conditions(settings)
                     .values()
@@ -321,7 +325,7 @@ pub fn cases(
                     action,
                     service,
                 };
-                if let Some(call) = call_on_package(kind, &item, &ours) {
+                if let Some(call) = call_on_package(kind, &item, settings, &ours) {
                     push(
                         format!("data read {full} on the package's resources"),
                         &full,
@@ -451,7 +455,7 @@ pub fn cases(
                 action,
                 service,
             };
-            if let Some(call) = call_on_package(kind, &item, &ours) {
+            if let Some(call) = call_on_package(kind, &item, settings, &ours) {
                 push(
                     format!(
                         "{} on the package's resources (withheld: {})",
@@ -471,7 +475,7 @@ pub fn cases(
         && let Some(item) = granted
             .iter()
             .find(|g| !is_kms_use(&g.full) && !g.full.starts_with("iam:"))
-        && let Some(call) = call_on_package(kind, item, &ours)
+        && let Some(call) = call_on_package(kind, item, settings, &ours)
     {
         push(
             format!(

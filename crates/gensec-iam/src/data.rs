@@ -63,11 +63,30 @@ pub struct Escalation {
     pub runtime_withheld: Vec<Withheld>,
 }
 
+/// Resource types whose requests carry `aws:ResourceTag` only after an opt-in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagOptIn {
+    pub prefix: String,
+    /// IAM reference resource type names.
+    pub resource_types: Vec<String>,
+    pub why: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagScoping {
+    pub why: String,
+    pub opt_in: Vec<TagOptIn>,
+}
+
 /// Everything under `data/`.
 #[derive(Debug, Clone)]
 pub struct Curated {
     pub data_reads: DataReads,
     pub escalation: Escalation,
+    pub tag_scoping: TagScoping,
 }
 
 impl Curated {
@@ -83,6 +102,21 @@ impl Curated {
             .runtime_withheld
             .iter()
             .find(|item| item.action.eq_ignore_ascii_case(full))
+    }
+
+    /// `(prefix, resource type)` pairs whose requests carry no resource
+    /// tags by default (tag conditions on them never match).
+    pub fn untagged_types(&self) -> Vec<(String, String)> {
+        self.tag_scoping
+            .opt_in
+            .iter()
+            .flat_map(|entry| {
+                entry
+                    .resource_types
+                    .iter()
+                    .map(|name| (entry.prefix.clone(), name.clone()))
+            })
+            .collect()
     }
 
     /// `iam:PassedToService` values for a package with these IAM prefixes.
@@ -126,6 +160,7 @@ fn load() -> Result<Curated, DataError> {
     Ok(Curated {
         data_reads: gensec_data::parse("data-reads.json", file("data-reads.json")?)?,
         escalation: gensec_data::parse("escalation.json", file("escalation.json")?)?,
+        tag_scoping: gensec_data::parse("tag-scoping.json", file("tag-scoping.json")?)?,
     })
 }
 
@@ -145,7 +180,7 @@ mod tests {
     #[test]
     fn every_data_file_parses_and_names_real_actions() {
         let curated = load().unwrap();
-        assert_eq!(FILES.len(), 2, "a data file nothing loads");
+        assert_eq!(FILES.len(), 3, "a data file nothing loads");
         let kb = Kb::embedded().unwrap();
         let named = curated.data_reads.reads.iter().map(|r| &r.action).chain(
             curated
@@ -158,6 +193,13 @@ mod tests {
             assert!(
                 matches!(kb.action(action), Ok(Some(_))),
                 "{action} is not in the IAM reference"
+            );
+        }
+        for (prefix, name) in curated.untagged_types() {
+            let service = kb.iam_service(&prefix).unwrap().unwrap();
+            assert!(
+                service.resource_types.iter().any(|r| r.name == name),
+                "{prefix} has no resource type {name}"
             );
         }
     }

@@ -34,7 +34,7 @@ pub use personas::PersonaKind;
 use async_trait::async_trait;
 use gensec_core::SecurityProfile;
 use gensec_core::contract::figures::{IamFigures, StageFigures};
-use gensec_core::contract::iam::{DroppedGrant, IamModel, Persona, RiskCategory, RiskyAction};
+use gensec_core::contract::iam::{DroppedGrant, IamModel, Persona, RiskCategory};
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
@@ -196,6 +196,7 @@ fn settings_for(
         mfa: kind.mfa_enforced() && profile.security_operations.access_management.mfa_required,
         tag_scoped: kind.tag_scoped(),
         tag_condition_key: profile.tagging.persona_condition_key(),
+        untagged_types: curated.untagged_types(),
         regions: profile.allowed_regions.clone(),
         passed_to_services: curated.passed_to(&doc.iam_prefixes),
         service_linked_roles: curated.service_linked_roles(&doc.iam_prefixes),
@@ -416,6 +417,100 @@ fn execute<'a>(
     }
 }
 
+/// The persona's documents that pass the grammar, size and wildcard
+/// checks, as policy files: their paths, the actions they grant and
+/// whether the policy is split.
+fn write_documents(
+    id: &'static str,
+    documents: Vec<Value>,
+    granted: &[Granted<'_>],
+    verdicts: &mut Verdicts,
+    policies: &mut Vec<PolicyFile>,
+) -> (Vec<String>, BTreeSet<String>, bool) {
+    let persona_names: BTreeSet<String> = granted.iter().map(|g| g.full.clone()).collect();
+    let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in granted {
+        known.entry(item.prefix.clone()).or_insert_with(|| {
+            item.service
+                .actions
+                .iter()
+                .map(|a| a.name.clone())
+                .collect()
+        });
+    }
+    let split = documents.len() > 1;
+    let mut files = Vec::new();
+    let mut written: BTreeSet<String> = BTreeSet::new();
+    for (index, document) in documents.into_iter().enumerate() {
+        let path = if split {
+            paths::iam_policy(&format!("{id}-{}", index + 1))
+        } else {
+            paths::iam_policy(id)
+        };
+        let patterns: Vec<String> = document["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|statement| statement["Action"].as_array().into_iter().flatten())
+            .filter_map(|action| action.as_str().map(str::to_string))
+            .collect();
+        let mut problems = policy::check_document(&document);
+        problems.extend(compact::wildcard_overreach(
+            &patterns,
+            &persona_names,
+            &known,
+        ));
+        if !problems.is_empty() {
+            verdicts.reject(format!("{id}: {path}"), problems.join("; "));
+            continue;
+        }
+        verdicts.accept();
+        for item in granted {
+            if patterns
+                .iter()
+                .any(|pattern| compact::action_matches(pattern, &item.full))
+            {
+                written.insert(item.full.clone());
+            }
+        }
+        files.push(path.clone());
+        policies.push(PolicyFile {
+            persona: id.to_string(),
+            path,
+            document,
+        });
+    }
+    (files, written, split)
+}
+
+/// Dropped grants and failed cases as rejections, passed cases as accepted.
+fn record_execution(
+    id: &str,
+    dropped: &[DroppedGrant],
+    persona_cases: &[gensec_core::contract::controls::ExecutedCase],
+    verdicts: &mut Verdicts,
+) {
+    for grant in dropped {
+        verdicts.reject(
+            format!("{id}: {}", grant.action),
+            format!(
+                "persona case \"{}\" expected {:?}, got {:?}; grant dropped",
+                grant.case.name, grant.case.expected, grant.case.actual
+            ),
+        );
+    }
+    for case in persona_cases {
+        if case.passed() {
+            verdicts.accept();
+        } else {
+            verdicts.reject(
+                format!("{id}: case {}", case.name),
+                format!("expected {:?}, got {:?}", case.expected, case.actual),
+            );
+        }
+    }
+}
+
 /// Build the IAM model, policies and review module of a service, with the
 /// personas executed against the package's own resources (`package`: the
 /// hardened template's resources; empty when there is none).
@@ -458,25 +553,7 @@ pub fn build_model(
             granted,
             &mut warnings,
         );
-        for grant in &dropped {
-            verdicts.reject(
-                format!("{id}: {}", grant.action),
-                format!(
-                    "persona case \"{}\" expected {:?}, got {:?}; grant dropped",
-                    grant.case.name, grant.case.expected, grant.case.actual
-                ),
-            );
-        }
-        for case in &persona_cases {
-            if case.passed() {
-                verdicts.accept();
-            } else {
-                verdicts.reject(
-                    format!("{id}: case {}", case.name),
-                    format!("expected {:?}, got {:?}", case.expected, case.actual),
-                );
-            }
-        }
+        record_execution(id, &dropped, &persona_cases, &mut verdicts);
         dropped_grants.extend(dropped);
         if documents.is_empty() {
             warnings.push(format!("{id}: no action qualifies; no policy written"));
@@ -495,59 +572,8 @@ pub fn build_model(
                 ),
             );
         }
-        let persona_names: BTreeSet<String> = granted.iter().map(|g| g.full.clone()).collect();
-        let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for item in &granted {
-            known.entry(item.prefix.clone()).or_insert_with(|| {
-                item.service
-                    .actions
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect()
-            });
-        }
-        let split = documents.len() > 1;
-        let mut files = Vec::new();
-        let mut written: BTreeSet<String> = BTreeSet::new();
-        for (index, document) in documents.into_iter().enumerate() {
-            let path = if split {
-                paths::iam_policy(&format!("{id}-{}", index + 1))
-            } else {
-                paths::iam_policy(id)
-            };
-            let patterns: Vec<String> = document["Statement"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|statement| statement["Action"].as_array().into_iter().flatten())
-                .filter_map(|action| action.as_str().map(str::to_string))
-                .collect();
-            let mut problems = policy::check_document(&document);
-            problems.extend(compact::wildcard_overreach(
-                &patterns,
-                &persona_names,
-                &known,
-            ));
-            if !problems.is_empty() {
-                verdicts.reject(format!("{id}: {path}"), problems.join("; "));
-                continue;
-            }
-            verdicts.accept();
-            for item in &granted {
-                if patterns
-                    .iter()
-                    .any(|pattern| compact::action_matches(pattern, &item.full))
-                {
-                    written.insert(item.full.clone());
-                }
-            }
-            files.push(path.clone());
-            policies.push(PolicyFile {
-                persona: id.to_string(),
-                path,
-                document,
-            });
-        }
+        let (files, written, split) =
+            write_documents(id, documents, &granted, &mut verdicts, &mut policies);
         if split {
             warnings.push(format!(
                 "{id}: policy exceeds {} characters; split into {} documents",
@@ -619,18 +645,7 @@ pub fn build_model(
         });
     }
 
-    let mut risky_actions = Vec::new();
-    for (full, (action, personas)) in &granted_to {
-        for (category, reason) in risk::classify(curated, full, action) {
-            risky_actions.push(RiskyAction {
-                action: full.clone(),
-                category,
-                reason,
-                granted_to: personas.iter().map(|p| (*p).to_string()).collect(),
-            });
-        }
-    }
-    risky_actions.sort_by(|a, b| (a.category, &a.action).cmp(&(b.category, &b.action)));
+    let risky_actions = risk::risky_actions(curated, &granted_to);
 
     for report in &mut reports {
         let categories: BTreeSet<RiskCategory> = risky_actions

@@ -73,6 +73,10 @@ pub struct Settings {
     /// Condition key of tag-scoped statements: `aws:ResourceTag/<key>` with
     /// the profile's persona scope key, the tag the templates set.
     pub tag_condition_key: String,
+    /// `(prefix, resource type)` pairs whose requests carry no resource
+    /// tags unless an opt-in the templates do not make is enabled
+    /// (data/tag-scoping.json): never tag-scoped.
+    pub untagged_types: Vec<(String, String)>,
     pub regions: Vec<String>,
     /// Services `iam:PassRole` may pass roles to (`lambda.amazonaws.com`):
     /// the package's services that take a role.
@@ -84,6 +88,15 @@ pub struct Settings {
     /// through (`s3.REGION.amazonaws.com`); `None` for the KMS package,
     /// whose personas use keys directly.
     pub kms_via_services: Option<Vec<String>>,
+}
+
+impl Settings {
+    /// Do requests on this resource type lack resource tags by default?
+    pub fn untagged(&self, prefix: &str, type_name: &str) -> bool {
+        self.untagged_types
+            .iter()
+            .any(|(p, name)| p.eq_ignore_ascii_case(prefix) && name == type_name)
+    }
 }
 
 /// KMS actions that use key material (name prefixes): with any key they
@@ -195,12 +208,16 @@ impl Granted<'_> {
     }
 
     /// Tag conditions only where every resource type of the action carries
-    /// `aws:ResourceTag/${TagKey}`, and not on creates (the resource has no tags yet).
+    /// `aws:ResourceTag/${TagKey}` in its requests, and not on creates (the
+    /// resource has no tags yet).
     fn tag_scoped(&self, settings: &Settings) -> bool {
         settings.tag_scoped
             && !starts_with_word(&self.full, "Create")
             && !settings.tag_condition_key.is_empty()
             && resource_types_support(self.service, self.action, &settings.tag_condition_key)
+            && !crate::names::scoped_types(self.action)
+                .iter()
+                .any(|name| settings.untagged(&self.prefix, name))
     }
 }
 

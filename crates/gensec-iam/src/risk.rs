@@ -252,3 +252,23 @@ fn exposure_by_name(full: &str) -> Option<String> {
         "changes {what}, which can expose the resource outside the account"
     ))
 }
+
+/// Risky actions among the granted ones, with the personas granted each.
+pub(crate) fn risky_actions(
+    curated: &Curated,
+    granted_to: &std::collections::BTreeMap<String, (&IamAction, Vec<&'static str>)>,
+) -> Vec<gensec_core::contract::iam::RiskyAction> {
+    let mut risky_actions = Vec::new();
+    for (full, (action, personas)) in granted_to {
+        for (category, reason) in classify(curated, full, action) {
+            risky_actions.push(gensec_core::contract::iam::RiskyAction {
+                action: full.clone(),
+                category,
+                reason,
+                granted_to: personas.iter().map(|p| (*p).to_string()).collect(),
+            });
+        }
+    }
+    risky_actions.sort_by(|a, b| (a.category, &a.action).cmp(&(b.category, &b.action)));
+    risky_actions
+}

@@ -31,8 +31,10 @@ pub fn cases(kb: &Kb) -> Vec<Case> {
 }
 
 /// Resource types that use the package key, grouped as the test services'
-/// templates group them, plus one per curated namespace.
+/// templates group them, plus one per curated namespace, and none: the KMS
+/// package's own key, whose use the account's IAM policies decide.
 const KEY_USERS: &[&[&str]] = &[
+    &[],
     &["AWS::S3::Bucket"],
     &["AWS::RDS::DBCluster", "AWS::RDS::DBInstance"],
     &[

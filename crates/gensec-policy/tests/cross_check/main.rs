@@ -22,6 +22,7 @@ mod gen_calls;
 mod gen_catalogue;
 mod gen_conditions;
 mod gen_elements;
+mod gen_persona;
 mod gen_scp;
 mod gen_variables;
 mod harness;
@@ -40,6 +41,7 @@ fn generated(kb: &Kb) -> Vec<Case> {
     cases.extend(gen_variables::cases());
     cases.extend(gen_calls::cases(kb));
     cases.extend(gen_catalogue::cases(kb));
+    cases.extend(gen_persona::cases(kb));
     cases
 }
 
