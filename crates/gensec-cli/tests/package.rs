@@ -552,7 +552,7 @@ async fn scps_pass_their_cases_and_allow_every_call_of_the_packages_own_template
         eprintln!("{service}: {statements} SCP statements, {calls} template calls allowed");
         totals = (totals.0 + statements, totals.1 + calls);
         failures.extend(problems.into_iter().map(|p| format!("{service}: {p}")));
-        if *service == "EC2" {
+        if service == "EC2" {
             let scp: Value = json(&run, &paths::scp(1)).await;
             let imds = scp["Statement"]
                 .as_array()

@@ -1,6 +1,7 @@
 //! Shared by the tests that run the first stages of the pipeline for one
 //! service into a temporary directory and read what they wrote.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
+#![allow(dead_code)] // each test binary uses part of it
 
 use gensec_core::SecurityProfile;
 use gensec_core::contract::stage::{RunContext, StageId, StagePorts};
