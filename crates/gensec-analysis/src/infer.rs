@@ -182,15 +182,43 @@ fn strict_tls_values(property: &Property) -> Vec<Value> {
         .collect()
 }
 
+/// What a heuristic recognises: the kind, the expectation, the value to set
+/// and the condition under which it applies.
+type Recognised = (Kind, RawExpectation, Option<Value>, Option<Condition>);
+
+/// The names a heuristic looks at, lower-cased once.
+struct Names<'a> {
+    /// The property's own name.
+    lower: String,
+    /// The enclosing property's name (`""` at the top).
+    parent_name: String,
+    boolean: bool,
+    property: &'a Property,
+}
+
 /// The heuristic that recognises a property, with its expectation and value.
-fn recognise(
-    path: &str,
-    property: &Property,
-) -> Option<(Kind, RawExpectation, Option<Value>, Option<Condition>)> {
-    let name = leaf(path);
-    let parent_name = leaf(parent(path)).to_ascii_lowercase();
-    let lower = name.to_ascii_lowercase();
-    let boolean = is(property, JsonType::Boolean);
+/// The heuristics are tried in this order; the first that matches decides.
+fn recognise(path: &str, property: &Property) -> Option<Recognised> {
+    let names = Names {
+        lower: leaf(path).to_ascii_lowercase(),
+        parent_name: leaf(parent(path)).to_ascii_lowercase(),
+        boolean: is(property, JsonType::Boolean),
+        property,
+    };
+    encryption_or_isolation(&names)
+        .or_else(|| exposure_or_retention(&names))
+        .or_else(|| key_and_patch_hygiene(&names))
+        // Last: its heuristics end the search when the property's values
+        // hold no protecting one.
+        .or_else(|| enumerated_setting(&names))
+}
+
+/// Encryption in transit and at rest, network isolation, the KMS key.
+fn encryption_or_isolation(names: &Names<'_>) -> Option<Recognised> {
+    let lower = &names.lower;
+    let parent_name = &names.parent_name;
+    let boolean = names.boolean;
+    let property = names.property;
     let equals_true = || RawExpectation::Equals(json!(true));
     // Traffic encryption is not storage encryption: checked first.
     let in_transit = ["transit", "intercontainer", "traffic", "nodetonode"]
@@ -232,6 +260,15 @@ fn recognise(
             Some(Condition::CustomerManagedKeys),
         ));
     }
+    None
+}
+
+/// Deletion protection, public access and exposure, log and backup retention.
+fn exposure_or_retention(names: &Names<'_>) -> Option<Recognised> {
+    let lower = &names.lower;
+    let boolean = names.boolean;
+    let property = names.property;
+    let equals_true = || RawExpectation::Equals(json!(true));
     if boolean
         && matches!(
             lower.as_str(),
@@ -283,6 +320,14 @@ fn recognise(
             Some(Condition::ProductionLike),
         ));
     }
+    None
+}
+
+/// Key rotation, minor-version patching, IAM authentication.
+fn key_and_patch_hygiene(names: &Names<'_>) -> Option<Recognised> {
+    let lower = &names.lower;
+    let boolean = names.boolean;
+    let equals_true = || RawExpectation::Equals(json!(true));
     if boolean && lower == "enablekeyrotation" {
         return Some((Kind::KeyRotation, equals_true(), None, None));
     }
@@ -292,6 +337,19 @@ fn recognise(
     if boolean && lower.contains("iam") && lower.contains("auth") && lower.contains("enable") {
         return Some((Kind::IamAuth, equals_true(), None, None));
     }
+    None
+}
+
+/// Settings whose protecting value is one of the property's enumerated
+/// values (IMDSv2, TLS policy, auth type, KMS mode, versioning) and the
+/// logging flag. A name that matches but has no such value ends the search:
+/// `None` for the property.
+fn enumerated_setting(names: &Names<'_>) -> Option<Recognised> {
+    let lower = &names.lower;
+    let parent_name = &names.parent_name;
+    let boolean = names.boolean;
+    let property = names.property;
+    let equals_true = || RawExpectation::Equals(json!(true));
     if lower == "httptokens" {
         let required = enum_value(property, "required")?;
         return Some((Kind::Imdsv2, RawExpectation::Equals(required), None, None));

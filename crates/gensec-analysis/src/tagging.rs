@@ -49,6 +49,42 @@ pub fn required_tags_parameters(tagging: &Tagging) -> BTreeMap<String, String> {
     parameters
 }
 
+/// The managed rule `REQUIRED_TAGS` with the profile's tags: it evaluates a
+/// fixed list of types, so it is the detective control only where it
+/// evaluates one of this service's `types` (and the profile requires a tag).
+fn required_tags_rule(
+    kb: &Kb,
+    types: &[(String, TagShape)],
+    parameters: BTreeMap<String, String>,
+    report: &mut Verdicts,
+) -> Option<ConfigRuleRef> {
+    let rule_type = kb.config_rule(REQUIRED_TAGS_RULE).and_then(|rule| {
+        types
+            .iter()
+            .map(|(t, _)| t)
+            .find(|t| rule.resource_types.iter().any(|r| r == *t))
+            .cloned()
+    });
+    match rule_type {
+        Some(rule_type) if parameters.contains_key("tag1Key") => {
+            match check::detective(kb, &rule_type, REQUIRED_TAGS_RULE, &parameters) {
+                Ok(()) => Some(ConfigRuleRef {
+                    identifier: REQUIRED_TAGS_RULE.into(),
+                    parameters,
+                }),
+                Err(reason) => {
+                    report.reject(
+                        format!("{rule_type} {TAGS_PROPERTY}: Config rule {REQUIRED_TAGS_RULE}"),
+                        reason,
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The service's one tagging recommendation, on `anchor_type` (the type the
 /// package's most urgent curated recommendation is on, when taggable), or
 /// `None` when nothing in the service can carry tags.
@@ -91,34 +127,7 @@ pub fn recommendation(
             })
             .collect::<Vec<_>>(),
     );
-    let parameters = required_tags_parameters(tagging);
-    // The managed rule evaluates a fixed list of types; it is the detective
-    // control only where it evaluates one of this service's types.
-    let rule_type = kb.config_rule(REQUIRED_TAGS_RULE).and_then(|rule| {
-        types
-            .iter()
-            .map(|(t, _)| t)
-            .find(|t| rule.resource_types.iter().any(|r| r == *t))
-            .cloned()
-    });
-    let detective = match rule_type {
-        Some(rule_type) if parameters.contains_key("tag1Key") => {
-            match check::detective(kb, &rule_type, REQUIRED_TAGS_RULE, &parameters) {
-                Ok(()) => Some(ConfigRuleRef {
-                    identifier: REQUIRED_TAGS_RULE.into(),
-                    parameters,
-                }),
-                Err(reason) => {
-                    report.reject(
-                        format!("{rule_type} {TAGS_PROPERTY}: Config rule {REQUIRED_TAGS_RULE}"),
-                        reason,
-                    );
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
+    let detective = required_tags_rule(kb, &types, required_tags_parameters(tagging), report);
     report.accept();
     let type_names: Vec<&str> = types.iter().map(|(t, _)| t.as_str()).collect();
     Some(Recommendation {

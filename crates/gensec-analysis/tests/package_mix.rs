@@ -7,67 +7,21 @@
 
 use gensec_analysis::{catalogue, infer, recommend};
 use gensec_core::contract::analysis::Confidence;
-use gensec_core::input::parse_profile;
 use gensec_kb::Kb;
-
-const SERVICES: &[&str] = &[
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-    "QuickSight",
-    "Bedrock",
-    "SageMaker",
-    "Secrets Manager",
-    "DocumentDB",
-    "Neptune",
-    "Redshift Serverless",
-    "MSK",
-    "FSx",
-    "EMR",
-    "Athena",
-    "Glue",
-    "Firehose",
-    "Backup",
-    "Timestream",
-    "Lake Formation",
-    "Kinesis",
-    "MemoryDB",
-    "EFS",
-    "ElastiCache",
-];
+use gensec_testkit::{all_services_with_storage, example_profile};
 
 /// The tagging control's id in the catalogue.
 const TAGGING_CONTROL: &str = "tagging-required-keys";
 
-fn profile() -> gensec_core::SecurityProfile {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../config-example/security-profile/example-corp.json");
-    parse_profile("example-corp.json", &std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn packages_are_curated_first_with_one_tagging_item_and_data_mappings() {
     let kb = Kb::embedded().unwrap();
-    let profile = profile();
+    let profile = example_profile();
     let entries = catalogue::load().unwrap();
     let controls = catalogue::controls().unwrap();
     let mut failures = Vec::new();
     eprintln!("service | total | tagging | curated | inferred | inferred % | dropped");
-    for name in SERVICES {
+    for name in all_services_with_storage() {
         let service = kb.resolve_service(name).unwrap();
         let (recommendations, verdicts) = recommend::recommend(&kb, service, &entries, &profile);
         let total = recommendations.len();

@@ -283,52 +283,69 @@ pub async fn run(args: LibraryArgs) -> anyhow::Result<()> {
             service,
             profile,
             json,
-        } => {
-            let mut decisions = db.decisions(None).await?;
-            if let Some(service) = &service {
-                let entries = filtered(&db, Some(service), None).await?;
-                decisions.retain(|d| {
-                    d.service_id.eq_ignore_ascii_case(service.trim())
-                        || entries.iter().any(|e| e.service_id == d.service_id)
-                });
-            }
-            if let Some(profile) = &profile {
-                decisions.retain(|d| d.profile_id.eq_ignore_ascii_case(profile.trim()));
-            }
-            if json {
-                return print_safe_json(&decisions);
-            }
-            if decisions.is_empty() {
-                return print_text("no service decisions yet; see `gensec library decide`");
-            }
-            let text: Vec<String> = decisions.iter().map(decision_text).collect();
-            print_text(text.join("\n").trim_end())
-        }
+        } => decisions(&db, service, profile, json).await,
         LibraryCommand::Export {
             service,
             profile,
             format,
             out,
-        } => {
-            let entries = filtered(&db, service.as_deref(), profile.as_deref()).await?;
-            let text = match format {
-                ExportFormat::Csv => csv_text(&entries)?,
-                ExportFormat::Json => serde_json::to_string_pretty(&entries)?,
-            };
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    print_text(&format!(
-                        "exported {} entries to {}",
-                        entries.len(),
-                        path.display()
-                    ))
-                }
-                None if format == ExportFormat::Json => print_safe_json(&entries),
-                None => print_text(&safe_text(text.trim_end())),
-            }
+        } => export(&db, service, profile, format, out).await,
+    }
+}
+
+/// `library decisions`: the service decisions, for a service (by name or
+/// through its entries) and a profile.
+async fn decisions(
+    db: &SqliteDb,
+    service: Option<String>,
+    profile: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut decisions = db.decisions(None).await?;
+    if let Some(service) = &service {
+        let entries = filtered(db, Some(service), None).await?;
+        decisions.retain(|d| {
+            d.service_id.eq_ignore_ascii_case(service.trim())
+                || entries.iter().any(|e| e.service_id == d.service_id)
+        });
+    }
+    if let Some(profile) = &profile {
+        decisions.retain(|d| d.profile_id.eq_ignore_ascii_case(profile.trim()));
+    }
+    if json {
+        return print_safe_json(&decisions);
+    }
+    if decisions.is_empty() {
+        return print_text("no service decisions yet; see `gensec library decide`");
+    }
+    let text: Vec<String> = decisions.iter().map(decision_text).collect();
+    print_text(text.join("\n").trim_end())
+}
+
+/// `library export`: the entries as JSON or CSV, to a file or stdout.
+async fn export(
+    db: &SqliteDb,
+    service: Option<String>,
+    profile: Option<String>,
+    format: ExportFormat,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let entries = filtered(db, service.as_deref(), profile.as_deref()).await?;
+    let text = match format {
+        ExportFormat::Csv => csv_text(&entries)?,
+        ExportFormat::Json => serde_json::to_string_pretty(&entries)?,
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            print_text(&format!(
+                "exported {} entries to {}",
+                entries.len(),
+                path.display()
+            ))
         }
+        None if format == ExportFormat::Json => print_safe_json(&entries),
+        None => print_text(&safe_text(text.trim_end())),
     }
 }
 

@@ -106,20 +106,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
     })?;
     // A bad --llm is refused before any input is read.
     let llm = language_model(&args.llm, &args.out_dir.join(".llm-cache")).await?;
-    let (text, source) = match args.finding.as_ref().or(args.events.as_ref()) {
-        Some(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|err| input_error(&path.display().to_string(), err.to_string()))?,
-            path.display().to_string(),
-        ),
-        None => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading stdin")?;
-            (text, "stdin".to_string())
-        }
-    };
+    let (text, source) = read_input(&args)?;
     let batch = parse_input(&text, &source);
     let rejected_dir = args.out_dir.join("rejected");
     let kept = keep_rejected(&rejected_dir, &batch.rejected)
@@ -133,21 +120,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         );
     }
     let no_findings = batch.findings.is_empty();
-    let config = ProcessConfig {
-        filter: FilterConfig {
-            min_severity,
-            exclude_accounts: args.exclude_accounts.iter().cloned().collect(),
-            exclude_tags: args
-                .exclude_tags
-                .iter()
-                .map(|tag| match tag.split_once('=') {
-                    Some((key, value)) => (key.to_string(), Some(value.to_string())),
-                    None => (tag.clone(), None),
-                })
-                .collect(),
-        },
-        digest: args.digest,
-    };
+    let config = process_config(&args, min_severity);
     // A preview works on a copy of the state: what it prints is what a
     // delivery would send now, and a later delivery still sends it.
     let preview = if args.stdout {
@@ -164,27 +137,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         to: args.to.clone(),
     };
     let memory = MemoryNotifier::default();
-    let notifier: Box<dyn Notifier> = if args.stdout {
-        Box::new(MemoryNotifierRef(&memory))
-    } else if let Some(url) = &args.smtp {
-        Box::new(SmtpNotifier::new(url, addresses.clone())?)
-    } else if let Some(url) = &args.slack_webhook {
-        Box::new(WebhookNotifier::new(
-            WebhookKind::Slack,
-            url,
-            "--slack-webhook",
-            Duration::from_secs(args.webhook_timeout.max(1)),
-        )?)
-    } else if let Some(url) = &args.webhook_url {
-        Box::new(WebhookNotifier::new(
-            WebhookKind::Json,
-            url,
-            "--webhook-url",
-            Duration::from_secs(args.webhook_timeout.max(1)),
-        )?)
-    } else {
-        Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
-    };
+    let notifier = notifier(&args, &memory, &addresses)?;
     // No Security Hub locally: findings' workflow is left as it is.
     let report = process(batch, &config, &db, notifier.as_ref(), None, llm.as_deref()).await?;
     for message in memory.sent() {
@@ -195,59 +148,7 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        // One line per message: a digest is one send, whatever it carries.
-        let mut messages: Vec<(usize, &str, &str, usize)> = Vec::new();
-        for sent in &report.sent {
-            match messages.last_mut() {
-                Some((message, _, _, count)) if *message == sent.message => *count += 1,
-                _ => messages.push((sent.message, &sent.subject, &sent.location, 1)),
-            }
-        }
-        for (_, subject, location, count) in &messages {
-            if *count > 1 {
-                eprintln!("gensec: sent {subject} -> {location} ({count} findings)");
-            } else {
-                eprintln!("gensec: sent {subject} -> {location}");
-            }
-        }
-        for filtered in &report.filtered {
-            eprintln!(
-                "gensec: not notified {}: {}",
-                filtered.finding_id, filtered.reason
-            );
-        }
-        for id in &report.duplicates {
-            eprintln!("gensec: already notified {id}");
-        }
-        if let Some(model) = &report.llm {
-            eprintln!(
-                "gensec: llm {}: {} asked, {} answers used, {} fixes accepted, {} rejected, {} deterministic fallbacks; {} input + {} output tokens ({} from cache)",
-                model.model_id,
-                model.asked,
-                model.answers_used,
-                model.fixes_accepted,
-                model.fixes_rejected,
-                model.fallbacks,
-                model.usage.input_tokens,
-                model.usage.output_tokens,
-                model.usage.cache_hits
-            );
-        }
-        let sent = if report.messages_sent == report.sent.len() {
-            format!("{} sent", report.messages_sent)
-        } else {
-            format!(
-                "{} sent ({} findings)",
-                report.messages_sent,
-                report.sent.len()
-            )
-        };
-        eprintln!(
-            "gensec: {sent}, {} duplicate, {} filtered, {} rejected",
-            report.duplicates.len(),
-            report.filtered.len(),
-            report.rejected.len()
-        );
+        print_summary(&report);
     }
     if let Some(first) = report.rejected.first() {
         return Err(input_error(
@@ -266,6 +167,132 @@ pub async fn run(args: RemediateArgs) -> Result<()> {
         return Err(input_error(&source, "the input holds no finding").into());
     }
     Ok(())
+}
+
+/// The input's text and its name for messages: `--finding`, `--events` or stdin.
+fn read_input(args: &RemediateArgs) -> Result<(String, String)> {
+    Ok(match args.finding.as_ref().or(args.events.as_ref()) {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|err| input_error(&path.display().to_string(), err.to_string()))?,
+            path.display().to_string(),
+        ),
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
+            (text, "stdin".to_string())
+        }
+    })
+}
+
+/// The filters and the digest choice of the command line.
+fn process_config(args: &RemediateArgs, min_severity: Severity) -> ProcessConfig {
+    ProcessConfig {
+        filter: FilterConfig {
+            min_severity,
+            exclude_accounts: args.exclude_accounts.iter().cloned().collect(),
+            exclude_tags: args
+                .exclude_tags
+                .iter()
+                .map(|tag| match tag.split_once('=') {
+                    Some((key, value)) => (key.to_string(), Some(value.to_string())),
+                    None => (tag.clone(), None),
+                })
+                .collect(),
+        },
+        digest: args.digest,
+    }
+}
+
+/// Where the messages go: `memory` for a preview (`--stdout`), else SMTP, a
+/// Slack or JSON webhook, or the outbox directory.
+fn notifier<'a>(
+    args: &RemediateArgs,
+    memory: &'a MemoryNotifier,
+    addresses: &Addresses,
+) -> Result<Box<dyn Notifier + 'a>> {
+    let webhook_timeout = Duration::from_secs(args.webhook_timeout.max(1));
+    Ok(if args.stdout {
+        Box::new(MemoryNotifierRef(memory))
+    } else if let Some(url) = &args.smtp {
+        Box::new(SmtpNotifier::new(url, addresses.clone())?)
+    } else if let Some(url) = &args.slack_webhook {
+        Box::new(WebhookNotifier::new(
+            WebhookKind::Slack,
+            url,
+            "--slack-webhook",
+            webhook_timeout,
+        )?)
+    } else if let Some(url) = &args.webhook_url {
+        Box::new(WebhookNotifier::new(
+            WebhookKind::Json,
+            url,
+            "--webhook-url",
+            webhook_timeout,
+        )?)
+    } else {
+        Box::new(OutboxNotifier::new(&args.out_dir, addresses.clone()))
+    })
+}
+
+/// The human summary on stderr: one line per message sent, per finding not
+/// notified or already notified, the model's use, and the totals.
+fn print_summary(report: &gensec_remediate::Report) {
+    // One line per message: a digest is one send, whatever it carries.
+    let mut messages: Vec<(usize, &str, &str, usize)> = Vec::new();
+    for sent in &report.sent {
+        match messages.last_mut() {
+            Some((message, _, _, count)) if *message == sent.message => *count += 1,
+            _ => messages.push((sent.message, &sent.subject, &sent.location, 1)),
+        }
+    }
+    for (_, subject, location, count) in &messages {
+        if *count > 1 {
+            eprintln!("gensec: sent {subject} -> {location} ({count} findings)");
+        } else {
+            eprintln!("gensec: sent {subject} -> {location}");
+        }
+    }
+    for filtered in &report.filtered {
+        eprintln!(
+            "gensec: not notified {}: {}",
+            filtered.finding_id, filtered.reason
+        );
+    }
+    for id in &report.duplicates {
+        eprintln!("gensec: already notified {id}");
+    }
+    if let Some(model) = &report.llm {
+        eprintln!(
+            "gensec: llm {}: {} asked, {} answers used, {} fixes accepted, {} rejected, {} deterministic fallbacks; {} input + {} output tokens ({} from cache)",
+            model.model_id,
+            model.asked,
+            model.answers_used,
+            model.fixes_accepted,
+            model.fixes_rejected,
+            model.fallbacks,
+            model.usage.input_tokens,
+            model.usage.output_tokens,
+            model.usage.cache_hits
+        );
+    }
+    let sent = if report.messages_sent == report.sent.len() {
+        format!("{} sent", report.messages_sent)
+    } else {
+        format!(
+            "{} sent ({} findings)",
+            report.messages_sent,
+            report.sent.len()
+        )
+    };
+    eprintln!(
+        "gensec: {sent}, {} duplicate, {} filtered, {} rejected",
+        report.duplicates.len(),
+        report.filtered.len(),
+        report.rejected.len()
+    );
 }
 
 /// A copy of the state database in a directory of its own, removed on drop.

@@ -8,53 +8,16 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use assert_cmd::Command;
-use headless_chrome::protocol::cdp::Log::LogEntryLevel;
+use gensec_testkit::SERVICES;
+use gensec_testkit::browser::{assert_installed, collect_errors, eval, eval_json, filter, launch};
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::protocol::cdp::Runtime::ConsoleAPICalledEventTypeOption;
-use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::{Browser, LaunchOptions, Tab};
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// The largest report a reviewer is asked to open.
 const REPORT_MAX_BYTES: u64 = 500 * 1024;
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 800;
-
-/// The 17 test services (the package tests' list).
-const SERVICES: [&str; 17] = [
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-];
-
-fn eval(tab: &Tab, expression: &str) -> serde_json::Value {
-    tab.evaluate(expression, false)
-        .unwrap()
-        .value
-        .unwrap_or(serde_json::Value::Null)
-}
-
-fn eval_json(tab: &Tab, expression: &str) -> serde_json::Value {
-    serde_json::from_str(eval(tab, expression).as_str().unwrap()).unwrap()
-}
 
 /// The one report of each service under `out`.
 fn reports(out: &Path) -> Vec<(String, PathBuf)> {
@@ -85,25 +48,8 @@ fn reports(out: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// Choose a priority the way a user's change does; the visible rows.
-fn filter_priority(tab: &Tab, value: &str) -> serde_json::Value {
-    eval_json(
-        tab,
-        &format!(
-            r#"(function () {{
-            var select = document.getElementById('filter-priority');
-            select.value = '{value}';
-            select.dispatchEvent(new Event('change'));
-            var rows = Array.prototype.slice.call(document.querySelectorAll('#recommendations-table tbody tr.rec'));
-            var visible = rows.filter(function (r) {{ return getComputedStyle(r).display !== 'none'; }});
-            return JSON.stringify({{
-                total: rows.length,
-                visible: visible.length,
-                priorities: visible.map(function (r) {{ return r.getAttribute('data-priority'); }}),
-                count: document.getElementById('filter-count').textContent
-            }});
-        }})()"#
-        ),
-    )
+fn filter_priority(tab: &headless_chrome::Tab, value: &str) -> serde_json::Value {
+    filter(tab, "filter-priority", value)
 }
 
 /// Page width, and any visible element reaching past the window's right edge.
@@ -139,10 +85,7 @@ const ORDER: &str = r#"(function () {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_17_reports_fit_1280_px_with_the_summary_first() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "headless Chromium is needed at {CHROMIUM} for the report's browser test: run `apt-get install chromium`"
-    );
+    assert_installed();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = Command::cargo_bin("gensec")
@@ -167,25 +110,8 @@ async fn the_17_reports_fit_1280_px_with_the_summary_first() {
     );
     assert!(ids.contains(&"s3") && ids.contains(&"ec2"), "{ids:?}");
 
-    let profile_dir = tempfile::tempdir().unwrap();
-    let options = LaunchOptions::default_builder()
-        .path(Some(CHROMIUM.into()))
-        .headless(true)
-        .sandbox(false)
-        .enable_gpu(false)
-        .window_size(Some((WIDTH, HEIGHT)))
-        .user_data_dir(Some(profile_dir.path().to_path_buf()))
-        .idle_browser_timeout(Duration::from_secs(300))
-        .args(vec![
-            OsStr::new("--disable-gpu"),
-            OsStr::new("--disable-background-networking"),
-            OsStr::new("--disable-component-update"),
-            OsStr::new("--no-first-run"),
-            OsStr::new("--disable-sync"),
-        ])
-        .build()
-        .unwrap();
-    let browser = Browser::new(options).unwrap();
+    let chromium = launch(WIDTH, HEIGHT, Duration::from_secs(300));
+    let browser = &chromium.browser;
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -205,30 +131,7 @@ async fn the_17_reports_fit_1280_px_with_the_summary_first() {
             height: Some(f64::from(HEIGHT)),
         })
         .unwrap();
-        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = errors.clone();
-        tab.add_event_listener(Arc::new(move |event: &Event| {
-            let message = match event {
-                Event::RuntimeExceptionThrown(e) => {
-                    Some(format!("exception: {}", e.params.exception_details.text))
-                }
-                Event::RuntimeConsoleAPICalled(e)
-                    if e.params.Type == ConsoleAPICalledEventTypeOption::Error =>
-                {
-                    Some(format!("console.error: {:?}", e.params.args))
-                }
-                Event::LogEntryAdded(e) if e.params.entry.level == LogEntryLevel::Error => {
-                    Some(format!("log: {}", e.params.entry.text))
-                }
-                _ => None,
-            };
-            if let Some(message) = message {
-                sink.lock().unwrap().push(message);
-            }
-        }))
-        .unwrap();
-        tab.enable_runtime().unwrap();
-        tab.enable_log().unwrap();
+        let errors = collect_errors(&tab);
         let url = format!("file://{}", report.canonicalize().unwrap().display());
         tab.navigate_to(&url)
             .unwrap()

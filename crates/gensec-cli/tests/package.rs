@@ -14,7 +14,6 @@ use gensec_core::contract::analysis::{Expectation, Preventive, RecommendationSet
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::{RunContext, Stage, StageId, StagePorts};
 use gensec_core::contract::validation::ValidationReport;
-use gensec_core::input::parse_profile;
 use gensec_core::pipeline::run_pipeline;
 use gensec_core::ports::{ControlLibrary, ObjectStore};
 use gensec_docs::DocumentationStage;
@@ -23,39 +22,13 @@ use gensec_iam::IamStage;
 use gensec_kb::{Kb, validate};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_report::ReportStage;
+use gensec_testkit::{SERVICES, all_services, all_services_with_storage, example_profile};
 use serde_json::Value;
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
-
-const SERVICES: &[&str] = &[
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-];
 
 fn kb() -> Arc<Kb> {
     static KB: OnceLock<Arc<Kb>> = OnceLock::new();
     KB.get_or_init(|| Arc::new(Kb::embedded().unwrap())).clone()
-}
-
-fn profile() -> gensec_core::SecurityProfile {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../config-example/security-profile/example-corp.json");
-    parse_profile("example-corp.json", &std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 struct Run {
@@ -80,7 +53,7 @@ async fn run(service: &str, request_id: &str) -> Run {
     };
     let ctx = RunContext::new(
         request,
-        profile(),
+        example_profile(),
         &entry.id,
         &entry.display_name,
         kb.stamp(),
@@ -487,30 +460,6 @@ async fn named_services_get_valid_templates_and_least_privilege_policies() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Services beyond the seventeen whose SCPs and templates must agree.
-const MORE_SERVICES: &[&str] = &[
-    "QuickSight",
-    "Bedrock",
-    "SageMaker",
-    "Secrets Manager",
-    "DocumentDB",
-    "Neptune",
-    "Redshift Serverless",
-    "MSK",
-    "FSx",
-    "EMR",
-    "Athena",
-    "Glue",
-    "Firehose",
-    "Backup",
-    "Timestream",
-    "Lake Formation",
-    "Kinesis",
-    "MemoryDB",
-    "EFS",
-    "ElastiCache",
-];
-
 /// The SCPs as written, every statement's executed cases, and every call
 /// CloudFormation makes to create and update the resource types of the
 /// template as written (companions included), evaluated against the
@@ -596,13 +545,14 @@ async fn scp_problems(run: &Run) -> (usize, usize, Vec<String>) {
 async fn scps_pass_their_cases_and_allow_every_call_of_the_packages_own_template() {
     let mut failures = Vec::new();
     let mut totals = (0, 0);
-    for service in SERVICES.iter().chain(MORE_SERVICES) {
+    // The seventeen and the services beyond them whose SCPs and templates must agree.
+    for service in all_services_with_storage() {
         let run = run(service, "REQ-SCP").await;
         let (statements, calls, problems) = scp_problems(&run).await;
         eprintln!("{service}: {statements} SCP statements, {calls} template calls allowed");
         totals = (totals.0 + statements, totals.1 + calls);
         failures.extend(problems.into_iter().map(|p| format!("{service}: {p}")));
-        if *service == "EC2" {
+        if service == "EC2" {
             let scp: Value = json(&run, &paths::scp(1)).await;
             let imds = scp["Statement"]
                 .as_array()

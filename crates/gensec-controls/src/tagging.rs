@@ -251,18 +251,7 @@ impl TagRule {
                 ));
             }
         }
-        let mut other = Map::new();
-        other.insert(
-            "Resource".into(),
-            json!({"Type": "AWS::CloudFormation::WaitConditionHandle", "Properties": {}}),
-        );
-        cases.push(Case {
-            name: format!("{name}: no taggable resource of the service"),
-            input: json!({"Resources": other}),
-            expectations: CaseExpectations {
-                rules: BTreeMap::from([(name.to_string(), Outcome::Skip)]),
-            },
-        });
+        cases.push(no_taggable_resource_case(name));
         cases
     }
 
@@ -294,5 +283,21 @@ impl TagRule {
                 rules: BTreeMap::from([(rule.to_string(), outcome)]),
             },
         }
+    }
+}
+
+/// A template with none of the service's types: the rule `name` skips it.
+fn no_taggable_resource_case(name: &str) -> Case {
+    let mut other = Map::new();
+    other.insert(
+        "Resource".into(),
+        json!({"Type": "AWS::CloudFormation::WaitConditionHandle", "Properties": {}}),
+    );
+    Case {
+        name: format!("{name}: no taggable resource of the service"),
+        input: json!({"Resources": other}),
+        expectations: CaseExpectations {
+            rules: BTreeMap::from([(name.to_string(), Outcome::Skip)]),
+        },
     }
 }

@@ -198,6 +198,15 @@ const PROFILE: &str = "example-corp";
 
 /// Versions, unchanged re-runs, decisions with optimistic concurrency, history.
 pub async fn control_library(db: &dyn ControlLibrary) {
+    reruns_keep_the_version_and_decisions_are_checked(db).await;
+    changed_content_is_proposed_again(db).await;
+    entries_are_listed_by_service_in_id_order(db).await;
+    profiles_keep_their_own_approvals(db).await;
+}
+
+/// Version 1 on the first write and after an unchanged re-run; a decision
+/// makes version 2; stale, unknown, anonymous or unclean decisions are refused.
+async fn reruns_keep_the_version_and_decisions_are_checked(db: &dyn ControlLibrary) {
     let first = db
         .upsert(&entry("s3", "CFG-S3-001", "keeps old versions"))
         .await
@@ -271,7 +280,10 @@ pub async fn control_library(db: &dyn ControlLibrary) {
             .unwrap_err();
         assert_eq!(blank.kind(), ErrorKind::InvalidInput, "{actor:?} {note:?}");
     }
-    // Changed content goes back to PROPOSED with a new version.
+}
+
+/// Changed content goes back to PROPOSED with a new version, history kept.
+async fn changed_content_is_proposed_again(db: &dyn ControlLibrary) {
     let changed = db
         .upsert(&entry(
             "s3",
@@ -291,7 +303,10 @@ pub async fn control_library(db: &dyn ControlLibrary) {
         db.entry("CFG-S3-001", PROFILE).await.unwrap().unwrap(),
         changed
     );
+}
 
+/// Entries of one service, ordered by configuration id, or of all services.
+async fn entries_are_listed_by_service_in_id_order(db: &dyn ControlLibrary) {
     db.upsert(&entry("rds", "CFG-RDS-001", "encrypt"))
         .await
         .unwrap();
@@ -309,7 +324,6 @@ pub async fn control_library(db: &dyn ControlLibrary) {
     assert_eq!(db.entries(None).await.unwrap().len(), 3);
     assert!(db.entries(Some("ec2")).await.unwrap().is_empty());
     assert!(db.entry("CFG-S3-404", PROFILE).await.unwrap().is_none());
-    profiles_keep_their_own_approvals(db).await;
 }
 
 /// One configuration id under two profiles: two entries, each with its own
@@ -359,15 +373,33 @@ async fn profiles_keep_their_own_approvals(db: &dyn ControlLibrary) {
 /// Service-level decisions: versions with history, per profile, validated.
 pub async fn service_decisions(db: &dyn ControlLibrary) {
     assert!(db.decision("s3", PROFILE).await.unwrap().is_none());
-    let approve = NewDecision {
-        service_id: "s3",
-        profile_id: PROFILE,
-        decision: Verdict::ApprovedWithConditions,
-        conditions: Some("no public buckets"),
-        actor: "alice",
-        reason: "meets the standard",
-    };
-    let first = db.decide(approve).await.unwrap();
+    decisions_are_versioned_with_history(db).await;
+    profiles_and_services_decide_independently(db).await;
+    unclean_decisions_are_refused(db).await;
+}
+
+/// S3's first decision under the example profile.
+const APPROVAL: NewDecision<'static> = NewDecision {
+    service_id: "s3",
+    profile_id: PROFILE,
+    decision: Verdict::ApprovedWithConditions,
+    conditions: Some("no public buckets"),
+    actor: "alice",
+    reason: "meets the standard",
+};
+
+/// The decision that replaces [`APPROVAL`].
+const REJECTION: NewDecision<'static> = NewDecision {
+    decision: Verdict::Rejected,
+    conditions: None,
+    actor: "bob",
+    reason: "new finding",
+    ..APPROVAL
+};
+
+/// Each decision is a new version; the history keeps every one.
+async fn decisions_are_versioned_with_history(db: &dyn ControlLibrary) {
+    let first = db.decide(APPROVAL).await.unwrap();
     assert_eq!(
         (first.current.version, first.current.decision),
         (1, Verdict::ApprovedWithConditions)
@@ -376,14 +408,7 @@ pub async fn service_decisions(db: &dyn ControlLibrary) {
         first.current.conditions.as_deref(),
         Some("no public buckets")
     );
-    let reject = NewDecision {
-        decision: Verdict::Rejected,
-        conditions: None,
-        actor: "bob",
-        reason: "new finding",
-        ..approve
-    };
-    let second = db.decide(reject).await.unwrap();
+    let second = db.decide(REJECTION).await.unwrap();
     assert_eq!(
         (second.current.version, second.current.decision),
         (2, Verdict::Rejected)
@@ -392,19 +417,23 @@ pub async fn service_decisions(db: &dyn ControlLibrary) {
     assert_eq!(second.history[0].actor, "alice");
     assert_eq!(second.history[1], second.current);
     assert_eq!(db.decision("s3", PROFILE).await.unwrap().unwrap(), second);
-    // Another profile and another service are independent.
+}
+
+/// Another profile and another service are independent; decisions are
+/// listed per service and are not library entries.
+async fn profiles_and_services_decide_independently(db: &dyn ControlLibrary) {
     let other = NewDecision {
         profile_id: "startup-sandbox",
         decision: Verdict::Approved,
         conditions: None,
-        ..approve
+        ..APPROVAL
     };
     assert_eq!(db.decide(other).await.unwrap().current.version, 1);
     let rds = NewDecision {
         service_id: "rds",
         decision: Verdict::Approved,
         conditions: None,
-        ..approve
+        ..APPROVAL
     };
     db.decide(rds).await.unwrap();
     let s3: Vec<(String, String)> = db
@@ -425,23 +454,26 @@ pub async fn service_decisions(db: &dyn ControlLibrary) {
     assert!(db.decision("ec2", PROFILE).await.unwrap().is_none());
     // Decisions are not library entries.
     assert!(db.entries(None).await.unwrap().is_empty());
-    // Blank or unclean fields are refused and change nothing.
+}
+
+/// Blank or unclean fields are refused and change nothing.
+async fn unclean_decisions_are_refused(db: &dyn ControlLibrary) {
     for bad in [
         NewDecision {
             actor: " ",
-            ..reject
+            ..REJECTION
         },
         NewDecision {
             reason: "",
-            ..reject
+            ..REJECTION
         },
         NewDecision {
             conditions: None,
-            ..approve
+            ..APPROVAL
         },
         NewDecision {
             reason: "ok\u{202e}",
-            ..reject
+            ..REJECTION
         },
     ] {
         let err = db.decide(bad).await.unwrap_err();

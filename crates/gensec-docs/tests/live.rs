@@ -49,6 +49,25 @@ fn status<'a>(doc: &'a ServiceDocumentation, source: &str) -> &'a gensec_kb::Sou
         .expect("source status")
 }
 
+/// The one warning of a refresh whose `source` failed at `url` for `reason`;
+/// that source kept the baseline and says why.
+fn assert_only_source_kept_baseline(
+    warnings: &[String],
+    doc: &ServiceDocumentation,
+    source: &str,
+    url: &str,
+    reason: &str,
+) {
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let warning = &warnings[0];
+    assert!(warning.starts_with(&format!("{source}: ")), "{warning}");
+    assert!(warning.contains(url), "{warning}");
+    assert!(warning.contains(reason), "{warning}");
+    let status = status(doc, source);
+    assert_eq!(status.origin, "baseline");
+    assert!(status.warning.is_some());
+}
+
 fn bucket_has_live_property(doc: &ServiceDocumentation) -> bool {
     doc.resource_types
         .iter()
@@ -301,16 +320,14 @@ async fn a_failing_schema_archive_keeps_the_baseline_and_the_others_refresh() {
     let warnings = collector.refresh(&kb, &mut doc, &store).await;
 
     let zip_url = format!("{}{ZIP_PATH}", server.uri());
-    assert_eq!(warnings.len(), 1, "{warnings:#?}");
-    assert!(
-        warnings[0].starts_with("cloudformation-schemas: "),
-        "{}",
-        warnings[0]
+    assert_only_source_kept_baseline(
+        &warnings,
+        &doc,
+        "cloudformation-schemas",
+        &zip_url,
+        "HTTP 500",
     );
-    assert!(warnings[0].contains(&zip_url), "{}", warnings[0]);
-    assert!(warnings[0].contains("HTTP 500"), "{}", warnings[0]);
     let cfn = status(&doc, "cloudformation-schemas");
-    assert_eq!(cfn.origin, "baseline");
     assert_eq!(cfn.as_of, status(&baseline, "cloudformation-schemas").as_of);
     assert!(cfn.warning.as_deref().unwrap().contains("HTTP 500"));
     assert_eq!(doc.resource_types, baseline.resource_types);
@@ -356,17 +373,13 @@ async fn a_garbage_reference_index_keeps_the_baseline_and_is_not_cached() {
         // server sends no validators for the garbage, so nothing revalidates.
         let warnings = collector.refresh(&kb, &mut doc, &store).await;
         let index_url = format!("{}/", server.uri());
-        assert_eq!(warnings.len(), 1, "{warnings:#?}");
-        assert!(
-            warnings[0].starts_with("iam-service-reference: "),
-            "{}",
-            warnings[0]
+        assert_only_source_kept_baseline(
+            &warnings,
+            &doc,
+            "iam-service-reference",
+            &index_url,
+            "not JSON",
         );
-        assert!(warnings[0].contains(&index_url), "{}", warnings[0]);
-        assert!(warnings[0].contains("not JSON"), "{}", warnings[0]);
-        let iam = status(&doc, "iam-service-reference");
-        assert_eq!(iam.origin, "baseline");
-        assert!(iam.warning.is_some());
         assert_eq!(doc.iam_services, baseline.iam_services);
         assert!(store.object(&cache_key(&index_url)).is_none());
 
@@ -416,17 +429,13 @@ async fn a_config_guide_timeout_keeps_the_baseline_and_the_others_refresh() {
     let warnings = collector.refresh(&kb, &mut doc, &store).await;
 
     let list_url = format!("{}{list_path}", server.uri());
-    assert_eq!(warnings.len(), 1, "{warnings:#?}");
-    assert!(
-        warnings[0].starts_with("config-managed-rules: "),
-        "{}",
-        warnings[0]
+    assert_only_source_kept_baseline(
+        &warnings,
+        &doc,
+        "config-managed-rules",
+        &list_url,
+        "timed out",
     );
-    assert!(warnings[0].contains(&list_url), "{}", warnings[0]);
-    assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
-    let config = status(&doc, "config-managed-rules");
-    assert_eq!(config.origin, "baseline");
-    assert!(config.warning.is_some());
     assert_eq!(doc.config_rules, baseline.config_rules);
 
     assert_eq!(status(&doc, "cloudformation-schemas").origin, "live");

@@ -302,16 +302,21 @@ fn role(account: &str, name: &str) -> String {
     format!("arn:{SAMPLE_PARTITION}:iam::{account}:role/{name}")
 }
 
-fn cases(uses: &Uses) -> Vec<Case> {
-    let key = format!(
+/// The sample key every case calls.
+fn sample_key() -> String {
+    format!(
         "arn:{SAMPLE_PARTITION}:kms:{SAMPLE_REGION}:{SAMPLE_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    );
+    )
+}
+
+/// `principal` calls `action` on the sample key of the sample account.
+fn call(principal: &str, action: &str) -> RequestContext {
+    RequestContext::new(principal, action, sample_key()).with_resource_account(SAMPLE_ACCOUNT)
+}
+
+fn cases(uses: &Uses) -> Vec<Case> {
     let workload = role(SAMPLE_ACCOUNT, "workload-runtime");
-    let outsider = role(OTHER_ACCOUNT, "workload-runtime");
     let admin = role(SAMPLE_ACCOUNT, "key-administrator");
-    let call = |principal: &str, action: &str| {
-        RequestContext::new(principal, action, key.as_str()).with_resource_account(SAMPLE_ACCOUNT)
-    };
     let mut cases = vec![
         Case {
             name: "kms:PutKeyPolicy by the account's administrators (no lockout)".into(),
@@ -327,7 +332,7 @@ fn cases(uses: &Uses) -> Vec<Case> {
         },
     ];
     if uses.through_iam {
-        cases.extend(iam_delegated_cases(&call, &workload, &outsider));
+        cases.extend(iam_delegated_cases());
     } else {
         cases.push(Case {
             name: "kms:Decrypt called directly, not through a service".into(),
@@ -337,104 +342,40 @@ fn cases(uses: &Uses) -> Vec<Case> {
         });
     }
     for service in &uses.via_services {
-        let endpoint = format!("{service}.{SAMPLE_REGION}.amazonaws.com");
-        for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
-            cases.push(Case {
-                name: format!("{action} through {endpoint} by a role of the account"),
-                context: call(&workload, action)
-                    .with("kms:ViaService", endpoint.as_str())
-                    .with("kms:CallerAccount", SAMPLE_ACCOUNT),
-                iam_allows: true,
-                expected: Verdict::Allowed,
-            });
-        }
-        cases.push(Case {
-            name: format!("kms:Decrypt through {endpoint} by a role of another account"),
-            context: call(&outsider, "kms:Decrypt")
-                .with("kms:ViaService", endpoint.as_str())
-                .with("kms:CallerAccount", OTHER_ACCOUNT),
-            iam_allows: true,
-            expected: Verdict::Denied,
-        });
-        for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
-            cases.push(Case {
-                name: format!(
-                    "kms:CreateGrant through {endpoint} with kms:GrantIsForAWSResource={for_resource}"
-                ),
-                context: call(&workload, "kms:CreateGrant")
-                    .with("kms:ViaService", endpoint.as_str())
-                    .with("kms:CallerAccount", SAMPLE_ACCOUNT)
-                    .with("kms:GrantIsForAWSResource", for_resource),
-                iam_allows: true,
-                expected,
-            });
-        }
+        cases.extend(via_service_cases(service));
     }
     for service in &uses.principals {
-        let principal = service.principal.replace("${AWS::Region}", SAMPLE_REGION);
-        let Some(action) = service
-            .actions
-            .iter()
-            .find(|a| !a.contains('*'))
-            .cloned()
-            .or_else(|| {
-                service
-                    .actions
-                    .first()
-                    .map(|a| a.trim_end_matches('*').to_string())
-            })
-        else {
-            continue;
-        };
-        for (account, expected) in [
-            (SAMPLE_ACCOUNT, Verdict::Allowed),
-            (OTHER_ACCOUNT, Verdict::Denied),
-        ] {
-            let arn = service
-                .context_arn
-                .replace("${AWS::Partition}", SAMPLE_PARTITION)
-                .replace("${AWS::Region}", SAMPLE_REGION)
-                .replace("${AWS::AccountId}", account)
-                .replace('*', "sample");
-            cases.push(Case {
-                name: format!("{action} by {principal} for {arn}"),
-                context: call(&principal, &action)
-                    .with(service.context_key.as_str(), arn.as_str())
-                    .with("aws:SourceAccount", account),
-                iam_allows: false,
-                expected,
-            });
-        }
+        cases.extend(service_principal_cases(service));
     }
     cases
 }
 
+/// Use through `service` (`kms:ViaService`): the account's roles may decrypt,
+/// generate data keys and grant to AWS resources; another account's may not.
 /// A key whose use the account's IAM policies decide: a role with such a
 /// policy uses it, one without or from another account does not, grants
 /// only for AWS resources.
-fn iam_delegated_cases(
-    call: &dyn Fn(&str, &str) -> RequestContext,
-    workload: &str,
-    outsider: &str,
-) -> Vec<Case> {
+fn iam_delegated_cases() -> Vec<Case> {
+    let workload = role(SAMPLE_ACCOUNT, "workload-runtime");
+    let outsider = role(OTHER_ACCOUNT, "workload-runtime");
     let mut cases = Vec::new();
     for (principal, account, iam_allows, expected, who) in [
         (
-            workload,
+            &workload,
             SAMPLE_ACCOUNT,
             true,
             Verdict::Allowed,
             "a role of the account its IAM policy allows",
         ),
         (
-            workload,
+            &workload,
             SAMPLE_ACCOUNT,
             false,
             Verdict::Denied,
             "a role of the account without an IAM policy",
         ),
         (
-            outsider,
+            &outsider,
             OTHER_ACCOUNT,
             true,
             Verdict::Denied,
@@ -451,7 +392,7 @@ fn iam_delegated_cases(
     for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
         cases.push(Case {
             name: format!("kms:CreateGrant with kms:GrantIsForAWSResource={for_resource}"),
-            context: call(workload, "kms:CreateGrant")
+            context: call(&workload, "kms:CreateGrant")
                 .with("kms:CallerAccount", SAMPLE_ACCOUNT)
                 .with("kms:GrantIsForAWSResource", for_resource),
             iam_allows: true,
@@ -459,6 +400,87 @@ fn iam_delegated_cases(
         });
     }
     cases
+}
+
+fn via_service_cases(service: &str) -> Vec<Case> {
+    let workload = role(SAMPLE_ACCOUNT, "workload-runtime");
+    let outsider = role(OTHER_ACCOUNT, "workload-runtime");
+    let endpoint = format!("{service}.{SAMPLE_REGION}.amazonaws.com");
+    let mut cases = Vec::new();
+    for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
+        cases.push(Case {
+            name: format!("{action} through {endpoint} by a role of the account"),
+            context: call(&workload, action)
+                .with("kms:ViaService", endpoint.as_str())
+                .with("kms:CallerAccount", SAMPLE_ACCOUNT),
+            iam_allows: true,
+            expected: Verdict::Allowed,
+        });
+    }
+    cases.push(Case {
+        name: format!("kms:Decrypt through {endpoint} by a role of another account"),
+        context: call(&outsider, "kms:Decrypt")
+            .with("kms:ViaService", endpoint.as_str())
+            .with("kms:CallerAccount", OTHER_ACCOUNT),
+        iam_allows: true,
+        expected: Verdict::Denied,
+    });
+    for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
+        cases.push(Case {
+            name: format!(
+                "kms:CreateGrant through {endpoint} with kms:GrantIsForAWSResource={for_resource}"
+            ),
+            context: call(&workload, "kms:CreateGrant")
+                .with("kms:ViaService", endpoint.as_str())
+                .with("kms:CallerAccount", SAMPLE_ACCOUNT)
+                .with("kms:GrantIsForAWSResource", for_resource),
+            iam_allows: true,
+            expected,
+        });
+    }
+    cases
+}
+
+/// A service principal's own use, scoped by its context key: allowed for a
+/// resource of the account, denied for another account's.
+fn service_principal_cases(service: &ServicePrincipalUse) -> Vec<Case> {
+    let principal = service.principal.replace("${AWS::Region}", SAMPLE_REGION);
+    let Some(action) = service
+        .actions
+        .iter()
+        .find(|a| !a.contains('*'))
+        .cloned()
+        .or_else(|| {
+            service
+                .actions
+                .first()
+                .map(|a| a.trim_end_matches('*').to_string())
+        })
+    else {
+        return Vec::new();
+    };
+    [
+        (SAMPLE_ACCOUNT, Verdict::Allowed),
+        (OTHER_ACCOUNT, Verdict::Denied),
+    ]
+    .into_iter()
+    .map(|(account, expected)| {
+        let arn = service
+            .context_arn
+            .replace("${AWS::Partition}", SAMPLE_PARTITION)
+            .replace("${AWS::Region}", SAMPLE_REGION)
+            .replace("${AWS::AccountId}", account)
+            .replace('*', "sample");
+        Case {
+            name: format!("{action} by {principal} for {arn}"),
+            context: call(&principal, &action)
+                .with(service.context_key.as_str(), arn.as_str())
+                .with("aws:SourceAccount", account),
+            iam_allows: false,
+            expected,
+        }
+    })
+    .collect()
 }
 
 /// The key policy's cases for an independent evaluator: the resolved policy

@@ -126,18 +126,7 @@ impl Kb {
         if !(cfn || iam || config) {
             return baseline;
         }
-        let mut service = baseline
-            .service(&doc.service_id)
-            .cloned()
-            .unwrap_or_else(|| ServiceEntry {
-                id: doc.service_id.clone(),
-                display_name: doc.display_name.clone(),
-                aliases: doc.aliases.clone(),
-                cfn_namespaces: doc.cfn_namespaces.clone(),
-                resource_types: Vec::new(),
-                iam_prefixes: doc.iam_prefixes.clone(),
-                config_rules: Vec::new(),
-            });
+        let mut service = baseline.service_entry_of(&doc);
         let base = &baseline.base;
         let (mut schemas, mut added_types) = (HashMap::new(), Vec::new());
         if cfn {
@@ -195,6 +184,22 @@ impl Kb {
             base: baseline.base,
             overlay: Some(Arc::new(overlay)),
         }
+    }
+
+    /// The documented service's catalogue entry, or one made from the
+    /// document for a service the catalogue lacks.
+    fn service_entry_of(&self, doc: &ServiceDocumentation) -> ServiceEntry {
+        self.service(&doc.service_id)
+            .cloned()
+            .unwrap_or_else(|| ServiceEntry {
+                id: doc.service_id.clone(),
+                display_name: doc.display_name.clone(),
+                aliases: doc.aliases.clone(),
+                cfn_namespaces: doc.cfn_namespaces.clone(),
+                resource_types: Vec::new(),
+                iam_prefixes: doc.iam_prefixes.clone(),
+                config_rules: Vec::new(),
+            })
     }
 
     /// Whether a run's documentation is laid over the baseline.
@@ -328,6 +333,15 @@ mod tests {
         assert!(run.is_overlaid());
         assert!(Arc::ptr_eq(&run.base, &kb.base), "the baseline is shared");
 
+        live_facts_are_added_to_the_baseline(&run, &kb);
+        // The service's entry lists what the documentation lists.
+        the_service_entry_lists_the_documentation(&run);
+        the_other_services_are_the_baselines(&run, &kb);
+    }
+
+    /// The refreshed schemas, actions and rules are the run's; the baseline
+    /// stays without them.
+    fn live_facts_are_added_to_the_baseline(run: &Kb, kb: &Kb) {
         let bucket = run.resource_type("AWS::S3::Bucket").unwrap().unwrap();
         assert!(bucket.resolve("LiveOnlyProperty").is_some());
         let baseline_bucket = kb.resource_type("AWS::S3::Bucket").unwrap().unwrap();
@@ -361,8 +375,9 @@ mod tests {
                 .iter()
                 .any(|rule| rule.identifier == "S3_BUCKET_LIVE_ONLY_CHECK")
         );
+    }
 
-        // The service's entry lists what the documentation lists.
+    fn the_service_entry_lists_the_documentation(run: &Kb) {
         for entry in [
             run.service("s3").unwrap(),
             run.resolve_service("Amazon S3").unwrap(),
@@ -380,6 +395,11 @@ mod tests {
                     .any(|r| r == "S3_BUCKET_LIVE_ONLY_CHECK")
             );
         }
+    }
+
+    /// The documentation of the documented service is the run's, even given
+    /// the baseline's entry; other services and IAM prefixes are the baseline's.
+    fn the_other_services_are_the_baselines(run: &Kb, kb: &Kb) {
         // Given the baseline's entry, the documentation is still the run's.
         let s3 = run
             .service_documentation(kb.service("s3").unwrap())

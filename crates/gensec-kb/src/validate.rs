@@ -137,6 +137,12 @@ pub fn value(
             property.enum_values.join(", ")
         ));
     }
+    within_limits(property, value)
+}
+
+/// Does `value` keep to the property's length and pattern (strings) and
+/// range (numbers)?
+fn within_limits(property: &Property, value: &Value) -> Result<(), String> {
     if let Value::String(text) = value {
         let length = text.chars().count() as u64;
         if property.min_length.is_some_and(|min| length < min)

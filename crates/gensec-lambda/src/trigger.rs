@@ -185,6 +185,18 @@ impl TriggerHandler {
         let attempt = self.tracker.begin_attempt(ctx.new_attempt()).await?;
         let mut ctx = ctx;
         ctx.stage_into(self.output.as_ref(), attempt);
+        self.start(key, ctx, attempt).await
+    }
+
+    /// Writes the attempt's run context and starts the state machine on it;
+    /// an execution that already exists for the request (a concurrent
+    /// delivery of the same event) makes this attempt a duplicate.
+    async fn start(
+        &self,
+        key: &str,
+        ctx: gensec_core::contract::stage::RunContext,
+        attempt: u32,
+    ) -> Result<RecordOutcome, HandlerError> {
         let context_key = context_key(&ctx.request.request_id, attempt);
         let body = serde_json::to_vec(&ctx)
             .map_err(|err| Error::Fatal(format!("serialising the run context: {err}")))?;

@@ -79,97 +79,139 @@ impl LlmSpec {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, SpecError> {
-        let error = |message: String| SpecError {
-            spec: text.to_string(),
-            message,
-        };
-        let text = text.trim();
-        let mut parts = text.split(',');
+        let mut parts = text.trim().split(',');
         let head = parts.next().unwrap_or_default().trim();
-        let mut options = Vec::new();
+        let mut options = Options {
+            spec: text,
+            pairs: Vec::new(),
+        };
         for option in parts {
             let (key, value) = option
                 .split_once('=')
-                .ok_or_else(|| error(format!("option {option:?} is not key=value")))?;
-            options.push((key.trim().to_string(), value.trim().to_string()));
+                .ok_or_else(|| options.error(format!("option {option:?} is not key=value")))?;
+            options
+                .pairs
+                .push((key.trim().to_string(), value.trim().to_string()));
         }
-        let unknown = |allowed: &[&str]| {
-            options
-                .iter()
-                .find(|(key, _)| !allowed.contains(&key.as_str()))
-                .map(|(key, _)| {
-                    error(format!(
-                        "unknown option {key:?}; allowed: {}",
-                        allowed.join(", ")
-                    ))
-                })
-        };
-        let option = |name: &str| {
-            options
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-                .filter(|value| !value.is_empty())
-        };
         let non_empty = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         match head {
             "" | "none" | "off" => Ok(None),
             _ if head == "bedrock" || head.starts_with("bedrock:") => {
-                if let Some(err) = unknown(&["region", "endpoint"]) {
-                    return Err(err);
-                }
-                let model_id = head
-                    .strip_prefix("bedrock:")
-                    .map(str::trim)
-                    .filter(|model| !model.is_empty())
-                    .map(str::to_string)
-                    .or_else(|| non_empty(crate::env::BEDROCK_MODEL_ID))
-                    .unwrap_or_else(|| DEFAULT_BEDROCK_MODEL.to_string());
-                Ok(Some(LlmSpec::Bedrock {
-                    model_id,
-                    region: option("region").or_else(|| non_empty(crate::env::BEDROCK_REGION)),
-                    endpoint_url: option("endpoint"),
-                }))
+                bedrock(head, &options, &non_empty).map(Some)
             }
             _ if head == "openai" || head.starts_with("openai=") => {
-                if let Some(err) = unknown(&["model", "key_env", "format"]) {
-                    return Err(err);
-                }
-                let base_url = head
-                    .strip_prefix("openai=")
-                    .map(str::trim)
-                    .filter(|url| !url.is_empty())
-                    .map(str::to_string)
-                    .or_else(|| non_empty(crate::env::OPENAI_BASE_URL))
-                    .unwrap_or_else(|| DEFAULT_OPENAI_URL.to_string());
-                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                    return Err(error(format!("{base_url:?} is not an http(s) URL")));
-                }
-                let format = match option("format").as_deref() {
-                    None | Some("json_schema") => JsonFormat::JsonSchema,
-                    Some("json_object") => JsonFormat::JsonObject,
-                    Some("none") => JsonFormat::None,
-                    Some(other) => {
-                        return Err(error(format!(
-                            "format {other:?} is not json_schema, json_object or none"
-                        )));
-                    }
-                };
-                Ok(Some(LlmSpec::OpenAi {
-                    base_url: base_url.trim_end_matches('/').to_string(),
-                    model: option("model")
-                        .or_else(|| non_empty(crate::env::OPENAI_MODEL))
-                        .unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_string()),
-                    api_key_env: option("key_env")
-                        .unwrap_or_else(|| crate::env::OPENAI_API_KEY.into()),
-                    format,
-                }))
+                openai(head, &options, &non_empty).map(Some)
             }
-            other => Err(error(format!(
+            other => Err(options.error(format!(
                 "{other:?} is not a backend; use bedrock[:MODEL], openai=URL[,model=NAME] or none"
             ))),
         }
     }
+}
+
+/// The `key=value` options after a spec's backend.
+struct Options<'a> {
+    /// The whole spec, as given, for errors.
+    spec: &'a str,
+    pairs: Vec<(String, String)>,
+}
+
+impl Options<'_> {
+    fn error(&self, message: String) -> SpecError {
+        SpecError {
+            spec: self.spec.to_string(),
+            message,
+        }
+    }
+
+    /// An option outside `allowed` is an error.
+    fn refuse_unknown(&self, allowed: &[&str]) -> Result<(), SpecError> {
+        match self
+            .pairs
+            .iter()
+            .find(|(key, _)| !allowed.contains(&key.as_str()))
+        {
+            Some((key, _)) => Err(self.error(format!(
+                "unknown option {key:?}; allowed: {}",
+                allowed.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The option's value, unless it is empty.
+    fn get(&self, name: &str) -> Option<String> {
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// `bedrock[:MODEL][,region=..][,endpoint=..]`; the environment
+/// (`non_empty`: a variable's value unless blank) fills in the model and region.
+fn bedrock(
+    head: &str,
+    options: &Options<'_>,
+    non_empty: &dyn Fn(&str) -> Option<String>,
+) -> Result<LlmSpec, SpecError> {
+    options.refuse_unknown(&["region", "endpoint"])?;
+    let model_id = head
+        .strip_prefix("bedrock:")
+        .map(str::trim)
+        .filter(|model| !model.is_empty())
+        .map(str::to_string)
+        .or_else(|| non_empty(crate::env::BEDROCK_MODEL_ID))
+        .unwrap_or_else(|| DEFAULT_BEDROCK_MODEL.to_string());
+    Ok(LlmSpec::Bedrock {
+        model_id,
+        region: options
+            .get("region")
+            .or_else(|| non_empty(crate::env::BEDROCK_REGION)),
+        endpoint_url: options.get("endpoint"),
+    })
+}
+
+/// `openai[=URL][,model=..][,key_env=..][,format=..]`; the environment
+/// (`non_empty`) fills in the URL and model.
+fn openai(
+    head: &str,
+    options: &Options<'_>,
+    non_empty: &dyn Fn(&str) -> Option<String>,
+) -> Result<LlmSpec, SpecError> {
+    options.refuse_unknown(&["model", "key_env", "format"])?;
+    let base_url = head
+        .strip_prefix("openai=")
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_string)
+        .or_else(|| non_empty(crate::env::OPENAI_BASE_URL))
+        .unwrap_or_else(|| DEFAULT_OPENAI_URL.to_string());
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(options.error(format!("{base_url:?} is not an http(s) URL")));
+    }
+    let format = match options.get("format").as_deref() {
+        None | Some("json_schema") => JsonFormat::JsonSchema,
+        Some("json_object") => JsonFormat::JsonObject,
+        Some("none") => JsonFormat::None,
+        Some(other) => {
+            return Err(options.error(format!(
+                "format {other:?} is not json_schema, json_object or none"
+            )));
+        }
+    };
+    Ok(LlmSpec::OpenAi {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        model: options
+            .get("model")
+            .or_else(|| non_empty(crate::env::OPENAI_MODEL))
+            .unwrap_or_else(|| DEFAULT_OPENAI_MODEL.to_string()),
+        api_key_env: options
+            .get("key_env")
+            .unwrap_or_else(|| crate::env::OPENAI_API_KEY.into()),
+        format,
+    })
 }
 
 #[cfg(test)]

@@ -40,17 +40,63 @@ pub fn subject(remediation: &Remediation) -> String {
 /// Heading note for text a language model wrote.
 const BY_MODEL: &str = "written by a language model, not verified by gensec";
 
-/// The sections of one finding's e-mail as `(heading, text)`.
+/// The sections of one finding's e-mail as `(heading, text)`: where the
+/// finding is, the risk, what to check, the fixes, then the steps, the
+/// finding's own description and the documentation.
 fn sections(r: &Remediation) -> Vec<(String, String)> {
     let model = r.model.as_ref();
-    let marked = |heading: &str, by_model: bool| {
-        if by_model {
-            format!("{heading} ({BY_MODEL})")
-        } else {
-            heading.to_string()
-        }
-    };
-    let mut out = vec![
+    let mut out = location_sections(r);
+    out.push((
+        marked("Why this is a risk", model.is_some_and(|m| m.risk)),
+        r.risk.clone(),
+    ));
+    if !r.check_before.is_empty() {
+        out.push((
+            "Check before changing".to_string(),
+            numbered(&r.check_before),
+        ));
+    }
+    out.extend(fix_sections(r));
+    out.push((
+        marked("Manual steps", model.is_some_and(|m| m.manual_steps)),
+        numbered(&r.manual_steps),
+    ));
+    if !r.verify.is_empty() {
+        out.push(("How to verify".to_string(), numbered(&r.verify)));
+    }
+    if let Some(model) = model {
+        out.push(("Language model".to_string(), model_note(model)));
+    }
+    out.push((
+        "Finding description (quoted from Security Hub, untrusted)".to_string(),
+        clean(&r.description, 1000),
+    ));
+    out.push(("Documentation".to_string(), r.documentation.clone()));
+    out
+}
+
+/// A heading, marked when a language model wrote the text under it.
+fn marked(heading: &str, by_model: bool) -> String {
+    if by_model {
+        format!("{heading} ({BY_MODEL})")
+    } else {
+        heading.to_string()
+    }
+}
+
+/// `1. first\n2. second`.
+fn numbered(items: &[String]) -> String {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| format!("{}. {item}", i + 1))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Which finding, in which account and region, on which resource and control.
+fn location_sections(r: &Remediation) -> Vec<(String, String)> {
+    vec![
         ("Finding ID".to_string(), one_line(&r.finding_id, 400)),
         ("Account".to_string(), one_line(&r.account, 40)),
         (
@@ -68,25 +114,14 @@ fn sections(r: &Remediation) -> Vec<(String, String)> {
                 |c| one_line(c, 60),
             ),
         ),
-        (
-            marked("Why this is a risk", model.is_some_and(|m| m.risk)),
-            r.risk.clone(),
-        ),
-    ];
-    let numbered = |items: &[String]| {
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| format!("{}. {item}", i + 1))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    if !r.check_before.is_empty() {
-        out.push((
-            "Check before changing".to_string(),
-            numbered(&r.check_before),
-        ));
-    }
+    ]
+}
+
+/// The Terraform fix (or why there is none) with its plan checklist, and the
+/// AWS CLI fix with what to fill in (or why there is none beside Terraform).
+fn fix_sections(r: &Remediation) -> Vec<(String, String)> {
+    let model = r.model.as_ref();
+    let mut out = Vec::new();
     match (&r.terraform, &r.no_fix_reason) {
         (Some(code), _) if model.is_some_and(|m| m.fix) => out.push((
             "Terraform fix (proposed by a language model; it passed gensec's allow-list and argument checks, but review it with extra care, then apply)".to_string(),
@@ -132,28 +167,6 @@ fn sections(r: &Remediation) -> Vec<(String, String)> {
             format!("No CLI command was generated: {reason}"),
         ));
     }
-    let steps = r
-        .manual_steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| format!("{}. {step}", i + 1))
-        .collect::<Vec<_>>()
-        .join("\n");
-    out.push((
-        marked("Manual steps", model.is_some_and(|m| m.manual_steps)),
-        steps,
-    ));
-    if !r.verify.is_empty() {
-        out.push(("How to verify".to_string(), numbered(&r.verify)));
-    }
-    if let Some(model) = model {
-        out.push(("Language model".to_string(), model_note(model)));
-    }
-    out.push((
-        "Finding description (quoted from Security Hub, untrusted)".to_string(),
-        clean(&r.description, 1000),
-    ));
-    out.push(("Documentation".to_string(), r.documentation.clone()));
     out
 }
 

@@ -184,15 +184,33 @@ fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
         return;
     };
     r.title = format!("{id} {}", email::one_line_title(&facts.title));
+    let rule = facts
+        .config_rule_identifier
+        .as_deref()
+        .or(facts.config_rule.as_deref());
+    r.risk = uncatalogued_risk(id, facts, &r.resource_type, rule);
+    r.manual_steps = uncatalogued_steps(id, facts, finding, rule);
+    if docs_link(finding).is_none()
+        && let Some(page) = control_page(id)
+    {
+        r.documentation = page;
+    }
+}
+
+/// The risk of an uncatalogued control in Security Hub's terms: its title
+/// and severity, what it evaluates, with which Config rule checking what,
+/// its parameters, and that this is not gensec's own guidance.
+fn uncatalogued_risk(
+    id: &str,
+    facts: &gensec_kb::facts::SecurityHubControl,
+    resource_type: &str,
+    rule: Option<&str>,
+) -> String {
     let resource_types = if facts.resource_types.is_empty() {
         "the account".to_string()
     } else {
         facts.resource_types.join(", ")
     };
-    let rule = facts
-        .config_rule_identifier
-        .as_deref()
-        .or(facts.config_rule.as_deref());
     let rule_description = facts
         .config_rule_identifier
         .as_deref()
@@ -203,10 +221,10 @@ fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
         "Security Hub control {id} \"{}\" ({} severity) failed: the {} does not meet it. {id} evaluates {resource_types}",
         facts.title,
         facts.severity,
-        if r.resource_type.is_empty() {
+        if resource_type.is_empty() {
             "resource"
         } else {
-            r.resource_type.as_str()
+            resource_type
         },
     );
     match (rule, &rule_description) {
@@ -238,8 +256,20 @@ fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
         ));
     }
     risk.push_str(" gensec's catalogue has no reviewed fix for this control yet, so this is Security Hub's definition rather than gensec's own guidance.");
-    r.risk = risk;
+    risk
+}
+
+/// Steps for an uncatalogued control: see the Config evaluation of the
+/// finding's resource, change it to meet the control, and when Security Hub
+/// looks again (by the control's schedule).
+fn uncatalogued_steps(
+    id: &str,
+    facts: &gensec_kb::facts::SecurityHubControl,
+    finding: &Finding,
+    rule: Option<&str>,
+) -> Vec<String> {
     let resource = finding.resource();
+    // The Config type of the finding's resource (ASFF names it otherwise).
     let config_type = resource
         .and_then(|res| {
             facts
@@ -267,12 +297,7 @@ fn explain_uncatalogued(r: &mut Remediation, id: &str, finding: &Finding) {
         Some(_) => format!("{id} is evaluated on configuration changes: the finding is updated within minutes of the change."),
         None => format!("Security Hub re-evaluates {id} automatically; the finding is archived once the resource passes."),
     });
-    r.manual_steps = steps;
-    if docs_link(finding).is_none()
-        && let Some(page) = control_page(id)
-    {
-        r.documentation = page;
-    }
+    steps
 }
 
 /// Build the remediation for one finding from the embedded catalogue. Pure
@@ -335,6 +360,15 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
         }
         return r;
     };
+    apply_catalogued(&mut r, &catalogued, finding);
+    r
+}
+
+/// A catalogued control's remediation: its risk, checks, steps and
+/// documentation, the AWS CLI commands and the Terraform fix rendered for
+/// the finding (each, or why there is none: not in the catalogue, not
+/// renderable for this finding, or refused by the allow-list).
+fn apply_catalogued(r: &mut Remediation, catalogued: &controls::Catalogued<'_>, finding: &Finding) {
     let entry = catalogued.remediation;
     r.title = format!("{} {}", catalogued.security_hub_id, catalogued.title());
     r.risk = entry.risk.clone();
@@ -378,7 +412,6 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
             },
         },
     }
-    r
 }
 
 /// Settings for [`process`].
@@ -479,15 +512,54 @@ pub async fn process(
         rejected: batch.rejected,
         ..Report::default()
     };
-    let catalogue = ControlCatalogue::embedded().ok();
     let mut advisor = llm.map(llm::Advisor::new);
-    let mut to_send = Vec::new();
-    // Per finding to send: its state key and, for ASFF findings, the
-    // reference the workflow port marks NOTIFIED (OCSF findings are updated
-    // through Security Hub's V2 API, which the port does not cover).
-    let mut keys = Vec::new();
-    let mut refs = Vec::new();
-    for located in batch.findings {
+    let pending = triage(batch.findings, config, store, advisor.as_mut(), &mut report).await?;
+    report.llm = advisor.map(llm::Advisor::finish);
+    let messages = messages_of(config, &pending.remediations);
+    let (delivered, failure) = deliver(messages, &pending, store, notifier, &mut report).await?;
+    let mut workflow_failure = None;
+    if let Some(workflow) = workflow
+        && !delivered.is_empty()
+        && let Err(err) = workflow.mark_notified(&delivered).await
+    {
+        report.workflow_errors.push(WorkflowError {
+            finding_ids: delivered.iter().map(|f| f.id.clone()).collect(),
+            error: err.to_string(),
+        });
+        workflow_failure = Some(err);
+    }
+    match (failure, workflow_failure) {
+        (Some(err), Some(workflow)) => Err(with_workflow_failure(err, &workflow)),
+        (Some(err), None) => Err(err),
+        (None, _) => Ok(report),
+    }
+}
+
+/// The findings to send, recorded as sent: per finding its remediation, its
+/// state key and, for ASFF findings, the reference the workflow port marks
+/// NOTIFIED (OCSF findings are updated through Security Hub's V2 API, which
+/// the port does not cover).
+#[derive(Debug, Default)]
+struct Pending {
+    remediations: Vec<Remediation>,
+    keys: Vec<String>,
+    refs: Vec<Option<FindingRef>>,
+}
+
+/// Filters the findings (cleared ones are marked so a later failure notifies
+/// again), records the new ones and remediates them, with the model for the
+/// findings the catalogue does not cover; skipped and duplicate findings go
+/// into the report.
+async fn triage(
+    findings: Vec<event::Located>,
+    config: &ProcessConfig,
+    store: &dyn FindingStateStore,
+    mut advisor: Option<&mut llm::Advisor<'_>>,
+    report: &mut Report,
+) -> gensec_core::Result<Pending> {
+    let catalogue = ControlCatalogue::embedded().ok();
+    let mut pending = Pending::default();
+    for located in findings {
         let finding = &located.finding;
         match filter::decide(finding, &config.filter) {
             Decision::Skip(reason) => report.filtered.push(Filtered {
@@ -515,37 +587,60 @@ pub async fn process(
                         updated_at: &finding.updated_at,
                     })
                     .await?;
-                if new {
-                    let mut remediation = remediate(finding);
-                    if let Some(advisor) = advisor.as_mut()
-                        && catalogue.is_none_or(|c| llm::wants_model(finding, c))
-                    {
-                        advisor.advise(finding, &mut remediation).await;
-                    }
-                    to_send.push(remediation);
-                    keys.push(key);
-                    refs.push((finding.format == FindingFormat::Asff).then(|| FindingRef {
+                if !new {
+                    report.duplicates.push(finding.id.clone());
+                    continue;
+                }
+                let mut remediation = remediate(finding);
+                if let Some(advisor) = advisor.as_deref_mut()
+                    && catalogue.is_none_or(|c| llm::wants_model(finding, c))
+                {
+                    advisor.advise(finding, &mut remediation).await;
+                }
+                pending.remediations.push(remediation);
+                pending.keys.push(key);
+                pending
+                    .refs
+                    .push((finding.format == FindingFormat::Asff).then(|| FindingRef {
                         id: finding.id.clone(),
                         product_arn: finding.product_arn.clone(),
                     }));
-                } else {
-                    report.duplicates.push(finding.id.clone());
-                }
             }
         }
     }
-    report.llm = advisor.map(llm::Advisor::finish);
-    // Each message with the indices (into `to_send`) of the findings it reports.
-    let messages: Vec<(Vec<usize>, gensec_core::ports::EmailMessage)> =
-        if config.digest && to_send.len() > 1 {
-            vec![((0..to_send.len()).collect(), email::render_digest(&to_send))]
-        } else {
-            to_send
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (vec![i], email::render(r)))
-                .collect()
-        };
+    Ok(pending)
+}
+
+/// Each message with the indices (into `remediations`) of the findings it
+/// reports: one digest for several findings when asked, else one each.
+fn messages_of(
+    config: &ProcessConfig,
+    remediations: &[Remediation],
+) -> Vec<(Vec<usize>, gensec_core::ports::EmailMessage)> {
+    if config.digest && remediations.len() > 1 {
+        vec![(
+            (0..remediations.len()).collect(),
+            email::render_digest(remediations),
+        )]
+    } else {
+        remediations
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (vec![i], email::render(r)))
+            .collect()
+    }
+}
+
+/// Sends the messages in order until one fails; the findings of that message
+/// and of every later one are forgotten, so a retry sends them. Returns the
+/// workflow references of the delivered findings and the delivery error.
+async fn deliver(
+    messages: Vec<(Vec<usize>, gensec_core::ports::EmailMessage)>,
+    pending: &Pending,
+    store: &dyn FindingStateStore,
+    notifier: &dyn Notifier,
+    report: &mut Report,
+) -> gensec_core::Result<(Vec<FindingRef>, Option<gensec_core::Error>)> {
     let mut delivered = Vec::new();
     let mut failure = None;
     for (indices, message) in messages {
@@ -553,7 +648,7 @@ pub async fn process(
             // Recorded but never attempted: forget them too, or a retry
             // would take them for duplicates.
             for &i in &indices {
-                store.forget(&keys[i]).await?;
+                store.forget(&pending.keys[i]).await?;
             }
             continue;
         }
@@ -562,7 +657,7 @@ pub async fn process(
                 let message_index = report.messages_sent;
                 report.messages_sent += 1;
                 for &i in &indices {
-                    let r = &to_send[i];
+                    let r = &pending.remediations[i];
                     report.sent.push(Sent {
                         finding_id: r.finding_id.clone(),
                         control_id: r.control_id.clone(),
@@ -571,31 +666,16 @@ pub async fn process(
                         message: message_index,
                         fix_generated: r.terraform.is_some(),
                     });
-                    delivered.extend(refs[i].clone());
+                    delivered.extend(pending.refs[i].clone());
                 }
             }
             Err(err) => {
                 for &i in &indices {
-                    store.forget(&keys[i]).await?;
+                    store.forget(&pending.keys[i]).await?;
                 }
                 failure = Some(err);
             }
         }
     }
-    let mut workflow_failure = None;
-    if let Some(workflow) = workflow
-        && !delivered.is_empty()
-        && let Err(err) = workflow.mark_notified(&delivered).await
-    {
-        report.workflow_errors.push(WorkflowError {
-            finding_ids: delivered.iter().map(|f| f.id.clone()).collect(),
-            error: err.to_string(),
-        });
-        workflow_failure = Some(err);
-    }
-    match (failure, workflow_failure) {
-        (Some(err), Some(workflow)) => Err(with_workflow_failure(err, &workflow)),
-        (Some(err), None) => Err(err),
-        (None, _) => Ok(report),
-    }
+    Ok((delivered, failure))
 }

@@ -427,6 +427,26 @@ fn is_block_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Whether the block names the finding's resource where its type has an
+/// argument that takes it (the resource's id or name from the finding).
+fn names_the_resource(kind: &str, block: &ProposedBlock, vocabulary: &Vocabulary) -> bool {
+    let names_resource = vocabulary
+        .arguments(kind)
+        .into_iter()
+        .flatten()
+        .filter(|(_, argument)| **argument == ArgumentKind::FromFinding)
+        .any(|(path, _)| {
+            let top = path.split('.').next().unwrap_or(path);
+            block.arguments.contains_key(top)
+        });
+    let must_name = vocabulary
+        .arguments(kind)
+        .into_iter()
+        .flatten()
+        .any(|(_, argument)| *argument == ArgumentKind::FromFinding);
+    !must_name || names_resource
+}
+
 /// Check the proposed blocks and build them into a fix that passed the
 /// allow-list, or say every reason it was refused.
 pub fn check_fix(
@@ -464,21 +484,7 @@ pub fn check_fix(
         }
         let before = issues.len();
         check_arguments(kind, &block.arguments, "", 0, vocabulary, &mut issues);
-        let names_resource = vocabulary
-            .arguments(kind)
-            .into_iter()
-            .flatten()
-            .filter(|(_, argument)| **argument == ArgumentKind::FromFinding)
-            .any(|(path, _)| {
-                let top = path.split('.').next().unwrap_or(path);
-                block.arguments.contains_key(top)
-            });
-        let must_name = vocabulary
-            .arguments(kind)
-            .into_iter()
-            .flatten()
-            .any(|(_, argument)| *argument == ArgumentKind::FromFinding);
-        if must_name && !names_resource {
+        if !names_the_resource(kind, block, vocabulary) {
             issues.push(format!("{kind} does not name the finding's resource"));
         }
         if issues.len() > before {

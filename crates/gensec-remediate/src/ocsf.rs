@@ -202,6 +202,60 @@ fn optional_date(field: &str, text: Option<String>) -> Result<Option<String>, St
     text.map(|t| checked_date(field, &t)).transpose()
 }
 
+/// When the finding last changed: `finding_info.modified_time_dt`, else
+/// `time_dt`, else the epoch milliseconds of `modified_time` or `time`.
+fn updated_at(
+    info: &FindingInfo,
+    time_dt: Option<&str>,
+    time: Option<i64>,
+) -> Result<String, String> {
+    Ok(match (&info.modified_time_dt, time_dt) {
+        (Some(text), _) => checked_date("finding_info.modified_time_dt", text)?,
+        (None, Some(text)) => checked_date("time_dt", text)?,
+        (None, None) => info
+            .modified_time
+            .or(time)
+            .and_then(from_epoch_millis)
+            .ok_or(
+                "finding_info.modified_time_dt: missing (and no time_dt, modified_time or time)",
+            )?,
+    })
+}
+
+/// ASFF's severity label: from `severity_id`, else the `severity` caption.
+fn severity_field(severity_id: Option<i64>, severity: Option<String>) -> SeverityField {
+    SeverityField {
+        label: severity_id
+            .and_then(severity_label)
+            .map(str::to_string)
+            .or(severity.map(|s| s.to_ascii_uppercase())),
+        normalized: None,
+    }
+}
+
+impl OcsfResource {
+    /// The ASFF form: ASFF's type name, tags as a map, details only when
+    /// they are an object.
+    fn into_resource(self) -> Resource {
+        Resource {
+            kind: crate::controls::asff_resource_type(&self.kind),
+            id: self.uid,
+            region: self.region,
+            partition: self.cloud_partition,
+            tags: self
+                .tags
+                .into_iter()
+                .map(|tag| (tag.name, tag.value))
+                .collect::<BTreeMap<_, _>>(),
+            details: if self.data.is_object() {
+                self.data
+            } else {
+                Value::Null
+            },
+        }
+    }
+}
+
 impl OcsfFinding {
     /// The internal finding, or what is missing or wrong (with its OCSF path).
     pub fn into_finding(self) -> Result<Finding, String> {
@@ -212,15 +266,7 @@ impl OcsfFinding {
             return Err("resources: an OCSF finding needs at least one resource".into());
         }
         let info = self.finding_info;
-        let updated_at = match (&info.modified_time_dt, &self.time_dt) {
-            (Some(text), _) => checked_date("finding_info.modified_time_dt", text)?,
-            (None, Some(text)) => checked_date("time_dt", text)?,
-            (None, None) => info
-                .modified_time
-                .or(self.time)
-                .and_then(from_epoch_millis)
-                .ok_or("finding_info.modified_time_dt: missing (and no time_dt, modified_time or time)")?,
-        };
+        let updated_at = updated_at(&info, self.time_dt.as_deref(), self.time)?;
         let closed = self.activity_id == Some(3)
             || self
                 .activity_name
@@ -238,33 +284,10 @@ impl OcsfFinding {
             (None, Some(analytic)) => analytic,
             (None, None) => product_uid.clone().unwrap_or_default(),
         };
-        let severity = SeverityField {
-            label: self
-                .severity_id
-                .and_then(severity_label)
-                .map(str::to_string)
-                .or(self.severity.map(|s| s.to_ascii_uppercase())),
-            normalized: None,
-        };
         let resources = self
             .resources
             .into_iter()
-            .map(|resource| Resource {
-                kind: crate::controls::asff_resource_type(&resource.kind),
-                id: resource.uid,
-                region: resource.region,
-                partition: resource.cloud_partition,
-                tags: resource
-                    .tags
-                    .into_iter()
-                    .map(|tag| (tag.name, tag.value))
-                    .collect::<BTreeMap<_, _>>(),
-                details: if resource.data.is_object() {
-                    resource.data
-                } else {
-                    Value::Null
-                },
-            })
+            .map(OcsfResource::into_resource)
             .collect();
         let compliance = self.compliance.map(|c| Compliance {
             status: compliance_status(c.status_id, c.status.as_deref()),
@@ -297,7 +320,7 @@ impl OcsfFinding {
                 "finding_info.last_seen_time_dt",
                 info.last_seen_time_dt,
             )?,
-            severity,
+            severity: severity_field(self.severity_id, self.severity),
             resources,
             region: self.cloud.region,
             types: info.types,

@@ -51,20 +51,27 @@ fn cases() -> Vec<Case> {
         link: Some((name, "aws_s3_bucket.target.id")),
         unfixed,
     };
+    // A fix that stands alone: an account-level setting or one that imports
+    // the resource itself.
+    let alone = |control, fixture, unfixed| Case {
+        control,
+        fixture,
+        context: String::new(),
+        link: None,
+        unfixed,
+    };
     vec![
-        Case {
-            control: "CloudTrail.1",
-            fixture: "cloudtrail_1_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_cloudtrail" "existing" {
+        alone(
+            "CloudTrail.1",
+            "cloudtrail_1_finding.json",
+            r#"resource "aws_cloudtrail" "existing" {
   name                  = "management-events"
   s3_bucket_name        = "acme-cloudtrail-logs"
   is_multi_region_trail = false
   enable_logging        = false
 }
 "#,
-        },
+        ),
         Case {
             control: "DynamoDB.1",
             fixture: "dynamodb_1_finding.json",
@@ -93,22 +100,18 @@ fn cases() -> Vec<Case> {
             link: Some(("vpc-0f1e2d3c4b5a69788", "aws_vpc.target.id")),
             unfixed: "",
         },
-        Case {
-            control: "EC2.7",
-            fixture: "ec2_7_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_ebs_encryption_by_default" "current" {
+        alone(
+            "EC2.7",
+            "ec2_7_finding.json",
+            r#"resource "aws_ebs_encryption_by_default" "current" {
   enabled = false
 }
 "#,
-        },
-        Case {
-            control: "EC2.8",
-            fixture: "ec2_8_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_instance" "current" {
+        ),
+        alone(
+            "EC2.8",
+            "ec2_8_finding.json",
+            r#"resource "aws_instance" "current" {
   ami           = "ami-0c1bc246476a5572b"
   instance_type = "t3.medium"
   metadata_options {
@@ -117,7 +120,7 @@ fn cases() -> Vec<Case> {
   }
 }
 "#,
-        },
+        ),
         Case {
             control: "ELB.8",
             fixture: "elb_8_finding.json",
@@ -145,156 +148,130 @@ fn cases() -> Vec<Case> {
 }
 "#,
         },
-        Case {
-            control: "IAM.7",
-            fixture: "iam_7_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_iam_account_password_policy" "current" {
+        alone(
+            "IAM.7",
+            "iam_7_finding.json",
+            r#"resource "aws_iam_account_password_policy" "current" {
   minimum_password_length = 8
 }
 "#,
-        },
-        Case {
-            control: "KMS.4",
-            fixture: "kms_4_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_kms_key" "current" {
+        ),
+        alone(
+            "KMS.4",
+            "kms_4_finding.json",
+            r#"resource "aws_kms_key" "current" {
   description = "payments data key"
 }
 "#,
-        },
-        Case {
-            control: "RDS.2",
-            fixture: "rds_2_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_db_instance" "current" {
+        ),
+        alone(
+            "RDS.2",
+            "rds_2_finding.json",
+            r#"resource "aws_db_instance" "current" {
   identifier          = "reporting-replica"
   engine              = "mysql"
   instance_class      = "db.t3.medium"
   publicly_accessible = true
 }
 "#,
-        },
-        Case {
-            control: "RDS.5",
-            fixture: "rds_5_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_db_instance" "current" {
+        ),
+        alone(
+            "RDS.5",
+            "rds_5_finding.json",
+            r#"resource "aws_db_instance" "current" {
   identifier     = "billing-prod"
   engine         = "postgres"
   instance_class = "db.m6g.large"
   multi_az       = false
 }
 "#,
-        },
-        Case {
-            control: "RDS.6",
-            fixture: "rds_6_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_db_instance" "current" {
+        ),
+        alone(
+            "RDS.6",
+            "rds_6_finding.json",
+            r#"resource "aws_db_instance" "current" {
   identifier          = "inventory-db"
   engine              = "postgres"
   instance_class      = "db.r6g.large"
   monitoring_interval = 0
 }
 "#,
-        },
-        Case {
-            control: "RDS.7",
-            fixture: "rds_7_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_rds_cluster" "current" {
+        ),
+        alone(
+            "RDS.7",
+            "rds_7_finding.json",
+            r#"resource "aws_rds_cluster" "current" {
   cluster_identifier  = "ledger-aurora"
   engine              = "aurora-postgresql"
   deletion_protection = false
 }
 "#,
-        },
-        Case {
-            control: "RDS.8",
-            fixture: "rds_8_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_db_instance" "current" {
+        ),
+        alone(
+            "RDS.8",
+            "rds_8_finding.json",
+            r#"resource "aws_db_instance" "current" {
   identifier          = "customers-prod"
   engine              = "postgres"
   instance_class      = "db.m6g.large"
   deletion_protection = false
 }
 "#,
-        },
-        Case {
-            control: "RDS.11",
-            fixture: "rds_11_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_db_instance" "current" {
+        ),
+        alone(
+            "RDS.11",
+            "rds_11_finding.json",
+            r#"resource "aws_db_instance" "current" {
   identifier              = "analytics-staging"
   engine                  = "postgres"
   instance_class          = "db.t4g.large"
   backup_retention_period = 0
 }
 "#,
-        },
-        Case {
-            control: "CloudTrail.4",
-            fixture: "cloudtrail_4_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_cloudtrail" "current" {
+        ),
+        alone(
+            "CloudTrail.4",
+            "cloudtrail_4_finding.json",
+            r#"resource "aws_cloudtrail" "current" {
   name                       = "management-events"
   s3_bucket_name             = "acme-cloudtrail-logs"
   enable_log_file_validation = false
 }
 "#,
-        },
-        Case {
-            control: "ELB.4",
-            fixture: "elb_4_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_lb" "current" {
+        ),
+        alone(
+            "ELB.4",
+            "elb_4_finding.json",
+            r#"resource "aws_lb" "current" {
   name                       = "web-alb"
   drop_invalid_header_fields = false
 }
 "#,
-        },
-        Case {
-            control: "ELB.6",
-            fixture: "elb_6_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_lb" "current" {
+        ),
+        alone(
+            "ELB.6",
+            "elb_6_finding.json",
+            r#"resource "aws_lb" "current" {
   name                       = "web-alb"
   enable_deletion_protection = false
 }
 "#,
-        },
-        Case {
-            control: "Opensearch.1",
-            fixture: "opensearch_1_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_opensearch_domain" "current" {
+        ),
+        alone(
+            "Opensearch.1",
+            "opensearch_1_finding.json",
+            r#"resource "aws_opensearch_domain" "current" {
   domain_name = "search-logs"
   encrypt_at_rest {
     enabled = false
   }
 }
 "#,
-        },
-        Case {
-            control: "Opensearch.3",
-            fixture: "opensearch_3_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_opensearch_domain" "current" {
+        ),
+        alone(
+            "Opensearch.3",
+            "opensearch_3_finding.json",
+            r#"resource "aws_opensearch_domain" "current" {
   domain_name = "search-logs"
   # CKV_AWS_6 only judges domains of more than one node.
   cluster_config {
@@ -305,42 +282,36 @@ fn cases() -> Vec<Case> {
   }
 }
 "#,
-        },
-        Case {
-            control: "Redshift.1",
-            fixture: "redshift_1_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_redshift_cluster" "current" {
+        ),
+        alone(
+            "Redshift.1",
+            "redshift_1_finding.json",
+            r#"resource "aws_redshift_cluster" "current" {
   cluster_identifier  = "analytics"
   node_type           = "ra3.xlplus"
   publicly_accessible = true
 }
 "#,
-        },
-        Case {
-            control: "Redshift.3",
-            fixture: "redshift_3_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_redshift_cluster" "current" {
+        ),
+        alone(
+            "Redshift.3",
+            "redshift_3_finding.json",
+            r#"resource "aws_redshift_cluster" "current" {
   cluster_identifier                  = "analytics"
   node_type                           = "ra3.xlplus"
   automated_snapshot_retention_period = 0
 }
 "#,
-        },
-        Case {
-            control: "SQS.1",
-            fixture: "sqs_1_finding.json",
-            context: String::new(),
-            link: None,
-            unfixed: r#"resource "aws_sqs_queue" "current" {
+        ),
+        alone(
+            "SQS.1",
+            "sqs_1_finding.json",
+            r#"resource "aws_sqs_queue" "current" {
   name                    = "order-intake"
   sqs_managed_sse_enabled = false
 }
 "#,
-        },
+        ),
         bucket("S3.2", "s3_2_finding.json", "acme-marketing-assets", ""),
         bucket("S3.3", "s3_3_finding.json", "acme-partner-uploads", ""),
         bucket("S3.8", "s3_8_event.json", "acme-billing-exports", ""),

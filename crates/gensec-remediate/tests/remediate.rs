@@ -40,6 +40,25 @@ fn batch_of(findings: &[Value]) -> Batch {
     parse_input(&serde_json::to_string(&findings).unwrap(), "test")
 }
 
+/// `process` of `findings` under the default configuration, without a
+/// language model.
+async fn process_default(
+    findings: &[Value],
+    db: &SqliteDb,
+    notifier: &dyn Notifier,
+    workflow: Option<&dyn FindingWorkflow>,
+) -> gensec_core::Result<gensec_remediate::Report> {
+    process(
+        batch_of(findings),
+        &ProcessConfig::default(),
+        db,
+        notifier,
+        workflow,
+        None,
+    )
+    .await
+}
+
 #[test]
 fn recognises_the_three_control_id_forms() {
     assert_eq!(one("s3_8_event.json").control_id().as_deref(), Some("S3.8"));
@@ -296,30 +315,16 @@ async fn workflow_is_off_by_default() {
     let db = SqliteDb::in_memory().unwrap();
     let notifier = MemoryNotifier::default();
     let (findings, _) = mixed_batch();
-    let report = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &notifier,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let report = process_default(&findings, &db, &notifier, None)
+        .await
+        .unwrap();
     assert_eq!(report.sent.len(), 2);
     assert!(report.workflow_errors.is_empty());
     // Nothing delivered, nothing marked.
     let workflow = RecordingWorkflow::default();
-    let report = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &notifier,
-        Some(&workflow),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = process_default(&findings, &db, &notifier, Some(&workflow))
+        .await
+        .unwrap();
     assert!(report.sent.is_empty());
     assert!(workflow.calls.lock().unwrap().is_empty());
 }
@@ -333,16 +338,9 @@ async fn a_workflow_failure_is_reported_and_changes_nothing_else() {
         ..RecordingWorkflow::default()
     };
     let (findings, sent) = mixed_batch();
-    let report = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &notifier,
-        Some(&workflow),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = process_default(&findings, &db, &notifier, Some(&workflow))
+        .await
+        .unwrap();
     assert_eq!(report.sent.len(), 2);
     assert_eq!(notifier.sent().len(), 2);
     assert_eq!(report.workflow_errors.len(), 1);
@@ -354,16 +352,9 @@ async fn a_workflow_failure_is_reported_and_changes_nothing_else() {
             .contains("AccessDeniedException")
     );
     // Still recorded as sent: a re-import is a duplicate, not a second e-mail.
-    let report = process(
-        batch_of(&findings[..1]),
-        &ProcessConfig::default(),
-        &db,
-        &notifier,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let report = process_default(&findings[..1], &db, &notifier, None)
+        .await
+        .unwrap();
     assert_eq!(report.duplicates.len(), 1);
     assert_eq!(notifier.sent().len(), 2);
 }
@@ -402,30 +393,16 @@ async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_deliver
     let ec2 = value("ec2_19_finding.json");
     let guardduty = value("guardduty_finding.json");
     let findings = vec![s3.clone(), ec2, guardduty];
-    let err = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &flaky,
-        Some(&workflow),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = process_default(&findings, &db, &flaky, Some(&workflow))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), gensec_core::ErrorKind::Retryable);
     assert_eq!(*workflow.calls.lock().unwrap(), vec![vec![reference(&s3)]]);
     // The retry sends the two that were not delivered, not the first again.
     let notifier = MemoryNotifier::default();
-    let report = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &notifier,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let report = process_default(&findings, &db, &notifier, None)
+        .await
+        .unwrap();
     assert_eq!(
         report.duplicates,
         vec![s3["Id"].as_str().unwrap().to_string()]
@@ -442,16 +419,9 @@ async fn failed_delivery_forgets_every_undelivered_finding_and_marks_the_deliver
         ok: 1,
         inner: MemoryNotifier::default(),
     };
-    let err = process(
-        batch_of(&findings),
-        &ProcessConfig::default(),
-        &db,
-        &flaky,
-        Some(&failing),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = process_default(&findings, &db, &flaky, Some(&failing))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), gensec_core::ErrorKind::Retryable);
     let text = err.to_string();
     assert!(
@@ -486,12 +456,10 @@ async fn digest_sends_one_email_for_a_burst() {
             .starts_with("Security Alert: CRITICAL - 3 findings")
     );
     // Without --digest, one message per finding.
-    let report = process(
-        batch_of(&[value("s3_2_finding.json"), value("s3_3_finding.json")]),
-        &ProcessConfig::default(),
+    let report = process_default(
+        &[value("s3_2_finding.json"), value("s3_3_finding.json")],
         &db,
         &notifier,
-        None,
         None,
     )
     .await

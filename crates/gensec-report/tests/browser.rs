@@ -8,102 +8,21 @@ mod common;
 
 use gensec_core::contract::paths::REPORT_HTML as REPORT_HTML_PATH;
 use gensec_report::html::SECTION_IDS;
-use headless_chrome::protocol::cdp::Log::LogEntryLevel;
+use gensec_testkit::browser::{assert_installed, collect_errors, eval, filter, launch};
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::protocol::cdp::Runtime::ConsoleAPICalledEventTypeOption;
-use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::{Browser, LaunchOptions, Tab};
-use std::ffi::OsStr;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn eval(tab: &Tab, expression: &str) -> serde_json::Value {
-    tab.evaluate(expression, false)
-        .unwrap()
-        .value
-        .unwrap_or(serde_json::Value::Null)
-}
-
-/// Choose an option of a select the way a user's change does, and report the rows.
-fn filter(tab: &Tab, select: &str, value: &str) -> serde_json::Value {
-    let script = format!(
-        r#"(function () {{
-            var select = document.getElementById('{select}');
-            select.value = '{value}';
-            select.dispatchEvent(new Event('change'));
-            var rows = Array.prototype.slice.call(document.querySelectorAll('#recommendations-table tbody tr.rec'));
-            var visible = rows.filter(function (r) {{ return getComputedStyle(r).display !== 'none'; }});
-            return JSON.stringify({{
-                total: rows.length,
-                visible: visible.length,
-                priorities: visible.map(function (r) {{ return r.getAttribute('data-priority'); }}),
-                domains: visible.map(function (r) {{ return r.getAttribute('data-domain'); }}),
-                count: document.getElementById('filter-count').textContent
-            }});
-        }})()"#
-    );
-    serde_json::from_str(eval(tab, &script).as_str().unwrap()).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_works_in_headless_chromium() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "headless Chromium is needed at {CHROMIUM} for the report's browser test: run `apt-get install chromium`"
-    );
+    assert_installed();
     let run = common::run().await;
     let report = run.run_dir().join(REPORT_HTML_PATH);
     let url = format!("file://{}", report.canonicalize().unwrap().display());
 
-    let profile_dir = tempfile::tempdir().unwrap();
-    let options = LaunchOptions::default_builder()
-        .path(Some(CHROMIUM.into()))
-        .headless(true)
-        .sandbox(false)
-        .enable_gpu(false)
-        .window_size(Some((1400, 1000)))
-        .user_data_dir(Some(profile_dir.path().to_path_buf()))
-        .idle_browser_timeout(Duration::from_secs(120))
-        .args(vec![
-            OsStr::new("--disable-gpu"),
-            OsStr::new("--disable-background-networking"),
-            OsStr::new("--disable-component-update"),
-            OsStr::new("--no-first-run"),
-            OsStr::new("--disable-sync"),
-        ])
-        .build()
-        .unwrap();
-    let browser = Browser::new(options).unwrap();
-    let tab = browser.new_tab().unwrap();
+    let chromium = launch(1400, 1000, Duration::from_secs(120));
+    let tab = chromium.browser.new_tab().unwrap();
 
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = errors.clone();
-    tab.add_event_listener(Arc::new(move |event: &Event| {
-        let message = match event {
-            Event::RuntimeExceptionThrown(e) => Some(format!(
-                "exception: {} {:?}",
-                e.params.exception_details.text, e.params.exception_details.exception
-            )),
-            Event::RuntimeConsoleAPICalled(e)
-                if e.params.Type == ConsoleAPICalledEventTypeOption::Error =>
-            {
-                Some(format!("console.error: {:?}", e.params.args))
-            }
-            Event::LogEntryAdded(e) if e.params.entry.level == LogEntryLevel::Error => {
-                Some(format!("log: {}", e.params.entry.text))
-            }
-            _ => None,
-        };
-        if let Some(message) = message {
-            sink.lock().unwrap().push(message);
-        }
-    }))
-    .unwrap();
-    tab.enable_runtime().unwrap();
-    tab.enable_log().unwrap();
+    let errors = collect_errors(&tab);
     tab.navigate_to(&url)
         .unwrap()
         .wait_until_navigated()

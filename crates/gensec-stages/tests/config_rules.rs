@@ -10,51 +10,9 @@
 use gensec_controls::detective;
 use gensec_core::contract::controls::{ControlKind, GapCause, Verdict};
 use gensec_core::contract::stage::{StageId, Verdicts};
-use gensec_core::input::parse_profile;
 use gensec_kb::{CiShape, Kb, validate};
+use gensec_testkit::{all_services_with_storage, example_profile};
 use serde_json::Value;
-use std::path::Path;
-
-const SERVICES: &[&str] = &[
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-    "QuickSight",
-    "Bedrock",
-    "SageMaker",
-    "Secrets Manager",
-    "DocumentDB",
-    "Neptune",
-    "Redshift Serverless",
-    "MSK",
-    "FSx",
-    "EMR",
-    "Athena",
-    "Glue",
-    "Firehose",
-    "Backup",
-    "Timestream",
-    "Lake Formation",
-    "Kinesis",
-    "MemoryDB",
-    "Glacier",
-    "EFS",
-    "ElastiCache",
-];
 
 /// Configuration-item paths a Guard policy reads, as recorded paths without
 /// list markers or quotes (`configuration.storageEncrypted`).
@@ -79,18 +37,13 @@ fn recorded(shape: &CiShape, path: &str) -> bool {
 #[test]
 fn config_rules_evaluate_real_configuration_items() {
     let kb = Kb::embedded().unwrap();
-    let profile_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../config-example/security-profile/example-corp.json");
-    let profile = parse_profile(
-        "example-corp.json",
-        &std::fs::read_to_string(profile_path).unwrap(),
-    )
-    .unwrap();
+    let profile = example_profile();
     let catalogue = gensec_analysis::catalogue::load().unwrap();
     let mut problems = Vec::new();
     let (mut custom, mut managed, mut unrecorded, mut refused) = (0, 0, 0, 0);
     let mut unrecorded_types = 0;
-    for name in SERVICES {
+    // S3 Glacier has no CloudFormation type: its Config rules are managed ones only.
+    for name in all_services_with_storage().chain(["Glacier"]) {
         let service = kb.resolve_service(name).unwrap();
         let (recommendations, _) =
             gensec_analysis::recommend::recommend(&kb, service, &catalogue, &profile);
@@ -223,7 +176,7 @@ fn config_rules_evaluate_real_configuration_items() {
     }
     eprintln!(
         "Config rules over {} services: {custom} custom, {managed} managed; {unrecorded} requirements Config does not record ({unrecorded_types} of an unrecorded type, {} a path the item lacks); {refused} managed rules refused",
-        SERVICES.len(),
+        all_services_with_storage().count() + 1,
         unrecorded - unrecorded_types
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));

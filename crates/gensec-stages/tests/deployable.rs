@@ -14,45 +14,21 @@
 //! with the reason, in `tests/moto-not-exercised.json`.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use aws_sdk_cloudformation::types::{Parameter, StackStatus};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::paths;
-use gensec_core::contract::stage::{RunContext, StageId, StagePorts};
-use gensec_core::input::{KeyManagement, parse_profile, parse_request};
-use gensec_core::pipeline::run_stage;
+use gensec_core::input::KeyManagement;
 use gensec_iac::deployable::{self, Deployable};
 use gensec_kb::Kb;
-use gensec_local::{DirStore, SqliteDb};
 use gensec_stages::Stages;
+use gensec_testkit::{all_services, profile};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-/// The 17 services of the analysis issue and the ones the IaC issue adds.
-const SERVICES: &[&str] = &[
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-    "QuickSight",
-    "Bedrock",
-    "SageMaker",
-    "Secrets Manager",
-];
+use support::{THROUGH_IAC, run_stages};
 
 /// The example profile (TLS 1.2, 365 days, customer-managed key, central
 /// logging) and a fixture that differs in each (TLS 1.3, 90 days, AWS-managed keys).
@@ -60,18 +36,6 @@ const PROFILES: &[&str] = &[
     "config-example/security-profile/example-corp.json",
     "crates/gensec-stages/tests/fixtures/profiles/tls13-aws-managed.json",
 ];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn profile(path: &str) -> SecurityProfile {
-    parse_profile(
-        path,
-        &std::fs::read_to_string(repo_root().join(path)).unwrap(),
-    )
-    .unwrap()
-}
 
 fn deployable_data() -> &'static Deployable {
     &gensec_iac::data::curated().unwrap().deployable
@@ -84,49 +48,9 @@ async fn template(
     service: &str,
     profile: &SecurityProfile,
 ) -> Value {
-    let entry = kb.resolve_service(service).unwrap();
-    let request = parse_request(
-        "request.json",
-        &json!({
-            "request_id": format!("REQ-DEPLOY-{}", entry.id),
-            "requester": "tests@example.com",
-            "timestamp": "2026-01-01T00:00:00Z",
-            "service_name": service,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let ctx = RunContext::new(
-        request,
-        profile.clone(),
-        &entry.id,
-        &entry.display_name,
-        kb.stamp(),
-    );
-    let out = tempfile::tempdir().unwrap();
-    let store = DirStore::new(out.path());
-    let db = SqliteDb::in_memory().unwrap();
-    let ports = StagePorts {
-        store: &store,
-        library: &db,
-    };
-    let attempt = gensec_core::ports::RequestTracker::begin_attempt(&db, ctx.new_attempt())
-        .await
-        .unwrap();
-    let mut outcomes = Vec::new();
-    for id in [
-        StageId::Documentation,
-        StageId::Analysis,
-        StageId::Controls,
-        StageId::Iac,
-    ] {
-        let outcome = run_stage(stages.get(id), &ctx, &ports, &db, attempt, &outcomes)
-            .await
-            .unwrap();
-        outcomes.push(outcome);
-    }
+    let run = run_stages(kb, stages, service, profile, "REQ-DEPLOY", THROUGH_IAC).await;
     // A run whose analysis opens no resource writes no template.
-    match std::fs::read(out.path().join(ctx.key(paths::TEMPLATE_JSON))) {
+    match std::fs::read(run.path(paths::TEMPLATE_JSON)) {
         Ok(body) => serde_json::from_slice(&body).unwrap(),
         Err(_) => Value::Null,
     }
@@ -139,7 +63,7 @@ async fn templates() -> Vec<(String, usize, Value)> {
     let mut all = Vec::new();
     for (index, path) in PROFILES.iter().enumerate() {
         let profile = profile(path);
-        for service in SERVICES {
+        for service in all_services() {
             all.push((
                 (*service).to_string(),
                 index,

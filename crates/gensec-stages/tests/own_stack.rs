@@ -7,19 +7,18 @@
 //! and in the CDK README beside the cdk-nag suppressions.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use gensec_core::contract::paths;
-use gensec_core::contract::stage::{RunContext, StageId, StagePorts};
-use gensec_core::input::{parse_profile, parse_request};
-use gensec_core::pipeline::run_stage;
 use gensec_kb::Kb;
 use gensec_kb::guard::{Outcome, evaluate_all};
-use gensec_local::{DirStore, SqliteDb};
 use gensec_stages::Stages;
-use serde_json::{Value, json};
+use gensec_testkit::{example_profile, repo_root};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use support::{THROUGH_CONTROLS, run_stages};
 
 /// The services whose resources the stack creates (`cdk/README.md`, "What
 /// the stack creates"); each must own at least one resource type of the
@@ -36,12 +35,6 @@ const SERVICES: &[&str] = &[
     "CloudWatch Logs",
     "IAM",
 ];
-
-const PROFILE: &str = "config-example/security-profile/example-corp.json";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The stack's template, synthesised by the CDK app as it is now.
 fn synthesised_template() -> Value {
@@ -102,44 +95,19 @@ fn exceptions() -> Vec<Exception> {
 
 /// Stages 1-3 of one service under the example profile: its proactive rules.
 async fn proactive_rules(kb: &Arc<Kb>, stages: &Stages, service: &str) -> (String, String) {
-    let entry = kb.resolve_service(service).unwrap();
-    let profile = parse_profile(
-        PROFILE,
-        &std::fs::read_to_string(repo_root().join(PROFILE)).unwrap(),
+    let run = run_stages(
+        kb,
+        stages,
+        service,
+        &example_profile(),
+        "REQ-OWN-STACK",
+        THROUGH_CONTROLS,
     )
-    .unwrap();
-    let request = parse_request(
-        "request.json",
-        &json!({
-            "request_id": format!("REQ-OWN-STACK-{}", entry.id),
-            "requester": "tests@example.com",
-            "timestamp": "2026-01-01T00:00:00Z",
-            "service_name": service,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let ctx = RunContext::new(request, profile, &entry.id, &entry.display_name, kb.stamp());
-    let out = tempfile::tempdir().unwrap();
-    let store = DirStore::new(out.path());
-    let db = SqliteDb::in_memory().unwrap();
-    let ports = StagePorts {
-        store: &store,
-        library: &db,
-    };
-    let attempt = gensec_core::ports::RequestTracker::begin_attempt(&db, ctx.new_attempt())
-        .await
-        .unwrap();
-    let mut outcomes = Vec::new();
-    for id in [StageId::Documentation, StageId::Analysis, StageId::Controls] {
-        let outcome = run_stage(stages.get(id), &ctx, &ports, &db, attempt, &outcomes)
-            .await
-            .unwrap();
-        outcomes.push(outcome);
-    }
-    let rules = std::fs::read_to_string(out.path().join(ctx.key(&paths::guard_rules(&entry.id))))
+    .await;
+    let id = run.service_id().to_string();
+    let rules = std::fs::read_to_string(run.path(&paths::guard_rules(&id)))
         .unwrap_or_else(|err| panic!("{service}: no proactive rules: {err}"));
-    (entry.id.clone(), rules)
+    (id, rules)
 }
 
 /// The resources a failing rule fails on: the rule run on the template with,

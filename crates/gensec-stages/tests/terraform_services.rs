@@ -12,48 +12,23 @@
 //! without it this test fails rather than skips.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use gensec_core::SecurityProfile;
 use gensec_core::contract::paths;
-use gensec_core::contract::stage::{RunContext, StageId, StagePorts};
-use gensec_core::input::{parse_profile, parse_request};
-use gensec_core::pipeline::run_stage;
 use gensec_iac::terraform::mapping;
 use gensec_kb::Kb;
 use gensec_kb::controls::ControlCatalogue;
 use gensec_kb::terraform_schema::{Body as SchemaBody, ProviderSchema};
-use gensec_local::{DirStore, SqliteDb};
 use gensec_stages::Stages;
+use gensec_testkit::{all_services, example_profile, repo_root};
 use hcl::Body;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-
-/// The 17 services of the analysis issue and the ones the IaC issue adds.
-const SERVICES: &[&str] = &[
-    "S3",
-    "RDS",
-    "Lambda",
-    "DynamoDB",
-    "KMS",
-    "SQS",
-    "SNS",
-    "EC2",
-    "IAM",
-    "CloudTrail",
-    "EKS",
-    "ECS",
-    "OpenSearch",
-    "Redshift",
-    "API Gateway",
-    "CloudFront",
-    "ELBv2",
-    "QuickSight",
-    "Bedrock",
-    "SageMaker",
-    "Secrets Manager",
-];
+use support::{THROUGH_IAC, run_stages};
 
 /// Terraform's meta-arguments and blocks, valid on every resource.
 const META: &[&str] = &[
@@ -64,10 +39,6 @@ const META: &[&str] = &[
     "provider",
     "provisioner",
 ];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// One service's package, as far as the Terraform checks need it.
 struct Package {
@@ -85,48 +56,8 @@ async fn package(
     service: &str,
     profile: &SecurityProfile,
 ) -> Package {
-    let entry = kb.resolve_service(service).unwrap();
-    let request = parse_request(
-        "request.json",
-        &json!({
-            "request_id": format!("REQ-TF-{}", entry.id),
-            "requester": "tests@example.com",
-            "timestamp": "2026-01-01T00:00:00Z",
-            "service_name": service,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let ctx = RunContext::new(
-        request,
-        profile.clone(),
-        &entry.id,
-        &entry.display_name,
-        kb.stamp(),
-    );
-    let out = tempfile::tempdir().unwrap();
-    let store = DirStore::new(out.path());
-    let db = SqliteDb::in_memory().unwrap();
-    let ports = StagePorts {
-        store: &store,
-        library: &db,
-    };
-    let attempt = gensec_core::ports::RequestTracker::begin_attempt(&db, ctx.new_attempt())
-        .await
-        .unwrap();
-    let mut outcomes = Vec::new();
-    for id in [
-        StageId::Documentation,
-        StageId::Analysis,
-        StageId::Controls,
-        StageId::Iac,
-    ] {
-        let outcome = run_stage(stages.get(id), &ctx, &ports, &db, attempt, &outcomes)
-            .await
-            .unwrap();
-        outcomes.push(outcome);
-    }
-    let read = |key: &str| std::fs::read_to_string(out.path().join(ctx.key(key))).unwrap();
+    let run = run_stages(kb, stages, service, profile, "REQ-TF", THROUGH_IAC).await;
+    let read = |key: &str| std::fs::read_to_string(run.path(key)).unwrap();
     let controls: Value = serde_json::from_str(&read(paths::CONTROLS_INDEX)).unwrap();
     let security_hub = controls["library_entries"]
         .as_array()
@@ -142,7 +73,7 @@ async fn package(
         })
         .collect();
     Package {
-        service: entry.id.clone(),
+        service: run.service_id().to_string(),
         template: serde_json::from_str(&read(paths::TEMPLATE_JSON)).unwrap(),
         main_tf: read(paths::TERRAFORM),
         security_hub,
@@ -338,16 +269,9 @@ fn hardening_problems(service: &str, body: &Body) -> Vec<String> {
 async fn terraform_of_every_service() {
     let kb = Arc::new(Kb::embedded().unwrap());
     let stages = Stages::new(&kb).unwrap();
-    let profile = parse_profile(
-        "example-corp.json",
-        &std::fs::read_to_string(
-            repo_root().join("config-example/security-profile/example-corp.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let profile = example_profile();
     let mut packages = Vec::new();
-    for service in SERVICES {
+    for service in all_services() {
         packages.push(package(&kb, &stages, service, &profile).await);
     }
     for hardened in [

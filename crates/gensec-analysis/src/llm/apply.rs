@@ -4,7 +4,7 @@
 //! validation report as `model: ...` with the reason. Each AWS name the answer
 //! uses is counted, and those that do not exist make the hallucination rate.
 
-use super::answer::{Additional, Adjustment, Answer, RationaleItem};
+use super::answer::{Additional, Adjustment, Answer, Item, RationaleItem};
 use super::prompt::{Grounding, MAX_ADDITIONAL};
 use crate::catalogue::{CatalogueEntry, RawConfigRule, RawExpectation};
 use crate::recommend;
@@ -175,25 +175,13 @@ pub fn apply(
             Err(reason) => unreadable(&mut checker, report, reason),
         }
     }
-    let mut added = 0;
-    for item in &answer.additional {
-        match item {
-            Ok(item) => {
-                if added >= MAX_ADDITIONAL {
-                    let label = format!("{} {}", item.resource_type, item.property);
-                    reject(
-                        report,
-                        &mut checker.tally,
-                        &label,
-                        format!("more than {MAX_ADDITIONAL} additional recommendations"),
-                    );
-                } else if additional(&cx, &mut checker, item, recommendations, report) {
-                    added += 1;
-                }
-            }
-            Err(reason) => unreadable(&mut checker, report, reason),
-        }
-    }
+    additions(
+        &cx,
+        &mut checker,
+        &answer.additional,
+        recommendations,
+        report,
+    );
     // Items and the controls of items that were checked.
     checker.tally.proposed = checker.tally.accepted + checker.tally.rejected;
     // The same order as the deterministic result, whatever moved.
@@ -205,6 +193,36 @@ pub fn apply(
         ))
     });
     checker.tally
+}
+
+/// The additional recommendations, each checked; at most [`MAX_ADDITIONAL`]
+/// are added, the ones beyond are refused.
+fn additions(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    items: &[Item<Additional>],
+    recommendations: &mut Vec<Recommendation>,
+    report: &mut Verdicts,
+) {
+    let mut added = 0;
+    for item in items {
+        match item {
+            Ok(item) => {
+                if added >= MAX_ADDITIONAL {
+                    let label = format!("{} {}", item.resource_type, item.property);
+                    reject(
+                        report,
+                        &mut checker.tally,
+                        &label,
+                        format!("more than {MAX_ADDITIONAL} additional recommendations"),
+                    );
+                } else if additional(cx, checker, item, recommendations, report) {
+                    added += 1;
+                }
+            }
+            Err(reason) => unreadable(checker, report, reason),
+        }
+    }
 }
 
 fn unreadable(checker: &mut Checker<'_>, report: &mut Verdicts, reason: &str) {
@@ -436,124 +454,12 @@ fn additional(
         reject(report, &mut checker.tally, &label, reason);
         false
     };
-    // Every name of the item's controls counts, and each one that does not
-    // exist is listed on its own; a control naming one is dropped.
-    let mut config_rule = item.config_rule.clone();
-    if let Some(rule) = &item.config_rule
-        && !checker.name(cx.kb.config_rule(rule).is_some())
-    {
-        let reason = format!("unknown Config rule {rule}");
-        reject(
-            report,
-            &mut checker.tally,
-            &format!("{label}: Config rule {rule}"),
-            reason,
-        );
-        config_rule = None;
-    }
-    let mut scp_known = true;
-    for action in &item.scp_actions {
-        if !checker.name(cx.kb.action(action).ok().flatten().is_some()) {
-            let reason = format!("unknown action {action}");
-            reject(
-                report,
-                &mut checker.tally,
-                &format!("{label}: SCP action {action}"),
-                reason,
-            );
-            scp_known = false;
-        }
-    }
-    if let Some(condition) = &item.scp_condition
-        && !checker.name(cx.kb.condition_key(&condition.key).ok().flatten().is_some())
-    {
-        let reason = format!("unknown condition key {}", condition.key);
-        let what = format!("{label}: SCP condition key {}", condition.key);
-        reject(report, &mut checker.tally, &what, reason);
-        scp_known = false;
-    }
-    if !checker.name(
-        cx.kb
-            .resource_type(&item.resource_type)
-            .ok()
-            .flatten()
-            .is_some(),
-    ) {
-        let reason = format!("unknown resource type {}", item.resource_type);
-        return refused(checker, report, reason);
-    }
-    if !cx.service.resource_types.contains(&item.resource_type) {
-        let reason = format!(
-            "{} is not a resource type of {}",
-            item.resource_type, cx.service.id
-        );
-        return refused(checker, report, reason);
-    }
-    match validate::document_path(cx.kb, &item.resource_type, &item.property) {
-        Err(reason) => {
-            checker.name(!reason.starts_with("unknown property"));
-            return refused(checker, report, reason);
-        }
-        Ok((_, _, true)) => {
-            checker.name(true);
-            let reason =
-                "the property holds a free-form document; values inside it cannot be validated"
-                    .to_string();
-            return refused(checker, report, reason);
-        }
-        Ok(_) => {
-            checker.name(true);
-        }
-    }
-    if !cx
-        .grounding
-        .is_candidate(&item.resource_type, &item.property)
-    {
-        let reason = "the property was not among the listed candidate properties".to_string();
-        return refused(checker, report, reason);
-    }
-    let plain = item.property.replace("[]", "");
-    if let Some(existing) = recommendations
-        .iter()
-        .find(|r| r.resource_type == item.resource_type && r.property.replace("[]", "") == plain)
-    {
-        let reason = format!("already recommended as {}", existing.configuration_id);
-        return refused(checker, report, reason);
-    }
-    let value = match value_for(cx.kb, &item.resource_type, &item.property, &item.value) {
+    let (config_rule, scp_known) = known_control_names(cx, checker, item, &label, report);
+    let value = match checked_value(cx, checker, item, recommendations) {
         Ok(value) => value,
         Err(reason) => return refused(checker, report, reason),
     };
-    if let Some(reason) = weakens(&item.property, &value) {
-        return refused(checker, report, reason);
-    }
-    for text in [&item.title, &item.rationale] {
-        if let Err(reason) = checker.prose(text) {
-            return refused(checker, report, reason);
-        }
-    }
-    let entry = CatalogueEntry {
-        control_id: "model".into(),
-        resource_type: item.resource_type.clone(),
-        key: key_for(&item.property),
-        title: item.title.clone(),
-        property: item.property.clone(),
-        expect: RawExpectation::Equals(value),
-        value: None,
-        domain: item.domain,
-        stride: item.threat,
-        priority: item.priority,
-        rationale: item.rationale.clone(),
-        config_rule: config_rule.map(|identifier| RawConfigRule {
-            identifier,
-            parameters: BTreeMap::new(),
-        }),
-        security_hub: Vec::new(),
-        compliance: BTreeMap::new(),
-        preventive: (scp_known && !item.scp_actions.is_empty())
-            .then(|| Preventive::Scp(vec![scp_spec(item)])),
-        applies_when: None,
-    };
+    let entry = model_entry(item, value, config_rule, scp_known);
     // The same checks as a catalogue entry: property and value again, the
     // Config rule (exists, parameters, evaluates this type) and the SCP
     // (actions exist, condition keys exist and apply). A failing control is
@@ -593,6 +499,153 @@ fn additional(
     recommendations.push(recommendation);
     checker.tally.accepted += 1;
     true
+}
+
+/// The item's Config rule if it exists, and whether every SCP action and
+/// condition key exists. Every name counts, and each one that does not exist
+/// is listed on its own; a control naming one is dropped, not the item.
+fn known_control_names(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    item: &Additional,
+    label: &str,
+    report: &mut Verdicts,
+) -> (Option<String>, bool) {
+    let mut config_rule = item.config_rule.clone();
+    if let Some(rule) = &item.config_rule
+        && !checker.name(cx.kb.config_rule(rule).is_some())
+    {
+        let reason = format!("unknown Config rule {rule}");
+        reject(
+            report,
+            &mut checker.tally,
+            &format!("{label}: Config rule {rule}"),
+            reason,
+        );
+        config_rule = None;
+    }
+    let mut scp_known = true;
+    for action in &item.scp_actions {
+        if !checker.name(cx.kb.action(action).ok().flatten().is_some()) {
+            let reason = format!("unknown action {action}");
+            reject(
+                report,
+                &mut checker.tally,
+                &format!("{label}: SCP action {action}"),
+                reason,
+            );
+            scp_known = false;
+        }
+    }
+    if let Some(condition) = &item.scp_condition
+        && !checker.name(cx.kb.condition_key(&condition.key).ok().flatten().is_some())
+    {
+        let reason = format!("unknown condition key {}", condition.key);
+        let what = format!("{label}: SCP condition key {}", condition.key);
+        reject(report, &mut checker.tally, &what, reason);
+        scp_known = false;
+    }
+    (config_rule, scp_known)
+}
+
+/// The item's value once its resource type, property, value and prose pass:
+/// a type of the service, a property of the schema that is no free-form
+/// document, among the candidates and not yet recommended, a value of the
+/// property's type that does not weaken it. Otherwise why the item is refused.
+fn checked_value(
+    cx: &Context<'_>,
+    checker: &mut Checker<'_>,
+    item: &Additional,
+    recommendations: &[Recommendation],
+) -> Result<Value, String> {
+    if !checker.name(
+        cx.kb
+            .resource_type(&item.resource_type)
+            .ok()
+            .flatten()
+            .is_some(),
+    ) {
+        return Err(format!("unknown resource type {}", item.resource_type));
+    }
+    if !cx.service.resource_types.contains(&item.resource_type) {
+        return Err(format!(
+            "{} is not a resource type of {}",
+            item.resource_type, cx.service.id
+        ));
+    }
+    match validate::document_path(cx.kb, &item.resource_type, &item.property) {
+        Err(reason) => {
+            checker.name(!reason.starts_with("unknown property"));
+            return Err(reason);
+        }
+        Ok((_, _, true)) => {
+            checker.name(true);
+            return Err(
+                "the property holds a free-form document; values inside it cannot be validated"
+                    .to_string(),
+            );
+        }
+        Ok(_) => {
+            checker.name(true);
+        }
+    }
+    if !cx
+        .grounding
+        .is_candidate(&item.resource_type, &item.property)
+    {
+        return Err("the property was not among the listed candidate properties".to_string());
+    }
+    let plain = item.property.replace("[]", "");
+    if let Some(existing) = recommendations
+        .iter()
+        .find(|r| r.resource_type == item.resource_type && r.property.replace("[]", "") == plain)
+    {
+        return Err(format!(
+            "already recommended as {}",
+            existing.configuration_id
+        ));
+    }
+    let value = value_for(cx.kb, &item.resource_type, &item.property, &item.value)?;
+    if let Some(reason) = weakens(&item.property, &value) {
+        return Err(reason);
+    }
+    for text in [&item.title, &item.rationale] {
+        checker.prose(text)?;
+    }
+    Ok(value)
+}
+
+/// The item as a catalogue entry of the pseudo-control `model`, so that it
+/// goes through the catalogue's own checks; controls with unknown names are
+/// left out.
+fn model_entry(
+    item: &Additional,
+    value: Value,
+    config_rule: Option<String>,
+    scp_known: bool,
+) -> CatalogueEntry {
+    CatalogueEntry {
+        control_id: "model".into(),
+        resource_type: item.resource_type.clone(),
+        key: key_for(&item.property),
+        title: item.title.clone(),
+        property: item.property.clone(),
+        expect: RawExpectation::Equals(value),
+        value: None,
+        domain: item.domain,
+        stride: item.threat,
+        priority: item.priority,
+        rationale: item.rationale.clone(),
+        config_rule: config_rule.map(|identifier| RawConfigRule {
+            identifier,
+            parameters: BTreeMap::new(),
+        }),
+        security_hub: Vec::new(),
+        compliance: BTreeMap::new(),
+        preventive: (scp_known && !item.scp_actions.is_empty())
+            .then(|| Preventive::Scp(vec![scp_spec(item)])),
+        applies_when: None,
+    }
 }
 
 #[cfg(test)]

@@ -122,77 +122,11 @@ fn is_security_relevant(path: &str) -> bool {
 
 /// Collect the facts for a service, leaving out what is already recommended.
 pub fn grounding(kb: &Kb, service: &ServiceEntry, recommendations: &[Recommendation]) -> Grounding {
-    let recommended: BTreeSet<(String, String)> = recommendations
-        .iter()
-        .map(|r| (r.resource_type.clone(), r.property.replace("[]", "")))
-        .collect();
     let mut grounding = Grounding {
         resource_types: service.resource_types.clone(),
+        candidates: candidates(kb, service, recommendations),
         ..Grounding::default()
     };
-    let mut candidates = Vec::new();
-    for type_name in &service.resource_types {
-        let Ok(Some(schema)) = kb.resource_type(type_name) else {
-            continue;
-        };
-        for path in schema.property_paths() {
-            if path.split('.').count() > 5
-                || !is_security_relevant(&path)
-                || recommended.contains(&(type_name.clone(), path.replace("[]", "")))
-            {
-                continue;
-            }
-            let Ok((schema, property)) = validate::property(kb, type_name, &path) else {
-                continue;
-            };
-            let property = schema.deref(property);
-            // Settings with a value a reviewer can judge: flags, choices and
-            // numbers. Free text (names, ARNs, prefixes) is the organisation's own.
-            let judged = !property.enum_values.is_empty()
-                || property
-                    .types
-                    .iter()
-                    .any(|t| matches!(t, JsonType::Boolean | JsonType::Integer | JsonType::Number));
-            if !judged || property.types.contains(&JsonType::Object) {
-                continue;
-            }
-            let types = property
-                .types
-                .iter()
-                .map(|t| format!("{t:?}").to_lowercase())
-                .collect::<Vec<_>>()
-                .join("|");
-            candidates.push(Candidate {
-                resource_type: type_name.clone(),
-                path,
-                types: if types.is_empty() {
-                    "string".into()
-                } else {
-                    types
-                },
-                allowed: property.enum_values.clone(),
-            });
-        }
-    }
-    // Short paths on the types the deterministic result covers most first:
-    // they are the service's main resources and the settings a reviewer
-    // recognises.
-    let weight = |resource_type: &str| {
-        recommendations
-            .iter()
-            .filter(|r| r.resource_type == resource_type)
-            .count()
-    };
-    candidates.sort_by_key(|c| {
-        (
-            std::cmp::Reverse(weight(&c.resource_type)),
-            c.path.split('.').count(),
-            c.path.clone(),
-        )
-    });
-    candidates.truncate(MAX_CANDIDATES);
-    grounding.candidates = candidates;
-
     for prefix in &service.iam_prefixes {
         let Ok(Some(iam)) = kb.iam_service(prefix) else {
             continue;
@@ -230,6 +164,86 @@ pub fn grounding(kb: &Kb, service: &ServiceEntry, recommendations: &[Recommendat
         }
     }
     grounding
+}
+
+/// The security-relevant properties of the service's types not yet
+/// recommended, at most [`MAX_CANDIDATES`]: short paths on the types the
+/// deterministic result covers most first.
+fn candidates(
+    kb: &Kb,
+    service: &ServiceEntry,
+    recommendations: &[Recommendation],
+) -> Vec<Candidate> {
+    let recommended: BTreeSet<(String, String)> = recommendations
+        .iter()
+        .map(|r| (r.resource_type.clone(), r.property.replace("[]", "")))
+        .collect();
+    let mut candidates = Vec::new();
+    for type_name in &service.resource_types {
+        let Ok(Some(schema)) = kb.resource_type(type_name) else {
+            continue;
+        };
+        for path in schema.property_paths() {
+            if path.split('.').count() > 5
+                || !is_security_relevant(&path)
+                || recommended.contains(&(type_name.clone(), path.replace("[]", "")))
+            {
+                continue;
+            }
+            candidates.extend(candidate(kb, type_name, path));
+        }
+    }
+    // Short paths on the types the deterministic result covers most first:
+    // they are the service's main resources and the settings a reviewer
+    // recognises.
+    let weight = |resource_type: &str| {
+        recommendations
+            .iter()
+            .filter(|r| r.resource_type == resource_type)
+            .count()
+    };
+    candidates.sort_by_key(|c| {
+        (
+            std::cmp::Reverse(weight(&c.resource_type)),
+            c.path.split('.').count(),
+            c.path.clone(),
+        )
+    });
+    candidates.truncate(MAX_CANDIDATES);
+    candidates
+}
+
+/// The property at `path` as a candidate, when its value is one a reviewer
+/// can judge.
+fn candidate(kb: &Kb, type_name: &str, path: String) -> Option<Candidate> {
+    let (schema, property) = validate::property(kb, type_name, &path).ok()?;
+    let property = schema.deref(property);
+    // Settings with a value a reviewer can judge: flags, choices and
+    // numbers. Free text (names, ARNs, prefixes) is the organisation's own.
+    let judged = !property.enum_values.is_empty()
+        || property
+            .types
+            .iter()
+            .any(|t| matches!(t, JsonType::Boolean | JsonType::Integer | JsonType::Number));
+    if !judged || property.types.contains(&JsonType::Object) {
+        return None;
+    }
+    let types = property
+        .types
+        .iter()
+        .map(|t| format!("{t:?}").to_lowercase())
+        .collect::<Vec<_>>()
+        .join("|");
+    Some(Candidate {
+        resource_type: type_name.to_string(),
+        path,
+        types: if types.is_empty() {
+            "string".into()
+        } else {
+            types
+        },
+        allowed: property.enum_values.clone(),
+    })
 }
 
 /// The profile without anything a prompt does not need.

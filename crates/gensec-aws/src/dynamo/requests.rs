@@ -223,6 +223,37 @@ impl DynamoRequestTracker {
         }
     }
 
+    /// The request record follows its attempt: the state, when, and where
+    /// the output went (when the update says).
+    async fn set_request_state(
+        &self,
+        request_id: &str,
+        state: RequestState,
+        at: &str,
+        prefix: Option<&str>,
+    ) -> Result<()> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", s(request_id))
+            .key("record", s(REQUEST))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":at", s(at));
+        let mut expression = String::from("SET #state = :state, updated_at = :at");
+        if let Some(prefix) = prefix {
+            expression.push_str(", output_prefix = :prefix");
+            request = request.expression_attribute_values(":prefix", s(prefix));
+        }
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|err| aws_error(format!("updating request {request_id}"), err))?;
+        Ok(())
+    }
+
     /// Usage is kept on the attempt; the request's state does not change.
     async fn record_llm_usage(
         &self,
@@ -407,26 +438,7 @@ impl RequestTracker for DynamoRequestTracker {
                 ));
             }
         }
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("request_id", s(request_id))
-            .key("record", s(REQUEST))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":state", s(state.as_str()))
-            .expression_attribute_values(":at", s(&at));
-        let mut expression = String::from("SET #state = :state, updated_at = :at");
-        if let Some(prefix) = prefix {
-            expression.push_str(", output_prefix = :prefix");
-            request = request.expression_attribute_values(":prefix", s(prefix));
-        }
-        request
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(|err| aws_error(format!("updating request {request_id}"), err))?;
-        Ok(())
+        self.set_request_state(request_id, state, &at, prefix).await
     }
 
     async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {

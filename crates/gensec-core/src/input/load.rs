@@ -249,6 +249,16 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
             ),
         );
     }
+    check_exemptions_and_regions(&profile)
+        .map_err(|(path, message)| InputError::new(source_name, &path, message))?;
+    check_tagging(&profile.tagging)
+        .map_err(|(path, message)| InputError::new(source_name, &path, message))?;
+    Ok(profile)
+}
+
+/// The SCP exemptions are IAM principal ARN patterns and the allowed regions
+/// region codes; otherwise the JSON path and what is wrong.
+fn check_exemptions_and_regions(profile: &SecurityProfile) -> Result<(), (String, String)> {
     let exemptions = &profile.security_controls.scp_exemptions;
     for (field, patterns) in [
         (
@@ -262,26 +272,24 @@ pub fn parse_profile(source_name: &str, text: &str) -> Result<SecurityProfile, I
     ] {
         for (index, pattern) in patterns.iter().enumerate() {
             if !is_principal_arn_pattern(pattern) {
-                return fail(
-                    &format!("$.security_controls.scp_exemptions.{field}[{index}]"),
+                return Err((
+                    format!("$.security_controls.scp_exemptions.{field}[{index}]"),
                     format!(
                         "expected an IAM principal ARN pattern such as \"arn:aws:iam::*:role/SecurityBreakGlass\", got {pattern:?}"
                     ),
-                );
+                ));
             }
         }
     }
     for (index, region) in profile.allowed_regions.iter().enumerate() {
         if !is_identifier(region, 32, &['-']) || region.chars().any(|c| c.is_ascii_uppercase()) {
-            return fail(
-                &format!("$.allowed_regions[{index}]"),
+            return Err((
+                format!("$.allowed_regions[{index}]"),
                 format!("expected a region code such as \"eu-west-1\", got {region:?}"),
-            );
+            ));
         }
     }
-    check_tagging(&profile.tagging)
-        .map_err(|(path, message)| InputError::new(source_name, &path, message))?;
-    Ok(profile)
+    Ok(())
 }
 
 /// The tagging section: valid, distinct keys; the persona key among them.

@@ -11,7 +11,7 @@
 //! listed pages whose name starts with one of the service's words; a new rule
 //! is kept when it evaluates one of the service's resource types.
 
-use super::http_cache::{Fetched, HttpCache};
+use super::http_cache::{Fetched, HttpCache, Stamp};
 use super::{LiveConfig, LiveError, Refreshed};
 use futures::stream::{self, StreamExt};
 use gensec_kb::ingest::catalogue::namespace_of;
@@ -47,7 +47,7 @@ pub(crate) async fn refresh(
         Err(err) => return Refreshed::failed(&err),
     };
     cache.keep(&list).await;
-    let mut stamps = vec![list.stamp()];
+    let stamps = vec![list.stamp()];
     let mut problems = Vec::new();
 
     let (targets, skipped) = targets(config, doc, &links);
@@ -63,13 +63,54 @@ pub(crate) async fn refresh(
     let pages = targets.into_iter().zip(fetched);
 
     let namespaces: BTreeSet<&str> = doc.cfn_namespaces.iter().map(String::as_str).collect();
-    let mut rules: BTreeMap<String, ConfigRule> = doc
-        .config_rules
-        .iter()
-        .map(|rule| (rule.identifier.clone(), rule.clone()))
-        .collect();
-    let mut refreshed = 0;
+    let mut merged = Merged {
+        rules: doc
+            .config_rules
+            .iter()
+            .map(|rule| (rule.identifier.clone(), rule.clone()))
+            .collect(),
+        stamps,
+        problems,
+        refreshed: 0,
+    };
     for (target, fetched) in pages {
+        merged.take(cache, kb, &namespaces, &target, fetched).await;
+    }
+    if attempted > 0 && merged.refreshed == 0 {
+        return Refreshed {
+            data: None,
+            stamps: Vec::new(),
+            problems: merged.problems,
+        };
+    }
+    Refreshed {
+        data: Some(merged.rules.into_values().collect()),
+        stamps: merged.stamps,
+        problems: merged.problems,
+    }
+}
+
+/// The service's rules as the fetched pages update them, the bodies they
+/// were built from, the warnings, and how many pages were read.
+struct Merged {
+    rules: BTreeMap<String, ConfigRule>,
+    stamps: Vec<Stamp>,
+    problems: Vec<String>,
+    refreshed: usize,
+}
+
+impl Merged {
+    /// One fetched page: a known rule's page replaces the baseline's rule
+    /// (when it documents that rule); a listed page of a new rule is added
+    /// when the rule evaluates one of the service's `namespaces`.
+    async fn take(
+        &mut self,
+        cache: &HttpCache<'_>,
+        kb: &Kb,
+        namespaces: &BTreeSet<&str>,
+        target: &Target<'_>,
+        fetched: Result<Fetched, LiveError>,
+    ) {
         let parsed = fetched.and_then(|fetched| {
             let page = parse_rule_page(&fetched.url, fetched.text()?)?;
             Ok((fetched, page))
@@ -77,21 +118,21 @@ pub(crate) async fn refresh(
         match (target.known, parsed) {
             (Some(known), Ok((fetched, page))) => {
                 if page.identifier != known.identifier {
-                    problems.push(format!(
+                    self.problems.push(format!(
                         "{} documents {}, not {}; keeping the baseline for {}",
                         target.url, page.identifier, known.identifier, known.identifier
                     ));
-                    continue;
+                    return;
                 }
                 cache.keep(&fetched).await;
-                stamps.push(fetched.stamp());
-                refreshed += 1;
-                rules.insert(
+                self.stamps.push(fetched.stamp());
+                self.refreshed += 1;
+                self.rules.insert(
                     known.identifier.clone(),
                     page.into_rule(Some(known), known.documentation_url.clone()),
                 );
             }
-            (Some(known), Err(err)) => problems.push(format!(
+            (Some(known), Err(err)) => self.problems.push(format!(
                 "{}; keeping the baseline for {}",
                 err.describe(),
                 known.identifier
@@ -99,13 +140,13 @@ pub(crate) async fn refresh(
             (None, Ok((fetched, page))) => {
                 // Cached either way, so an unrelated page is not refetched within the TTL.
                 cache.keep(&fetched).await;
-                refreshed += 1;
+                self.refreshed += 1;
                 let relevant = page
                     .resource_types
                     .iter()
                     .any(|type_name| namespaces.contains(namespace_of(type_name)));
-                if relevant && !rules.contains_key(&page.identifier) {
-                    stamps.push(fetched.stamp());
+                if relevant && !self.rules.contains_key(&page.identifier) {
+                    self.stamps.push(fetched.stamp());
                     let mut rule = page.into_rule(None, target.url.clone());
                     let fallback = kb
                         .config_rule(&rule.identifier)
@@ -113,31 +154,19 @@ pub(crate) async fn refresh(
                     if let Some(known) = fallback {
                         rule.description = known.description.clone();
                     }
-                    rules.insert(rule.identifier.clone(), rule);
+                    self.rules.insert(rule.identifier.clone(), rule);
                 }
             }
             // A listed page without rule facts (an overview page) is not a rule.
             (None, Err(LiveError::Unparsable { url, message })) => {
                 tracing::debug!(%url, %message, "skipping a page that documents no rule");
             }
-            (None, Err(err)) => problems.push(format!(
+            (None, Err(err)) => self.problems.push(format!(
                 "{}; a rule listed as {} may be missing",
                 err.describe(),
                 target.slug
             )),
         }
-    }
-    if attempted > 0 && refreshed == 0 {
-        return Refreshed {
-            data: None,
-            stamps: Vec::new(),
-            problems,
-        };
-    }
-    Refreshed {
-        data: Some(rules.into_values().collect()),
-        stamps,
-        problems,
     }
 }
 

@@ -254,6 +254,22 @@ fn parse_service(
     if raw.actions.is_empty() {
         return Err(unparsable("document lists no actions".into()));
     }
+    let actions = merge_actions(raw.actions, baseline);
+    let resource_types = merge_resource_types(raw.resources, baseline);
+    let condition_keys = merge_condition_keys(raw.condition_keys, baseline);
+    Ok(IamService {
+        prefix: prefix.to_string(),
+        // The reference's Name is the prefix; the baseline has the display name.
+        name: baseline.map_or(raw.name, |service| service.name.clone()),
+        actions,
+        resource_types,
+        condition_keys,
+    })
+}
+
+/// The reference's actions, sorted by name, each completed from the
+/// baseline's action of the same name (names compared without case).
+fn merge_actions(raw: Vec<RawAction>, baseline: Option<&IamService>) -> Vec<IamAction> {
     let base_actions: HashMap<String, &IamAction> = baseline
         .map(|service| {
             service
@@ -264,7 +280,6 @@ fn parse_service(
         })
         .unwrap_or_default();
     let mut actions: Vec<IamAction> = raw
-        .actions
         .into_iter()
         .map(|action| {
             let base = base_actions.get(&action.name.to_lowercase()).copied();
@@ -272,7 +287,15 @@ fn parse_service(
         })
         .collect();
     actions.sort_by(|a, b| a.name.cmp(&b.name));
+    actions
+}
 
+/// The reference's resource types, sorted by name; ARN formats and
+/// condition keys the reference leaves out come from the baseline.
+fn merge_resource_types(
+    raw: Vec<RawResource>,
+    baseline: Option<&IamService>,
+) -> Vec<IamResourceType> {
     let base_resources: HashMap<&str, &IamResourceType> = baseline
         .map(|service| {
             service
@@ -283,7 +306,6 @@ fn parse_service(
         })
         .unwrap_or_default();
     let mut resource_types: Vec<IamResourceType> = raw
-        .resources
         .into_iter()
         .map(|resource| {
             let base = base_resources.get(resource.name.as_str());
@@ -302,7 +324,15 @@ fn parse_service(
         })
         .collect();
     resource_types.sort_by(|a, b| a.name.cmp(&b.name));
+    resource_types
+}
 
+/// The reference's condition keys, sorted by name, with the baseline's
+/// description (the reference has none) and one value type.
+fn merge_condition_keys(
+    raw: Vec<RawConditionKey>,
+    baseline: Option<&IamService>,
+) -> Vec<ConditionKey> {
     let base_keys: HashMap<&str, &ConditionKey> = baseline
         .map(|service| {
             service
@@ -313,7 +343,6 @@ fn parse_service(
         })
         .unwrap_or_default();
     let mut condition_keys: Vec<ConditionKey> = raw
-        .condition_keys
         .into_iter()
         .map(|key| {
             let base = base_keys.get(key.name.as_str());
@@ -335,15 +364,7 @@ fn parse_service(
         })
         .collect();
     condition_keys.sort_by(|a, b| a.name.cmp(&b.name));
-
-    Ok(IamService {
-        prefix: prefix.to_string(),
-        // The reference's Name is the prefix; the baseline has the display name.
-        name: baseline.map_or(raw.name, |service| service.name.clone()),
-        actions,
-        resource_types,
-        condition_keys,
-    })
+    condition_keys
 }
 
 fn build_action(action: RawAction, base: Option<&IamAction>) -> IamAction {

@@ -603,32 +603,7 @@ impl<'m> Renderer<'m> {
             mut notes,
             ..
         } = report;
-        let mut defaults_used = Vec::new();
-        apply_defaults(
-            &mut parent,
-            &mapping.defaults,
-            &label,
-            None,
-            &mut defaults_used,
-        );
-        for (path, value) in &mapping.fill {
-            if parent.fill(path, &literal(value)) {
-                defaults_used.push(format!(
-                    "Terraform requires {path}; set to CloudFormation's default {value}"
-                ));
-            }
-        }
-        for (companion, node) in mapping.companions.iter().zip(companions.iter_mut()) {
-            if let Some(node) = node {
-                apply_defaults(
-                    node,
-                    &companion.defaults,
-                    &label,
-                    Some(&mapping.terraform_type),
-                    &mut defaults_used,
-                );
-            }
-        }
+        let defaults_used = fill_defaults(mapping, &label, &mut parent, &mut companions);
         parent.sort();
         for node in companions.iter_mut().flatten() {
             node.sort();
@@ -643,6 +618,38 @@ impl<'m> Renderer<'m> {
         out.extend(companion_blocks(mapping, &label, companions));
         out
     }
+}
+
+/// The mapping's defaults and the arguments Terraform requires, set where
+/// the template left them out, on the resource and its companions; a note
+/// for each one set.
+fn fill_defaults(
+    mapping: &ResourceMapping,
+    label: &str,
+    parent: &mut Node,
+    companions: &mut [Option<Node>],
+) -> Vec<String> {
+    let mut defaults_used = Vec::new();
+    apply_defaults(parent, &mapping.defaults, label, None, &mut defaults_used);
+    for (path, value) in &mapping.fill {
+        if parent.fill(path, &literal(value)) {
+            defaults_used.push(format!(
+                "Terraform requires {path}; set to CloudFormation's default {value}"
+            ));
+        }
+    }
+    for (companion, node) in mapping.companions.iter().zip(companions.iter_mut()) {
+        if let Some(node) = node {
+            apply_defaults(
+                node,
+                &companion.defaults,
+                label,
+                Some(&mapping.terraform_type),
+                &mut defaults_used,
+            );
+        }
+    }
+    defaults_used
 }
 
 impl Renderer<'_> {

@@ -87,10 +87,6 @@ pub fn build_catalogue(
     rules: &[ConfigRule],
     curated: &CuratedCatalogue,
 ) -> Vec<ServiceEntry> {
-    let iam_names: HashMap<&str, &str> = iam
-        .iter()
-        .map(|service| (service.prefix.as_str(), service.name.as_str()))
-        .collect();
     let mut by_namespace: BTreeMap<&str, Vec<&ResourceTypeSchema>> = BTreeMap::new();
     for schema in schemas {
         by_namespace
@@ -98,143 +94,201 @@ pub fn build_catalogue(
             .or_default()
             .push(schema);
     }
-
-    let mut entries: Vec<ServiceEntry> = Vec::new();
-    let mut claimed_namespaces = BTreeSet::new();
-    let mut claimed_prefixes = BTreeSet::new();
-    let mut extra_aliases: HashMap<String, Vec<String>> = HashMap::new();
-    for service in &curated.services {
-        let iam_prefixes: Vec<String> = service
-            .iam_prefixes
+    let mut builder = Builder {
+        iam_names: iam
             .iter()
-            .filter(|prefix| iam_names.contains_key(prefix.as_str()))
-            .cloned()
-            .collect();
-        let namespaces: Vec<String> = service
-            .namespaces
-            .iter()
-            .filter(|namespace| by_namespace.contains_key(namespace.as_str()))
-            .cloned()
-            .collect();
-        claimed_namespaces.extend(namespaces.iter().cloned());
-        claimed_prefixes.extend(iam_prefixes.iter().cloned());
-        let display_name = service
-            .display_name
-            .clone()
-            .or_else(|| {
-                iam_prefixes
-                    .first()
-                    .and_then(|p| iam_names.get(p.as_str()))
-                    .map(|n| n.to_string())
-            })
-            .unwrap_or_else(|| service.id.clone());
-        extra_aliases.insert(service.id.clone(), service.aliases.clone());
-        entries.push(ServiceEntry {
-            id: service.id.clone(),
-            display_name,
-            aliases: Vec::new(),
-            cfn_namespaces: namespaces,
-            resource_types: Vec::new(),
-            iam_prefixes,
-            config_rules: Vec::new(),
-        });
-    }
+            .map(|service| (service.prefix.as_str(), service.name.as_str()))
+            .collect(),
+        by_namespace,
+        entries: Vec::new(),
+        claimed_namespaces: BTreeSet::new(),
+        claimed_prefixes: BTreeSet::new(),
+        extra_aliases: HashMap::new(),
+    };
+    // Curated services first: what they claim no derived service takes.
+    builder.add_curated(curated);
+    builder.claim_prefixes_named_like_namespaces();
+    builder.add_namespace_services();
+    builder.add_iam_only_services(iam);
+    builder.finish(rules, curated)
+}
 
-    // A prefix named like a namespace belongs to that namespace, even when
-    // another namespace's handlers use it more (Greengrass calls `iot:`).
-    for namespace in by_namespace.keys() {
-        if claimed_namespaces.contains(*namespace) {
-            continue;
+/// The catalogue while it is built: the entries so far, and the namespaces
+/// and IAM prefixes they have claimed.
+struct Builder<'a> {
+    /// IAM prefix -> the IAM service's name.
+    iam_names: HashMap<&'a str, &'a str>,
+    by_namespace: BTreeMap<&'a str, Vec<&'a ResourceTypeSchema>>,
+    entries: Vec<ServiceEntry>,
+    claimed_namespaces: BTreeSet<String>,
+    claimed_prefixes: BTreeSet<String>,
+    /// Curated aliases by service id, added when the entries are finished.
+    extra_aliases: HashMap<String, Vec<String>>,
+}
+
+impl Builder<'_> {
+    /// The curated services, with the namespaces and prefixes that exist.
+    fn add_curated(&mut self, curated: &CuratedCatalogue) {
+        for service in &curated.services {
+            let iam_prefixes: Vec<String> = service
+                .iam_prefixes
+                .iter()
+                .filter(|prefix| self.iam_names.contains_key(prefix.as_str()))
+                .cloned()
+                .collect();
+            let namespaces: Vec<String> = service
+                .namespaces
+                .iter()
+                .filter(|namespace| self.by_namespace.contains_key(namespace.as_str()))
+                .cloned()
+                .collect();
+            self.claimed_namespaces.extend(namespaces.iter().cloned());
+            self.claimed_prefixes.extend(iam_prefixes.iter().cloned());
+            let display_name = service
+                .display_name
+                .clone()
+                .or_else(|| {
+                    iam_prefixes
+                        .first()
+                        .and_then(|p| self.iam_names.get(p.as_str()))
+                        .map(|n| n.to_string())
+                })
+                .unwrap_or_else(|| service.id.clone());
+            self.extra_aliases
+                .insert(service.id.clone(), service.aliases.clone());
+            self.entries.push(ServiceEntry {
+                id: service.id.clone(),
+                display_name,
+                aliases: Vec::new(),
+                cfn_namespaces: namespaces,
+                resource_types: Vec::new(),
+                iam_prefixes,
+                config_rules: Vec::new(),
+            });
         }
-        let id = normalise(&id_from_namespace(namespace));
-        claimed_prefixes.extend(
-            iam_names
-                .keys()
-                .filter(|prefix| normalise(prefix) == id)
-                .map(|prefix| prefix.to_string()),
-        );
-    }
-    for (namespace, types) in &by_namespace {
-        if claimed_namespaces.contains(*namespace) {
-            continue;
-        }
-        let id = id_from_namespace(namespace);
-        let prefix = derive_prefix(&id, types, &iam_names, &claimed_prefixes);
-        if let Some(prefix) = &prefix {
-            claimed_prefixes.insert(prefix.clone());
-        }
-        // The IAM name is the service's name only when the prefix or the name
-        // is named like the namespace: a prefix borrowed from handler
-        // permissions (`ds` for Customer Profiles) names another service.
-        let display_name = prefix
-            .as_deref()
-            .and_then(|p| iam_names.get(p).map(|name| (p, name)))
-            .filter(|(p, name)| {
-                normalise(p) == normalise(&id) || normalise(name).contains(&normalise(&id))
-            })
-            .map(|(_, name)| name.to_string())
-            .unwrap_or_else(|| format!("AWS {}", namespace.trim_start_matches("AWS::")));
-        if let Some(existing) = entries.iter_mut().find(|entry| entry.id == id) {
-            existing.cfn_namespaces.push(namespace.to_string());
-            existing.iam_prefixes.extend(prefix);
-            continue;
-        }
-        entries.push(ServiceEntry {
-            id,
-            display_name,
-            aliases: Vec::new(),
-            cfn_namespaces: vec![namespace.to_string()],
-            resource_types: Vec::new(),
-            iam_prefixes: prefix.into_iter().collect(),
-            config_rules: Vec::new(),
-        });
     }
 
-    // IAM-only services (no CloudFormation support) are still services a team
-    // may ask about, and the preventive controls need their prefixes.
-    for service in iam {
-        if claimed_prefixes.contains(&service.prefix) {
-            continue;
+    /// A prefix named like a namespace belongs to that namespace, even when
+    /// another namespace's handlers use it more (Greengrass calls `iot:`).
+    fn claim_prefixes_named_like_namespaces(&mut self) {
+        for namespace in self.by_namespace.keys() {
+            if self.claimed_namespaces.contains(*namespace) {
+                continue;
+            }
+            let id = normalise(&id_from_namespace(namespace));
+            self.claimed_prefixes.extend(
+                self.iam_names
+                    .keys()
+                    .filter(|prefix| normalise(prefix) == id)
+                    .map(|prefix| prefix.to_string()),
+            );
         }
-        let key = normalise(&service.prefix);
-        if let Some(existing) = entries.iter_mut().find(|entry| normalise(&entry.id) == key) {
-            existing.iam_prefixes.push(service.prefix.clone());
-            continue;
-        }
-        entries.push(ServiceEntry {
-            id: service.prefix.clone(),
-            display_name: service.name.clone(),
-            aliases: Vec::new(),
-            cfn_namespaces: Vec::new(),
-            resource_types: Vec::new(),
-            iam_prefixes: vec![service.prefix.clone()],
-            config_rules: Vec::new(),
-        });
     }
 
-    for entry in &mut entries {
-        entry.resource_types = entry
-            .cfn_namespaces
-            .iter()
-            .flat_map(|namespace| by_namespace.get(namespace.as_str()).into_iter().flatten())
-            .map(|schema| schema.type_name.clone())
-            .collect();
-        entry.resource_types.sort();
-        let type_set: BTreeSet<&str> = entry.resource_types.iter().map(String::as_str).collect();
-        entry.config_rules = rules
-            .iter()
-            .filter(|rule| {
-                rule.resource_types
-                    .iter()
-                    .any(|t| type_set.contains(t.as_str()))
-                    || curated.account_level_rules.get(&rule.identifier) == Some(&entry.id)
-            })
-            .map(|rule| rule.identifier.clone())
-            .collect();
-        entry.aliases = aliases(entry, extra_aliases.remove(&entry.id).unwrap_or_default());
+    /// One service per unclaimed CloudFormation namespace (joined to an
+    /// entry of the same id), with the IAM prefix its handlers use.
+    fn add_namespace_services(&mut self) {
+        for (namespace, types) in &self.by_namespace {
+            if self.claimed_namespaces.contains(*namespace) {
+                continue;
+            }
+            let id = id_from_namespace(namespace);
+            let prefix = derive_prefix(&id, types, &self.iam_names, &self.claimed_prefixes);
+            if let Some(prefix) = &prefix {
+                self.claimed_prefixes.insert(prefix.clone());
+            }
+            // The IAM name is the service's name only when the prefix or the name
+            // is named like the namespace: a prefix borrowed from handler
+            // permissions (`ds` for Customer Profiles) names another service.
+            let display_name = prefix
+                .as_deref()
+                .and_then(|p| self.iam_names.get(p).map(|name| (p, name)))
+                .filter(|(p, name)| {
+                    normalise(p) == normalise(&id) || normalise(name).contains(&normalise(&id))
+                })
+                .map(|(_, name)| name.to_string())
+                .unwrap_or_else(|| format!("AWS {}", namespace.trim_start_matches("AWS::")));
+            if let Some(existing) = self.entries.iter_mut().find(|entry| entry.id == id) {
+                existing.cfn_namespaces.push(namespace.to_string());
+                existing.iam_prefixes.extend(prefix);
+                continue;
+            }
+            self.entries.push(ServiceEntry {
+                id,
+                display_name,
+                aliases: Vec::new(),
+                cfn_namespaces: vec![namespace.to_string()],
+                resource_types: Vec::new(),
+                iam_prefixes: prefix.into_iter().collect(),
+                config_rules: Vec::new(),
+            });
+        }
     }
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    entries
+
+    /// IAM-only services (no CloudFormation support) are still services a team
+    /// may ask about, and the preventive controls need their prefixes.
+    fn add_iam_only_services(&mut self, iam: &[IamService]) {
+        for service in iam {
+            if self.claimed_prefixes.contains(&service.prefix) {
+                continue;
+            }
+            let key = normalise(&service.prefix);
+            if let Some(existing) = self
+                .entries
+                .iter_mut()
+                .find(|entry| normalise(&entry.id) == key)
+            {
+                existing.iam_prefixes.push(service.prefix.clone());
+                continue;
+            }
+            self.entries.push(ServiceEntry {
+                id: service.prefix.clone(),
+                display_name: service.name.clone(),
+                aliases: Vec::new(),
+                cfn_namespaces: Vec::new(),
+                resource_types: Vec::new(),
+                iam_prefixes: vec![service.prefix.clone()],
+                config_rules: Vec::new(),
+            });
+        }
+    }
+
+    /// Each entry's resource types, Config rules (of its types, or
+    /// account-level ones curated for it) and aliases; sorted by id.
+    fn finish(mut self, rules: &[ConfigRule], curated: &CuratedCatalogue) -> Vec<ServiceEntry> {
+        for entry in &mut self.entries {
+            entry.resource_types = entry
+                .cfn_namespaces
+                .iter()
+                .flat_map(|namespace| {
+                    self.by_namespace
+                        .get(namespace.as_str())
+                        .into_iter()
+                        .flatten()
+                })
+                .map(|schema| schema.type_name.clone())
+                .collect();
+            entry.resource_types.sort();
+            let type_set: BTreeSet<&str> =
+                entry.resource_types.iter().map(String::as_str).collect();
+            entry.config_rules = rules
+                .iter()
+                .filter(|rule| {
+                    rule.resource_types
+                        .iter()
+                        .any(|t| type_set.contains(t.as_str()))
+                        || curated.account_level_rules.get(&rule.identifier) == Some(&entry.id)
+                })
+                .map(|rule| rule.identifier.clone())
+                .collect();
+            entry.aliases = aliases(
+                entry,
+                self.extra_aliases.remove(&entry.id).unwrap_or_default(),
+            );
+        }
+        self.entries.sort_by(|a, b| a.id.cmp(&b.id));
+        self.entries
+    }
 }
 
 fn derive_prefix(

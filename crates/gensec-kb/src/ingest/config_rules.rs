@@ -135,54 +135,8 @@ fn curated_rule(
     cdk_descriptions: &BTreeMap<String, (String, String)>,
 ) -> Result<ConfigRule, IngestError> {
     let fail = |message: String| IngestError::new(format!("{file} entry {identifier}"), message);
-    if !IDENTIFIER.is_match(identifier) {
-        return Err(fail("identifier is not UPPER_SNAKE_CASE".into()));
-    }
-    if !KEBAB.is_match(&raw.name) {
-        return Err(fail(format!("name {:?} is not kebab-case", raw.name)));
-    }
-    if let Some(bad) = raw
-        .triggers
-        .iter()
-        .find(|t| !TRIGGERS.contains(&t.as_str()))
-    {
-        return Err(fail(format!("unknown trigger {bad:?}")));
-    }
-    if let Some(bad) = raw
-        .missing
-        .iter()
-        .find(|m| !KNOWN_GAPS.contains(&m.as_str()))
-    {
-        return Err(fail(format!("unknown missing fact {bad:?}")));
-    }
-    if raw.triggers.is_empty() != raw.missing.iter().any(|m| m == "triggers") {
-        return Err(fail("triggers must be given or listed as missing".into()));
-    }
-    if let Some(bad) = raw
-        .resource_types
-        .iter()
-        .find(|t| t.split("::").count() != 3)
-    {
-        return Err(fail(format!(
-            "resource type {bad:?} is not Vendor::Service::Type"
-        )));
-    }
-    let mut parameters = Vec::with_capacity(raw.parameters.len());
-    for parameter in &raw.parameters {
-        if !PARAMETER_TYPES.contains(&parameter.value_type.as_str()) {
-            return Err(fail(format!(
-                "parameter {} has unknown type {:?}",
-                parameter.name, parameter.value_type
-            )));
-        }
-        parameters.push(ConfigRuleParameter {
-            name: parameter.name.clone(),
-            value_type: parameter.value_type.clone(),
-            optional: parameter.optional.unwrap_or(false),
-            optional_known: parameter.optional.is_some(),
-            default: parameter.default.clone(),
-        });
-    }
+    check_names_and_gaps(identifier, raw).map_err(fail)?;
+    let parameters = parameters(raw).map_err(fail)?;
     let (cdk_description, documentation_url) = cdk_descriptions
         .get(identifier)
         .cloned()
@@ -200,22 +154,6 @@ fn curated_rule(
     } else {
         documentation_url
     };
-    let provenance = raw
-        .sources
-        .iter()
-        .map(|(fact, source)| {
-            let text = match source {
-                serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .filter_map(|item| item.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                other => other.to_string(),
-            };
-            (fact.clone(), text)
-        })
-        .collect();
     Ok(ConfigRule {
         identifier: identifier.to_string(),
         name: raw.name.clone(),
@@ -234,8 +172,87 @@ fn curated_rule(
             .cloned()
             .collect(),
         description,
-        provenance,
+        provenance: provenance(&raw.sources),
     })
+}
+
+/// The identifier, name, triggers, gaps and resource types of a curated rule
+/// are well formed; otherwise what is wrong.
+fn check_names_and_gaps(identifier: &str, raw: &CuratedRule) -> Result<(), String> {
+    if !IDENTIFIER.is_match(identifier) {
+        return Err("identifier is not UPPER_SNAKE_CASE".into());
+    }
+    if !KEBAB.is_match(&raw.name) {
+        return Err(format!("name {:?} is not kebab-case", raw.name));
+    }
+    if let Some(bad) = raw
+        .triggers
+        .iter()
+        .find(|t| !TRIGGERS.contains(&t.as_str()))
+    {
+        return Err(format!("unknown trigger {bad:?}"));
+    }
+    if let Some(bad) = raw
+        .missing
+        .iter()
+        .find(|m| !KNOWN_GAPS.contains(&m.as_str()))
+    {
+        return Err(format!("unknown missing fact {bad:?}"));
+    }
+    if raw.triggers.is_empty() != raw.missing.iter().any(|m| m == "triggers") {
+        return Err("triggers must be given or listed as missing".into());
+    }
+    if let Some(bad) = raw
+        .resource_types
+        .iter()
+        .find(|t| t.split("::").count() != 3)
+    {
+        return Err(format!(
+            "resource type {bad:?} is not Vendor::Service::Type"
+        ));
+    }
+    Ok(())
+}
+
+/// The rule's parameters, each of a type Config knows.
+fn parameters(raw: &CuratedRule) -> Result<Vec<ConfigRuleParameter>, String> {
+    raw.parameters
+        .iter()
+        .map(|parameter| {
+            if !PARAMETER_TYPES.contains(&parameter.value_type.as_str()) {
+                return Err(format!(
+                    "parameter {} has unknown type {:?}",
+                    parameter.name, parameter.value_type
+                ));
+            }
+            Ok(ConfigRuleParameter {
+                name: parameter.name.clone(),
+                value_type: parameter.value_type.clone(),
+                optional: parameter.optional.unwrap_or(false),
+                optional_known: parameter.optional.is_some(),
+                default: parameter.default.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Each fact's source as one line of text (a list joined by commas).
+fn provenance(sources: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
+    sources
+        .iter()
+        .map(|(fact, source)| {
+            let text = match source {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|item| item.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (fact.clone(), text)
+        })
+        .collect()
 }
 
 /// Every curated rule, checked; each rule aws-cdk-lib names must be among them.

@@ -1,9 +1,30 @@
 //! Condition operator names: the base operator, the `...IfExists` suffix and
 //! the `ForAnyValue:` / `ForAllValues:` set operators.
 
-/// The comparison an operator makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BaseOperator {
+/// Declares the base operators once: the enum, the list of all of them and
+/// each one's name in a policy are the same 27 words, so they cannot drift.
+macro_rules! base_operators {
+    ($($variant:ident),+ $(,)?) => {
+        /// The comparison an operator makes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum BaseOperator {
+            $($variant),+
+        }
+
+        /// Every base operator, for parsing and for exhaustive tests.
+        pub const ALL_BASE_OPERATORS: [BaseOperator; 27] = [$(BaseOperator::$variant),+];
+
+        impl BaseOperator {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(BaseOperator::$variant => stringify!($variant)),+
+                }
+            }
+        }
+    };
+}
+
+base_operators!(
     StringEquals,
     StringNotEquals,
     StringEqualsIgnoreCase,
@@ -31,7 +52,7 @@ pub enum BaseOperator {
     ArnNotEquals,
     ArnNotLike,
     Null,
-}
+);
 
 /// Which kind of values an operator compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,70 +93,7 @@ impl Ordering {
 
 use BaseOperator::*;
 
-/// Every base operator, for parsing and for exhaustive tests.
-pub const ALL_BASE_OPERATORS: [BaseOperator; 27] = [
-    StringEquals,
-    StringNotEquals,
-    StringEqualsIgnoreCase,
-    StringNotEqualsIgnoreCase,
-    StringLike,
-    StringNotLike,
-    NumericEquals,
-    NumericNotEquals,
-    NumericLessThan,
-    NumericLessThanEquals,
-    NumericGreaterThan,
-    NumericGreaterThanEquals,
-    DateEquals,
-    DateNotEquals,
-    DateLessThan,
-    DateLessThanEquals,
-    DateGreaterThan,
-    DateGreaterThanEquals,
-    Bool,
-    BinaryEquals,
-    IpAddress,
-    NotIpAddress,
-    ArnEquals,
-    ArnLike,
-    ArnNotEquals,
-    ArnNotLike,
-    Null,
-];
-
 impl BaseOperator {
-    pub fn name(self) -> &'static str {
-        match self {
-            StringEquals => "StringEquals",
-            StringNotEquals => "StringNotEquals",
-            StringEqualsIgnoreCase => "StringEqualsIgnoreCase",
-            StringNotEqualsIgnoreCase => "StringNotEqualsIgnoreCase",
-            StringLike => "StringLike",
-            StringNotLike => "StringNotLike",
-            NumericEquals => "NumericEquals",
-            NumericNotEquals => "NumericNotEquals",
-            NumericLessThan => "NumericLessThan",
-            NumericLessThanEquals => "NumericLessThanEquals",
-            NumericGreaterThan => "NumericGreaterThan",
-            NumericGreaterThanEquals => "NumericGreaterThanEquals",
-            DateEquals => "DateEquals",
-            DateNotEquals => "DateNotEquals",
-            DateLessThan => "DateLessThan",
-            DateLessThanEquals => "DateLessThanEquals",
-            DateGreaterThan => "DateGreaterThan",
-            DateGreaterThanEquals => "DateGreaterThanEquals",
-            Bool => "Bool",
-            BinaryEquals => "BinaryEquals",
-            IpAddress => "IpAddress",
-            NotIpAddress => "NotIpAddress",
-            ArnEquals => "ArnEquals",
-            ArnLike => "ArnLike",
-            ArnNotEquals => "ArnNotEquals",
-            ArnNotLike => "ArnNotLike",
-            Null => "Null",
-        }
-    }
-
     /// A negated operator matches when the key matches *none* of the values
     /// (logical NOR), and is true when the key is absent.
     pub fn is_negated(self) -> bool {

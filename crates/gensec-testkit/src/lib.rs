@@ -1,0 +1,89 @@
+//! Test support shared by the integration tests of several crates, so the
+//! service lists, the example profile and the browser set-up are written
+//! once. A dev-dependency only: nothing here ships in a binary.
+#![allow(clippy::unwrap_used)] // test support fails loudly by design
+
+#[cfg(feature = "browser")]
+pub mod browser;
+
+use gensec_core::SecurityProfile;
+use gensec_core::input::parse_profile;
+use std::path::{Path, PathBuf};
+
+/// The 17 services the analysis issue names: the package tests' list.
+pub const SERVICES: [&str; 17] = [
+    "S3",
+    "RDS",
+    "Lambda",
+    "DynamoDB",
+    "KMS",
+    "SQS",
+    "SNS",
+    "EC2",
+    "IAM",
+    "CloudTrail",
+    "EKS",
+    "ECS",
+    "OpenSearch",
+    "Redshift",
+    "API Gateway",
+    "CloudFront",
+    "ELBv2",
+];
+
+/// The services the IaC issue adds to [`SERVICES`].
+pub const MORE_SERVICES: [&str; 4] = ["QuickSight", "Bedrock", "SageMaker", "Secrets Manager"];
+
+/// The storage, database and analytics services the storage coverage issue
+/// adds (each has a template; S3 Glacier, which has no CloudFormation type,
+/// is tested where a package without a template makes sense).
+pub const STORAGE_SERVICES: [&str; 16] = [
+    "DocumentDB",
+    "Neptune",
+    "Redshift Serverless",
+    "MSK",
+    "FSx",
+    "EMR",
+    "Athena",
+    "Glue",
+    "Firehose",
+    "Backup",
+    "Timestream",
+    "Lake Formation",
+    "Kinesis",
+    "MemoryDB",
+    "EFS",
+    "ElastiCache",
+];
+
+/// [`all_services`] and [`STORAGE_SERVICES`].
+pub fn all_services_with_storage() -> impl Iterator<Item = &'static str> {
+    all_services().chain(STORAGE_SERVICES)
+}
+
+/// [`SERVICES`] and [`MORE_SERVICES`]: the 21 services of the package tests.
+pub fn all_services() -> impl Iterator<Item = &'static str> {
+    SERVICES.into_iter().chain(MORE_SERVICES)
+}
+
+/// The example profile (TLS 1.2, 365 days, customer-managed key, central
+/// logging), relative to the workspace root.
+pub const EXAMPLE_PROFILE: &str = "config-example/security-profile/example-corp.json";
+
+/// The workspace root (this crate sits at `crates/gensec-testkit`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A security profile read from `path` (relative to the workspace root) and
+/// parsed under that name.
+pub fn profile(path: &str) -> SecurityProfile {
+    let text = std::fs::read_to_string(repo_root().join(path))
+        .unwrap_or_else(|err| panic!("{path}: {err}"));
+    parse_profile(path, &text).unwrap()
+}
+
+/// The example profile.
+pub fn example_profile() -> SecurityProfile {
+    profile(EXAMPLE_PROFILE)
+}
