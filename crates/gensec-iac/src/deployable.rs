@@ -55,6 +55,10 @@ pub struct DeployableType {
 pub enum DeletionPolicy {
     Retain,
     Snapshot,
+    /// Stated explicitly for a stateful type whose state lives elsewhere
+    /// (an EMR cluster's data is in S3 and its log URI): a retained cluster
+    /// would keep running and billing after the stack is gone.
+    Delete,
 }
 
 impl DeletionPolicy {
@@ -62,6 +66,7 @@ impl DeletionPolicy {
         match self {
             DeletionPolicy::Retain => "Retain",
             DeletionPolicy::Snapshot => "Snapshot",
+            DeletionPolicy::Delete => "Delete",
         }
     }
 }
