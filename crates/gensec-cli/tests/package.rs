@@ -22,7 +22,7 @@ use gensec_iam::IamStage;
 use gensec_kb::{Kb, validate};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_report::ReportStage;
-use gensec_testkit::{SERVICES, all_services, all_services_with_storage, example_profile};
+use gensec_testkit::{SERVICES, all_services_with_storage, example_profile};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
