@@ -27,6 +27,7 @@ pub mod policy;
 mod report;
 mod review;
 pub mod risk;
+mod validation;
 
 pub use arn::{PLACEHOLDERS, resource_arn};
 pub use package::Package;
@@ -41,8 +42,7 @@ use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
 use gensec_core::ports::read_json;
-use gensec_kb::validate;
-use gensec_kb::{IamAction, IamService, Kb, ServiceDocumentation};
+use gensec_kb::{Kb, ServiceDocumentation};
 use policy::{Granted, Planned, Settings};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,9 +50,6 @@ use std::sync::Arc;
 
 /// A role takes ten managed policies unless the account's quota is raised.
 pub const MAX_DOCUMENTS_PER_PERSONA: usize = 10;
-
-/// The runtime's use of the package key, through the package's services.
-const RUNTIME_KEY_USE: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// One policy document to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,26 +143,6 @@ pub(crate) struct PersonaReport {
     pub files: Vec<String>,
 }
 
-fn lookup<'a>(
-    kb: &'a Kb,
-    doc: &'a ServiceDocumentation,
-    prefix: &str,
-    name: &str,
-) -> Option<(&'a IamService, &'a IamAction)> {
-    let find = |service: &'a IamService| {
-        service
-            .actions
-            .iter()
-            .find(|action| action.name.eq_ignore_ascii_case(name))
-            .map(|action| (service, action))
-    };
-    doc.iam_services
-        .iter()
-        .find(|service| service.prefix.eq_ignore_ascii_case(prefix))
-        .and_then(find)
-        .or_else(|| kb.iam_service(prefix).ok().flatten().and_then(find))
-}
-
 fn settings_for(
     kind: PersonaKind,
     curated: &data::Curated,
@@ -203,94 +180,6 @@ fn settings_for(
         service_linked_roles: curated.service_linked_roles(&doc.iam_prefixes),
         kms_via_services,
     }
-}
-
-/// The persona's validated actions: unknown actions and wildcards are
-/// rejected, and so is an action a condition key of its statement does not apply to.
-fn validated<'a>(
-    kind: PersonaKind,
-    kb: &'a Kb,
-    curated: &data::Curated,
-    doc: &'a ServiceDocumentation,
-    package: &Package,
-    settings: &Settings,
-    verdicts: &mut Verdicts,
-) -> Vec<Granted<'a>> {
-    let id = kind.id();
-    let mut granted = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut candidates = personas::candidates(kind, curated, doc);
-    // The runtime uses the package key where its policy lets the package's
-    // services use it (not a key only a service principal uses, like logs').
-    if kind == PersonaKind::ApplicationRuntime
-        && settings.kms_via_services.is_some()
-        && package
-            .key
-            .as_ref()
-            .is_some_and(|key| !key.via_services.is_empty())
-    {
-        for action in RUNTIME_KEY_USE {
-            candidates
-                .entry((*action).to_string())
-                .or_insert_with(|| "package key use through the package's services".into());
-        }
-    }
-    for (name, origin) in candidates {
-        let escalation = if name.eq_ignore_ascii_case("iam:PassRole")
-            && settings.passed_to_services.is_empty()
-        {
-            Some("no service of the package takes a role (data/escalation.json pass_role)")
-        } else if name.eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
-            && settings.service_linked_roles.is_empty()
-        {
-            Some(
-                "the package names no service-linked role (data/escalation.json service_linked_roles)",
-            )
-        } else {
-            None
-        };
-        if let Some(reason) = escalation {
-            verdicts.reject(format!("{id}: {name} ({origin})"), reason);
-            continue;
-        }
-        let checked = validate::action(kb, &name).and_then(|known| {
-            let prefix = name
-                .split_once(':')
-                .map_or("", |(p, _)| p)
-                .to_ascii_lowercase();
-            lookup(kb, doc, &prefix, &known.name)
-                .map(|(service, action)| (prefix, service, action))
-                .ok_or_else(|| format!("no IAM reference entry for {name}"))
-        });
-        match checked {
-            Err(reason) => verdicts.reject(format!("{id}: {name} ({origin})"), reason),
-            Ok((prefix, service, action)) => {
-                verdicts.accept();
-                let full = format!("{prefix}:{}", action.name);
-                if seen.insert(full.clone()) {
-                    granted.push(Granted {
-                        full,
-                        prefix,
-                        action,
-                        service,
-                    });
-                }
-            }
-        }
-    }
-    let mut kept = Vec::with_capacity(granted.len());
-    'actions: for item in granted {
-        let conditions = item.conditions(settings);
-        for key in conditions.values().flat_map(|keys| keys.keys()) {
-            if let Err(reason) = validate::condition_key_for_action(kb, &item.full, key) {
-                verdicts.reject(format!("{id}: {}", item.full), reason);
-                continue 'actions;
-            }
-            verdicts.accept();
-        }
-        kept.push(item);
-    }
-    kept
 }
 
 fn approval(kind: PersonaKind, categories: &BTreeSet<RiskCategory>, mfa: bool) -> String {
@@ -557,7 +446,7 @@ fn build_persona<'a>(
 ) {
     let id = kind.id();
     let settings = settings_for(kind, curated, doc, package, profile);
-    let granted = validated(
+    let granted = validation::validated(
         kind,
         kb,
         curated,
