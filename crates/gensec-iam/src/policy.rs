@@ -258,6 +258,41 @@ fn camel(text: &str) -> String {
         .collect()
 }
 
+/// A statement's Sid before de-duplication: its first resource types (or
+/// AccountLevel) and a suffix per scoping condition.
+fn base_sid(resource_types: &[String], conditions: &Conditions, tag_condition_key: &str) -> String {
+    let mut base = if resource_types.is_empty() {
+        "AccountLevel".to_string()
+    } else {
+        let mut previous = "";
+        let mut sid = String::new();
+        for full in resource_types.iter().take(3) {
+            let (prefix, name) = full.split_once(' ').unwrap_or(("", full));
+            if prefix != previous {
+                sid.push_str(&camel(prefix));
+                previous = prefix;
+            }
+            sid.push_str(&camel(name));
+        }
+        sid
+    };
+    if resource_types.len() > 3 {
+        base.push_str("AndMore");
+    }
+    base.truncate(80);
+    let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
+    if keys.iter().any(|k| k.as_str() == tag_condition_key) {
+        base.push_str("Tagged");
+    }
+    if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
+        base.push_str("PassToService");
+    }
+    if keys.iter().any(|k| k.as_str() == "kms:ViaService") {
+        base.push_str("ViaService");
+    }
+    base
+}
+
 /// Group actions with the same resources and conditions into statements.
 /// Returns the statements and warnings about resource types without ARNs.
 pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<String>) {
@@ -297,35 +332,7 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
     let planned = groups
         .into_iter()
         .map(|((resources, resource_types, conditions), actions)| {
-            let mut base = if resource_types.is_empty() {
-                "AccountLevel".to_string()
-            } else {
-                let mut previous = "";
-                let mut sid = String::new();
-                for full in resource_types.iter().take(3) {
-                    let (prefix, name) = full.split_once(' ').unwrap_or(("", full));
-                    if prefix != previous {
-                        sid.push_str(&camel(prefix));
-                        previous = prefix;
-                    }
-                    sid.push_str(&camel(name));
-                }
-                sid
-            };
-            if resource_types.len() > 3 {
-                base.push_str("AndMore");
-            }
-            base.truncate(80);
-            let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
-            if keys.iter().any(|k| **k == settings.tag_condition_key) {
-                base.push_str("Tagged");
-            }
-            if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
-                base.push_str("PassToService");
-            }
-            if keys.iter().any(|k| k.as_str() == "kms:ViaService") {
-                base.push_str("ViaService");
-            }
+            let base = base_sid(&resource_types, &conditions, &settings.tag_condition_key);
             let mut sid = base.clone();
             let mut counter = 2;
             while !used.insert(sid.clone()) {
