@@ -196,6 +196,72 @@ fn iam_call(kind: PersonaKind, action: &str, role: &str, tags: &[(String, String
         .resource("role", spec)
 }
 
+/// What every kind of case is built from.
+struct Context<'a> {
+    kind: PersonaKind,
+    curated: &'a Curated,
+    doc: &'a ServiceDocumentation,
+    package: &'a Package,
+    settings: &'a Settings,
+    granted: &'a [Granted<'a>],
+    scope_key: &'a str,
+    /// The scope tag's parameter, which the cases give a workload's name.
+    parameter: String,
+    /// The package's common tags with this workload's and another's name.
+    ours: Vec<(String, String)>,
+    theirs: Vec<(String, String)>,
+}
+
+impl Context<'_> {
+    /// Parameter values as a deployer of workload `workload` gives them.
+    fn value_of(&self, workload: &'static str) -> impl Fn(&str) -> String + use<'_> {
+        move |name: &str| {
+            if name == self.parameter {
+                workload.to_string()
+            } else {
+                format!("value-of-{name}")
+            }
+        }
+    }
+
+    fn has(&self, action: &str) -> bool {
+        self.granted
+            .iter()
+            .any(|g| g.full.eq_ignore_ascii_case(action))
+    }
+}
+
+/// The cases collected so far, each with the key policy that also decides it.
+struct Recorder {
+    package_key_policy: Option<Value>,
+    out: Vec<Case>,
+}
+
+impl Recorder {
+    fn push(&mut self, name: String, action: &str, call: ApiCall, expected: Verdict) {
+        // Calls on a KMS key are also decided by its key policy: the
+        // package key's for the package's resources, else the default.
+        let key_policy = call.resources.get("key").map(|spec| {
+            let ours = spec.arn.as_deref() == Some(PACKAGE_KEY_ID_ARN.as_str())
+                || !spec
+                    .arn
+                    .as_deref()
+                    .is_some_and(|arn| arn.ends_with(OTHER_KEY_ID));
+            match (&self.package_key_policy, ours) {
+                (Some(policy), true) => policy.clone(),
+                _ => default_key_policy(),
+            }
+        });
+        self.out.push(Case {
+            name,
+            action: action.to_string(),
+            call,
+            expected,
+            key_policy,
+        });
+    }
+}
+
 /// Everything a persona's policy is executed against.
 #[allow(clippy::too_many_arguments)]
 pub fn cases(
@@ -207,222 +273,245 @@ pub fn cases(
     granted: &[Granted<'_>],
     scope_key: &str,
 ) -> Vec<Case> {
-    let parameter = gensec_core::input::Tagging::parameter_name(scope_key);
-    let value_of = |other: &'static str| {
-        let parameter = parameter.clone();
-        move |name: &str| {
-            if name == parameter {
-                other.to_string()
-            } else {
-                format!("value-of-{name}")
-            }
-        }
+    let mut cx = Context {
+        kind,
+        curated,
+        doc,
+        package,
+        settings,
+        granted,
+        scope_key,
+        parameter: gensec_core::input::Tagging::parameter_name(scope_key),
+        ours: Vec::new(),
+        theirs: Vec::new(),
     };
-    // Without a template, the persona scope tag the tagging control sets.
-    let tags_or_scope = |tags: Vec<(String, String)>, value: &str| {
-        if tags.is_empty() {
-            vec![(scope_key.to_string(), value.to_string())]
-        } else {
-            tags
-        }
-    };
-    let ours = tags_or_scope(
-        package.common_tags(value_of(SAMPLE_WORKLOAD)),
+    cx.ours = tags_or_scope(
+        package.common_tags(cx.value_of(SAMPLE_WORKLOAD)),
+        scope_key,
         SAMPLE_WORKLOAD,
     );
-    let theirs = tags_or_scope(
-        package.common_tags(value_of(OTHER_WORKLOAD)),
+    cx.theirs = tags_or_scope(
+        package.common_tags(cx.value_of(OTHER_WORKLOAD)),
+        scope_key,
         OTHER_WORKLOAD,
     );
-    let has = |action: &str| granted.iter().any(|g| g.full.eq_ignore_ascii_case(action));
-    let package_key_policy = package.key.as_ref().map(|key| match &key.policy {
-        // Without a KeyPolicy, KMS applies the default one.
-        Value::Null => default_key_policy(),
-        policy => resolve_pseudo(policy, SAMPLE_ACCOUNT, SAMPLE_REGION),
-    });
-    let mut out = Vec::new();
-    let mut push = |name: String, action: &str, call: ApiCall, expected: Verdict| {
-        // Calls on a KMS key are also decided by its key policy: the
-        // package key's for the package's resources, else the default.
-        let key_policy = call.resources.get("key").map(|spec| {
-            let ours = spec.arn.as_deref() == Some(PACKAGE_KEY_ID_ARN.as_str())
-                || !spec
-                    .arn
-                    .as_deref()
-                    .is_some_and(|arn| arn.ends_with(OTHER_KEY_ID));
-            match (&package_key_policy, ours) {
-                (Some(policy), true) => policy.clone(),
-                _ => default_key_policy(),
-            }
-        });
-        out.push(Case {
-            name,
-            action: action.to_string(),
-            call,
-            expected,
-            key_policy,
-        });
+    let mut cases = Recorder {
+        package_key_policy: package.key.as_ref().map(|key| match &key.policy {
+            // Without a KeyPolicy, KMS applies the default one.
+            Value::Null => default_key_policy(),
+            policy => resolve_pseudo(policy, SAMPLE_ACCOUNT, SAMPLE_REGION),
+        }),
+        out: Vec::new(),
     };
+    calls_on_the_package(&cx, &mut cases);
+    auditor_data_reads(&cx, &mut cases);
+    package_key_use(&cx, &mut cases);
+    role_passing(&cx, &mut cases);
+    service_linked_roles(&cx, &mut cases);
+    runtime_withheld(&cx, &mut cases);
+    mfa(&cx, &mut cases);
+    cases.out
+}
 
-    // The persona can make each of its calls on the package's resources.
-    if matches!(
+/// Without a template, the persona scope tag the tagging control sets.
+fn tags_or_scope(
+    tags: Vec<(String, String)>,
+    scope_key: &str,
+    value: &str,
+) -> Vec<(String, String)> {
+    if tags.is_empty() {
+        vec![(scope_key.to_string(), value.to_string())]
+    } else {
+        tags
+    }
+}
+
+/// The persona can make each of its calls on the package's resources.
+fn calls_on_the_package(cx: &Context<'_>, cases: &mut Recorder) {
+    let (kind, settings, scope_key) = (cx.kind, cx.settings, cx.scope_key);
+    if !matches!(
         kind,
         PersonaKind::ApplicationRuntime | PersonaKind::ReadOnlyAuditor
     ) {
-        for item in granted {
-            let via = settings
-                .kms_via_services
-                .as_ref()
-                .filter(|_| is_kms_use(&item.full))
-                .and_then(|via| via.first());
-            if via.is_some() {
-                continue; // the key cases below
+        return;
+    }
+    for item in cx.granted {
+        let via = settings
+            .kms_via_services
+            .as_ref()
+            .filter(|_| is_kms_use(&item.full))
+            .and_then(|via| via.first());
+        if via.is_some() {
+            continue; // the key cases below
+        }
+        if let Some(call) = call_on_package(kind, item, settings, &cx.ours) {
+            cases.push(
+                format!(
+                    "{} on the package's resources tagged {scope_key}={SAMPLE_WORKLOAD}",
+                    item.full
+                ),
+                &item.full,
+                call,
+                Verdict::Allowed,
+            );
+        }
+        if kind == PersonaKind::ApplicationRuntime
+            && settings.tag_scoped
+            && !cx.ours.is_empty()
+            && let Some(call) = call_on_package(kind, item, settings, &cx.theirs)
+            && item
+                .conditions(settings)
+                .values()
+                .any(|keys| keys.contains_key(&settings.tag_condition_key))
+        {
+            cases.push(
+                format!(
+                    "{} on resources tagged {scope_key}={OTHER_WORKLOAD}",
+                    item.full
+                ),
+                &item.full,
+                call,
+                Verdict::Denied,
+            );
+        }
+    }
+}
+
+/// The auditor reads no data.
+fn auditor_data_reads(cx: &Context<'_>, cases: &mut Recorder) {
+    if cx.kind != PersonaKind::ReadOnlyAuditor {
+        return;
+    }
+    for service in &cx.doc.iam_services {
+        for action in &service.actions {
+            let full = format!("{}:{}", service.prefix, action.name);
+            if !is_data_read(cx.curated, &full, action) {
+                continue;
             }
-            if let Some(call) = call_on_package(kind, item, settings, &ours) {
-                push(
-                    format!(
-                        "{} on the package's resources tagged {scope_key}={SAMPLE_WORKLOAD}",
-                        item.full
-                    ),
-                    &item.full,
-                    call,
-                    Verdict::Allowed,
-                );
-            }
-            if kind == PersonaKind::ApplicationRuntime
-                && settings.tag_scoped
-                && !ours.is_empty()
-                && let Some(call) = call_on_package(kind, item, settings, &theirs)
-                && item
-                    .conditions(settings)
-                    .values()
-                    .any(|keys| keys.contains_key(&settings.tag_condition_key))
-            {
-                push(
-                    format!(
-                        "{} on resources tagged {scope_key}={OTHER_WORKLOAD}",
-                        item.full
-                    ),
-                    &item.full,
+            let item = Granted {
+                full: full.clone(),
+                prefix: service.prefix.clone(),
+                action,
+                service,
+            };
+            if let Some(call) = call_on_package(cx.kind, &item, cx.settings, &cx.ours) {
+                cases.push(
+                    format!("data read {full} on the package's resources"),
+                    &full,
                     call,
                     Verdict::Denied,
                 );
             }
         }
     }
+}
 
-    // The auditor reads no data.
-    if kind == PersonaKind::ReadOnlyAuditor {
-        for service in &doc.iam_services {
-            for action in &service.actions {
-                let full = format!("{}:{}", service.prefix, action.name);
-                if !is_data_read(curated, &full, action) {
-                    continue;
-                }
-                let item = Granted {
-                    full: full.clone(),
-                    prefix: service.prefix.clone(),
+/// The package key: the runtime uses it through the package's services;
+/// nobody outside the KMS package decrypts directly or with another key.
+fn package_key_use(cx: &Context<'_>, cases: &mut Recorder) {
+    let kind = cx.kind;
+    let Some(via) = &cx.settings.kms_via_services else {
+        return;
+    };
+    let key_tags = cx
+        .package
+        .key
+        .as_ref()
+        .map(|key| resolve(&key.tags, cx.value_of(SAMPLE_WORKLOAD)))
+        .unwrap_or_default();
+    let package_key = PACKAGE_KEY_ID_ARN.clone();
+    if kind == PersonaKind::ApplicationRuntime && cx.package.key.is_some() {
+        for endpoint in via {
+            let endpoint = substitute(endpoint);
+            for action in ["kms:Decrypt", "kms:GenerateDataKey"]
+                .into_iter()
+                .filter(|action| cx.has(action))
+            {
+                let call = with_tags(kms_call(kind, action, &package_key), &key_tags)
+                    .value("kms:ViaService", endpoint.as_str());
+                cases.push(
+                    format!("{action} with the package key through {endpoint}"),
                     action,
-                    service,
-                };
-                if let Some(call) = call_on_package(kind, &item, settings, &ours) {
-                    push(
-                        format!("data read {full} on the package's resources"),
-                        &full,
-                        call,
-                        Verdict::Denied,
-                    );
-                }
+                    call,
+                    Verdict::Allowed,
+                );
             }
         }
     }
+    let call = with_tags(kms_call(kind, "kms:Decrypt", &package_key), &key_tags);
+    cases.push(
+        "kms:Decrypt with the package key called directly, not through a service".into(),
+        "kms:Decrypt",
+        call,
+        Verdict::Denied,
+    );
+    let other = key_arn(OTHER_KEY_ID);
+    cases.push(
+        "kms:Decrypt with another key of the account, directly".into(),
+        "kms:Decrypt",
+        kms_call(kind, "kms:Decrypt", &other),
+        Verdict::Denied,
+    );
+}
 
-    // The package key: the runtime uses it through the package's services;
-    // nobody outside the KMS package decrypts directly or with another key.
-    if let Some(via) = &settings.kms_via_services {
-        let key_tags = package
-            .key
-            .as_ref()
-            .map(|key| resolve(&key.tags, value_of(SAMPLE_WORKLOAD)))
-            .unwrap_or_default();
-        let package_key = PACKAGE_KEY_ID_ARN.clone();
-        if kind == PersonaKind::ApplicationRuntime && package.key.is_some() {
-            for endpoint in via {
-                let endpoint = substitute(endpoint);
-                for action in ["kms:Decrypt", "kms:GenerateDataKey"]
-                    .into_iter()
-                    .filter(|action| has(action))
-                {
-                    let call = with_tags(kms_call(kind, action, &package_key), &key_tags)
-                        .value("kms:ViaService", endpoint.as_str());
-                    push(
-                        format!("{action} with the package key through {endpoint}"),
-                        action,
-                        call,
-                        Verdict::Allowed,
-                    );
-                }
-            }
-        }
-        let call = with_tags(kms_call(kind, "kms:Decrypt", &package_key), &key_tags);
-        push(
-            "kms:Decrypt with the package key called directly, not through a service".into(),
-            "kms:Decrypt",
-            call,
-            Verdict::Denied,
-        );
-        let other = key_arn(OTHER_KEY_ID);
-        push(
-            "kms:Decrypt with another key of the account, directly".into(),
-            "kms:Decrypt",
-            kms_call(kind, "kms:Decrypt", &other),
-            Verdict::Denied,
-        );
-    }
+fn workload_role() -> String {
+    format!("arn:aws:iam::{SAMPLE_ACCOUNT}:role/{SAMPLE_PREFIX}-workload")
+}
 
-    // iam:PassRole only to the package's services that take a role.
-    let role = format!("arn:aws:iam::{SAMPLE_ACCOUNT}:role/{SAMPLE_PREFIX}-workload");
+/// iam:PassRole only to the package's services that take a role.
+fn role_passing(cx: &Context<'_>, cases: &mut Recorder) {
+    let (kind, settings) = (cx.kind, cx.settings);
+    let role = workload_role();
     if let Some(foreign) = FOREIGN_SERVICES
         .iter()
         .find(|s| !settings.passed_to_services.iter().any(|p| p == *s))
     {
-        push(
+        cases.push(
             format!("iam:PassRole to {foreign}, a service outside the package"),
             "iam:PassRole",
-            iam_call(kind, "iam:PassRole", &role, &ours).value("iam:PassedToService", *foreign),
+            iam_call(kind, "iam:PassRole", &role, &cx.ours).value("iam:PassedToService", *foreign),
             Verdict::Denied,
         );
     }
-    if has("iam:PassRole") {
+    if cx.has("iam:PassRole") {
         for service in &settings.passed_to_services {
-            push(
+            cases.push(
                 format!("iam:PassRole to {service}"),
                 "iam:PassRole",
-                iam_call(kind, "iam:PassRole", &role, &ours)
+                iam_call(kind, "iam:PassRole", &role, &cx.ours)
                     .value("iam:PassedToService", service.as_str()),
                 Verdict::Allowed,
             );
         }
     }
-    // Service-linked roles only on their own path.
+}
+
+/// Service-linked roles only on their own path.
+fn service_linked_roles(cx: &Context<'_>, cases: &mut Recorder) {
+    let (kind, settings) = (cx.kind, cx.settings);
     let name = settings
         .service_linked_roles
         .first()
         .cloned()
         .unwrap_or_else(|| "ec2.amazonaws.com".into());
-    push(
+    cases.push(
         format!("iam:CreateServiceLinkedRole for {name} outside aws-service-role/"),
         "iam:CreateServiceLinkedRole",
-        iam_call(kind, "iam:CreateServiceLinkedRole", &role, &ours)
-            .value("iam:AWSServiceName", name.as_str()),
+        iam_call(
+            kind,
+            "iam:CreateServiceLinkedRole",
+            &workload_role(),
+            &cx.ours,
+        )
+        .value("iam:AWSServiceName", name.as_str()),
         Verdict::Denied,
     );
-    if has("iam:CreateServiceLinkedRole") {
+    if cx.has("iam:CreateServiceLinkedRole") {
         for name in &settings.service_linked_roles {
             let linked = format!(
                 "arn:aws:iam::{SAMPLE_ACCOUNT}:role/aws-service-role/{name}/AWSServiceRoleForSample"
             );
-            push(
+            cases.push(
                 format!("iam:CreateServiceLinkedRole for {name}"),
                 "iam:CreateServiceLinkedRole",
                 iam_call(kind, "iam:CreateServiceLinkedRole", &linked, &[])
@@ -431,53 +520,60 @@ pub fn cases(
             );
         }
     }
+}
 
-    // The runtime never deletes or overwrites what the curated list withholds.
-    if kind == PersonaKind::ApplicationRuntime {
-        for withheld in &curated.escalation.runtime_withheld {
-            let Some((prefix, name)) = withheld.action.split_once(':') else {
-                continue;
-            };
-            if !doc.iam_prefixes.iter().any(|p| p == prefix) {
-                continue;
-            }
-            let Some((service, action)) = doc
-                .iam_services
-                .iter()
-                .find(|s| s.prefix == prefix)
-                .and_then(|s| s.actions.iter().find(|a| a.name == name).map(|a| (s, a)))
-            else {
-                continue;
-            };
-            let item = Granted {
-                full: withheld.action.clone(),
-                prefix: prefix.to_string(),
-                action,
-                service,
-            };
-            if let Some(call) = call_on_package(kind, &item, settings, &ours) {
-                push(
-                    format!(
-                        "{} on the package's resources (withheld: {})",
-                        withheld.action, withheld.why
-                    ),
-                    &withheld.action,
-                    call,
-                    Verdict::Denied,
-                );
-            }
+/// The runtime never deletes or overwrites what the curated list withholds.
+fn runtime_withheld(cx: &Context<'_>, cases: &mut Recorder) {
+    if cx.kind != PersonaKind::ApplicationRuntime {
+        return;
+    }
+    let doc = cx.doc;
+    for withheld in &cx.curated.escalation.runtime_withheld {
+        let Some((prefix, name)) = withheld.action.split_once(':') else {
+            continue;
+        };
+        if !doc.iam_prefixes.iter().any(|p| p == prefix) {
+            continue;
+        }
+        let Some((service, action)) = doc
+            .iam_services
+            .iter()
+            .find(|s| s.prefix == prefix)
+            .and_then(|s| s.actions.iter().find(|a| a.name == name).map(|a| (s, a)))
+        else {
+            continue;
+        };
+        let item = Granted {
+            full: withheld.action.clone(),
+            prefix: prefix.to_string(),
+            action,
+            service,
+        };
+        if let Some(call) = call_on_package(cx.kind, &item, cx.settings, &cx.ours) {
+            cases.push(
+                format!(
+                    "{} on the package's resources (withheld: {})",
+                    withheld.action, withheld.why
+                ),
+                &withheld.action,
+                call,
+                Verdict::Denied,
+            );
         }
     }
+}
 
-    // MFA: a federated session (no key) is let through, an IAM user's
-    // session without MFA is not.
-    if settings.mfa
-        && let Some(item) = granted
+/// MFA: a federated session (no key) is let through, an IAM user's
+/// session without MFA is not.
+fn mfa(cx: &Context<'_>, cases: &mut Recorder) {
+    if cx.settings.mfa
+        && let Some(item) = cx
+            .granted
             .iter()
             .find(|g| !is_kms_use(&g.full) && !g.full.starts_with("iam:"))
-        && let Some(call) = call_on_package(kind, item, settings, &ours)
+        && let Some(call) = call_on_package(cx.kind, item, cx.settings, &cx.ours)
     {
-        push(
+        cases.push(
             format!(
                 "{} from a federated (IAM Identity Center) session: no MFA key",
                 item.full
@@ -486,14 +582,13 @@ pub fn cases(
             call.clone(),
             Verdict::Allowed,
         );
-        push(
+        cases.push(
             format!("{} from an IAM user session without MFA", item.full),
             &item.full,
             call.value("aws:MultiFactorAuthPresent", "false"),
             Verdict::Denied,
         );
     }
-    out
 }
 
 /// Cases and verdicts as recorded.

@@ -24,8 +24,10 @@ mod names;
 pub mod package;
 pub mod personas;
 pub mod policy;
+mod report;
 mod review;
 pub mod risk;
+mod validation;
 
 pub use arn::{PLACEHOLDERS, resource_arn};
 pub use package::Package;
@@ -40,8 +42,7 @@ use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
 use gensec_core::ports::read_json;
-use gensec_kb::validate;
-use gensec_kb::{IamAction, IamService, Kb, ServiceDocumentation};
+use gensec_kb::{Kb, ServiceDocumentation};
 use policy::{Granted, Planned, Settings};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,9 +50,6 @@ use std::sync::Arc;
 
 /// A role takes ten managed policies unless the account's quota is raised.
 pub const MAX_DOCUMENTS_PER_PERSONA: usize = 10;
-
-/// The runtime's use of the package key, through the package's services.
-const RUNTIME_KEY_USE: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// One policy document to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,26 +143,6 @@ pub(crate) struct PersonaReport {
     pub files: Vec<String>,
 }
 
-fn lookup<'a>(
-    kb: &'a Kb,
-    doc: &'a ServiceDocumentation,
-    prefix: &str,
-    name: &str,
-) -> Option<(&'a IamService, &'a IamAction)> {
-    let find = |service: &'a IamService| {
-        service
-            .actions
-            .iter()
-            .find(|action| action.name.eq_ignore_ascii_case(name))
-            .map(|action| (service, action))
-    };
-    doc.iam_services
-        .iter()
-        .find(|service| service.prefix.eq_ignore_ascii_case(prefix))
-        .and_then(find)
-        .or_else(|| kb.iam_service(prefix).ok().flatten().and_then(find))
-}
-
 fn settings_for(
     kind: PersonaKind,
     curated: &data::Curated,
@@ -202,94 +180,6 @@ fn settings_for(
         service_linked_roles: curated.service_linked_roles(&doc.iam_prefixes),
         kms_via_services,
     }
-}
-
-/// The persona's validated actions: unknown actions and wildcards are
-/// rejected, and so is an action a condition key of its statement does not apply to.
-fn validated<'a>(
-    kind: PersonaKind,
-    kb: &'a Kb,
-    curated: &data::Curated,
-    doc: &'a ServiceDocumentation,
-    package: &Package,
-    settings: &Settings,
-    verdicts: &mut Verdicts,
-) -> Vec<Granted<'a>> {
-    let id = kind.id();
-    let mut granted = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut candidates = personas::candidates(kind, curated, doc);
-    // The runtime uses the package key where its policy lets the package's
-    // services use it (not a key only a service principal uses, like logs').
-    if kind == PersonaKind::ApplicationRuntime
-        && settings.kms_via_services.is_some()
-        && package
-            .key
-            .as_ref()
-            .is_some_and(|key| !key.via_services.is_empty())
-    {
-        for action in RUNTIME_KEY_USE {
-            candidates
-                .entry((*action).to_string())
-                .or_insert_with(|| "package key use through the package's services".into());
-        }
-    }
-    for (name, origin) in candidates {
-        let escalation = if name.eq_ignore_ascii_case("iam:PassRole")
-            && settings.passed_to_services.is_empty()
-        {
-            Some("no service of the package takes a role (data/escalation.json pass_role)")
-        } else if name.eq_ignore_ascii_case("iam:CreateServiceLinkedRole")
-            && settings.service_linked_roles.is_empty()
-        {
-            Some(
-                "the package names no service-linked role (data/escalation.json service_linked_roles)",
-            )
-        } else {
-            None
-        };
-        if let Some(reason) = escalation {
-            verdicts.reject(format!("{id}: {name} ({origin})"), reason);
-            continue;
-        }
-        let checked = validate::action(kb, &name).and_then(|known| {
-            let prefix = name
-                .split_once(':')
-                .map_or("", |(p, _)| p)
-                .to_ascii_lowercase();
-            lookup(kb, doc, &prefix, &known.name)
-                .map(|(service, action)| (prefix, service, action))
-                .ok_or_else(|| format!("no IAM reference entry for {name}"))
-        });
-        match checked {
-            Err(reason) => verdicts.reject(format!("{id}: {name} ({origin})"), reason),
-            Ok((prefix, service, action)) => {
-                verdicts.accept();
-                let full = format!("{prefix}:{}", action.name);
-                if seen.insert(full.clone()) {
-                    granted.push(Granted {
-                        full,
-                        prefix,
-                        action,
-                        service,
-                    });
-                }
-            }
-        }
-    }
-    let mut kept = Vec::with_capacity(granted.len());
-    'actions: for item in granted {
-        let conditions = item.conditions(settings);
-        for key in conditions.values().flat_map(|keys| keys.keys()) {
-            if let Err(reason) = validate::condition_key_for_action(kb, &item.full, key) {
-                verdicts.reject(format!("{id}: {}", item.full), reason);
-                continue 'actions;
-            }
-            verdicts.accept();
-        }
-        kept.push(item);
-    }
-    kept
 }
 
 fn approval(kind: PersonaKind, categories: &BTreeSet<RiskCategory>, mfa: bool) -> String {
@@ -511,6 +401,114 @@ fn record_execution(
     }
 }
 
+/// Warn when a persona gets no document; reject one needing more managed
+/// policies than a role takes.
+fn check_document_count(
+    id: &str,
+    documents: &[Value],
+    verdicts: &mut Verdicts,
+    warnings: &mut Vec<String>,
+) {
+    if documents.is_empty() {
+        warnings.push(format!("{id}: no action qualifies; no policy written"));
+    }
+    if documents.len() > MAX_DOCUMENTS_PER_PERSONA {
+        verdicts.reject(
+            format!("{id}: policy documents"),
+            format!(
+                "{} documents, over the {MAX_DOCUMENTS_PER_PERSONA} managed policies a role takes by default",
+                documents.len()
+            ),
+        );
+    }
+}
+
+/// What building the personas one after another accumulates.
+struct Accumulated<'a> {
+    verdicts: Verdicts,
+    warnings: Vec<String>,
+    policies: Vec<PolicyFile>,
+    reports: Vec<PersonaReport>,
+    dropped_grants: Vec<DroppedGrant>,
+    executions: Vec<PersonaExecution>,
+    granted_to: report::GrantedTo<'a>,
+}
+
+/// Validate, execute and write one persona's policy, then report on it.
+fn build_persona<'a>(
+    kind: PersonaKind,
+    kb: &'a Kb,
+    curated: &data::Curated,
+    doc: &'a ServiceDocumentation,
+    package: &Package,
+    profile: &SecurityProfile,
+    acc: &mut Accumulated<'a>,
+) {
+    let id = kind.id();
+    let settings = settings_for(kind, curated, doc, package, profile);
+    let granted = validation::validated(
+        kind,
+        kb,
+        curated,
+        doc,
+        package,
+        &settings,
+        &mut acc.verdicts,
+    );
+    let Executed {
+        granted,
+        statements,
+        documents,
+        cases: persona_cases,
+        runs,
+        dropped,
+    } = execute(
+        kind,
+        kb,
+        curated,
+        doc,
+        package,
+        profile,
+        &settings,
+        granted,
+        &mut acc.warnings,
+    );
+    record_execution(id, &dropped, &persona_cases, &mut acc.verdicts);
+    acc.dropped_grants.extend(dropped);
+    check_document_count(id, &documents, &mut acc.verdicts, &mut acc.warnings);
+    acc.executions.push(PersonaExecution {
+        persona: id.to_string(),
+        documents: documents.clone(),
+        cases: runs,
+    });
+    let (files, written, split) = write_documents(
+        id,
+        documents,
+        &granted,
+        &mut acc.verdicts,
+        &mut acc.policies,
+    );
+    if split {
+        acc.warnings.push(format!(
+            "{id}: policy exceeds {} characters; split into {} documents",
+            policy::MAX_POLICY_CHARS,
+            files.len()
+        ));
+    }
+    report::record_grants(id, &granted, &written, &mut acc.granted_to);
+    acc.reports.push(report::persona_report(
+        kind,
+        doc,
+        settings,
+        &granted,
+        &written,
+        statements,
+        (files, split),
+        &acc.policies,
+        persona_cases,
+    ));
+}
+
 /// Build the IAM model, policies and review module of a service, with the
 /// personas executed against the package's own resources (`package`: the
 /// hardened template's resources; empty when there is none).
@@ -521,152 +519,34 @@ pub fn build_model(
     package: &Package,
 ) -> Result<IamOutput, gensec_data::DataError> {
     let curated = data::curated()?;
-    let mut verdicts = Verdicts::new(StageId::Iam);
-    let mut warnings = Vec::new();
-    let mut policies = Vec::new();
-    let mut reports = Vec::new();
-    let mut dropped_grants = Vec::new();
-    let mut executions = Vec::new();
-    // action -> (action facts, personas granted)
-    let mut granted_to: BTreeMap<String, (&IamAction, Vec<&'static str>)> = BTreeMap::new();
-    let mut persona_actions: BTreeMap<&'static str, Vec<(String, &IamAction)>> = BTreeMap::new();
-
+    let mut acc = Accumulated {
+        verdicts: Verdicts::new(StageId::Iam),
+        warnings: Vec::new(),
+        policies: Vec::new(),
+        reports: Vec::new(),
+        dropped_grants: Vec::new(),
+        executions: Vec::new(),
+        granted_to: report::GrantedTo::new(),
+    };
     for kind in PersonaKind::ALL {
-        let id = kind.id();
-        let settings = settings_for(kind, curated, doc, package, profile);
-        let granted = validated(kind, kb, curated, doc, package, &settings, &mut verdicts);
-        let Executed {
-            granted,
-            statements,
-            documents,
-            cases: persona_cases,
-            runs,
-            dropped,
-        } = execute(
-            kind,
-            kb,
-            curated,
-            doc,
-            package,
-            profile,
-            &settings,
-            granted,
-            &mut warnings,
-        );
-        record_execution(id, &dropped, &persona_cases, &mut verdicts);
-        dropped_grants.extend(dropped);
-        if documents.is_empty() {
-            warnings.push(format!("{id}: no action qualifies; no policy written"));
-        }
-        executions.push(PersonaExecution {
-            persona: id.to_string(),
-            documents: documents.clone(),
-            cases: runs,
-        });
-        if documents.len() > MAX_DOCUMENTS_PER_PERSONA {
-            verdicts.reject(
-                format!("{id}: policy documents"),
-                format!(
-                    "{} documents, over the {MAX_DOCUMENTS_PER_PERSONA} managed policies a role takes by default",
-                    documents.len()
-                ),
-            );
-        }
-        let (files, written, split) =
-            write_documents(id, documents, &granted, &mut verdicts, &mut policies);
-        if split {
-            warnings.push(format!(
-                "{id}: policy exceeds {} characters; split into {} documents",
-                policy::MAX_POLICY_CHARS,
-                files.len()
-            ));
-        }
-        let mut by_level: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut keys = BTreeSet::new();
-        for item in granted.iter().filter(|item| written.contains(&item.full)) {
-            by_level
-                .entry(item.action.access_level().as_str().to_string())
-                .or_default()
-                .push(item.full.clone());
-            granted_to
-                .entry(item.full.clone())
-                .or_insert_with(|| (item.action, Vec::new()))
-                .1
-                .push(id);
-            persona_actions
-                .entry(id)
-                .or_default()
-                .push((item.full.clone(), item.action));
-        }
-        let statements: Vec<Planned> = statements
-            .into_iter()
-            .filter(|s| s.actions.iter().any(|a| written.contains(a)))
-            .collect();
-        let statement_count: usize = policies
-            .iter()
-            .filter(|p: &&PolicyFile| p.persona == id)
-            .map(|p| p.document["Statement"].as_array().map_or(0, Vec::len))
-            .sum();
-        for statement in &statements {
-            keys.extend(
-                statement
-                    .conditions
-                    .values()
-                    .flat_map(|k| k.keys().cloned()),
-            );
-        }
-        let mut description = kind.description(&doc.display_name);
-        if split {
-            description.push_str(&format!(
-                " The policy is split into {} documents ({}) to stay within the managed-policy size limit; attach all of them.",
-                files.len(),
-                files.join(", ")
-            ));
-        }
-        let persona = Persona {
-            id: id.to_string(),
-            name: kind.name().to_string(),
-            description,
-            policy_file: files.first().cloned().unwrap_or_default(),
-            actions: written.len(),
-            condition_keys: keys.into_iter().collect(),
-            approval: String::new(),
-            statements: statement_count,
-            documents: files.len(),
-            cases: persona_cases,
-        };
-        reports.push(PersonaReport {
-            kind,
-            persona,
-            settings,
-            by_level,
-            statements,
-            files,
-        });
+        build_persona(kind, kb, curated, doc, package, profile, &mut acc);
     }
+    let Accumulated {
+        verdicts,
+        warnings,
+        policies,
+        mut reports,
+        dropped_grants,
+        executions,
+        granted_to,
+    } = acc;
 
     let risky_actions = risk::risky_actions(curated, &granted_to);
-
-    for report in &mut reports {
-        let categories: BTreeSet<RiskCategory> = risky_actions
-            .iter()
-            .filter(|risky| risky.granted_to.iter().any(|p| p == report.kind.id()))
-            .map(|risky| risky.category)
-            .collect();
-        report.persona.approval = approval(report.kind, &categories, report.settings.mfa);
-    }
-
-    let mut actions_by_access_level: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (full, (action, _)) in &granted_to {
-        actions_by_access_level
-            .entry(action.access_level().as_str().to_string())
-            .or_default()
-            .push(full.clone());
-    }
+    report::assign_approvals(&mut reports, &risky_actions);
     let model = IamModel {
         service_id: doc.service_id.clone(),
         service_name: doc.display_name.clone(),
-        actions_by_access_level,
+        actions_by_access_level: report::actions_by_access_level(&granted_to),
         personas: reports.iter().map(|r| r.persona.clone()).collect(),
         risky_actions,
         dropped: dropped_grants,

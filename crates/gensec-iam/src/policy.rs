@@ -258,6 +258,41 @@ fn camel(text: &str) -> String {
         .collect()
 }
 
+/// A statement's Sid before de-duplication: its first resource types (or
+/// AccountLevel) and a suffix per scoping condition.
+fn base_sid(resource_types: &[String], conditions: &Conditions, tag_condition_key: &str) -> String {
+    let mut base = if resource_types.is_empty() {
+        "AccountLevel".to_string()
+    } else {
+        let mut previous = "";
+        let mut sid = String::new();
+        for full in resource_types.iter().take(3) {
+            let (prefix, name) = full.split_once(' ').unwrap_or(("", full));
+            if prefix != previous {
+                sid.push_str(&camel(prefix));
+                previous = prefix;
+            }
+            sid.push_str(&camel(name));
+        }
+        sid
+    };
+    if resource_types.len() > 3 {
+        base.push_str("AndMore");
+    }
+    base.truncate(80);
+    let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
+    if keys.iter().any(|k| k.as_str() == tag_condition_key) {
+        base.push_str("Tagged");
+    }
+    if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
+        base.push_str("PassToService");
+    }
+    if keys.iter().any(|k| k.as_str() == "kms:ViaService") {
+        base.push_str("ViaService");
+    }
+    base
+}
+
 /// Group actions with the same resources and conditions into statements.
 /// Returns the statements and warnings about resource types without ARNs.
 pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<String>) {
@@ -297,35 +332,7 @@ pub fn plan(granted: &[Granted<'_>], settings: &Settings) -> (Vec<Planned>, Vec<
     let planned = groups
         .into_iter()
         .map(|((resources, resource_types, conditions), actions)| {
-            let mut base = if resource_types.is_empty() {
-                "AccountLevel".to_string()
-            } else {
-                let mut previous = "";
-                let mut sid = String::new();
-                for full in resource_types.iter().take(3) {
-                    let (prefix, name) = full.split_once(' ').unwrap_or(("", full));
-                    if prefix != previous {
-                        sid.push_str(&camel(prefix));
-                        previous = prefix;
-                    }
-                    sid.push_str(&camel(name));
-                }
-                sid
-            };
-            if resource_types.len() > 3 {
-                base.push_str("AndMore");
-            }
-            base.truncate(80);
-            let keys: Vec<&String> = conditions.values().flat_map(|m| m.keys()).collect();
-            if keys.iter().any(|k| **k == settings.tag_condition_key) {
-                base.push_str("Tagged");
-            }
-            if keys.iter().any(|k| k.as_str() == "iam:PassedToService") {
-                base.push_str("PassToService");
-            }
-            if keys.iter().any(|k| k.as_str() == "kms:ViaService") {
-                base.push_str("ViaService");
-            }
+            let base = base_sid(&resource_types, &conditions, &settings.tag_condition_key);
             let mut sid = base.clone();
             let mut counter = 2;
             while !used.insert(sid.clone()) {
@@ -497,113 +504,11 @@ pub fn check_document(document: &Value) -> Vec<String> {
             problems.push(format!("{at} is not an object"));
             continue;
         };
-        for key in statement.keys() {
-            if ![
-                "Sid",
-                "Effect",
-                "Action",
-                "NotAction",
-                "Resource",
-                "NotResource",
-                "Condition",
-                "Principal",
-                "NotPrincipal",
-            ]
-            .contains(&key.as_str())
-            {
-                problems.push(format!("{at}: unknown element {key}"));
-            }
-        }
-        if statement.contains_key("Principal") || statement.contains_key("NotPrincipal") {
-            problems.push(format!("{at}: identity policies take no Principal"));
-        }
-        match statement.get("Sid").and_then(Value::as_str) {
-            Some(sid) if !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()) => {
-                if !sids.insert(sid.to_string()) {
-                    problems.push(format!("{at}: duplicate Sid {sid}"));
-                }
-            }
-            _ => problems.push(format!("{at}: Sid must be non-empty and alphanumeric")),
-        }
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Allow" | "Deny") => {}
-            _ => problems.push(format!("{at}: Effect must be Allow or Deny")),
-        }
-        let actions = match (statement.get("Action"), statement.get("NotAction")) {
-            (Some(value), None) | (None, Some(value)) => string_list(value),
-            _ => None,
-        };
-        match actions {
-            Some(actions) => {
-                for action in actions {
-                    let well_formed = action.split_once(':').is_some_and(|(prefix, name)| {
-                        !prefix.is_empty()
-                            && !name.is_empty()
-                            && prefix
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*')
-                    });
-                    if !well_formed {
-                        problems.push(format!("{at}: malformed action {action:?}"));
-                    }
-                }
-            }
-            None => problems.push(format!(
-                "{at}: exactly one of Action or NotAction, a non-empty string or list of strings"
-            )),
-        }
-        let resources = match (statement.get("Resource"), statement.get("NotResource")) {
-            (Some(value), None) | (None, Some(value)) => string_list(value),
-            _ => None,
-        };
-        match resources {
-            Some(resources) => {
-                for resource in resources {
-                    if resource != "*" && !resource.starts_with("arn:") {
-                        problems.push(format!("{at}: resource {resource:?} is not an ARN"));
-                    }
-                }
-            }
-            None => problems.push(format!(
-                "{at}: exactly one of Resource or NotResource, a non-empty string or list of strings"
-            )),
-        }
+        check_statement_header(&at, statement, &mut sids, &mut problems);
+        check_actions(&at, statement, &mut problems);
+        check_resources(&at, statement, &mut problems);
         if let Some(condition) = statement.get("Condition") {
-            match condition.as_object() {
-                Some(blocks) if !blocks.is_empty() => {
-                    for (operator, block) in blocks {
-                        if !valid_operator(operator) {
-                            problems.push(format!("{at}: unknown condition operator {operator}"));
-                        }
-                        match block.as_object() {
-                            Some(keys) if !keys.is_empty() => {
-                                for (key, value) in keys {
-                                    let scalar_list = match value {
-                                        Value::Array(items) => {
-                                            !items.is_empty()
-                                                && items.iter().all(|v| {
-                                                    v.is_string() || v.is_boolean() || v.is_number()
-                                                })
-                                        }
-                                        other => {
-                                            other.is_string()
-                                                || other.is_boolean()
-                                                || other.is_number()
-                                        }
-                                    };
-                                    if !key.contains(':') || !scalar_list {
-                                        problems
-                                            .push(format!("{at}: bad condition {operator} {key}"));
-                                    }
-                                }
-                            }
-                            _ => problems.push(format!("{at}: condition {operator} has no keys")),
-                        }
-                    }
-                }
-                _ => problems.push(format!("{at}: Condition must be a non-empty object")),
-            }
+            check_condition(&at, condition, &mut problems);
         }
     }
     let size = policy_chars(document);
@@ -613,6 +518,122 @@ pub fn check_document(document: &Value) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// A statement's elements, Sid (unique within the document) and Effect.
+fn check_statement_header(
+    at: &str,
+    statement: &Map<String, Value>,
+    sids: &mut BTreeSet<String>,
+    problems: &mut Vec<String>,
+) {
+    for key in statement.keys() {
+        if ![
+            "Sid",
+            "Effect",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
+            "Principal",
+            "NotPrincipal",
+        ]
+        .contains(&key.as_str())
+        {
+            problems.push(format!("{at}: unknown element {key}"));
+        }
+    }
+    if statement.contains_key("Principal") || statement.contains_key("NotPrincipal") {
+        problems.push(format!("{at}: identity policies take no Principal"));
+    }
+    match statement.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            if !sids.insert(sid.to_string()) {
+                problems.push(format!("{at}: duplicate Sid {sid}"));
+            }
+        }
+        _ => problems.push(format!("{at}: Sid must be non-empty and alphanumeric")),
+    }
+    match statement.get("Effect").and_then(Value::as_str) {
+        Some("Allow" | "Deny") => {}
+        _ => problems.push(format!("{at}: Effect must be Allow or Deny")),
+    }
+}
+
+/// Exactly one of Action or NotAction, each action `prefix:Name`.
+fn check_actions(at: &str, statement: &Map<String, Value>, problems: &mut Vec<String>) {
+    let actions = match (statement.get("Action"), statement.get("NotAction")) {
+        (Some(value), None) | (None, Some(value)) => string_list(value),
+        _ => None,
+    };
+    match actions {
+        Some(actions) => {
+            for action in actions {
+                let well_formed = action.split_once(':').is_some_and(|(prefix, name)| {
+                    !prefix.is_empty()
+                        && !name.is_empty()
+                        && prefix
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*')
+                });
+                if !well_formed {
+                    problems.push(format!("{at}: malformed action {action:?}"));
+                }
+            }
+        }
+        None => problems.push(format!(
+            "{at}: exactly one of Action or NotAction, a non-empty string or list of strings"
+        )),
+    }
+}
+
+/// Exactly one of Resource or NotResource, each `*` or an ARN.
+fn check_resources(at: &str, statement: &Map<String, Value>, problems: &mut Vec<String>) {
+    let resources = match (statement.get("Resource"), statement.get("NotResource")) {
+        (Some(value), None) | (None, Some(value)) => string_list(value),
+        _ => None,
+    };
+    match resources {
+        Some(resources) => {
+            for resource in resources {
+                if resource != "*" && !resource.starts_with("arn:") {
+                    problems.push(format!("{at}: resource {resource:?} is not an ARN"));
+                }
+            }
+        }
+        None => problems.push(format!(
+            "{at}: exactly one of Resource or NotResource, a non-empty string or list of strings"
+        )),
+    }
+}
+
+/// Known operators, each over `service:key` keys with scalar values.
+fn check_condition(at: &str, condition: &Value, problems: &mut Vec<String>) {
+    let Some(blocks) = condition.as_object().filter(|blocks| !blocks.is_empty()) else {
+        problems.push(format!("{at}: Condition must be a non-empty object"));
+        return;
+    };
+    for (operator, block) in blocks {
+        if !valid_operator(operator) {
+            problems.push(format!("{at}: unknown condition operator {operator}"));
+        }
+        let Some(keys) = block.as_object().filter(|keys| !keys.is_empty()) else {
+            problems.push(format!("{at}: condition {operator} has no keys"));
+            continue;
+        };
+        for (key, value) in keys {
+            let scalar = |v: &Value| v.is_string() || v.is_boolean() || v.is_number();
+            let scalar_list = match value {
+                Value::Array(items) => !items.is_empty() && items.iter().all(scalar),
+                other => scalar(other),
+            };
+            if !key.contains(':') || !scalar_list {
+                problems.push(format!("{at}: bad condition {operator} {key}"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

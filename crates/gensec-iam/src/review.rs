@@ -45,7 +45,7 @@ fn conditions_text(conditions: &Conditions) -> String {
     parts.join("; ")
 }
 
-/// Render the review module. `write!` to a `String` cannot fail.
+/// Render the review module, one section after another. `write!` to a `String` cannot fail.
 pub(crate) fn render(
     curated: &Curated,
     doc: &ServiceDocumentation,
@@ -55,7 +55,23 @@ pub(crate) fn render(
     warnings: &[String],
 ) -> String {
     let mut md = String::new();
-    let access = &profile.security_operations.access_management;
+    title_and_scope(&mut md, doc, profile);
+    personas_at_a_glance(&mut md, reports);
+    approval_workflow(&mut md, doc, profile);
+    placeholders(&mut md);
+    conditions(&mut md, profile);
+    selection_rules(&mut md, curated);
+    let _ = writeln!(md, "## Personas\n");
+    for report in reports {
+        persona_section(&mut md, doc, model, report);
+    }
+    executed_cases(&mut md, model, reports);
+    risky_actions(&mut md, model);
+    validation(&mut md, warnings);
+    md
+}
+
+fn title_and_scope(md: &mut String, doc: &ServiceDocumentation, profile: &SecurityProfile) {
     let _ = writeln!(
         md,
         "# IAM review: {} (`{}`)\n",
@@ -71,7 +87,9 @@ pub(crate) fn render(
         profile.environment_type,
         doc.kb_data_date
     );
+}
 
+fn personas_at_a_glance(md: &mut String, reports: &[PersonaReport]) {
     let _ = writeln!(md, "## Personas at a glance\n");
     let _ = writeln!(
         md,
@@ -101,7 +119,10 @@ pub(crate) fn render(
             persona.approval
         );
     }
+}
 
+fn approval_workflow(md: &mut String, doc: &ServiceDocumentation, profile: &SecurityProfile) {
+    let access = &profile.security_operations.access_management;
     let _ = writeln!(md, "\n## Approval workflow\n");
     let _ = writeln!(
         md,
@@ -137,7 +158,9 @@ pub(crate) fn render(
             "; no MFA condition is added"
         }
     );
+}
 
+fn placeholders(md: &mut String) {
     let _ = writeln!(md, "## Placeholders to substitute\n");
     let _ = writeln!(md, "| placeholder | substitute |\n|---|---|");
     for (placeholder, meaning) in PLACEHOLDERS {
@@ -150,7 +173,9 @@ pub(crate) fn render(
          versions) and child names (object keys) become `*`, scoped by their parent. Actions that support \
          no resource types are in `AccountLevel` statements with `\"Resource\": \"*\"`.\n"
     );
+}
 
+fn conditions(md: &mut String, profile: &SecurityProfile) {
     let _ = writeln!(md, "## Conditions\n");
     let regions = if profile.allowed_regions.is_empty() {
         "not used: the profile does not restrict regions".to_string()
@@ -183,7 +208,9 @@ pub(crate) fn render(
          key's ciphertext outside those services.\n\
          - Each condition key was checked to apply to every action of its statement.\n"
     );
+}
 
+fn selection_rules(md: &mut String, curated: &Curated) {
     let _ = writeln!(md, "## Selection rules\n");
     let _ = writeln!(
         md,
@@ -211,85 +238,9 @@ pub(crate) fn render(
         code_list(DESTRUCTIVE_VERBS),
         code_list(CONFIGURATION_SUFFIXES),
     );
+}
 
-    let _ = writeln!(md, "## Personas\n");
-    for report in reports {
-        let persona = &report.persona;
-        let _ = writeln!(md, "### {} (`{}`)\n", persona.name, persona.id);
-        let _ = writeln!(md, "{}\n", persona.description);
-        let _ = writeln!(md, "- Approval: {}", persona.approval);
-        let _ = writeln!(
-            md,
-            "- Policy: {}",
-            if report.files.is_empty() {
-                "none written".to_string()
-            } else {
-                code_list(&report.files)
-            }
-        );
-        let _ = writeln!(md, "- Actions: {}\n", persona.actions);
-        if report.kind == crate::PersonaKind::ApplicationRuntime {
-            for (prefix, note) in RUNTIME_NOTES {
-                if doc.iam_prefixes.iter().any(|p| p == prefix) {
-                    let _ = writeln!(md, "> Note: {note}\n");
-                }
-            }
-        }
-        let _ = writeln!(md, "#### What it can do\n");
-        if report.by_level.is_empty() {
-            let _ = writeln!(md, "Nothing.\n");
-        }
-        for (level, actions) in &report.by_level {
-            let _ = writeln!(
-                md,
-                "- **{level}** ({}): {}",
-                actions.len(),
-                code_list(actions)
-            );
-        }
-        let _ = writeln!(md, "\n#### Resource scoping and conditions\n");
-        if !report.statements.is_empty() {
-            let _ = writeln!(
-                md,
-                "| statement | actions | resources | conditions |\n|---|---|---|---|"
-            );
-        }
-        for statement in &report.statements {
-            let resources = if statement.resources.is_empty() {
-                "`*` (no resource types)".to_string()
-            } else {
-                code_list(&statement.resources)
-            };
-            let _ = writeln!(
-                md,
-                "| `{}` | {} | {} | {} |",
-                statement.sid,
-                statement.actions.len(),
-                resources,
-                conditions_text(&statement.conditions)
-            );
-        }
-        let risky: Vec<_> = model
-            .risky_actions
-            .iter()
-            .filter(|r| r.granted_to.iter().any(|p| p == &persona.id))
-            .collect();
-        let _ = writeln!(md, "\n#### Risky actions ({})\n", risky.len());
-        if risky.is_empty() {
-            let _ = writeln!(md, "None.");
-        }
-        for item in risky {
-            let _ = writeln!(
-                md,
-                "- `{}`: {}: {}",
-                item.action,
-                category_name(item.category),
-                item.reason
-            );
-        }
-        let _ = writeln!(md);
-    }
-
+fn executed_cases(md: &mut String, model: &IamModel, reports: &[PersonaReport]) {
     let _ = writeln!(md, "## Executed cases\n");
     let _ = writeln!(
         md,
@@ -330,7 +281,9 @@ pub(crate) fn render(
         }
         let _ = writeln!(md);
     }
+}
 
+fn risky_actions(md: &mut String, model: &IamModel) {
     let _ = writeln!(md, "## Risky actions\n");
     if model.risky_actions.is_empty() {
         let _ = writeln!(md, "None.\n");
@@ -351,7 +304,9 @@ pub(crate) fn render(
         }
         let _ = writeln!(md);
     }
+}
 
+fn validation(md: &mut String, warnings: &[String]) {
     let _ = writeln!(md, "## Validation\n");
     let _ = writeln!(
         md,
@@ -365,5 +320,92 @@ pub(crate) fn render(
     for warning in warnings {
         let _ = writeln!(md, "- {warning}");
     }
-    md
+}
+
+/// One persona: what it can do, how its statements are scoped, and its risky actions.
+fn persona_section(
+    md: &mut String,
+    doc: &ServiceDocumentation,
+    model: &IamModel,
+    report: &PersonaReport,
+) {
+    let persona = &report.persona;
+    let _ = writeln!(md, "### {} (`{}`)\n", persona.name, persona.id);
+    let _ = writeln!(md, "{}\n", persona.description);
+    let _ = writeln!(md, "- Approval: {}", persona.approval);
+    let _ = writeln!(
+        md,
+        "- Policy: {}",
+        if report.files.is_empty() {
+            "none written".to_string()
+        } else {
+            code_list(&report.files)
+        }
+    );
+    let _ = writeln!(md, "- Actions: {}\n", persona.actions);
+    if report.kind == crate::PersonaKind::ApplicationRuntime {
+        for (prefix, note) in RUNTIME_NOTES {
+            if doc.iam_prefixes.iter().any(|p| p == prefix) {
+                let _ = writeln!(md, "> Note: {note}\n");
+            }
+        }
+    }
+    let _ = writeln!(md, "#### What it can do\n");
+    if report.by_level.is_empty() {
+        let _ = writeln!(md, "Nothing.\n");
+    }
+    for (level, actions) in &report.by_level {
+        let _ = writeln!(
+            md,
+            "- **{level}** ({}): {}",
+            actions.len(),
+            code_list(actions)
+        );
+    }
+    statement_scoping(md, report);
+    let risky: Vec<_> = model
+        .risky_actions
+        .iter()
+        .filter(|r| r.granted_to.iter().any(|p| p == &persona.id))
+        .collect();
+    let _ = writeln!(md, "\n#### Risky actions ({})\n", risky.len());
+    if risky.is_empty() {
+        let _ = writeln!(md, "None.");
+    }
+    for item in risky {
+        let _ = writeln!(
+            md,
+            "- `{}`: {}: {}",
+            item.action,
+            category_name(item.category),
+            item.reason
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// The persona's statements: which resources each is scoped to, under which conditions.
+fn statement_scoping(md: &mut String, report: &PersonaReport) {
+    let _ = writeln!(md, "\n#### Resource scoping and conditions\n");
+    if !report.statements.is_empty() {
+        let _ = writeln!(
+            md,
+            "| statement | actions | resources | conditions |\n|---|---|---|---|"
+        );
+    }
+    for statement in &report.statements {
+        let resources = if statement.resources.is_empty() {
+            "`*` (no resource types)".to_string()
+        } else {
+            code_list(&statement.resources)
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} |",
+            statement.sid,
+            statement.actions.len(),
+            resources,
+            conditions_text(&statement.conditions)
+        );
+    }
 }
