@@ -9,38 +9,8 @@ use gensec_core::contract::iam::Persona;
 use gensec_iam::{IamOutput, MAX_DOCUMENTS_PER_PERSONA};
 use gensec_iam::{Package, build_model};
 use gensec_kb::{AccessLevel, Kb};
+use gensec_testkit::{all_services, example_profile};
 use serde_json::Value;
-use std::path::PathBuf;
-
-const SERVICES: &[&str] = &[
-    "s3",
-    "rds",
-    "lambda",
-    "dynamodb",
-    "kms",
-    "sqs",
-    "sns",
-    "ec2",
-    "iam",
-    "cloudtrail",
-    "eks",
-    "ecs",
-    "opensearch",
-    "redshift",
-    "apigateway",
-    "cloudfront",
-    "elb",
-    "quicksight",
-    "bedrock",
-    "sagemaker",
-    "secretsmanager",
-];
-
-fn profile() -> SecurityProfile {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../config-example/security-profile/example-corp.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 fn template(kb: &Kb, service: &str, profile: &SecurityProfile) -> Value {
     let entry = kb.resolve_service(service).unwrap();
@@ -106,11 +76,12 @@ fn passed_case<'a>(persona: &'a Persona, starts: &str, expected: Verdict) -> Vec
 #[test]
 fn personas_work_on_their_package_and_nothing_escalates() {
     let kb = Kb::embedded().unwrap();
-    let profile = profile();
+    let profile = example_profile();
     let curated = gensec_iam::data::curated().unwrap();
     let mut executed = 0;
-    for service in SERVICES {
-        let entry = kb.resolve_service(service).unwrap();
+    for name in all_services() {
+        let entry = kb.resolve_service(name).unwrap();
+        let service = entry.id.as_str();
         let doc = gensec_docs::collect(&kb, &entry.id).unwrap();
         let package = Package::from_template(&template(&kb, service, &profile));
         let output = build_model(&kb, &doc, &profile, &package).unwrap();
@@ -145,7 +116,7 @@ fn personas_work_on_their_package_and_nothing_escalates() {
                 "{service} {}",
                 persona.id
             );
-            if *service != "kms" {
+            if service != "kms" {
                 assert_eq!(
                     passed_case(persona, "kms:Decrypt with ", Verdict::Denied).len(),
                     2,
@@ -180,7 +151,7 @@ fn personas_work_on_their_package_and_nothing_escalates() {
                             .is_empty()
                     );
                 }
-                if *service != "kms" && (has("kms:Decrypt") || has("kms:GenerateDataKey")) {
+                if service != "kms" && (has("kms:Decrypt") || has("kms:GenerateDataKey")) {
                     assert!(
                         !strings(&statement["Condition"]["StringEquals"]["kms:ViaService"])
                             .is_empty(),
@@ -212,7 +183,7 @@ fn personas_work_on_their_package_and_nothing_escalates() {
                         );
                     }
                 }
-                if persona.id == "application-runtime" && *service == "secretsmanager" {
+                if persona.id == "application-runtime" && service == "secretsmanager" {
                     for withheld in [
                         "secretsmanager:DeleteSecret",
                         "secretsmanager:PutSecretValue",
@@ -246,7 +217,7 @@ fn personas_work_on_their_package_and_nothing_escalates() {
                     .key
                     .as_ref()
                     .is_some_and(|k| !k.via_services.is_empty());
-                if key_use && *service != "kms" {
+                if key_use && service != "kms" {
                     for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
                         assert!(
                             !passed_case(

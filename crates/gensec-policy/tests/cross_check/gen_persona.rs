@@ -5,12 +5,11 @@
 //! from the example profile's recommendations, as the persona test builds it.
 
 use gensec_analysis::{catalogue, recommend};
-use gensec_core::SecurityProfile;
 use gensec_iam::{Package, build_model};
 use gensec_kb::Kb;
 use gensec_policy::corpus::{Case, SimulatorMode};
+use gensec_testkit::{all_services, example_profile};
 use serde::Deserialize;
-use std::path::PathBuf;
 
 /// A case iam-simulate cannot express (simulator-exceptions.json).
 #[derive(Deserialize)]
@@ -58,44 +57,14 @@ fn apply_exceptions(cases: &mut [Case]) {
     }
 }
 
-/// The 17 test services plus QuickSight, Bedrock, SageMaker and Secrets Manager.
-const SERVICES: &[&str] = &[
-    "s3",
-    "rds",
-    "lambda",
-    "dynamodb",
-    "kms",
-    "sqs",
-    "sns",
-    "ec2",
-    "iam",
-    "cloudtrail",
-    "eks",
-    "ecs",
-    "opensearch",
-    "redshift",
-    "apigateway",
-    "cloudfront",
-    "elb",
-    "quicksight",
-    "bedrock",
-    "sagemaker",
-    "secretsmanager",
-];
-
-fn profile() -> SecurityProfile {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../config-example/security-profile/example-corp.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 pub fn cases(kb: &Kb) -> Vec<Case> {
-    let profile = profile();
+    let profile = example_profile();
     let catalogue = catalogue::load().unwrap_or_else(|err| panic!("catalogue: {err}"));
     let curated = gensec_iac::data::curated().unwrap_or_else(|err| panic!("IaC data: {err}"));
     let mut cases = Vec::new();
-    for service in SERVICES {
-        let entry = kb.resolve_service(service).unwrap();
+    for name in all_services() {
+        let entry = kb.resolve_service(name).unwrap();
+        let service = entry.id.as_str();
         let (recommendations, _) = recommend::recommend(kb, entry, &catalogue, &profile);
         let template =
             gensec_iac::cloudformation::build(kb, curated, "test", &recommendations, &profile)
