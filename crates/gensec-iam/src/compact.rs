@@ -203,6 +203,19 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
 
 /// Merge statements, then write verbs as wildcards where that is exact.
 pub fn compact(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
+    let known = known_actions(granted);
+    merge(planned, granted)
+        .into_iter()
+        .map(|mut statement| {
+            statement.patterns = wildcards(&statement.actions, &known);
+            statement
+        })
+        .collect()
+}
+
+/// Every action name of the IAM reference per prefix the persona is granted
+/// (prefix -> action names): what a wildcard would match.
+pub fn known_actions(granted: &[Granted<'_>]) -> BTreeMap<String, Vec<String>> {
     let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in granted {
         known.entry(item.prefix.clone()).or_insert_with(|| {
@@ -213,13 +226,7 @@ pub fn compact(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
                 .collect()
         });
     }
-    merge(planned, granted)
-        .into_iter()
-        .map(|mut statement| {
-            statement.patterns = wildcards(&statement.actions, &known);
-            statement
-        })
-        .collect()
+    known
 }
 
 /// Patterns of `written` that match an action outside `persona`, per the

@@ -318,16 +318,7 @@ fn write_documents(
     policies: &mut Vec<PolicyFile>,
 ) -> (Vec<String>, BTreeSet<String>, bool) {
     let persona_names: BTreeSet<String> = granted.iter().map(|g| g.full.clone()).collect();
-    let mut known: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for item in granted {
-        known.entry(item.prefix.clone()).or_insert_with(|| {
-            item.service
-                .actions
-                .iter()
-                .map(|a| a.name.clone())
-                .collect()
-        });
-    }
+    let known = compact::known_actions(granted);
     let split = documents.len() > 1;
     let mut files = Vec::new();
     let mut written: BTreeSet<String> = BTreeSet::new();
