@@ -528,19 +528,7 @@ fn check_statement_header(
     problems: &mut Vec<String>,
 ) {
     for key in statement.keys() {
-        if ![
-            "Sid",
-            "Effect",
-            "Action",
-            "NotAction",
-            "Resource",
-            "NotResource",
-            "Condition",
-            "Principal",
-            "NotPrincipal",
-        ]
-        .contains(&key.as_str())
-        {
+        if !gensec_policy::STATEMENT_KEYS.contains(&key.as_str()) {
             problems.push(format!("{at}: unknown element {key}"));
         }
     }

@@ -54,4 +54,5 @@ pub use decision::{
 };
 pub use error::{CallError, Location, PolicyError};
 pub use evaluate::{PolicySet, ScpLevel};
+pub use parse::STATEMENT_KEYS;
 pub use policy::{Effect, Policy, PolicyKind, PolicyVersion, Statement};

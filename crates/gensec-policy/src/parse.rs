@@ -11,7 +11,8 @@ use crate::principal::PrincipalPattern;
 use serde_json::Value;
 
 const DOCUMENT_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STATEMENT_KEYS: [&str; 9] = [
+/// The elements a policy statement may have.
+pub const STATEMENT_KEYS: [&str; 9] = [
     "Sid",
     "Effect",
     "Action",
