@@ -389,17 +389,35 @@ fn iam_delegated_cases() -> Vec<Case> {
             expected,
         });
     }
-    for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
-        cases.push(Case {
-            name: format!("kms:CreateGrant with kms:GrantIsForAWSResource={for_resource}"),
-            context: call(&workload, "kms:CreateGrant")
-                .with("kms:CallerAccount", SAMPLE_ACCOUNT)
-                .with("kms:GrantIsForAWSResource", for_resource),
-            iam_allows: true,
-            expected,
-        });
-    }
+    cases.extend(grant_cases(&workload, None));
     cases
+}
+
+/// A grant for an AWS resource is allowed, one that is not is denied;
+/// through `endpoint` when the key's use goes through a service.
+fn grant_cases(workload: &str, endpoint: Option<&str>) -> Vec<Case> {
+    [("true", Verdict::Allowed), ("false", Verdict::Denied)]
+        .into_iter()
+        .map(|(for_resource, expected)| {
+            let mut context =
+                call(workload, "kms:CreateGrant").with("kms:CallerAccount", SAMPLE_ACCOUNT);
+            let through = match endpoint {
+                Some(endpoint) => {
+                    context = context.with("kms:ViaService", endpoint);
+                    format!(" through {endpoint}")
+                }
+                None => String::new(),
+            };
+            Case {
+                name: format!(
+                    "kms:CreateGrant{through} with kms:GrantIsForAWSResource={for_resource}"
+                ),
+                context: context.with("kms:GrantIsForAWSResource", for_resource),
+                iam_allows: true,
+                expected,
+            }
+        })
+        .collect()
 }
 
 fn via_service_cases(service: &str) -> Vec<Case> {
@@ -425,19 +443,7 @@ fn via_service_cases(service: &str) -> Vec<Case> {
         iam_allows: true,
         expected: Verdict::Denied,
     });
-    for (for_resource, expected) in [("true", Verdict::Allowed), ("false", Verdict::Denied)] {
-        cases.push(Case {
-            name: format!(
-                "kms:CreateGrant through {endpoint} with kms:GrantIsForAWSResource={for_resource}"
-            ),
-            context: call(&workload, "kms:CreateGrant")
-                .with("kms:ViaService", endpoint.as_str())
-                .with("kms:CallerAccount", SAMPLE_ACCOUNT)
-                .with("kms:GrantIsForAWSResource", for_resource),
-            iam_allows: true,
-            expected,
-        });
-    }
+    cases.extend(grant_cases(&workload, Some(&endpoint)));
     cases
 }
 
