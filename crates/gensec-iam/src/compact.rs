@@ -6,19 +6,33 @@
 
 use crate::arn::resource_arn;
 use crate::policy::{Granted, Planned};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// `*` and `?` glob over ARNs (case-sensitive, as IAM matches resources).
 pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // Bytes are characters: no allocation on the common path.
+        return glob_by(pattern.as_bytes(), text.as_bytes(), |a, b| a == b);
+    }
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
+    glob_by(&pattern, &text, |a, b| a == b)
+}
+
+/// The glob of [`glob`] over any symbols, `same` deciding equality.
+fn glob_by<T: Copy + PartialEq + From<u8>>(
+    pattern: &[T],
+    text: &[T],
+    same: impl Fn(T, T) -> bool,
+) -> bool {
+    let (any, one) = (T::from(b'*'), T::from(b'?'));
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == one || same(pattern[p], text[t])) {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == any {
             star = Some((p, t));
             p += 1;
         } else if let Some((star_p, star_t)) = star {
@@ -29,12 +43,20 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    pattern[p..].iter().all(|c| *c == any)
 }
 
-/// Does an action pattern (`ec2:Describe*`) match `full`? Case-insensitive.
+/// Does an action pattern (`ec2:Describe*`) match `full`? Case-insensitive
+/// (ASCII letters, as IAM compares action names).
 pub(crate) fn action_matches(pattern: &str, full: &str) -> bool {
-    glob(&pattern.to_ascii_lowercase(), &full.to_ascii_lowercase())
+    if pattern.is_ascii() && full.is_ascii() {
+        return glob_by(pattern.as_bytes(), full.as_bytes(), |a, b| {
+            a.eq_ignore_ascii_case(&b)
+        });
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let full: Vec<char> = full.chars().collect();
+    glob_by(&pattern, &full, |a, b| a.eq_ignore_ascii_case(&b))
 }
 
 /// Sample ARNs of every resource type an action lists, required or not.
@@ -53,13 +75,21 @@ fn samples(item: &Granted<'_>) -> Vec<String> {
         .collect()
 }
 
-/// Would `action` reach a resource through `union` that its own resources
-/// do not give it?
-fn widened(samples: &[String], own: &[String], union: &BTreeSet<String>) -> bool {
-    samples.iter().any(|sample| {
-        union.iter().any(|pattern| glob(pattern, sample))
-            && !own.iter().any(|pattern| glob(pattern, sample))
-    })
+/// The sample ARNs of an action that its own resources do not reach: the
+/// ones a merged statement's resources must not reach either.
+fn unowned(samples: Vec<String>, own: &[String]) -> Vec<String> {
+    samples
+        .into_iter()
+        .filter(|sample| !own.iter().any(|pattern| glob(pattern, sample)))
+        .collect()
+}
+
+/// Would an action reach a resource through `union` that its own resources
+/// do not give it (`unowned`: its samples its own resources miss)?
+fn widened(unowned: &[String], union: &BTreeSet<String>) -> bool {
+    unowned
+        .iter()
+        .any(|sample| union.iter().any(|pattern| glob(pattern, sample)))
 }
 
 /// Characters a merged statement may take, leaving room in a document.
@@ -78,14 +108,15 @@ fn size(statement: &Planned) -> usize {
 fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
     let by_name: BTreeMap<&str, &Granted<'_>> =
         granted.iter().map(|g| (g.full.as_str(), g)).collect();
-    // action -> (its own resources, sample ARNs of every type it lists)
-    let mut facts: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    // action -> the sample ARNs (of every type it lists) its own resources
+    // do not reach, found once rather than at every merge it is part of
+    let mut facts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for statement in &planned {
         for action in &statement.actions {
             let sample = by_name.get(action.as_str()).map(|g| samples(g));
             facts.insert(
                 action.clone(),
-                (statement.resources.clone(), sample.unwrap_or_default()),
+                unowned(sample.unwrap_or_default(), &statement.resources),
             );
         }
     }
@@ -117,7 +148,7 @@ fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
                 .all(|action| {
                     facts
                         .get(action)
-                        .is_some_and(|(own, samples)| !widened(samples, own, &union))
+                        .is_some_and(|unowned| !widened(unowned, &union))
                 })
         };
         match merged.iter_mut().find(|bucket| fits(bucket)) {
@@ -176,6 +207,7 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
                 .push(full);
         }
     }
+    let granted = lower_case(actions);
     let mut out = Vec::new();
     for (pattern, members) in groups {
         let prefix = pattern.split(':').next().unwrap_or_default();
@@ -187,11 +219,9 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
             .filter(|full| action_matches(&pattern, full))
             .collect();
         let covered = expansion.len() >= 2
-            && expansion.iter().all(|full| {
-                actions
-                    .iter()
-                    .any(|granted| granted.eq_ignore_ascii_case(full))
-            });
+            && expansion
+                .iter()
+                .all(|full| granted.contains(&full.to_ascii_lowercase()));
         if covered {
             out.push(pattern);
         } else {
@@ -199,6 +229,14 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
         }
     }
     out
+}
+
+/// Action names, ASCII-lower-cased, to look names up regardless of case.
+fn lower_case(actions: &BTreeSet<String>) -> HashSet<String> {
+    actions
+        .iter()
+        .map(|action| action.to_ascii_lowercase())
+        .collect()
 }
 
 /// Merge statements, then write verbs as wildcards where that is exact.
@@ -236,14 +274,13 @@ pub fn wildcard_overreach(
     persona: &BTreeSet<String>,
     known: &BTreeMap<String, Vec<String>>,
 ) -> Vec<String> {
+    let persona = lower_case(persona);
     let mut problems = Vec::new();
     for pattern in written.iter().filter(|p| p.contains('*')) {
         let prefix = pattern.split(':').next().unwrap_or_default();
         for name in known.get(prefix).into_iter().flatten() {
             let full = format!("{prefix}:{name}");
-            if action_matches(pattern, &full)
-                && !persona.iter().any(|a| a.eq_ignore_ascii_case(&full))
-            {
+            if action_matches(pattern, &full) && !persona.contains(&full.to_ascii_lowercase()) {
                 problems.push(format!("{pattern} also matches {full}"));
             }
         }

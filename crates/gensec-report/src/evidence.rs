@@ -3,9 +3,11 @@
 //! names only, so everything found is quoted with where it was found; nothing
 //! is inferred beyond the name.
 
+use std::borrow::Cow;
 use gensec_kb::ServiceDocumentation;
 use gensec_kb::model::{ConditionKey, JsonType, ResourceTypeSchema};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// A property of a CloudFormation resource schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +79,12 @@ pub fn leaf(path: &str) -> &str {
         .trim_end_matches("[]")
 }
 
-fn normalise(path: &str) -> String {
-    path.replace("[]", "")
+fn normalise(path: &str) -> Cow<'_, str> {
+    if path.contains("[]") {
+        Cow::Owned(path.replace("[]", ""))
+    } else {
+        Cow::Borrowed(path)
+    }
 }
 
 /// Whether a property path exists in a schema: it resolves, or it lies below a
@@ -105,12 +111,46 @@ pub fn path_in_schema(schema: &ResourceTypeSchema, path: &str) -> bool {
 
 /// Configurable (not read-only) property paths of a schema.
 pub fn configurable_paths(schema: &ResourceTypeSchema) -> Vec<String> {
-    let read_only: Vec<String> = schema.read_only.iter().map(|p| normalise(p)).collect();
+    let read_only: HashSet<Cow<'_, str>> = schema.read_only.iter().map(|p| normalise(p)).collect();
     schema
         .property_paths()
         .into_iter()
         .filter(|path| !read_only.contains(&normalise(path)))
         .collect()
+}
+
+/// The configurable property paths of every schema of a service, found once
+/// and searched by each section (walking large schemas once per section
+/// made the report stage several times slower than it needs to be).
+#[derive(Debug)]
+pub struct ConfigurablePaths<'a> {
+    per_schema: Vec<(&'a ResourceTypeSchema, Vec<String>)>,
+}
+
+impl<'a> ConfigurablePaths<'a> {
+    pub fn new(doc: &'a ServiceDocumentation) -> Self {
+        Self {
+            per_schema: doc
+                .resource_types
+                .iter()
+                .map(|schema| (schema, configurable_paths(schema)))
+                .collect(),
+        }
+    }
+
+    /// Configurable properties whose leaf name satisfies `matches`, schema
+    /// by schema in the documentation's order.
+    pub fn properties(&self, matches: impl Fn(&str) -> bool) -> Vec<PropertyEvidence> {
+        let mut out = Vec::new();
+        for (schema, paths) in &self.per_schema {
+            for path in paths {
+                if matches(leaf(path)) {
+                    out.push(property(schema, path));
+                }
+            }
+        }
+        out
+    }
 }
 
 fn type_name(json_type: JsonType) -> String {
@@ -139,15 +179,7 @@ pub fn properties(
     doc: &ServiceDocumentation,
     matches: impl Fn(&str) -> bool,
 ) -> Vec<PropertyEvidence> {
-    let mut out = Vec::new();
-    for schema in &doc.resource_types {
-        for path in configurable_paths(schema) {
-            if matches(leaf(&path)) {
-                out.push(property(schema, &path));
-            }
-        }
-    }
-    out
+    ConfigurablePaths::new(doc).properties(matches)
 }
 
 fn key(key: &ConditionKey, scope: &str) -> ConditionKeyEvidence {

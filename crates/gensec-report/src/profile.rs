@@ -240,6 +240,8 @@ pub fn serde_name(value: &impl Serialize) -> String {
 
 struct Sources<'a> {
     doc: &'a ServiceDocumentation,
+    /// The schemas' configurable paths, walked once for every section.
+    paths: crate::evidence::ConfigurablePaths<'a>,
 }
 
 impl Sources<'_> {
@@ -289,7 +291,10 @@ fn recommendations_source() -> String {
 pub fn build(ctx: &RunContext, globals: &[ConditionKey], inputs: &ReportInputs) -> ServiceProfile {
     let doc = &inputs.documentation;
     let recs = &inputs.recommendations.recommendations;
-    let sources = Sources { doc };
+    let sources = Sources {
+        doc,
+        paths: crate::evidence::ConfigurablePaths::new(doc),
+    };
     ServiceProfile {
         service_id: doc.service_id.clone(),
         service_name: doc.display_name.clone(),

@@ -190,7 +190,7 @@ pub(super) fn data_protection(
     recs: &[Recommendation],
     sources: &Sources<'_>,
 ) -> Section {
-    let at_rest_properties = evidence::properties(doc, is_encryption_name);
+    let at_rest_properties = sources.paths.properties(is_encryption_name);
     let at_rest_lead = (!at_rest_properties.is_empty()).then(|| {
         format!(
             "Supported: the schemas of {} expose encryption settings.",
@@ -213,7 +213,7 @@ pub(super) fn data_protection(
     let mut transit_keys = evidence::global_keys(globals, &["aws:SecureTransport"]);
     transit_keys.extend(evidence::service_keys(doc, is_transport_name));
     let in_transit = FindingBuilder::new(sources, "encryption-in-transit", "Encryption in transit")
-        .properties(evidence::properties(doc, is_transport_name))
+        .properties(sources.paths.properties(is_transport_name))
         .keys(transit_keys)
         .rules(evidence::rules(doc, |id| {
             contains_any(id, &["ssl", "tls", "https"])
@@ -239,7 +239,7 @@ pub(super) fn network(
     recs: &[Recommendation],
     sources: &Sources<'_>,
 ) -> Section {
-    let vpc_properties = evidence::properties(doc, is_vpc_name);
+    let vpc_properties = sources.paths.properties(is_vpc_name);
     let vpc_lead = (!vpc_properties.is_empty()).then(|| {
         format!(
             "VPC-related settings exist on {}.",
@@ -273,7 +273,7 @@ pub(super) fn network(
         );
 
     let public = FindingBuilder::new(sources, "public-exposure", "Public exposure")
-        .properties(evidence::properties(doc, is_public_name))
+        .properties(sources.paths.properties(is_public_name))
         .rules(evidence::rules(doc, |id| contains_any(id, &["public"])))
         .recommendations(recs.iter().filter(|r| {
             is_public_name(evidence::leaf(&r.property)) || contains_any(&r.property, &["public"])
@@ -333,7 +333,7 @@ pub(super) fn logging(
     sources: &Sources<'_>,
 ) -> Section {
     let properties = FindingBuilder::new(sources, "logging-properties", "Logging properties")
-        .properties(evidence::properties(doc, is_logging_name))
+        .properties(sources.paths.properties(is_logging_name))
         .recommendations(
             recs.iter()
                 .filter(|r| r.security_domain == SecurityDomain::LoggingAndMonitoring),
