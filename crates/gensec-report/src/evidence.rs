@@ -3,11 +3,11 @@
 //! names only, so everything found is quoted with where it was found; nothing
 //! is inferred beyond the name.
 
-use std::borrow::Cow;
 use gensec_kb::ServiceDocumentation;
 use gensec_kb::model::{ConditionKey, JsonType, ResourceTypeSchema};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 /// A property of a CloudFormation resource schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,9 +111,12 @@ pub fn path_in_schema(schema: &ResourceTypeSchema, path: &str) -> bool {
 
 /// Configurable (not read-only) property paths of a schema.
 pub fn configurable_paths(schema: &ResourceTypeSchema) -> Vec<String> {
+    let paths = schema.property_paths();
+    if schema.read_only.is_empty() {
+        return paths;
+    }
     let read_only: HashSet<Cow<'_, str>> = schema.read_only.iter().map(|p| normalise(p)).collect();
-    schema
-        .property_paths()
+    paths
         .into_iter()
         .filter(|path| !read_only.contains(&normalise(path)))
         .collect()
@@ -139,12 +142,15 @@ impl<'a> ConfigurablePaths<'a> {
     }
 
     /// Configurable properties whose leaf name satisfies `matches`, schema
-    /// by schema in the documentation's order.
+    /// by schema in the documentation's order. Each distinct leaf name is
+    /// tested once (large schemas repeat the same names many times).
     pub fn properties(&self, matches: impl Fn(&str) -> bool) -> Vec<PropertyEvidence> {
+        let mut tested: HashMap<&str, bool> = HashMap::new();
         let mut out = Vec::new();
         for (schema, paths) in &self.per_schema {
             for path in paths {
-                if matches(leaf(path)) {
+                let name = leaf(path);
+                if *tested.entry(name).or_insert_with(|| matches(name)) {
                     out.push(property(schema, path));
                 }
             }
