@@ -6,8 +6,7 @@
 use gensec_kb::ServiceDocumentation;
 use gensec_kb::model::{ConditionKey, JsonType, ResourceTypeSchema};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A property of a CloudFormation resource schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,12 +78,21 @@ pub fn leaf(path: &str) -> &str {
         .trim_end_matches("[]")
 }
 
-fn normalise(path: &str) -> Cow<'_, str> {
-    if path.contains("[]") {
-        Cow::Owned(path.replace("[]", ""))
-    } else {
-        Cow::Borrowed(path)
+fn normalise(path: &str) -> String {
+    path.replace("[]", "")
+}
+
+/// Whether `path` is `normalised` once its array markers are dropped,
+/// without building the normalised path.
+fn same_normalised(path: &str, normalised: &str) -> bool {
+    let mut rest = normalised;
+    for chunk in path.split("[]") {
+        match rest.strip_prefix(chunk) {
+            Some(after) => rest = after,
+            None => return false,
+        }
     }
+    rest.is_empty()
 }
 
 /// Whether a property path exists in a schema: it resolves, or it lies below a
@@ -115,10 +123,10 @@ pub fn configurable_paths(schema: &ResourceTypeSchema) -> Vec<String> {
     if schema.read_only.is_empty() {
         return paths;
     }
-    let read_only: HashSet<Cow<'_, str>> = schema.read_only.iter().map(|p| normalise(p)).collect();
+    let read_only: Vec<String> = schema.read_only.iter().map(|p| normalise(p)).collect();
     paths
         .into_iter()
-        .filter(|path| !read_only.contains(&normalise(path)))
+        .filter(|path| !read_only.iter().any(|ro| same_normalised(path, ro)))
         .collect()
 }
 
@@ -265,6 +273,14 @@ mod tests {
         );
         assert_eq!(words("Catalog"), ["catalog"]);
         assert_eq!(words("s3:TlsVersion"), ["s3", "tls", "version"]);
+    }
+
+    #[test]
+    fn compares_paths_without_array_markers() {
+        assert!(same_normalised("A[].B[]", "A.B"));
+        assert!(same_normalised("A.B", "A.B"));
+        assert!(!same_normalised("A[].B", "A.BC"));
+        assert!(!same_normalised("A[].BC", "A.B"));
     }
 
     #[test]
