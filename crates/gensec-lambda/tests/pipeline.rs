@@ -1,13 +1,18 @@
 //! The deployment's functions end to end against a moto server: the S3 trigger
-//! from an S3 event fixture, then the state machine definition itself
-//! (`state-machine/pipeline.asl.json`) walked state by state, each Task
-//! invoking the handler its function ARN names, Catch included. The walk's
-//! order must be the pipeline order the CLI runs.
+//! from an S3 event fixture, then the state machine definitions themselves
+//! (`state-machine/pipeline.asl.json`, `state-machine/batch.asl.json`) walked
+//! state by state by `support/asl.rs`, each Task invoking the handler its
+//! function ARN names, Catch included, the batch's Distributed Map running the
+//! pipeline as child executions. The walk's order must be the pipeline order
+//! the CLI runs.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/asl.rs"]
+mod asl;
 #[path = "../../gensec-docs/tests/support/fake_sources.rs"]
 mod fake_sources;
 
+use futures::future::BoxFuture;
 use gensec_aws::testing::{
     create_bucket, create_state_machine, create_table, create_topic, moto_clients,
 };
@@ -20,6 +25,7 @@ use gensec_core::contract::stage::{PIPELINE, StageId};
 use gensec_core::ports::{ControlLibrary, ObjectStore, RequestTracker};
 use gensec_core::tracking::RequestState;
 use gensec_kb::Kb;
+use gensec_lambda::batch::BatchHandler;
 use gensec_lambda::failure::RecordFailureHandler;
 use gensec_lambda::finalize::FinalizeHandler;
 use gensec_lambda::payload::ExecutionInput;
@@ -27,9 +33,10 @@ use gensec_lambda::remediate::RemediateHandler;
 use gensec_lambda::stage::{PipelinePorts, StageHandler};
 use gensec_lambda::trigger::{RecordOutcome, TriggerHandler};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const ASL: &str = include_str!("../state-machine/pipeline.asl.json");
+const BATCH_ASL: &str = include_str!("../state-machine/batch.asl.json");
 const S3_EVENT: &str = include_str!("fixtures/s3-put-service-request.json");
 const PROFILE: &str = include_str!("../../../config-example/security-profile/example-corp.json");
 const SANDBOX_PROFILE: &str =
@@ -42,7 +49,9 @@ struct Deployment {
     ports: PipelinePorts,
     tracker: Arc<DynamoRequestTracker>,
     library: Arc<DynamoControlLibrary>,
+    output_bucket: String,
     machine_arn: String,
+    batch_machine_arn: String,
     trigger: TriggerHandler,
 }
 
@@ -59,6 +68,8 @@ async fn deploy() -> Deployment {
         create_table(&clients, "library").await,
     ));
     let machine_arn = create_state_machine(&clients, &asl_with_arns()).await;
+    let batch_machine_arn =
+        create_state_machine(&clients, &batch_asl_with_arns(&output_bucket, &machine_arn)).await;
     let input = Arc::new(S3Store::new(clients.s3.clone(), &input_bucket));
     let output = Arc::new(S3Store::new(clients.s3.clone(), &output_bucket));
     let ports = PipelinePorts {
@@ -73,6 +84,7 @@ async fn deploy() -> Deployment {
         output,
         tracker: tracker.clone(),
         machine: StateMachine::new(clients.sfn.clone(), &machine_arn),
+        batch_machine: StateMachine::new(clients.sfn.clone(), &batch_machine_arn),
     };
     Deployment {
         clients,
@@ -81,14 +93,27 @@ async fn deploy() -> Deployment {
         ports,
         tracker,
         library,
+        output_bucket,
         machine_arn,
+        batch_machine_arn,
         trigger,
     }
 }
 
 /// The ASL with its `${...FunctionArn}` substitutions filled, as CDK does.
 fn asl_with_arns() -> String {
-    let mut asl = ASL.to_string();
+    with_function_arns(ASL)
+}
+
+/// The batch ASL with its substitutions filled, as CDK does.
+fn batch_asl_with_arns(output_bucket: &str, pipeline_arn: &str) -> String {
+    with_function_arns(BATCH_ASL)
+        .replace("${OutputBucketName}", output_bucket)
+        .replace("${PipelineStateMachineArn}", pipeline_arn)
+}
+
+fn with_function_arns(asl: &str) -> String {
+    let mut asl = asl.to_string();
     for name in function_names() {
         asl = asl.replace(
             &format!("${{{name}FunctionArn}}"),
@@ -100,7 +125,11 @@ fn asl_with_arns() -> String {
 
 fn function_names() -> Vec<String> {
     let mut names: Vec<String> = PIPELINE.iter().map(|stage| state_name(*stage)).collect();
-    names.extend(["Finalize".to_string(), "RecordFailure".to_string()]);
+    names.extend([
+        "Finalize".to_string(),
+        "RecordFailure".to_string(),
+        "Batch".to_string(),
+    ]);
     names
 }
 
@@ -131,39 +160,185 @@ async fn upload(d: &Deployment, key: &str, body: Vec<u8>) {
     d.input.put(key, body, "application/json").await.unwrap();
 }
 
-/// Evaluate an ASL `Parameters` block against the state (only `$.field`
-/// paths, which is all the definition uses).
-fn parameters(template: &Value, state: &Value) -> Value {
-    match template {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, value)| match key.strip_suffix(".$") {
-                    Some(field) => {
-                        let path = value.as_str().unwrap().strip_prefix("$.").unwrap();
-                        (field.to_string(), state[path].clone())
-                    }
-                    None => (key.clone(), parameters(value, state)),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+/// The deployment as the walked states see it: each function ARN names its
+/// handler, `s3:getObject` reads the output bucket, `startExecution.sync:2`
+/// starts the execution on moto and walks the machine it names.
+struct Backend<'a> {
+    d: &'a Deployment,
+    kb: Arc<Kb>,
+    live_base: Option<&'a str>,
+    machines: Vec<(String, Value)>,
+    /// Every child execution walked (startExecution.sync:2), in start order.
+    started: Mutex<Vec<asl::Walk>>,
 }
 
-/// Set `$.a.b` in the state.
-fn set_path(state: &mut Value, path: &str, value: Value) {
-    let mut target = state;
-    let parts: Vec<&str> = path.strip_prefix("$.").unwrap().split('.').collect();
-    for part in &parts[..parts.len() - 1] {
-        if target.get(*part).is_none() {
-            target[*part] = json!({});
+impl<'a> Backend<'a> {
+    fn new(d: &'a Deployment, live_base: Option<&'a str>) -> Self {
+        Self {
+            d,
+            kb: Arc::new(Kb::embedded().unwrap()),
+            live_base,
+            machines: vec![
+                (
+                    d.machine_arn.clone(),
+                    serde_json::from_str(&asl_with_arns()).unwrap(),
+                ),
+                (
+                    d.batch_machine_arn.clone(),
+                    serde_json::from_str(&batch_asl_with_arns(&d.output_bucket, &d.machine_arn))
+                        .unwrap(),
+                ),
+            ],
+            started: Mutex::new(Vec::new()),
         }
-        target = target.get_mut(*part).unwrap();
     }
-    target[parts[parts.len() - 1]] = value;
+
+    fn machine(&self, arn: &str) -> &Value {
+        &self
+            .machines
+            .iter()
+            .find(|(machine, _)| machine == arn)
+            .unwrap_or_else(|| panic!("no state machine {arn}"))
+            .1
+    }
+
+    fn stages(&self, id: StageId) -> gensec_stages::Stages {
+        let stages = gensec_stages::Stages::new(&self.kb).unwrap();
+        match self.live_base {
+            Some(base) if id == StageId::Documentation => stages.with_live(
+                gensec_docs::live::LiveCollector::new(
+                    gensec_docs::live::LiveConfig::with_base_url(base),
+                )
+                .unwrap(),
+            ),
+            _ => stages,
+        }
+    }
+
+    async fn call(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, gensec_lambda::HandlerError> {
+        let name = function.rsplit(":gensec-").next().unwrap();
+        let ports = &self.d.ports;
+        match name {
+            "Finalize" => FinalizeHandler::new(ports.clone())
+                .handle(serde_json::from_value(payload).unwrap())
+                .await
+                .map(|done| serde_json::to_value(done).unwrap()),
+            "RecordFailure" => {
+                RecordFailureHandler::new(ports.store.clone(), self.d.tracker.clone())
+                    .handle(serde_json::from_value(payload).unwrap())
+                    .await
+                    .map(|done| serde_json::to_value(done).unwrap())
+            }
+            "Batch" => {
+                BatchHandler {
+                    kb: self.kb.clone(),
+                    store: ports.store.clone(),
+                    tracker: ports.tracker.clone(),
+                    pipeline_arn: self.d.machine_arn.clone(),
+                }
+                .handle(serde_json::from_value(payload).unwrap())
+                .await
+            }
+            stage => {
+                let id = *PIPELINE
+                    .iter()
+                    .find(|id| state_name(**id) == stage)
+                    .unwrap_or_else(|| panic!("no handler for {function}"));
+                StageHandler::new(id, self.stages(id), ports.clone())
+                    .handle(serde_json::from_value(payload).unwrap())
+                    .await
+                    .map(|done| serde_json::to_value(done).unwrap())
+            }
+        }
+    }
 }
 
-/// Walk the state machine from its input: each Task invokes the handler its
+impl asl::Backend for Backend<'_> {
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Value,
+    ) -> BoxFuture<'a, Result<Value, asl::Caught>> {
+        Box::pin(async move {
+            self.call(function, payload).await.map_err(|err| {
+                // What Step Functions makes of a Lambda's error.
+                let diagnostic = lambda_runtime::Diagnostic::from(err);
+                json!({
+                    "Error": diagnostic.error_type,
+                    "Cause": json!({
+                        "errorType": diagnostic.error_type,
+                        "errorMessage": diagnostic.error_message,
+                    }).to_string(),
+                })
+            })
+        })
+    }
+
+    fn get_object<'a>(&'a self, bucket: &'a str, key: &'a str) -> BoxFuture<'a, Value> {
+        Box::pin(async move {
+            let object = self
+                .d
+                .clients
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|err| panic!("s3://{bucket}/{key}: {err:?}"));
+            let body = object.body.collect().await.unwrap().into_bytes();
+            serde_json::from_slice(&body).unwrap()
+        })
+    }
+
+    fn start_execution_sync<'a>(
+        &'a self,
+        machine: &'a str,
+        name: &'a str,
+        input: Value,
+        started_by: &'a str,
+    ) -> BoxFuture<'a, Result<Value, asl::Caught>> {
+        Box::pin(async move {
+            assert_eq!(
+                input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
+                started_by
+            );
+            let started = self
+                .d
+                .clients
+                .sfn
+                .start_execution()
+                .state_machine_arn(machine)
+                .name(name)
+                .input(input.to_string())
+                .send()
+                .await
+                .unwrap();
+            let arn = started.execution_arn().to_string();
+            let walk = asl::run(self, self.machine(machine), input.clone(), arn.clone()).await;
+            let succeeded = walk.succeeded;
+            let output = walk.state.clone();
+            self.started.lock().unwrap().push(walk);
+            if succeeded {
+                Ok(
+                    json!({"ExecutionArn": arn, "Status": "SUCCEEDED", "Input": input, "Output": output}),
+                )
+            } else {
+                Err(json!({
+                    "Error": "States.TaskFailed",
+                    "Cause": json!({"ExecutionArn": arn, "Status": "FAILED",
+                        "Error": output["error"]["Error"], "Cause": output["error"]["Cause"]}).to_string(),
+                }))
+            }
+        })
+    }
+}
+
+/// Walk the pipeline from its input: each Task invokes the handler its
 /// function ARN names. Returns the visited Task states and the final state.
 async fn execute(d: &Deployment, input: Value) -> (Vec<String>, Value, bool) {
     execute_with_live(d, input, None).await
@@ -176,84 +351,18 @@ async fn execute_with_live(
     input: Value,
     live_base: Option<&str>,
 ) -> (Vec<String>, Value, bool) {
-    let asl: Value = serde_json::from_str(&asl_with_arns()).unwrap();
-    let kb = Arc::new(Kb::embedded().unwrap());
-    let stages = |id: StageId| {
-        let stages = gensec_stages::Stages::new(&kb).unwrap();
-        match live_base {
-            Some(base) if id == StageId::Documentation => stages.with_live(
-                gensec_docs::live::LiveCollector::new(
-                    gensec_docs::live::LiveConfig::with_base_url(base),
-                )
-                .unwrap(),
-            ),
-            _ => stages,
-        }
-    };
-    let mut state = input;
-    let mut current = asl["StartAt"].as_str().unwrap().to_string();
-    let mut visited = Vec::new();
-    loop {
-        let definition = &asl["States"][&current];
-        match definition["Type"].as_str().unwrap() {
-            "Succeed" => return (visited, state, true),
-            "Fail" => return (visited, state, false),
-            "Task" => {}
-            other => panic!("state type {other} is not used by the pipeline"),
-        }
-        visited.push(current.clone());
-        let function = definition["Parameters"]["FunctionName"].as_str().unwrap();
-        let payload = parameters(&definition["Parameters"]["Payload"], &state);
-        let name = function.rsplit(":gensec-").next().unwrap();
-        let result: Result<Value, gensec_lambda::HandlerError> = match name {
-            "Finalize" => FinalizeHandler::new(d.ports.clone())
-                .handle(serde_json::from_value(payload).unwrap())
-                .await
-                .map(|done| serde_json::to_value(done).unwrap()),
-            "RecordFailure" => RecordFailureHandler::new(d.ports.store.clone(), d.tracker.clone())
-                .handle(serde_json::from_value(payload).unwrap())
-                .await
-                .map(|done| serde_json::to_value(done).unwrap()),
-            stage => {
-                let id = *PIPELINE
-                    .iter()
-                    .find(|id| state_name(**id) == stage)
-                    .unwrap_or_else(|| panic!("no handler for {function}"));
-                StageHandler::new(id, stages(id), d.ports.clone())
-                    .handle(serde_json::from_value(payload).unwrap())
-                    .await
-                    .map(|done| serde_json::to_value(done).unwrap())
-            }
-        };
-        match result {
-            Ok(output) => {
-                // ResultSelector {"result.$": "$.Payload"}, then ResultPath.
-                set_path(
-                    &mut state,
-                    definition["ResultPath"].as_str().unwrap(),
-                    json!({ "result": output }),
-                );
-                match definition.get("Next") {
-                    Some(next) => current = next.as_str().unwrap().to_string(),
-                    None => return (visited, state, true),
-                }
-            }
-            Err(err) => {
-                let catch = &definition["Catch"][0];
-                assert_eq!(catch["ErrorEquals"][0], "States.ALL");
-                let diagnostic = lambda_runtime::Diagnostic::from(err);
-                let caught = json!({
-                    "Error": diagnostic.error_type,
-                    "Cause": json!({
-                        "errorType": diagnostic.error_type,
-                        "errorMessage": diagnostic.error_message,
-                    }).to_string(),
-                });
-                set_path(&mut state, catch["ResultPath"].as_str().unwrap(), caught);
-                current = catch["Next"].as_str().unwrap().to_string();
-            }
-        }
-    }
+    let backend = Backend::new(d, live_base);
+    let walk = asl::run(
+        &backend,
+        backend.machine(&d.machine_arn),
+        input,
+        format!(
+            "{}:walked",
+            d.machine_arn.replace(":stateMachine:", ":execution:")
+        ),
+    )
+    .await;
+    (walk.visited, walk.state, walk.succeeded)
 }
 
 async fn executions(d: &Deployment) -> usize {
