@@ -170,6 +170,11 @@ struct Backend<'a> {
     machines: Vec<(String, Value)>,
     /// Every child execution walked (startExecution.sync:2), in start order.
     started: Mutex<Vec<asl::Walk>>,
+    /// Requests whose documentation task times out every time (what Step
+    /// Functions reports when the function runs past the task's timeout).
+    timeouts: Vec<String>,
+    /// Lambda invocations, for the figures.
+    invocations: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Backend<'a> {
@@ -190,6 +195,8 @@ impl<'a> Backend<'a> {
                 ),
             ],
             started: Mutex::new(Vec::new()),
+            timeouts: Vec::new(),
+            invocations: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -264,6 +271,13 @@ impl asl::Backend for Backend<'_> {
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, asl::Caught>> {
         Box::pin(async move {
+            self.invocations
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if function.ends_with(":gensec-Documentation")
+                && self.timeouts.iter().any(|id| payload["request_id"] == *id)
+            {
+                return Err(json!({"Error": "States.Timeout", "Cause": null}));
+            }
             self.call(function, payload).await.map_err(|err| {
                 // What Step Functions makes of a Lambda's error.
                 let diagnostic = lambda_runtime::Diagnostic::from(err);
@@ -454,6 +468,10 @@ async fn an_upload_runs_the_pipeline_once_in_the_cli_order() {
         "{again:?}"
     );
     assert_eq!(executions(&d).await, 1);
+    assert!(
+        executions_of(&d, &d.batch_machine_arn).await.is_empty(),
+        "a single-service request never starts the batch"
+    );
     assert_eq!(
         d.tracker
             .request("REQ-AWS-1")
@@ -913,4 +931,312 @@ async fn the_documentation_function_refreshes_live_and_falls_back_to_the_baselin
             .all(|key| !key.contains(gensec_docs::live::CACHE_PREFIX)),
         "cache inside a package"
     );
+}
+
+/// The executions of one state machine on moto.
+async fn executions_of(d: &Deployment, machine_arn: &str) -> Vec<(String, Value)> {
+    let list = d
+        .clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(machine_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for execution in list.executions() {
+        let described = d
+            .clients
+            .sfn
+            .describe_execution()
+            .execution_arn(execution.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        found.push((
+            execution.execution_arn().to_string(),
+            serde_json::from_str(described.input().unwrap()).unwrap(),
+        ));
+    }
+    found
+}
+
+/// A request naming four services: three run through the Distributed Map as
+/// child executions of the pipeline (one of them times out in its first
+/// stage, is retried, caught and recorded FAILED), the fourth is not a
+/// service and never runs; the summary says which succeeded, which failed and
+/// why, and tracking holds the parent and every child with its execution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_request_runs_each_service_as_a_child_execution_and_summarizes() {
+    let d = deploy().await;
+    upload(&d, "security-profile/example-corp.json", PROFILE.into()).await;
+    let body = json!({
+        "request_id": "REQ-BATCH-1",
+        "requester": "platform-team@example.com",
+        "timestamp": "2026-11-22T02:30:00Z",
+        "services": ["Amazon S3", "Amazon SQS", "AWS KMS", "S4 storage"],
+    });
+    upload(
+        &d,
+        "service-request/batch.json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    let event = s3_event(&d.input_bucket, "service-request/batch.json");
+    let report = d.trigger.handle(event.clone()).await.unwrap();
+    let [RecordOutcome::Started { execution_arn, .. }] = &report.records[..] else {
+        panic!("{report:?}");
+    };
+    // One batch execution, no pipeline execution yet; a redelivery starts nothing.
+    let again = d.trigger.handle(event).await.unwrap();
+    assert!(
+        matches!(&again.records[..], [RecordOutcome::Duplicate { .. }]),
+        "{again:?}"
+    );
+    let batches = executions_of(&d, &d.batch_machine_arn).await;
+    assert_eq!(batches.len(), 1);
+    assert_eq!(&batches[0].0, execution_arn);
+    assert!(executions_of(&d, &d.machine_arn).await.is_empty());
+    let parent = d.tracker.request("REQ-BATCH-1").await.unwrap().unwrap();
+    assert_eq!(parent.state, RequestState::Received);
+    assert_eq!(parent.service_id, "batch");
+    assert_eq!(
+        parent.service_name,
+        "Amazon S3, Amazon SQS, AWS KMS, S4 storage"
+    );
+    assert_eq!(
+        parent.latest().unwrap().runner,
+        Some(gensec_core::tracking::Runner::Execution {
+            arn: execution_arn.clone()
+        })
+    );
+
+    let mut backend = Backend::new(&d, None);
+    backend.timeouts = vec!["REQ-BATCH-1.kms".into()];
+    asl::STATES_ENTERED.store(0, std::sync::atomic::Ordering::Relaxed);
+    let clock = std::time::Instant::now();
+    let walk = asl::run(
+        &backend,
+        backend.machine(&d.batch_machine_arn),
+        batches[0].1.clone(),
+        execution_arn.clone(),
+    )
+    .await;
+    let elapsed = clock.elapsed();
+    assert!(walk.succeeded, "{:#}", walk.state);
+    assert_eq!(walk.visited, ["Resolve", "Services", "Summarize"]);
+    assert!(walk.state.to_string().len() < 4 * 1024, "{}", walk.state);
+    assert_eq!(walk.state["resolved"]["result"]["items"], 3);
+    assert_eq!(walk.state["resolved"]["result"]["rejected"], 1);
+
+    // Three child workflow executions of the map, each one pipeline execution.
+    assert_eq!(walk.children.len(), 3);
+    for child in &walk.children {
+        assert_eq!(child.visited, ["Pipeline"]);
+        assert!(
+            child
+                .execution_id
+                .starts_with(&format!("{execution_arn}/Services:"))
+        );
+    }
+    let outcomes: Vec<bool> = walk.children.iter().map(|c| c.succeeded).collect();
+    assert_eq!(outcomes, [true, true, false], "s3, sqs succeed; kms fails");
+    assert_eq!(walk.children[2].state["Error"], "States.TaskFailed");
+    let started = backend.started.lock().unwrap().clone();
+    let mut full: Vec<String> = PIPELINE.iter().map(|s| state_name(*s)).collect();
+    full.push("Finalize".into());
+    for pipeline in &started {
+        let expected: Vec<String> = if pipeline.execution_id.ends_with(".kms") {
+            vec!["Documentation".into(), "RecordFailure".into()]
+        } else {
+            full.clone()
+        };
+        assert_eq!(pipeline.visited, expected, "{}", pipeline.execution_id);
+    }
+    let children = executions_of(&d, &d.machine_arn).await;
+    assert_eq!(children.len(), 3, "one pipeline execution per service");
+
+    // Tracking: each child names the pipeline execution that ran it (the ARN
+    // the resolve step derived is the one Step Functions gave it).
+    for (service, state) in [
+        ("s3", RequestState::Succeeded),
+        ("sqs", RequestState::Succeeded),
+        ("kms", RequestState::Failed),
+    ] {
+        let id = format!("REQ-BATCH-1.{service}");
+        let record = d.tracker.request(&id).await.unwrap().unwrap();
+        assert_eq!(record.state, state, "{id}: {record:?}");
+        assert_eq!(record.service_id, service);
+        let runner = record.latest().unwrap().runner.clone().unwrap();
+        let gensec_core::tracking::Runner::Execution { arn } = runner else {
+            panic!("{id}: {runner:?}");
+        };
+        let (_, input) = children
+            .iter()
+            .find(|(child, _)| *child == arn)
+            .unwrap_or_else(|| panic!("{id}: no execution {arn}"));
+        assert_eq!(input["request_id"], id.as_str());
+        assert_eq!(
+            input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
+            format!(
+                "{execution_arn}/Services:{}",
+                ["s3", "sqs", "kms"]
+                    .iter()
+                    .position(|s| *s == service)
+                    .unwrap()
+            )
+        );
+    }
+    // Each child's package and library entries, exactly as a single run writes them.
+    for service in ["s3", "sqs"] {
+        let prefix = format!("{service}/REQ-BATCH-1.{service}/attempt-1/");
+        let manifest = d
+            .ports
+            .store
+            .get(&format!("{prefix}manifest.json"))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no manifest under {prefix}"));
+        let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+        assert!(manifest["files"].as_array().unwrap().len() > 5, "{service}");
+        assert!(
+            !d.library.entries(Some(service)).await.unwrap().is_empty(),
+            "{service}: no library entries"
+        );
+    }
+    assert!(d.library.entries(Some("kms")).await.unwrap().is_empty());
+    assert!(d.ports.store.list("kms/").await.unwrap().is_empty());
+
+    // The summary.
+    let summary_key = walk.state["summary"]["result"]["summary_key"]
+        .as_str()
+        .unwrap();
+    assert_eq!(summary_key, "batches/REQ-BATCH-1/attempt-1/summary.json");
+    let summary: Value =
+        serde_json::from_slice(&d.ports.store.get(summary_key).await.unwrap().unwrap()).unwrap();
+    assert_eq!(summary["requested"], 4);
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                o["service_id"]
+                    .as_str()
+                    .unwrap_or(o["service_name"].as_str().unwrap())
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(ids(&summary["succeeded"]), ["s3", "sqs"]);
+    assert_eq!(ids(&summary["failed"]), ["kms", "S4 storage"]);
+    assert_eq!(
+        summary["succeeded"][0]["package_prefix"],
+        "s3/REQ-BATCH-1.s3/attempt-1/"
+    );
+    let kms = &summary["failed"][0];
+    assert_eq!(kms["reason"], "[Retryable] States.Timeout", "{kms}");
+    assert!(
+        kms["execution_arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":REQ-BATCH-1.kms")
+    );
+    let unknown = &summary["failed"][1];
+    assert!(unknown.get("request_id").is_none(), "{unknown}");
+    assert!(
+        unknown["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("[InvalidInput] unknown service"),
+        "{unknown}"
+    );
+    let parent = d.tracker.request("REQ-BATCH-1").await.unwrap().unwrap();
+    assert_eq!(parent.state, RequestState::Succeeded);
+    assert_eq!(
+        parent.output_prefix.as_deref(),
+        Some("batches/REQ-BATCH-1/attempt-1/")
+    );
+    eprintln!(
+        "batch of 4 names (3 through the map, 1 failing there, 1 unknown): {} states entered across 1 batch, 3 map child and 3 pipeline executions, {} Lambda invocations, {:.2} s",
+        asl::STATES_ENTERED.load(std::sync::atomic::Ordering::Relaxed),
+        backend
+            .invocations
+            .load(std::sync::atomic::Ordering::Relaxed),
+        elapsed.as_secs_f64()
+    );
+}
+
+/// The batch definition: a Distributed Map of STANDARD child executions that
+/// start the pipeline and wait for it, tolerating every failed item, with the
+/// concurrency CDK overrides; its Lambda tasks retry and catch like the
+/// pipeline's.
+#[test]
+fn the_batch_state_machine_is_a_distributed_map_over_the_pipeline() {
+    let asl: Value = serde_json::from_str(BATCH_ASL).unwrap();
+    let map = &asl["States"]["Services"];
+    assert_eq!(map["Type"], "Map");
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["Mode"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["ExecutionType"],
+        "STANDARD"
+    );
+    assert_eq!(
+        map["MaxConcurrency"], 40,
+        "the default the CDK app overrides"
+    );
+    assert_eq!(map["ToleratedFailurePercentage"], 100);
+    assert_eq!(map["Catch"][0]["Next"], "RecordFailure");
+    assert_eq!(
+        map["ResultPath"],
+        Value::Null,
+        "results stay out of the state"
+    );
+    let processor = &map["ItemProcessor"]["States"]["Pipeline"];
+    assert_eq!(
+        processor["Resource"],
+        "arn:aws:states:::states:startExecution.sync:2"
+    );
+    assert_eq!(
+        processor["Parameters"]["StateMachineArn"],
+        "${PipelineStateMachineArn}"
+    );
+    // The child's input is exactly what the trigger gives a single run.
+    let input = processor["Parameters"]["Input"].as_object().unwrap();
+    let mut fields: Vec<&str> = input.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$",
+            "attempt.$",
+            "context_key.$",
+            "request_id.$",
+            "service_id.$"
+        ]
+    );
+    for name in ["Resolve", "Summarize", "RecordFailure"] {
+        let state = &asl["States"][name];
+        assert_eq!(
+            state["Resource"], "arn:aws:states:::lambda:invoke",
+            "{name}"
+        );
+        let retry = &state["Retry"][0]["ErrorEquals"];
+        assert!(
+            retry
+                .as_array()
+                .unwrap()
+                .contains(&json!("GenSec.Retryable")),
+            "{name}"
+        );
+        assert!(
+            !retry.as_array().unwrap().contains(&json!("States.ALL")),
+            "{name}"
+        );
+        if name != "RecordFailure" {
+            assert_eq!(state["Catch"][0]["Next"], "RecordFailure", "{name}");
+        }
+    }
 }
