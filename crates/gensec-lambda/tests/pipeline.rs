@@ -1240,3 +1240,58 @@ fn the_batch_state_machine_is_a_distributed_map_over_the_pipeline() {
         }
     }
 }
+
+/// Both definitions, substitutions filled, as one CloudFormation template.
+fn state_machines_template(batch: &Value) -> Value {
+    let pipeline: Value = serde_json::from_str(&asl_with_arns()).unwrap();
+    let machine = |definition: &Value| {
+        json!({
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/gensec-state-machine",
+                "Definition": definition,
+            },
+        })
+    };
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": { "Pipeline": machine(&pipeline), "Batch": machine(batch) },
+    })
+}
+
+/// cfn-lint's messages for a template (cfn-lint from scripts/test's .venv, on PATH).
+fn cfn_lint(template: &Value) -> (bool, String) {
+    let path = std::env::temp_dir().join(format!(
+        "{}.json",
+        gensec_aws::testing::unique("gensec-asl")
+    ));
+    std::fs::write(&path, serde_json::to_vec_pretty(template).unwrap()).unwrap();
+    let output = std::process::Command::new("cfn-lint")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("cfn-lint: {err} (scripts/test installs it in .venv and puts it on PATH)")
+        });
+    std::fs::remove_file(&path).unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// Both definitions pass cfn-lint's States Language checks (E3601), which
+/// do catch a malformed Map.
+#[test]
+fn the_definitions_pass_cfn_lint_which_catches_a_broken_map() {
+    let batch: Value = serde_json::from_str(&batch_asl_with_arns(
+        "gensec-output",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:gensec-pipeline",
+    ))
+    .unwrap();
+    let (clean, messages) = cfn_lint(&state_machines_template(&batch));
+    assert!(clean, "{messages}");
+    let mut broken = batch;
+    broken["States"]["Services"]["MaxConcurrency"] = json!("forty");
+    let (clean, messages) = cfn_lint(&state_machines_template(&broken));
+    assert!(!clean && messages.contains("E3601"), "{messages}");
+}
