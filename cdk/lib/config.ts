@@ -11,6 +11,9 @@ export const DEFAULT_BEDROCK_MODEL_ID = 'anthropic.claude-3-5-haiku-20241022-v1:
  */
 export const INFERENCE_PROFILE_PREFIXES = ['us', 'us-gov', 'eu', 'apac', 'jp', 'au', 'global'];
 
+/** Child executions a batch runs at once unless `-c batchMaxConcurrency=` says otherwise. */
+export const DEFAULT_BATCH_MAX_CONCURRENCY = 40;
+
 /** Where the Lambda code comes from. */
 export type LambdaCodeSource =
   /** cargo-lambda-cdk's RustFunction builds each binary with `cargo lambda build` at synth time (workspace manifest). */
@@ -25,6 +28,10 @@ export interface GensecConfig {
   readonly lambdaCode: LambdaCodeSource;
   /** Path of the state machine definition (Amazon States Language, with `${...}` substitutions). */
   readonly definitionPath: string;
+  /** Path of the batch state machine definition (a Distributed Map over the pipeline). */
+  readonly batchDefinitionPath: string;
+  /** Child executions the batch's Distributed Map runs at once (context batchMaxConcurrency, default 40). */
+  readonly batchMaxConcurrency: number;
   /** Path of the DynamoDB key schemas (`crates/gensec-aws/tables.json`). */
   readonly tablesPath: string;
   /** Path of the Lambda function definitions (`crates/gensec-lambda/functions.json`). */
@@ -90,10 +97,16 @@ export function configFromContext(scope: Construct): GensecConfig {
   if (!Number.isInteger(ttl) || ttl < 1) {
     throw new Error(`context value 'findingTtlDays' must be a positive whole number of days`);
   }
+  const batchMaxConcurrency = Number(contextString(scope, 'batchMaxConcurrency') ?? String(DEFAULT_BATCH_MAX_CONCURRENCY));
+  if (!Number.isInteger(batchMaxConcurrency) || batchMaxConcurrency < 1 || batchMaxConcurrency > 10000) {
+    throw new Error(`context value 'batchMaxConcurrency' must be a whole number from 1 to 10000 (a Distributed Map's limit)`);
+  }
   return {
     repoRoot,
     lambdaCode,
     definitionPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'state-machine', 'pipeline.asl.json'),
+    batchDefinitionPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'state-machine', 'batch.asl.json'),
+    batchMaxConcurrency,
     tablesPath: path.join(repoRoot, 'crates', 'gensec-aws', 'tables.json'),
     functionsPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'functions.json'),
     functionsSchemaPath: path.join(repoRoot, 'crates', 'gensec-lambda', 'functions.schema.json'),

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { GensecConfig, configFromContext } from './config';
 import { Alarms } from './constructs/alarms';
 import { Alerting } from './constructs/alerting';
+import { Batch } from './constructs/batch';
 import { Functions } from './constructs/functions';
 import { logicalIdWithoutLayers } from './constructs/layer';
 import { Pipeline } from './constructs/pipeline';
@@ -48,6 +49,8 @@ export class GensecStack extends Stack {
   public readonly functions: Record<string, lambda.Function>;
   public readonly roles: Record<string, iam.Role>;
   public readonly stateMachine: sfn.StateMachine;
+  /** Requests naming several services: a Distributed Map over the pipeline. */
+  public readonly batchStateMachine: sfn.StateMachine;
   public readonly alertTopic: sns.Topic;
   public readonly deadLetterQueue: sqs.Queue;
 
@@ -77,10 +80,19 @@ export class GensecStack extends Stack {
       inputBucket: storage.inputBucket,
       trigger: functions.withHandler('trigger'),
     });
+    const batch = new Batch(this, 'BatchRuns', {
+      key: storage.key,
+      definitionPath: config.batchDefinitionPath,
+      functions: functions.byAslSubstitution(),
+      pipeline: pipeline.stateMachine,
+      outputBucket: storage.outputBucket,
+      maxConcurrency: config.batchMaxConcurrency,
+    });
     functions.connect({
       buckets: storage.buckets,
       tables,
       stateMachine: pipeline.stateMachine,
+      batchStateMachine: batch.stateMachine,
       topic: alerting.topic,
       config,
     });
@@ -103,6 +115,7 @@ export class GensecStack extends Stack {
     this.functions = functions.functions;
     this.roles = functions.roles;
     this.stateMachine = pipeline.stateMachine;
+    this.batchStateMachine = batch.stateMachine;
     this.alertTopic = alerting.topic;
     this.deadLetterQueue = alerting.deadLetterQueue;
 
@@ -112,6 +125,7 @@ export class GensecStack extends Stack {
       stack: this,
       functionRoles: Object.values(this.roles),
       stateMachine: this.stateMachine,
+      batchStateMachine: this.batchStateMachine,
       bedrockModelId: config.bedrockModelId,
     });
   }
@@ -130,6 +144,7 @@ export class GensecStack extends Stack {
     output('RequestsTableName', this.requestsTable.tableName, 'Request tracking');
     output('FindingsTableName', this.findingsTable.tableName, 'Remediation send-once state');
     output('StateMachineArn', this.stateMachine.stateMachineArn, 'The pipeline');
+    output('BatchStateMachineArn', this.batchStateMachine.stateMachineArn, 'Requests naming several services (Distributed Map over the pipeline)');
     output('AlertTopicArn', this.alertTopic.topicArn, 'Remediation e-mails and alarms');
     output('DeadLetterQueueUrl', this.deadLetterQueue.queueUrl, 'Failed trigger/remediation events');
   }

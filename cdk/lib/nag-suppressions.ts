@@ -8,11 +8,12 @@ export interface NagSubjects {
   readonly stack: Stack;
   readonly functionRoles: readonly iam.IRole[];
   readonly stateMachine: sfn.StateMachine;
+  readonly batchStateMachine: sfn.StateMachine;
   readonly bedrockModelId: string;
 }
 
 /** The few cdk-nag findings that cannot be fixed; each names exactly what it covers and why. */
-export function addNagSuppressions({ stack, functionRoles, stateMachine, bedrockModelId }: NagSubjects): void {
+export function addNagSuppressions({ stack, functionRoles, stateMachine, batchStateMachine, bedrockModelId }: NagSubjects): void {
   const xrayReason =
     'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS requires Resource "*").';
   for (const role of functionRoles) {
@@ -40,6 +41,29 @@ export function addNagSuppressions({ stack, functionRoles, stateMachine, bedrock
         reason:
           'Step Functions logging and X-Ray: the logs:*LogDelivery/ResourcePolicy/DescribeLogGroups and xray actions the service requires support no resource-level permissions (AWS requires Resource "*").',
         appliesTo: ['Resource::*'],
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(
+    batchStateMachine,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Step Functions logging and X-Ray: the logs:*LogDelivery/ResourcePolicy/DescribeLogGroups and xray actions the service requires support no resource-level permissions (AWS requires Resource "*").',
+        appliesTo: ['Resource::*'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The Distributed Map polls and stops the executions it starts (pipeline children, and its own child workflow executions); execution names are request ids known only at run time, so the grant is on the executions of exactly these two state machines.',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.+:\\*$/' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: "The Map's ItemReader reads the items the resolve step wrote under _runs/<request_id>/ in the output bucket; request ids are known only at run time.",
+        appliesTo: [{ regex: '/^Resource::<OutputBucket[0-9A-F]{8}\\.Arn>\\/_runs\\/\\*$/' }],
       },
     ],
     true,

@@ -46,6 +46,7 @@ export function expectedEnvironment(stack: GensecStack, id: string): Record<stri
       bucket: () => ref(bucket(stack, rest)),
       table: () => ref(table(stack, rest)),
       state_machine: () => ref(stack.stateMachine),
+      batch_state_machine: () => ref(stack.batchStateMachine),
       topic: () => ref(stack.alertTopic),
       context: () => String((stack.config as unknown as Record<string, unknown>)[rest]),
       literal: () => rest,
@@ -82,6 +83,7 @@ export function expectedGrants(stack: GensecStack, id: string): Record<string, J
     on(touch.actions, [arnOf(tableId), ...indexes.map((index) => arnWithSuffix(tableId, `/index/${index.name}`))]);
   }
   on(touches.state_machine, [{ Ref: id_(stack.stateMachine) }]);
+  on(touches.batch_state_machine, [{ Ref: id_(stack.batchStateMachine) }]);
   on(touches.topic, [{ Ref: id_(stack.alertTopic) }]);
   if (stack.config.bedrockModelId !== '') {
     on(touches.model, bedrockModelArns(stack, stack.config.bedrockModelId).map((arn) => stack.resolve(arn)));

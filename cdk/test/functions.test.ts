@@ -29,7 +29,7 @@ describe('functions', () => {
   test('every function of functions.json: ARM64, provided.al2023, bootstrap, X-Ray active, own log group', () => {
     const { stack, template } = synth();
     const all = template.findResources('AWS::Lambda::Function');
-    expect(FUNCTION_IDS).toHaveLength(10);
+    expect(FUNCTION_IDS).toHaveLength(11);
     for (const id of FUNCTION_IDS) {
       const fn = all[functionLogicalId(stack, id)] as Json;
       expect(fn.Properties).toMatchObject({

@@ -17,10 +17,13 @@ import {
   synth,
 } from './helpers';
 
-/** The functions the state machine invokes, by their substitution in the ASL file (functions.json). */
+/**
+ * The functions the pipeline state machine invokes, by their substitution in the ASL file
+ * (functions.json; the batch function is the batch state machine's, see batch.test.ts).
+ */
 const SUBSTITUTIONS: Record<string, string> = Object.fromEntries(
   Object.entries(functionsFile().functions)
-    .filter(([, fn]: [string, Json]) => fn.asl_substitution !== undefined)
+    .filter(([, fn]: [string, Json]) => fn.asl_substitution !== undefined && fn.handler !== 'batch')
     .map(([id, fn]: [string, Json]) => [fn.asl_substitution, id]),
 );
 
@@ -544,6 +547,7 @@ test('outputs: bucket and table names, state machine and topic ARNs', () => {
       'RequestsTableName',
       'FindingsTableName',
       'StateMachineArn',
+      'BatchStateMachineArn',
       'AlertTopicArn',
       'DeadLetterQueueUrl',
     ].sort(),
@@ -553,7 +557,8 @@ test('outputs: bucket and table names, state machine and topic ARNs', () => {
 test('every log group in the stack has a retention period and the stack key', () => {
   const { stack, template } = synth();
   const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-  expect(logGroups).toHaveLength(FUNCTION_IDS.length + 1);
+  // One per function, the pipeline's and the batch state machine's.
+  expect(logGroups).toHaveLength(FUNCTION_IDS.length + 2);
   for (const lg of logGroups) {
     expect(lg.Properties.RetentionInDays).toBe(365);
     expect(lg.Properties.KmsKeyId).toEqual(arnOf(logicalId(stack, stack.key)));
@@ -585,6 +590,7 @@ test('retained resources keep their logical ids (a new id would mean a new, empt
       'AWS::Logs::LogGroup ReportLogGroupEB47975E',
       'AWS::Logs::LogGroup FinalizeLogGroup1BB545AA',
       'AWS::Logs::LogGroup RecordFailureLogGroupEE5D08B4',
+      'AWS::Logs::LogGroup BatchLogGroupFA0EEAC1',
       'AWS::Logs::LogGroup RemediateLogGroup513F3910',
     ].sort(),
   );

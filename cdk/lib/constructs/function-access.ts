@@ -17,6 +17,7 @@ export interface FunctionResources {
   readonly buckets: Record<BucketName, s3.IBucket>;
   readonly tables: Tables;
   readonly stateMachine: sfn.IStateMachine;
+  readonly batchStateMachine: sfn.IStateMachine;
   readonly topic: sns.ITopic;
   readonly config: GensecConfig;
 }
@@ -41,6 +42,8 @@ function valueOf(source: ValueSource, resources: FunctionResources): string {
       return resources.tables.byName[source.table].tableName;
     case 'state_machine':
       return resources.stateMachine.stateMachineArn;
+    case 'batch_state_machine':
+      return resources.batchStateMachine.stateMachineArn;
     case 'topic':
       return resources.topic.topicArn;
     case 'context':
@@ -78,6 +81,7 @@ export function grantTouches(role: iam.IRole, def: FunctionDef, resources: Funct
     allow(touch.actions, resources.tables.arnsWithIndexes(touch.table));
   }
   allow(touches.state_machine, [resources.stateMachine.stateMachineArn]);
+  allow(touches.batch_state_machine, [resources.batchStateMachine.stateMachineArn]);
   allow(touches.topic, [resources.topic.topicArn]);
   const { config } = resources;
   // Bedrock: exactly the one configured model; none configured, no grant.

@@ -41,7 +41,9 @@ export class Pipeline extends Layer {
     if (!fs.existsSync(props.definitionPath)) {
       throw new Error(`state machine definition not found: ${props.definitionPath}`);
     }
-    const functions = Object.entries(props.functions);
+    // Only the functions the definition names (the batch function is the batch state machine's).
+    const used = substitutionsUsed(fs.readFileSync(props.definitionPath, 'utf8'));
+    const functions = Object.entries(props.functions).filter(([name]) => used.has(name));
     this.stateMachine = new sfn.StateMachine(this, 'Pipeline', {
       comment: 'gensec pipeline: six stages, finalize; any failure -> record-failure',
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -64,4 +66,9 @@ export class Pipeline extends Layer {
       suffix: '.json',
     });
   }
+}
+
+/** The `${...}` substitutions an ASL text uses. */
+export function substitutionsUsed(asl: string): Set<string> {
+  return new Set([...asl.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
 }

@@ -70,6 +70,7 @@ function grantsOf(f: FunctionDef, tables: Record<TableName, TableDef>): string {
     if (actions !== undefined) parts.push(`${actionList(actions)} (${what})`);
   };
   on(f.touches.state_machine, 'the state machine');
+  on(f.touches.batch_state_machine, 'the batch state machine');
   on(f.touches.topic, 'the alert topic');
   on(f.touches.model, 'the configured model, if any');
   on(f.touches.security_hub, 'the default hub, only with `setNotified`');
@@ -89,6 +90,8 @@ function valueText(v: VariableDef): string {
       return `${v.value.table} table name`;
     case 'state_machine':
       return 'state machine ARN';
+    case 'batch_state_machine':
+      return 'batch state machine ARN';
     case 'topic':
       return 'alert topic ARN';
     case 'context':

@@ -23,6 +23,7 @@ export type ValueSource =
   | { readonly kind: 'bucket'; readonly bucket: BucketName }
   | { readonly kind: 'table'; readonly table: TableName }
   | { readonly kind: 'state_machine' }
+  | { readonly kind: 'batch_state_machine' }
   | { readonly kind: 'topic' }
   | { readonly kind: 'context'; readonly key: ContextKey }
   | { readonly kind: 'literal'; readonly text: string };
@@ -51,6 +52,7 @@ export interface Touches {
   readonly buckets?: readonly BucketTouch[];
   readonly tables?: readonly TableTouch[];
   readonly state_machine?: readonly string[];
+  readonly batch_state_machine?: readonly string[];
   readonly topic?: readonly string[];
   readonly model?: readonly string[];
   readonly security_hub?: readonly string[];
@@ -63,7 +65,7 @@ export interface FunctionDef {
   readonly constructId: string;
   readonly binary: string;
   readonly description: string;
-  /** trigger, stage:<stage id>, finalize, record-failure or remediation. */
+  /** trigger, stage:<stage id>, finalize, record-failure, batch or remediation. */
   readonly handler: string;
   readonly aslSubstitution?: string;
   readonly memoryMb: number;
@@ -129,7 +131,7 @@ interface RawFile {
 }
 
 /** Handlers whose function the state machine invokes (and which therefore have an ASL substitution). */
-const STATE_MACHINE_HANDLERS = /^(stage:.+|finalize|record-failure)$/;
+const STATE_MACHINE_HANDLERS = /^(stage:.+|finalize|record-failure|batch)$/;
 
 /**
  * Reads the file, validates it against the schema, and checks what the schema cannot: every
@@ -220,7 +222,7 @@ function parseValue(name: string, value: string | undefined, problems: string[])
   if (kind === 'bucket' && is(BUCKET_NAMES, rest)) return { kind, bucket: rest };
   if (kind === 'table' && is(TABLE_NAMES, rest)) return { kind, table: rest };
   if (kind === 'context' && is(CONTEXT_KEYS, rest)) return { kind, key: rest };
-  if ((kind === 'state_machine' || kind === 'topic') && rest === 'arn') return { kind };
+  if ((kind === 'state_machine' || kind === 'batch_state_machine' || kind === 'topic') && rest === 'arn') return { kind };
   if (kind === 'literal') return { kind, text: rest };
   problems.push(`environment.${name}: value '${value}' names no bucket (${BUCKET_NAMES.join(', ')}), table (${TABLE_NAMES.join(', ')}) or context key (${CONTEXT_KEYS.join(', ')})`);
   return undefined;
@@ -237,7 +239,7 @@ function checkFunctions(functions: readonly FunctionDef[], problems: string[]): 
   }
   for (const f of functions) {
     if (STATE_MACHINE_HANDLERS.test(f.handler) !== (f.aslSubstitution !== undefined)) {
-      problems.push(`functions.${f.id}: an asl_substitution is needed by, and only by, the functions the state machine invokes (stage:*, finalize, record-failure)`);
+      problems.push(`functions.${f.id}: an asl_substitution is needed by, and only by, the functions the state machine invokes (stage:*, finalize, record-failure, batch)`);
     }
     for (const touch of f.touches.tables ?? []) {
       if (!(TABLE_NAMES as readonly string[]).includes(touch.table)) {
@@ -260,6 +262,7 @@ function resourceNamedBy(value: ValueSource | undefined): string[] {
     case 'table':
       return [`table:${value.table}`];
     case 'state_machine':
+    case 'batch_state_machine':
     case 'topic':
       return [value.kind];
     case 'context':
@@ -275,6 +278,7 @@ function resourcesTouched(touches: Touches): string[] {
     ...(touches.buckets ?? []).map((b) => `bucket:${b.bucket}`),
     ...(touches.tables ?? []).map((t) => `table:${t.table}`),
     ...(touches.state_machine === undefined ? [] : ['state_machine']),
+    ...(touches.batch_state_machine === undefined ? [] : ['batch_state_machine']),
     ...(touches.topic === undefined ? [] : ['topic']),
     ...(touches.model === undefined ? [] : ['model']),
   ];

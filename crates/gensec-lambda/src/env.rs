@@ -19,6 +19,9 @@ pub const LIBRARY_TABLE: &str = "GENSEC_LIBRARY_TABLE";
 pub const REQUESTS_TABLE: &str = "GENSEC_REQUESTS_TABLE";
 /// The pipeline the trigger starts.
 pub const STATE_MACHINE_ARN: &str = "GENSEC_STATE_MACHINE_ARN";
+/// The batch state machine the trigger starts for a request naming several
+/// services.
+pub const BATCH_STATE_MACHINE_ARN: &str = "GENSEC_BATCH_STATE_MACHINE_ARN";
 /// Remediation send-once state.
 pub const FINDINGS_TABLE: &str = "GENSEC_FINDINGS_TABLE";
 /// Where remediation e-mails are published.
@@ -38,6 +41,7 @@ pub const ALL: &[&str] = &[
     LIBRARY_TABLE,
     REQUESTS_TABLE,
     STATE_MACHINE_ARN,
+    BATCH_STATE_MACHINE_ARN,
     FINDINGS_TABLE,
     TOPIC_ARN,
     MIN_SEVERITY,

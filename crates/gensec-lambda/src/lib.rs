@@ -8,6 +8,7 @@
 //! `GenSec.Retryable` or `GenSec.Fatal`, which the state machine's Retry and
 //! Catch clauses match.
 
+pub mod batch;
 pub mod env;
 pub mod error;
 pub mod failure;

@@ -2,6 +2,7 @@
 //! the Lambda runtime. Everything slow (SDK configuration, the knowledge-base
 //! index) happens once per cold start, before the first event.
 
+use crate::batch::{BatchHandler, BatchStep};
 use crate::env;
 use crate::failure::{FailedExecution, RecordFailureHandler};
 use crate::finalize::FinalizeHandler;
@@ -165,6 +166,29 @@ pub async fn record_failure() -> Served {
     .await
 }
 
+/// The batch function (resolve the names, summarize the children).
+pub async fn batch() -> Served {
+    init_tracing();
+    let clients = Clients::from_env().await;
+    let handler = BatchHandler {
+        kb: kb()?,
+        store: Arc::new(S3Store::new(
+            clients.s3.clone(),
+            setting(env::OUTPUT_BUCKET)?,
+        )),
+        tracker: Arc::new(DynamoRequestTracker::new(
+            clients.dynamodb.clone(),
+            setting(env::REQUESTS_TABLE)?,
+        )),
+        pipeline_arn: setting(env::STATE_MACHINE_ARN)?,
+    };
+    let handler = &handler;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<BatchStep>| async move { handler.handle(event.payload).await },
+    ))
+    .await
+}
+
 /// The S3 trigger.
 pub async fn trigger() -> Served {
     init_tracing();
@@ -183,6 +207,10 @@ pub async fn trigger() -> Served {
             setting(env::REQUESTS_TABLE)?,
         )),
         machine: StateMachine::new(clients.sfn.clone(), setting(env::STATE_MACHINE_ARN)?),
+        batch_machine: StateMachine::new(
+            clients.sfn.clone(),
+            setting(env::BATCH_STATE_MACHINE_ARN)?,
+        ),
     };
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {

@@ -1,5 +1,6 @@
 //! The S3 trigger: a service request uploaded to `service-request/*.json`
-//! becomes one pipeline execution.
+//! becomes one pipeline execution; a request naming several services
+//! (`services`, see [`crate::batch`]) one batch execution.
 //!
 //! Profiles uploaded to `security-profile/` are stored and never start a run.
 //! The request is validated and its profile resolved before anything starts;
@@ -8,10 +9,16 @@
 //! second run.
 
 use crate::HandlerError;
+use crate::batch::{
+    BATCH_SERVICE_ID, BatchDocument, BatchInput, BatchRequest, batch_key, is_batch_request,
+    parse_batch_request,
+};
 use crate::payload::{ExecutionInput, context_key};
 use aws_lambda_events::event::s3::S3Event;
 use gensec_aws::{Started, StateMachine};
-use gensec_core::input::{SourcedProfile, parse_profile, parse_request, select_sourced_profile};
+use gensec_core::input::{
+    SecurityProfile, SourcedProfile, parse_profile, parse_request, select_sourced_profile,
+};
 use gensec_core::pipeline::failure_message;
 use gensec_core::ports::{ObjectStore, RequestTracker};
 use gensec_core::tracking::{NewAttempt, RequestState, Runner, StatusUpdate};
@@ -63,6 +70,8 @@ pub struct TriggerHandler {
     pub output: Arc<dyn ObjectStore>,
     pub tracker: Arc<dyn RequestTracker>,
     pub machine: StateMachine,
+    /// Started for a request naming several services.
+    pub batch_machine: StateMachine,
 }
 
 impl std::fmt::Debug for TriggerHandler {
@@ -159,6 +168,9 @@ impl TriggerHandler {
         };
         let source = self.input.locate(key);
         let text = String::from_utf8_lossy(&body);
+        if is_batch_request(&text) {
+            return self.batch_request(key, &source, &text).await;
+        }
         let request = match parse_request(&source, &text) {
             Ok(request) => request,
             Err(err) => {
@@ -211,39 +223,9 @@ impl TriggerHandler {
         };
         let input = serde_json::to_value(&input)
             .map_err(|err| Error::Fatal(format!("serialising the execution input: {err}")))?;
-        match self.machine.start(&ctx.request.request_id, &input).await? {
-            Started::New { execution_arn } => {
-                let runner = Runner::Execution {
-                    arn: execution_arn.clone(),
-                };
-                self.tracker
-                    .set_runner(&ctx.request.request_id, attempt, &runner)
-                    .await?;
-                Ok(RecordOutcome::Started {
-                    key: key.to_string(),
-                    request_id: ctx.request.request_id,
-                    execution_arn,
-                })
-            }
-            Started::Duplicate => {
-                // Lost a race with a concurrent delivery of the same event:
-                // that one runs; this attempt never will.
-                self.tracker
-                    .update(
-                        &ctx.request.request_id,
-                        attempt,
-                        StatusUpdate::Failed {
-                            stage: Some(TRIGGER_STAGE.into()),
-                            error: "duplicate event: an execution for this request exists".into(),
-                        },
-                    )
-                    .await?;
-                Ok(RecordOutcome::Duplicate {
-                    key: key.to_string(),
-                    request_id: ctx.request.request_id,
-                })
-            }
-        }
+        let started = self.machine.start(&ctx.request.request_id, &input).await?;
+        self.started(key, &ctx.request.request_id, attempt, started)
+            .await
     }
 
     /// Resolve the service and the profile the request applies to.
@@ -255,6 +237,12 @@ impl TriggerHandler {
         self.kb
             .resolve_service(&request.service_name)
             .map_err(|err| err.located(self.input.locate(key), "$.service_name"))?;
+        let profile = self.profile(request.profile_id.as_deref()).await?;
+        gensec_stages::run_context(&self.kb, request, profile)
+    }
+
+    /// The profile a request applies to, from those in the input bucket.
+    async fn profile(&self, wanted: Option<&str>) -> Result<SecurityProfile, Error> {
         let mut profiles = Vec::new();
         for key in self.input.list(PROFILE_PREFIX).await? {
             if !key.ends_with(".json") {
@@ -267,12 +255,115 @@ impl TriggerHandler {
             let profile = parse_profile(&source, &String::from_utf8_lossy(&body))?;
             profiles.push(SourcedProfile { source, profile });
         }
-        let profile = select_sourced_profile(
+        Ok(select_sourced_profile(
             &self.input.locate(PROFILE_PREFIX),
             profiles,
-            request.profile_id.as_deref(),
-        )?;
-        gensec_stages::run_context(&self.kb, request, profile)
+            wanted,
+        )?)
+    }
+
+    /// A request naming several services: checked, its profile picked, then
+    /// one batch execution (named after the request, like a single run) on
+    /// the batch document; the names are resolved by the batch function.
+    async fn batch_request(
+        &self,
+        key: &str,
+        source: &str,
+        text: &str,
+    ) -> Result<RecordOutcome, HandlerError> {
+        let request = match parse_batch_request(source, text) {
+            Ok(request) => request,
+            Err(err) => {
+                let request_id = fallback_request_id(key, text);
+                return self.reject(key, &request_id, None, err.into()).await;
+            }
+        };
+        if let Some(existing) = self.tracker.request(&request.request_id).await?
+            && !failed_before_start(&existing)
+        {
+            return Ok(RecordOutcome::Duplicate {
+                key: key.to_string(),
+                request_id: request.request_id,
+            });
+        }
+        let profile = match self.profile(request.profile_id.as_deref()).await {
+            Ok(profile) => profile,
+            Err(err) if err.kind() == ErrorKind::InvalidInput => {
+                let id = request.request_id.clone();
+                let shown = batch_as_service_request(&request);
+                return self.reject(key, &id, Some(&shown), err).await;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let service_name = request.service_name();
+        let attempt = self
+            .tracker
+            .begin_attempt(NewAttempt {
+                request_id: &request.request_id,
+                service_id: BATCH_SERVICE_ID,
+                service_name: &service_name,
+                profile_id: &profile.profile_id,
+                requester: &request.requester,
+                requested_at: request.timestamp,
+            })
+            .await?;
+        let request_id = request.request_id.clone();
+        let batch_key = batch_key(&request_id, attempt);
+        let body = serde_json::to_vec(&BatchDocument { request, profile })
+            .map_err(|err| Error::Fatal(format!("serialising the batch document: {err}")))?;
+        self.output
+            .put(&batch_key, body, "application/json")
+            .await?;
+        let input = serde_json::to_value(BatchInput {
+            request_id: request_id.clone(),
+            attempt,
+            batch_key,
+        })
+        .map_err(|err| Error::Fatal(format!("serialising the execution input: {err}")))?;
+        let started = self.batch_machine.start(&request_id, &input).await?;
+        self.started(key, &request_id, attempt, started).await
+    }
+
+    /// Record who runs the attempt, or that a concurrent delivery of the
+    /// same event won the race (then this attempt never runs).
+    async fn started(
+        &self,
+        key: &str,
+        request_id: &str,
+        attempt: u32,
+        started: Started,
+    ) -> Result<RecordOutcome, HandlerError> {
+        match started {
+            Started::New { execution_arn } => {
+                let runner = Runner::Execution {
+                    arn: execution_arn.clone(),
+                };
+                self.tracker
+                    .set_runner(request_id, attempt, &runner)
+                    .await?;
+                Ok(RecordOutcome::Started {
+                    key: key.to_string(),
+                    request_id: request_id.to_string(),
+                    execution_arn,
+                })
+            }
+            Started::Duplicate => {
+                self.tracker
+                    .update(
+                        request_id,
+                        attempt,
+                        StatusUpdate::Failed {
+                            stage: Some(TRIGGER_STAGE.into()),
+                            error: "duplicate event: an execution for this request exists".into(),
+                        },
+                    )
+                    .await?;
+                Ok(RecordOutcome::Duplicate {
+                    key: key.to_string(),
+                    request_id: request_id.to_string(),
+                })
+            }
+        }
     }
 
     /// Record a FAILED attempt that says what is wrong with the request.
@@ -311,6 +402,17 @@ impl TriggerHandler {
             request_id: request_id.to_string(),
             error,
         })
+    }
+}
+
+/// A batch request as the tracking of a rejection shows it.
+fn batch_as_service_request(request: &BatchRequest) -> ServiceRequest {
+    ServiceRequest {
+        request_id: request.request_id.clone(),
+        requester: request.requester.clone(),
+        timestamp: request.timestamp,
+        service_name: request.service_name(),
+        profile_id: request.profile_id.clone(),
     }
 }
 

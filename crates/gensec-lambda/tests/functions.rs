@@ -198,6 +198,7 @@ fn binaries_are_exactly_the_bin_targets_and_serve_the_named_handler() {
         let call = match function.handler.as_str() {
             "trigger" => "serve::trigger()".to_string(),
             "finalize" => "serve::finalize()".to_string(),
+            "batch" => "serve::batch()".to_string(),
             "record-failure" => "serve::record_failure()".to_string(),
             "remediation" => "serve::remediate()".to_string(),
             other => {
@@ -319,6 +320,9 @@ fn stand_in(variable: &Variable) -> Option<String> {
     Some(match kind {
         "bucket" | "table" => format!("gensec-{rest}"),
         "state_machine" => "arn:aws:states:us-east-1:123456789012:stateMachine:gensec".into(),
+        "batch_state_machine" => {
+            "arn:aws:states:us-east-1:123456789012:stateMachine:gensec-batch".into()
+        }
         "topic" => "arn:aws:sns:us-east-1:123456789012:gensec-alerts".into(),
         "literal" => rest.into(),
         // A context value: its documented default, or any value (the model id).
