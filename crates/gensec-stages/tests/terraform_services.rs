@@ -43,11 +43,14 @@ const META: &[&str] = &[
 
 /// The storage coverage issue's services whose every template resource type
 /// has a curated Terraform mapping. The others of `STORAGE_SERVICES` are not
-/// yet mapped (DocumentDB, Neptune, Redshift Serverless, FSx, Athena, Glue,
-/// Firehose, Timestream, Lake Formation); FSx's template also sets the
+/// yet mapped (FSx, Glue, Firehose, Timestream, Lake Formation); FSx's template also sets the
 /// configuration block of every file system type at once, which no single
 /// Terraform resource (`aws_fsx_*_file_system`) takes.
-const MAPPED_STORAGE: [&str; 7] = [
+const MAPPED_STORAGE: [&str; 11] = [
+    "DocumentDB",
+    "Neptune",
+    "Redshift Serverless",
+    "Athena",
     "MSK",
     "EMR",
     "Backup",
