@@ -73,6 +73,30 @@ const REFERENCES: &[Reference] = &[
         target_type: "AWS::SecretsManager::Secret",
         list: false,
     },
+    Reference {
+        resource_type: "AWS::EMR::Cluster",
+        property: "SecurityConfiguration",
+        target_type: "AWS::EMR::SecurityConfiguration",
+        list: false,
+    },
+    Reference {
+        resource_type: "AWS::EFS::AccessPoint",
+        property: "FileSystemId",
+        target_type: "AWS::EFS::FileSystem",
+        list: false,
+    },
+    Reference {
+        resource_type: "AWS::Timestream::Table",
+        property: "DatabaseName",
+        target_type: "AWS::Timestream::Database",
+        list: false,
+    },
+    Reference {
+        resource_type: "AWS::RedshiftServerless::Workgroup",
+        property: "NamespaceName",
+        target_type: "AWS::RedshiftServerless::Namespace",
+        list: false,
+    },
 ];
 
 /// Resource-policy types: the statements they carry apply to these ARNs.

@@ -1,4 +1,5 @@
-//! The hardened templates deploy: for the test services and two profiles
+//! The hardened templates deploy: for the test services (the 21 of the
+//! package tests and the storage coverage issue's 16) and two profiles
 //! that differ in minimum TLS, log retention and key choice, every resource
 //! of a type the deployable data lists carries what a real create needs,
 //! the profile's values are on every resource whose type takes them, and
@@ -23,7 +24,7 @@ use gensec_core::input::KeyManagement;
 use gensec_iac::deployable::{self, Deployable};
 use gensec_kb::Kb;
 use gensec_stages::Stages;
-use gensec_testkit::{all_services, profile};
+use gensec_testkit::{all_services_with_storage, profile};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -63,7 +64,7 @@ async fn templates() -> Vec<(String, usize, Value)> {
     let mut all = Vec::new();
     for (index, path) in PROFILES.iter().enumerate() {
         let profile = profile(path);
-        for service in all_services() {
+        for service in all_services_with_storage() {
             all.push((
                 (*service).to_string(),
                 index,
