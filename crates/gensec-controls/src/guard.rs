@@ -178,14 +178,17 @@ fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<
     };
     let unset_or = |clause: String| format!("{path} !exists or {clause}");
     // Guard's comparison of a map or list (an intrinsic function such as
-    // `{"Fn::Sub": ...}`, or a principal `{"AWS": ...}`) with a string fails
-    // instead of being unequal; a value that is not a string differs from
-    // every text, as `Expectation::is_met_by` says.
+    // `{"Fn::Sub": ...}`, or a principal `{"AWS": ...}`) with a scalar fails
+    // instead of being unequal; as `Expectation::is_met_by` says, a value
+    // that is not a string differs from every text, and a map or list from
+    // every literal.
     let differs_from_text = |texts: &[&Value], clause: String| {
         if texts.iter().all(|v| is_text(v)) {
             unset_or(format!("{path} !is_string or {clause}"))
         } else {
-            unset_or(clause)
+            // A number may be written as a string, so only maps and lists
+            // differ from every literal.
+            unset_or(format!("{path} is_struct or {path} is_list or {clause}"))
         }
     };
     Ok(match (expectation, negate) {

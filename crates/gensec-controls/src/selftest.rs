@@ -168,8 +168,9 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
                 ));
             }
             // So is one whose field holds a map where the condition names a
-            // text (a principal written as {"AWS": ...}).
-            if let Expectation::Equals(text @ Value::String(_)) = &conditions[index].expect
+            // literal (a principal written as {"AWS": ...}).
+            if let Expectation::Equals(text @ (Value::String(_) | Value::Number(_))) =
+                &conditions[index].expect
                 && let Some(mut other) = element(conditions, None)
                 && let Some(fields) = other.as_object_mut()
             {
