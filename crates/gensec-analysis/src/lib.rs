@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod check;
 pub mod infer;
 pub mod llm;
+pub mod operational;
 pub mod recommend;
 pub mod tagging;
 pub mod tailor;

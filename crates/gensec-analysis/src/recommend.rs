@@ -2,7 +2,7 @@
 //! recommendations for one service and profile.
 
 use crate::catalogue::CatalogueEntry;
-use crate::{check, infer, tagging, tailor};
+use crate::{check, infer, operational, tagging, tailor};
 use gensec_core::SecurityProfile;
 use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
 use gensec_core::contract::stage::{StageId, Verdicts};
@@ -31,7 +31,11 @@ pub fn inferred_allowance(curated: usize) -> usize {
 fn cap_inferred(recommendations: &mut Vec<Recommendation>, report: &mut Verdicts) {
     let curated = recommendations
         .iter()
-        .filter(|r| r.confidence == Confidence::Curated && r.control_id != tagging::CONTROL_ID)
+        .filter(|r| {
+            r.confidence == Confidence::Curated
+                && r.control_id != tagging::CONTROL_ID
+                && !r.is_operational()
+        })
         .count();
     if curated == 0 {
         return;
@@ -226,6 +230,12 @@ pub fn recommend(
             ));
         }
     }
+    recommendations.extend(operational::recommendations(
+        kb,
+        service,
+        profile,
+        &mut report,
+    ));
     // Same configuration id twice means two rules for one property: keep the first.
     let mut seen = BTreeSet::new();
     recommendations.retain(|r: &Recommendation| seen.insert(r.configuration_id.clone()));
@@ -234,7 +244,7 @@ pub fn recommend(
     let mut per_type: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in recommendations
         .iter()
-        .filter(|r| r.confidence == Confidence::Curated)
+        .filter(|r| r.confidence == Confidence::Curated && !r.is_operational())
     {
         *per_type.entry(r.resource_type.as_str()).or_default() += 1;
     }

@@ -117,9 +117,11 @@ pub fn table(entries: &[LibraryEntry], decisions: &[ServiceDecision]) -> String 
         "CONFIGURATION", "PROFILE", "PRIORITY", "STATUS", "V", "DOMAIN", "PROPERTY"
     );
     for e in entries {
-        let property = e.recommended_configuration["property"]
-            .as_str()
-            .unwrap_or_default();
+        let property = match e.recommended_configuration["property"].as_str() {
+            Some(property) => property,
+            None if e.recommended_configuration["operational"].is_string() => "(operational)",
+            None => "",
+        };
         let _ = writeln!(
             text,
             "{:<52} {:<18} {:<9} {:<10} {:>3}  {:<24} {}",

@@ -119,7 +119,9 @@ async fn unknown_names(run: &Run) -> Vec<String> {
         "{} has no recommendations",
         run.ctx.service_id
     );
-    for rec in &set.recommendations {
+    // An operational control names no property; its Config rule and SCP
+    // are checked where the controls are.
+    for rec in set.recommendations.iter().filter(|r| !r.is_operational()) {
         match validate::document_path(&kb, &rec.resource_type, &rec.property) {
             // A null value means "leave it unset" (no ingress rule, no principal).
             Ok((schema, property, false))
@@ -317,7 +319,11 @@ async fn iac_problems(run: &Run) -> Vec<String> {
     for rec in set
         .recommendations
         .iter()
-        .filter(|r| r.confidence == gensec_core::contract::analysis::Confidence::Curated)
+        // An operational control sets nothing in the template.
+        .filter(|r| {
+            r.confidence == gensec_core::contract::analysis::Confidence::Curated
+                && !r.is_operational()
+        })
     {
         let rule = gensec_controls::guard::rule_name(rec);
         if rec.expectation.is_met_by(None) {

@@ -257,11 +257,31 @@ fn managed_candidates(
             out.push((
                 identifier,
                 BTreeMap::new(),
-                format!("Security Hub control {}", control.id),
+                format!("{SECURITY_HUB_ORIGIN}{}", control.id),
             ));
         }
     }
     out
+}
+
+/// How a candidate rule taken from a Security Hub control names its origin.
+const SECURITY_HUB_ORIGIN: &str = "Security Hub control ";
+
+/// The required parameters of a managed rule left unset, when those are its
+/// only problem.
+fn unset_required(
+    kb: &Kb,
+    identifier: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Option<String> {
+    let rule = kb.config_rule(identifier)?;
+    let missing: Vec<&str> = rule
+        .parameters
+        .iter()
+        .filter(|p| !p.optional && !parameters.contains_key(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    (rule.details_known && !missing.is_empty() && parameters.is_empty()).then(|| missing.join(", "))
 }
 
 /// Why a managed rule cannot be emitted with these parameters, checked
@@ -422,6 +442,24 @@ fn managed_rules(
                 Err(reason) => Some(reason.clone()),
                 Ok(_) => managed_problem(kb, &identifier, &parameters),
             };
+            let from_security_hub = origin.starts_with(SECURITY_HUB_ORIGIN);
+            if from_security_hub
+                && scope.is_ok()
+                && let Some(missing) = unset_required(kb, &identifier, &parameters)
+            {
+                // Security Hub's own rule with a value only the organisation
+                // can choose (Lambda.2's supported runtimes): nothing was
+                // generated wrong, so it is a gap, not a rejection.
+                out.gaps.push(ControlGap {
+                    configuration_id: recommendation.configuration_id.clone(),
+                    kind: ControlKind::ConfigManagedRule,
+                    cause: GapCause::NotDefined,
+                    reason: format!(
+                        "{identifier} needs {missing}, which the organisation chooses when it deploys the rule (from {origin})"
+                    ),
+                });
+                continue;
+            }
             if let Some(reason) = problem {
                 out.gaps.push(ControlGap {
                     configuration_id: recommendation.configuration_id.clone(),

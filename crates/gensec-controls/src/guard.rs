@@ -152,6 +152,14 @@ fn lit(value: &Value) -> Result<String, String> {
     literal(value).ok_or_else(|| format!("cannot compare with {value} in Guard"))
 }
 
+/// A string that is not a number: CloudFormation passes numbers as either,
+/// and `Expectation::is_met_by` compares numeric strings by value.
+fn is_text(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|text| text.trim().parse::<f64>().is_err())
+}
+
 fn regex_literal(pattern: &str) -> Result<String, String> {
     regex::Regex::new(pattern).map_err(|err| format!("pattern /{pattern}/: {err}"))?;
     Ok(format!("/{}/", pattern.replace('/', "\\/")))
@@ -169,13 +177,34 @@ fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<
             .join(", "))
     };
     let unset_or = |clause: String| format!("{path} !exists or {clause}");
+    // Guard's comparison of a map or list (an intrinsic function such as
+    // `{"Fn::Sub": ...}`, or a principal `{"AWS": ...}`) with a scalar fails
+    // instead of being unequal; as `Expectation::is_met_by` says, a value
+    // that is not a string differs from every text, and a map or list from
+    // every literal.
+    let differs_from_text = |texts: &[&Value], clause: String| {
+        if texts.iter().all(|v| is_text(v)) {
+            unset_or(format!("{path} !is_string or {clause}"))
+        } else {
+            // A number may be written as a string, so only maps and lists
+            // differ from every literal.
+            unset_or(format!("{path} is_struct or {path} is_list or {clause}"))
+        }
+    };
     Ok(match (expectation, negate) {
         (Expectation::Equals(value), false) => format!("{path} == {}", lit(value)?),
-        (Expectation::Equals(value), true) => unset_or(format!("{path} != {}", lit(value)?)),
-        (Expectation::NotEquals(value), false) => unset_or(format!("{path} != {}", lit(value)?)),
+        (Expectation::Equals(value), true) => {
+            differs_from_text(&[value], format!("{path} != {}", lit(value)?))
+        }
+        (Expectation::NotEquals(value), false) => {
+            differs_from_text(&[value], format!("{path} != {}", lit(value)?))
+        }
         (Expectation::NotEquals(value), true) => format!("{path} == {}", lit(value)?),
         (Expectation::OneOf(list), false) => format!("{path} IN [{}]", values(list)?),
-        (Expectation::OneOf(list), true) => unset_or(format!("{path} not IN [{}]", values(list)?)),
+        (Expectation::OneOf(list), true) => differs_from_text(
+            &list.iter().collect::<Vec<_>>(),
+            format!("{path} not IN [{}]", values(list)?),
+        ),
         (Expectation::Present, false) => format!("{path} exists"),
         (Expectation::Present, true) => format!("{path} !exists or {path} empty"),
         (Expectation::Absent, false) => format!("{path} !exists"),
@@ -185,11 +214,11 @@ fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<
         (Expectation::AtMost(bound), false) => format!("{path} <= {}", number(*bound)),
         (Expectation::AtMost(bound), true) => unset_or(format!("{path} > {}", number(*bound))),
         (Expectation::Matches(pattern), false) => format!("{path} == {}", regex_literal(pattern)?),
-        (Expectation::Matches(pattern), true) => {
-            unset_or(format!("{path} != {}", regex_literal(pattern)?))
-        }
-        (Expectation::NotMatches(pattern), false) => {
-            unset_or(format!("{path} != {}", regex_literal(pattern)?))
+        (Expectation::Matches(pattern), true) | (Expectation::NotMatches(pattern), false) => {
+            unset_or(format!(
+                "{path} !is_string or {path} != {}",
+                regex_literal(pattern)?
+            ))
         }
         (Expectation::NotMatches(pattern), true) => {
             format!("{path} == {}", regex_literal(pattern)?)

@@ -89,14 +89,23 @@ pub fn library_entry(
         threat_vector: recommendation.threat_vector.label().to_string(),
         priority: recommendation.priority.as_str().to_string(),
         rationale: recommendation.rationale.clone(),
-        recommended_configuration: json!({
-            "resource_type": recommendation.resource_type,
-            "property": recommendation.property,
-            "expectation": recommendation.expectation,
-            "value": recommendation.recommended_value,
-            "confidence": recommendation.confidence,
-            "security_hub_controls": recommendation.security_hub_controls,
-        }),
+        recommended_configuration: match &recommendation.operational {
+            // No property to set: what to do instead.
+            Some(what) => json!({
+                "resource_type": recommendation.resource_type,
+                "operational": what,
+                "confidence": recommendation.confidence,
+                "security_hub_controls": recommendation.security_hub_controls,
+            }),
+            None => json!({
+                "resource_type": recommendation.resource_type,
+                "property": recommendation.property,
+                "expectation": recommendation.expectation,
+                "value": recommendation.recommended_value,
+                "confidence": recommendation.confidence,
+                "security_hub_controls": recommendation.security_hub_controls,
+            }),
+        },
         detective_controls,
         preventive_controls,
         proactive_controls,

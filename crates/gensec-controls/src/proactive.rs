@@ -34,7 +34,9 @@ pub fn build(
     let mut out = Proactive::default();
     let mut rules = Vec::new();
     let mut types = BTreeSet::new();
-    for recommendation in recommendations {
+    // An operational control has no template property: no Guard rule, and
+    // nothing to reject either.
+    for recommendation in recommendations.iter().filter(|r| !r.is_operational()) {
         let name = guard::rule_name(recommendation);
         if tagging::is_tagging(recommendation) {
             match tagging_rule(recommendation, &name, tag_standard) {

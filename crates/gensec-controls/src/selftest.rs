@@ -145,6 +145,16 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
     if let Some(wrong) = violating(expectation) {
         cases.push(case(format!("{rule}: {property} wrong"), Some(wrong)));
     }
+    if matches!(
+        expectation,
+        Expectation::NotEquals(Value::String(_)) | Expectation::NotMatches(_)
+    ) {
+        // A value written as an intrinsic function is not a string.
+        cases.push(case(
+            format!("{rule}: {property} given by a function"),
+            Some(json!({"Fn::Sub": "${AWS::AccountId}"})),
+        ));
+    }
     if let Expectation::NoElement(conditions) = expectation {
         // An element that differs in one condition is allowed.
         for index in 0..conditions.len() {
@@ -152,6 +162,22 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
                 cases.push(case(
                     format!(
                         "{rule}: {property} with an element differing in {}",
+                        conditions[index].field
+                    ),
+                    Some(json!([other])),
+                ));
+            }
+            // So is one whose field holds a map where the condition names a
+            // literal (a principal written as {"AWS": ...}).
+            if let Expectation::Equals(text @ (Value::String(_) | Value::Number(_))) =
+                &conditions[index].expect
+                && let Some(mut other) = element(conditions, None)
+                && let Some(fields) = other.as_object_mut()
+            {
+                set_path(fields, &conditions[index].field, json!({"AWS": text}));
+                cases.push(case(
+                    format!(
+                        "{rule}: {property} with an element whose {} is a map",
                         conditions[index].field
                     ),
                     Some(json!([other])),

@@ -129,8 +129,10 @@ fn a_list_rule_refuses_an_open_ingress_element_and_allows_the_others() {
     let out = proactive::build("ec2", "header", &[open_ssh], None, &mut report);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(out.controls.len(), 1);
-    // Missing list, an open element, and one element per differing condition.
-    assert_eq!(out.cases.len(), 5, "{:#?}", out.cases);
+    // Missing list, an open element, one element per differing condition,
+    // and one whose CidrIp is a map (Guard's `!=` between a map and a string
+    // fails, so the rule has to say a non-string differs).
+    assert_eq!(out.cases.len(), 6, "{:#?}", out.cases);
     let rules = out.rules_file.unwrap();
     let rule = "cfg_ec2_securitygroup_ingress_ssh";
     let sg = |ingress: serde_json::Value| json!({"Resources": {"Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"SecurityGroupIngress": ingress}}}});
@@ -154,6 +156,13 @@ fn a_list_rule_refuses_an_open_ingress_element_and_allows_the_others() {
     );
     assert_eq!(
         selftest::evaluate(&rules, rule, &sg(json!([]))).unwrap(),
+        selftest::Outcome::Pass
+    );
+    let parameter = sg(
+        json!([{"CidrIp": {"Ref": "AdminCidr"}, "FromPort": 22, "ToPort": 22, "IpProtocol": "tcp"}]),
+    );
+    assert_eq!(
+        selftest::evaluate(&rules, rule, &parameter).unwrap(),
         selftest::Outcome::Pass
     );
 }

@@ -75,7 +75,8 @@ fn template_resources(
                         if r.control_id == TAGGING_CONTROL_ID {
                             resource["Properties"].get(TAGS_PROPERTY).is_some()
                         } else {
-                            r.resource_type == resource_type
+                            // An operational control sets nothing in the template.
+                            !r.is_operational() && r.resource_type == resource_type
                         }
                     })
                     .map(|r| r.configuration_id.clone())

@@ -73,7 +73,9 @@ fn uncovered(inputs: &ReportInputs, priority: Priority) -> Vec<String> {
         .recommendations
         .recommendations
         .iter()
-        .filter(|r| r.priority == priority && controls_of(inputs, r).is_empty())
+        .filter(|r| {
+            r.priority == priority && !r.is_operational() && controls_of(inputs, r).is_empty()
+        })
         .map(|r| r.configuration_id.clone())
         .collect()
 }
@@ -137,6 +139,7 @@ fn coverage_conditions(kb: &Kb, ctx: &RunContext, inputs: &ReportInputs) -> Vec<
         no_detective_rule(inputs),
         dropped_controls(inputs),
         omissions_not_enforced(inputs),
+        operational_settings(inputs),
         fsbp_uncovered(kb, ctx, inputs),
     ]
     .into_iter()
@@ -161,7 +164,7 @@ fn no_detective_rule(inputs: &ReportInputs) -> Option<DecisionReason> {
         .recommendations
         .recommendations
         .iter()
-        .filter(|r| urgent(r) && !controls_of(inputs, r).is_empty())
+        .filter(|r| urgent(r) && !r.is_operational() && !controls_of(inputs, r).is_empty())
         .filter(|r| {
             !controls_of(inputs, r)
                 .iter()
@@ -177,6 +180,38 @@ fn no_detective_rule(inputs: &ReportInputs) -> Option<DecisionReason> {
                 "Critical or High recommendation has",
                 "Critical or High recommendations have"
             )
+        )
+    })
+}
+
+/// Operational controls: settings outside the template (the account, the
+/// organisation, a process) that no Guard rule can check; the reviewer
+/// confirms them, helped by the Config rule where one watches them.
+fn operational_settings(inputs: &ReportInputs) -> Option<DecisionReason> {
+    let settings: Vec<String> = inputs
+        .recommendations
+        .recommendations
+        .iter()
+        .filter_map(|r| {
+            let what = r.operational.as_deref()?;
+            let watched = controls_of(inputs, r)
+                .into_iter()
+                .filter(|c| c.starts_with("Config:") || c.starts_with("SCP:"))
+                .collect::<Vec<_>>();
+            Some(if watched.is_empty() {
+                format!(
+                    "{}: {what} (no managed Config rule watches it)",
+                    r.configuration_id
+                )
+            } else {
+                format!("{}: {what} ({})", r.configuration_id, watched.join(", "))
+            })
+        })
+        .collect();
+    reason_if_any(Severity::Condition, "operational-settings", settings, |n| {
+        format!(
+            "{} outside the template (account, organisation or process) to confirm before approval",
+            plural(n, "setting", "settings")
         )
     })
 }

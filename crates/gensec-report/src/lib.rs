@@ -116,7 +116,13 @@ impl ReportStage {
 fn traceability_warnings(inputs: &ReportInputs) -> Vec<String> {
     let doc = &inputs.documentation;
     let mut warnings = Vec::new();
-    for r in &inputs.recommendations.recommendations {
+    // An operational control names no template property.
+    for r in inputs
+        .recommendations
+        .recommendations
+        .iter()
+        .filter(|r| !r.is_operational())
+    {
         match doc
             .resource_types
             .iter()

@@ -139,6 +139,9 @@ pub struct ChecklistItem {
     pub property: String,
     /// JSON-encoded.
     pub value: String,
+    /// What to do, for an operational control (no property to set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operational: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,6 +450,7 @@ fn checklist_item(r: &Recommendation) -> ChecklistItem {
         resource_type: r.resource_type.clone(),
         property: r.property.clone(),
         value: serde_json::to_string(&r.recommended_value).unwrap_or_default(),
+        operational: r.operational.clone(),
     }
 }
 

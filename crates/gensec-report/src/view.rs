@@ -524,6 +524,15 @@ fn checklist(items: &[crate::profile::ChecklistItem]) -> Block {
         items
             .iter()
             .map(|item| {
+                if let Some(what) = &item.operational {
+                    return vec![
+                        strong(&item.configuration_id),
+                        text(format!(" ({}) ", item.priority.as_str())),
+                        text(&item.title),
+                        text(" — operational: "),
+                        text(what),
+                    ];
+                }
                 vec![
                     strong(&item.configuration_id),
                     text(format!(" ({}) ", item.priority.as_str())),

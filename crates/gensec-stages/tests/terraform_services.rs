@@ -83,6 +83,8 @@ async fn package(
         .as_array()
         .into_iter()
         .flatten()
+        // Operational controls set nothing the Terraform carries.
+        .filter(|entry| entry["recommended_configuration"]["operational"].is_null())
         .flat_map(|entry| {
             entry["recommended_configuration"]["security_hub_controls"]
                 .as_array()

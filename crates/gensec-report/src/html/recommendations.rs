@@ -91,13 +91,18 @@ fn row(out: &mut String, r: &Recommendation, inputs: &ReportInputs) {
         }
     }
     out.push_str("</details></td>");
-    let value = serde_json::to_string(&r.recommended_value).unwrap_or_default();
+    let setting = match &r.operational {
+        Some(what) => format!("operational: {}", esc(what)),
+        None => format!(
+            "<code>{}</code> = <code>{}</code>",
+            esc(&r.property),
+            esc(&serde_json::to_string(&r.recommended_value).unwrap_or_default())
+        ),
+    };
     let _ = write!(
         out,
-        "<td>{}<br><code>{}</code> = <code>{}</code></td><td><span class=\"prio prio-{priority}\">{priority}</span><br>{}<br>{}<br><span class=\"muted\">{} confidence</span></td><td>",
+        "<td>{}<br>{setting}</td><td><span class=\"prio prio-{priority}\">{priority}</span><br>{}<br>{}<br><span class=\"muted\">{} confidence</span></td><td>",
         esc(&r.resource_type),
-        esc(&r.property),
-        esc(&value),
         esc(r.security_domain.label()),
         esc(r.threat_vector.label()),
         esc(&serde_name(&r.confidence)),

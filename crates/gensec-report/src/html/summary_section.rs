@@ -143,29 +143,37 @@ fn reasons(out: &mut String, decision: &PackageDecision) {
                 esc(&reason.rule)
             );
             // Items another section lists in full are linked, not repeated.
-            let listed_in = match reason.rule.as_str() {
-                "validator-rejections" => Some(("validation", "Validation")),
-                "risky-actions-granted" => Some(("iam-risky-actions", "Risky actions")),
-                _ => None,
-            };
-            if let Some((id, title)) = listed_in {
-                let _ = write!(
-                    out,
-                    " <a href=\"#{id}\">{} item{} under {title}</a>",
-                    reason.items.len(),
-                    if reason.items.len() == 1 { "" } else { "s" }
-                );
-            } else if !reason.items.is_empty() {
-                let _ = write!(
-                    out,
-                    "<details><summary>{} item{}</summary><ul>",
-                    reason.items.len(),
-                    if reason.items.len() == 1 { "" } else { "s" }
-                );
-                for item in &reason.items {
-                    let _ = write!(out, "<li>{}</li>", esc(item));
+            // The rejections' items are counts per stage (the reason's text
+            // has the total), so they are shown and the link names no number.
+            match reason.rule.as_str() {
+                "validator-rejections" => {
+                    let _ = write!(
+                        out,
+                        " ({}) <a href=\"#validation\">each with its reason under Validation</a>",
+                        esc(&reason.items.join(", "))
+                    );
                 }
-                out.push_str("</ul></details>");
+                "risky-actions-granted" => {
+                    let _ = write!(
+                        out,
+                        " <a href=\"#iam-risky-actions\">{} item{} under Risky actions</a>",
+                        reason.items.len(),
+                        if reason.items.len() == 1 { "" } else { "s" }
+                    );
+                }
+                _ if !reason.items.is_empty() => {
+                    let _ = write!(
+                        out,
+                        "<details><summary>{} item{}</summary><ul>",
+                        reason.items.len(),
+                        if reason.items.len() == 1 { "" } else { "s" }
+                    );
+                    for item in &reason.items {
+                        let _ = write!(out, "<li>{}</li>", esc(item));
+                    }
+                    out.push_str("</ul></details>");
+                }
+                _ => {}
             }
             out.push_str("</li>\n");
         }
