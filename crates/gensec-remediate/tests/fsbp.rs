@@ -511,5 +511,8 @@ fn fsbp_controls_mapped_by_the_catalogue_have_a_remediation() {
             checked += 1;
         }
     }
-    assert!(checked >= 150, "only {checked} controls in the remediated files");
+    assert!(
+        checked >= 150,
+        "only {checked} controls in the remediated files"
+    );
 }
