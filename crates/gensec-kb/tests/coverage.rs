@@ -78,7 +78,9 @@ fn fsbp_coverage_adds_up_and_knows_known_answers() {
     assert_eq!(answer("S3.5"), Some(Answer::Checked));
     // S3.6 depends on which accounts are "other": only the Config rule checks it.
     assert_eq!(answer("S3.6"), Some(Answer::OperationalOnly));
-    assert_eq!(answer("ACM.1"), Some(Answer::Missed));
+    // ACM.1 (certificate expiry) is runtime state: only the Config rule checks it.
+    assert_eq!(answer("ACM.1"), Some(Answer::OperationalOnly));
+    assert_eq!(answer("WorkSpaces.2"), Some(Answer::Checked));
     // EC2.13 (SSH open to the world) is a CIS, PCI and NIST control, not FSBP.
     assert_eq!(answer("EC2.13"), None);
     let all = coverage(&kb, catalogue, &mappings, Standard::All).unwrap();
