@@ -5,9 +5,10 @@
 //! carry is what to do, the managed Config rule that watches it, the SCP
 //! where one applies and the Security Hub controls they answer.
 
-use crate::{catalogue, check, tailor};
+use crate::recommend::{self, ControlData};
+use crate::{catalogue, tailor};
 use gensec_core::SecurityProfile;
-use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Expectation, Recommendation};
+use gensec_core::contract::analysis::{Confidence, Expectation, Recommendation};
 use gensec_core::contract::stage::Verdicts;
 use gensec_kb::controls::Control;
 use gensec_kb::{Kb, ServiceEntry};
@@ -78,43 +79,18 @@ fn recommendation(
     let resource_type = resource_type(kb, control);
     let item = format!("operational control {}", control.id);
     report.accept();
-    let detective = control.config_rule.as_ref().and_then(|rule| {
-        let checked = check::rule_parameters(&rule.parameters, profile).and_then(|parameters| {
-            check::detective(kb, &resource_type, &rule.identifier, &parameters)?;
-            Ok(parameters)
-        });
-        match checked {
-            Ok(parameters) => Some(ConfigRuleRef {
-                identifier: rule.identifier.clone(),
-                parameters,
-            }),
-            Err(reason) => {
-                report.reject(format!("{item}: Config rule {}", rule.identifier), reason);
-                None
-            }
-        }
-    });
-    let preventive = control.preventive.as_ref().and_then(|preventive| {
-        match check::preventive(kb, preventive) {
-            Ok(()) => Some(preventive.clone()),
-            Err(reason) => {
-                report.reject(format!("{item}: SCP"), reason);
-                None
-            }
-        }
-    });
-    let security_hub_controls = control
-        .security_hub
-        .iter()
-        .filter(|id| match check::security_hub_id(id) {
-            Ok(()) => true,
-            Err(reason) => {
-                report.reject(format!("{item}: Security Hub {id}"), reason);
-                false
-            }
-        })
-        .cloned()
-        .collect();
+    let (detective, preventive, security_hub_controls) = recommend::validated_controls(
+        kb,
+        &item,
+        &resource_type,
+        ControlData {
+            config_rule: control.config_rule.as_ref(),
+            preventive: control.preventive.as_ref(),
+            security_hub: &control.security_hub,
+        },
+        profile,
+        report,
+    );
     Recommendation {
         configuration_id: configuration_id(&service.id, &control.id),
         control_id: control.id.clone(),

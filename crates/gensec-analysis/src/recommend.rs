@@ -4,8 +4,9 @@
 use crate::catalogue::CatalogueEntry;
 use crate::{check, infer, operational, tagging, tailor};
 use gensec_core::SecurityProfile;
-use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Recommendation};
+use gensec_core::contract::analysis::{Confidence, ConfigRuleRef, Preventive, Recommendation};
 use gensec_core::contract::stage::{StageId, Verdicts};
+use gensec_kb::controls::RawConfigRule;
 use gensec_kb::{Kb, ServiceEntry};
 use std::collections::BTreeSet;
 
@@ -100,6 +101,66 @@ pub fn configuration_id(service_id: &str, resource_type: &str, key: &str) -> Str
     id
 }
 
+/// What a control says beyond its setting: its Config rule, SCP and
+/// Security Hub ids, as the catalogue holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlData<'a> {
+    pub config_rule: Option<&'a RawConfigRule>,
+    pub preventive: Option<&'a Preventive>,
+    pub security_hub: &'a [String],
+}
+
+/// The control's Config rule (parameters resolved from the profile), SCP
+/// and Security Hub ids that the knowledge base confirms for `resource_type`;
+/// each one it refutes is dropped and reported under `item`.
+pub fn validated_controls(
+    kb: &Kb,
+    item: &str,
+    resource_type: &str,
+    data: ControlData<'_>,
+    profile: &SecurityProfile,
+    report: &mut Verdicts,
+) -> (Option<ConfigRuleRef>, Option<Preventive>, Vec<String>) {
+    let detective = data.config_rule.and_then(|rule| {
+        let checked = check::rule_parameters(&rule.parameters, profile).and_then(|parameters| {
+            check::detective(kb, resource_type, &rule.identifier, &parameters)?;
+            Ok(parameters)
+        });
+        match checked {
+            Ok(parameters) => Some(ConfigRuleRef {
+                identifier: rule.identifier.clone(),
+                parameters,
+            }),
+            Err(reason) => {
+                report.reject(format!("{item}: Config rule {}", rule.identifier), reason);
+                None
+            }
+        }
+    });
+    let preventive =
+        data.preventive
+            .and_then(|preventive| match check::preventive(kb, preventive) {
+                Ok(()) => Some(preventive.clone()),
+                Err(reason) => {
+                    report.reject(format!("{item}: SCP"), reason);
+                    None
+                }
+            });
+    let security_hub_controls = data
+        .security_hub
+        .iter()
+        .filter(|id| match check::security_hub_id(id) {
+            Ok(()) => true,
+            Err(reason) => {
+                report.reject(format!("{item}: Security Hub {id}"), reason);
+                false
+            }
+        })
+        .cloned()
+        .collect();
+    (detective, preventive, security_hub_controls)
+}
+
 /// Validate one entry; a failing detective or preventive control is dropped
 /// (and reported) without dropping the recommendation itself.
 pub fn from_entry(
@@ -119,45 +180,18 @@ pub fn from_entry(
         }
     };
     report.accept();
-    let detective = entry.config_rule.as_ref().and_then(|rule| {
-        let checked = check::rule_parameters(&rule.parameters, profile).and_then(|parameters| {
-            check::detective(kb, &entry.resource_type, &rule.identifier, &parameters)?;
-            Ok(parameters)
-        });
-        match checked {
-            Ok(parameters) => Some(ConfigRuleRef {
-                identifier: rule.identifier.clone(),
-                parameters,
-            }),
-            Err(reason) => {
-                report.reject(format!("{item}: Config rule {}", rule.identifier), reason);
-                None
-            }
-        }
-    });
-    let preventive =
-        entry
-            .preventive
-            .as_ref()
-            .and_then(|preventive| match check::preventive(kb, preventive) {
-                Ok(()) => Some(preventive.clone()),
-                Err(reason) => {
-                    report.reject(format!("{item}: SCP"), reason);
-                    None
-                }
-            });
-    let security_hub_controls = entry
-        .security_hub
-        .iter()
-        .filter(|id| match check::security_hub_id(id) {
-            Ok(()) => true,
-            Err(reason) => {
-                report.reject(format!("{item}: Security Hub {id}"), reason);
-                false
-            }
-        })
-        .cloned()
-        .collect();
+    let (detective, preventive, security_hub_controls) = validated_controls(
+        kb,
+        &item,
+        &entry.resource_type,
+        ControlData {
+            config_rule: entry.config_rule.as_ref(),
+            preventive: entry.preventive.as_ref(),
+            security_hub: &entry.security_hub,
+        },
+        profile,
+        report,
+    );
     Some(Recommendation {
         configuration_id: configuration_id(&service.id, &entry.resource_type, &entry.key),
         control_id: entry.control_id.clone(),

@@ -275,13 +275,20 @@ fn unset_required(
     parameters: &BTreeMap<String, String>,
 ) -> Option<String> {
     let rule = kb.config_rule(identifier)?;
-    let missing: Vec<&str> = rule
-        .parameters
+    let missing = required_unset(rule, parameters);
+    (rule.details_known && !missing.is_empty() && parameters.is_empty()).then(|| missing.join(", "))
+}
+
+/// The rule's required parameters `parameters` leaves out.
+fn required_unset<'a>(
+    rule: &'a gensec_kb::ConfigRule,
+    parameters: &BTreeMap<String, String>,
+) -> Vec<&'a str> {
+    rule.parameters
         .iter()
         .filter(|p| !p.optional && !parameters.contains_key(&p.name))
         .map(|p| p.name.as_str())
-        .collect();
-    (rule.details_known && !missing.is_empty() && parameters.is_empty()).then(|| missing.join(", "))
+        .collect()
 }
 
 /// Why a managed rule cannot be emitted with these parameters, checked
@@ -303,12 +310,7 @@ fn managed_problem(
         }
         // A required parameter must be written: CloudFormation does not fill
         // in the console's example value, and the rule then fails to deploy.
-        let missing: Vec<&str> = rule
-            .parameters
-            .iter()
-            .filter(|p| !p.optional && !parameters.contains_key(&p.name))
-            .map(|p| p.name.as_str())
-            .collect();
+        let missing = required_unset(rule, parameters);
         if !missing.is_empty() {
             return Some(format!(
                 "{identifier} needs {} and neither the profile nor the control data sets it",
