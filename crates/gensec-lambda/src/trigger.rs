@@ -178,13 +178,8 @@ impl TriggerHandler {
                 return self.reject(key, &request_id, None, err.into()).await;
             }
         };
-        if let Some(existing) = self.tracker.request(&request.request_id).await?
-            && !failed_before_start(&existing)
-        {
-            return Ok(RecordOutcome::Duplicate {
-                key: key.to_string(),
-                request_id: request.request_id,
-            });
+        if let Some(duplicate) = self.duplicate(key, &request.request_id).await? {
+            return Ok(duplicate);
         }
         let ctx = match self.context(key, request.clone()).await {
             Ok(ctx) => ctx,
@@ -262,6 +257,22 @@ impl TriggerHandler {
         )?)
     }
 
+    /// A request id already tracked, and not one that failed before it
+    /// started: the same upload delivered again.
+    async fn duplicate(
+        &self,
+        key: &str,
+        request_id: &str,
+    ) -> Result<Option<RecordOutcome>, HandlerError> {
+        Ok(match self.tracker.request(request_id).await? {
+            Some(existing) if !failed_before_start(&existing) => Some(RecordOutcome::Duplicate {
+                key: key.to_string(),
+                request_id: request_id.to_string(),
+            }),
+            _ => None,
+        })
+    }
+
     /// A request naming several services: checked, its profile picked, then
     /// one batch execution (named after the request, like a single run) on
     /// the batch document; the names are resolved by the batch function.
@@ -278,13 +289,8 @@ impl TriggerHandler {
                 return self.reject(key, &request_id, None, err.into()).await;
             }
         };
-        if let Some(existing) = self.tracker.request(&request.request_id).await?
-            && !failed_before_start(&existing)
-        {
-            return Ok(RecordOutcome::Duplicate {
-                key: key.to_string(),
-                request_id: request.request_id,
-            });
+        if let Some(duplicate) = self.duplicate(key, &request.request_id).await? {
+            return Ok(duplicate);
         }
         let profile = match self.profile(request.profile_id.as_deref()).await {
             Ok(profile) => profile,
