@@ -14,9 +14,6 @@ use gensec_kb::controls::Control;
 use gensec_kb::{Kb, ServiceEntry};
 use serde_json::Value;
 
-/// Config's resource type for settings of the account itself.
-pub const ACCOUNT_TYPE: &str = "AWS::::Account";
-
 /// `CFG-<SERVICE>-OPS-<CONTROL>`: stable per service and control.
 pub fn configuration_id(service_id: &str, control_id: &str) -> String {
     format!(
@@ -44,7 +41,7 @@ fn resource_type(kb: &Kb, control: &Control) -> String {
                 .filter_map(|id| kb.security_hub_control(id))
                 .find_map(|facts| facts.cfn_resource_types.first().cloned())
         })
-        .unwrap_or_else(|| ACCOUNT_TYPE.to_string())
+        .unwrap_or_else(|| gensec_kb::ACCOUNT_CONFIG_TYPE.to_string())
 }
 
 /// One recommendation per operational control of the service that applies

@@ -343,7 +343,11 @@ fn managed_scope(
             .any(|r| r == t || kb.config_type_for_cfn(r) == Some(t))
     };
     // ComplianceResourceTypes takes only types Config knows.
-    let known = |t: &str| kb.config_types().iter().any(|a| a.config_type == t);
+    // ComplianceResourceTypes takes only recorded types: a rule that
+    // evaluates the account itself (AWS::::Account) runs unscoped.
+    let known = |t: &str| {
+        t != gensec_kb::ACCOUNT_CONFIG_TYPE && kb.config_types().iter().any(|a| a.config_type == t)
+    };
     if evaluates(config_type) && known(config_type) {
         return Ok(vec![config_type.to_string()]);
     }

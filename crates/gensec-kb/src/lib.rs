@@ -11,6 +11,9 @@
 //! # let _ = s3;
 //! ```
 
+/// AWS Config's resource type for settings of the account itself.
+pub const ACCOUNT_CONFIG_TYPE: &str = "AWS::::Account";
+
 pub mod api_model;
 pub mod baseline;
 pub mod build;
