@@ -237,9 +237,11 @@ async fn add_preventive(
     writer: &mut PackageWriter<'_>,
     index: &mut ControlSet,
 ) -> Result<usize> {
-    // The hardened template holds the recommendations' resource types.
+    // The hardened template holds the resource types of the recommendations
+    // it sets; an operational control's type is not in it.
     let mut resource_types: Vec<String> = recommendations
         .iter()
+        .filter(|r| !r.is_operational())
         .map(|r| r.resource_type.clone())
         .collect();
     resource_types.sort();

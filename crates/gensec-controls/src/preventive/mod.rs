@@ -262,7 +262,12 @@ fn candidates(
                 id,
                 GapCause::NotDefined,
                 "none",
-                "no preventive control is defined for this recommendation; the detective and proactive controls cover it".into(),
+                if recommendation.is_operational() {
+                    "no preventive control is defined for this operational control; its Config rule and the reviewer's confirmation cover it"
+                } else {
+                    "no preventive control is defined for this recommendation; the detective and proactive controls cover it"
+                }
+                .into(),
             ),
         }
     }
