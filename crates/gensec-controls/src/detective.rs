@@ -225,17 +225,15 @@ struct ManagedRule {
 /// A managed rule that answers a recommendation: the control's own rule
 /// (parameters resolved from the profile by the analysis stage) and the rules
 /// of the Security Hub controls it lists (no parameters of their own).
-fn managed_candidates(
-    kb: &Kb,
-    recommendation: &Recommendation,
-) -> Vec<(String, BTreeMap<String, String>, String)> {
-    let mut out = Vec::new();
+fn managed_candidates(kb: &Kb, recommendation: &Recommendation) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
     if let Some(rule) = &recommendation.detective {
-        out.push((
-            rule.identifier.clone(),
-            rule.parameters.clone(),
-            format!("the control's Config rule ({})", recommendation.control_id),
-        ));
+        out.push(Candidate {
+            identifier: rule.identifier.clone(),
+            parameters: rule.parameters.clone(),
+            origin: format!("the control's Config rule ({})", recommendation.control_id),
+            from_security_hub: false,
+        });
     }
     for id in &recommendation.security_hub_controls {
         let Some(control) = kb.security_hub_control(id) else {
@@ -252,20 +250,29 @@ fn managed_candidates(
                 .map(|rule| rule.identifier.clone())
         });
         if let Some(identifier) = identifier
-            && !out.iter().any(|(known, _, _)| known == &identifier)
+            && !out.iter().any(|known| known.identifier == identifier)
         {
-            out.push((
+            out.push(Candidate {
                 identifier,
-                BTreeMap::new(),
-                format!("{SECURITY_HUB_ORIGIN}{}", control.id),
-            ));
+                parameters: BTreeMap::new(),
+                origin: format!("Security Hub control {}", control.id),
+                from_security_hub: true,
+            });
         }
     }
     out
 }
 
-/// How a candidate rule taken from a Security Hub control names its origin.
-const SECURITY_HUB_ORIGIN: &str = "Security Hub control ";
+/// A managed rule proposed for a recommendation, and where it comes from.
+struct Candidate {
+    identifier: String,
+    parameters: BTreeMap<String, String>,
+    /// Said in gaps and in the rule's description.
+    origin: String,
+    /// Security Hub's rule for a control the recommendation lists, rather
+    /// than the control's own.
+    from_security_hub: bool,
+}
 
 /// The required parameters of a managed rule left unset, when those are its
 /// only problem.
@@ -442,13 +449,18 @@ fn managed_rules(
     for recommendation in recommendations {
         let cfn_type = recommendation.resource_type.as_str();
         let config_type = kb.config_type_for_cfn(cfn_type).unwrap_or(cfn_type);
-        for (identifier, parameters, origin) in managed_candidates(kb, recommendation) {
+        for Candidate {
+            identifier,
+            parameters,
+            origin,
+            from_security_hub,
+        } in managed_candidates(kb, recommendation)
+        {
             let scope = managed_scope(kb, &identifier, config_type, &package_types);
             let problem = match &scope {
                 Err(reason) => Some(reason.clone()),
                 Ok(_) => managed_problem(kb, &identifier, &parameters),
             };
-            let from_security_hub = origin.starts_with(SECURITY_HUB_ORIGIN);
             if from_security_hub
                 && scope.is_ok()
                 && let Some(missing) = unset_required(kb, &identifier, &parameters)
