@@ -394,28 +394,16 @@ async fn executions(d: &Deployment) -> usize {
 /// The input of the execution started for `request_id` (executions are
 /// named after their request).
 async fn execution_input_of(d: &Deployment, request_id: &str) -> Value {
-    let list = d
-        .clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(&d.machine_arn)
-        .send()
+    executions_of(d, &d.machine_arn)
         .await
-        .unwrap();
-    let execution = list
-        .executions()
-        .iter()
-        .find(|execution| execution.name().contains(request_id))
-        .unwrap_or_else(|| panic!("no execution for {request_id}"));
-    let described = d
-        .clients
-        .sfn
-        .describe_execution()
-        .execution_arn(execution.execution_arn())
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_str(described.input().unwrap()).unwrap()
+        .into_iter()
+        .find(|(arn, _)| {
+            arn.rsplit(':')
+                .next()
+                .is_some_and(|name| name.contains(request_id))
+        })
+        .map(|(_, input)| input)
+        .unwrap_or_else(|| panic!("no execution for {request_id}"))
 }
 
 async fn execution_input(d: &Deployment) -> Value {
