@@ -58,6 +58,19 @@ fn compile(format: &str) -> Option<Format> {
     })
 }
 
+/// The formats of one entry: the IAM reference lists some resource types
+/// with several formats in one string, separated by `, ` (API Gateway's
+/// Stage: `.../apis/${ApiId}/stages/${StageName}, .../restapis/${RestApiId}/stages/${StageName}`).
+/// Read as one format it never matches, and a stage ARN then fell to the
+/// RestApi format, whose last variable took `ID/stages/NAME`.
+fn split_formats(entry: &str) -> Vec<&str> {
+    entry
+        .split(", ")
+        .map(str::trim)
+        .filter(|format| format.starts_with("arn:"))
+        .collect()
+}
+
 /// The compiled formats of one IAM service prefix, most specific first.
 fn formats(prefix: &str) -> std::sync::Arc<Vec<Format>> {
     static CACHE: OnceLock<Mutex<HashMap<String, std::sync::Arc<Vec<Format>>>>> = OnceLock::new();
@@ -72,7 +85,8 @@ fn formats(prefix: &str) -> std::sync::Arc<Vec<Format>> {
                 .resource_types
                 .iter()
                 .flat_map(|r| r.arn_formats.iter())
-                .filter_map(|f| compile(f))
+                .flat_map(|f| split_formats(f))
+                .filter_map(compile)
                 .collect()
         })
         .unwrap_or_default();
@@ -139,6 +153,23 @@ mod tests {
         assert_eq!(function.variables["FunctionName"], "resize");
         let table = parse("arn:aws:dynamodb:eu-west-1:123456789012:table/orders").expect("table");
         assert_eq!(table.resource_name, "orders");
+        // A stage ARN reads with the Stage format (listed together with the
+        // HTTP API's in one entry of the IAM reference), not as a RestApi
+        // whose id runs to the end.
+        let stage =
+            parse("arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5/stages/prod").expect("stage");
+        assert_eq!(stage.variables["RestApiId"], "a1b2c3d4e5");
+        assert_eq!(stage.variables["StageName"], "prod");
+        assert_eq!(stage.resource_name, "prod");
+        let http = parse("arn:aws:apigateway:eu-west-1::/apis/h1t2t3p4/stages/$default")
+            .expect("HTTP API stage");
+        assert_eq!(http.variables["ApiId"], "h1t2t3p4");
+        let api = parse("arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5").expect("api");
+        assert_eq!(api.variables["RestApiId"], "a1b2c3d4e5");
+        assert_eq!(
+            split_formats("arn:${Partition}:a::/x/${X}, arn:${Partition}:a::/y/${Y}"),
+            ["arn:${Partition}:a::/x/${X}", "arn:${Partition}:a::/y/${Y}"]
+        );
         assert_eq!(parse("arn:aws:nosuchservice:eu-west-1:1:thing/x"), None);
         assert_eq!(parse("i-0123456789abcdef0"), None);
     }

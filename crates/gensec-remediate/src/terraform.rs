@@ -95,20 +95,34 @@ fn details_value<'a>(finding: &'a Finding, path: &str) -> Option<&'a Value> {
 
 /// An identifier the details lack, from the resource ARN: a field named
 /// `...Arn` is the ARN itself, `...Identifier`, `...Name` or `...Id` the
-/// resource name its IAM ARN format gives.
+/// resource name its IAM ARN format gives — only when the field names the
+/// resource itself: what precedes the suffix is part of the resource type
+/// (`DbInstanceIdentifier` of an `AwsRdsDbInstance`, `GroupId` of an
+/// `AwsEc2SecurityGroup`, a bare `Name`), not another thing (`FileSystemId`
+/// of an `AwsEfsAccessPoint`, `DomainName` of a certificate, `VpcId` of a
+/// security group), which the ARN does not give.
 fn from_arn(finding: &Finding, path: &str) -> Option<Value> {
-    let arn = &finding.resource()?.id;
+    let resource = finding.resource()?;
+    let arn = &resource.id;
     let field = path.rsplit('.').next()?;
-    if field.ends_with("Arn") && arn.starts_with("arn:") {
-        return Some(Value::String(arn.clone()));
+    let names_the_resource = |subject: &str| {
+        subject.is_empty()
+            || resource
+                .kind
+                .to_ascii_lowercase()
+                .contains(&subject.to_ascii_lowercase())
+    };
+    if let Some(subject) = field.strip_suffix("Arn") {
+        return (arn.starts_with("arn:") && names_the_resource(subject))
+            .then(|| Value::String(arn.clone()));
     }
-    if ["Identifier", "Name", "Id"]
+    let subject = ["Identifier", "Name", "Id"]
         .iter()
-        .any(|suffix| field.ends_with(suffix))
-    {
-        return Some(Value::String(crate::arn::parse(arn)?.resource_name));
+        .find_map(|suffix| field.strip_suffix(suffix))?;
+    if !names_the_resource(subject) {
+        return None;
     }
-    None
+    Some(Value::String(crate::arn::parse(arn)?.resource_name))
 }
 
 /// Resolve one placeholder (without `${` `}`) to a JSON scalar.
