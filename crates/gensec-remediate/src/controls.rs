@@ -21,12 +21,25 @@ pub struct Catalogued<'a> {
     pub remediation: &'a ControlRemediation,
 }
 
-/// The control remediating `security_hub_id` (any case).
+/// The control remediating `security_hub_id` (any case); when several do
+/// (one per resource type), the first in catalogue order.
 pub fn lookup<'a>(
     catalogue: &'a ControlCatalogue,
     security_hub_id: &str,
 ) -> Option<Catalogued<'a>> {
-    let (control, remediation) = catalogue.remediation_for(security_hub_id)?;
+    lookup_for(catalogue, security_hub_id, None)
+}
+
+/// The control remediating `security_hub_id` for a finding on a resource of
+/// ASFF type `resource_type`: the remediation naming that type, else the
+/// first (see [`ControlCatalogue::remediation_for_resource`]).
+pub fn lookup_for<'a>(
+    catalogue: &'a ControlCatalogue,
+    security_hub_id: &str,
+    resource_type: Option<&str>,
+) -> Option<Catalogued<'a>> {
+    let (control, remediation) =
+        catalogue.remediation_for_resource(security_hub_id, resource_type)?;
     let spelled = control
         .security_hub
         .iter()

@@ -342,9 +342,10 @@ pub fn remediate_with(finding: &Finding, catalogue: &ControlCatalogue) -> Remedi
         documentation: docs_link(finding).unwrap_or_else(|| CONTROLS_REFERENCE.to_string()),
         model: None,
     };
-    let catalogued = control_id
-        .as_deref()
-        .and_then(|id| controls::lookup(catalogue, id));
+    let catalogued = control_id.as_deref().and_then(|id| {
+        let kind = finding.resource().map(|resource| resource.kind.as_str());
+        controls::lookup_for(catalogue, id, kind)
+    });
     let Some(catalogued) = catalogued else {
         let (risk, steps, docs) = non_control(origin);
         r.manual_steps = steps.into_iter().map(str::to_string).collect();

@@ -239,7 +239,8 @@ fn control(control: &Control) -> Result<(), String> {
 pub fn catalogue(controls: &[(String, Control)]) -> Result<(), CatalogueError> {
     let mut ids = BTreeSet::new();
     let mut keys = BTreeSet::new();
-    let mut remediated: BTreeMap<String, String> = BTreeMap::new();
+    // Security Hub id -> (resource type, control) of each remediation.
+    let mut remediated: BTreeMap<String, Vec<(Option<&str>, &str)>> = BTreeMap::new();
     for (file, found) in controls {
         let error = |message: String| CatalogueError::Control {
             file: file.clone(),
@@ -258,11 +259,21 @@ pub fn catalogue(controls: &[(String, Control)]) -> Result<(), CatalogueError> {
                 )));
             }
         }
-        if found.remediation.is_some() {
+        if let Some(remediation) = &found.remediation {
+            let kind = remediation.resource_type.as_deref();
             for id in &found.security_hub {
-                if let Some(other) = remediated.insert(id.to_ascii_uppercase(), found.id.clone()) {
-                    return Err(error(format!("{id} is remediated by {other} too")));
+                let others = remediated.entry(id.to_ascii_uppercase()).or_default();
+                // Several remediations of one Security Hub control must each
+                // name the resource type whose findings they answer, and no
+                // two the same: a finding then has exactly one.
+                if let Some((_, other)) = others.iter().find(|(other_kind, _)| {
+                    kind.is_none() || other_kind.is_none() || *other_kind == kind
+                }) {
+                    return Err(error(format!(
+                        "{id} is remediated by {other} too; two remediations of one Security Hub control must each name a different resource_type"
+                    )));
                 }
+                others.push((kind, found.id.as_str()));
             }
         }
     }

@@ -93,10 +93,42 @@ impl ControlCatalogue {
             .map(|index| &self.controls[*index])
     }
 
-    /// The control that remediates a Security Hub control id, with its remediation.
+    /// The control that remediates a Security Hub control id, with its
+    /// remediation: the first in catalogue order (see
+    /// [`Self::remediation_for_resource`] when several do).
     pub fn remediation_for(&self, security_hub_id: &str) -> Option<(&Control, &Remediation)> {
+        self.remediations_for(security_hub_id).next()
+    }
+
+    /// Every control remediating a Security Hub control id, in catalogue
+    /// order. Several are allowed only when each names a different
+    /// `resource_type` (checked at load).
+    pub fn remediations_for(
+        &self,
+        security_hub_id: &str,
+    ) -> impl Iterator<Item = (&Control, &Remediation)> {
         self.for_security_hub(security_hub_id)
-            .find_map(|control| control.remediation.as_ref().map(|r| (control, r)))
+            .filter_map(|control| control.remediation.as_ref().map(|r| (control, r)))
+    }
+
+    /// The remediation for a finding of `security_hub_id` on a resource of
+    /// ASFF type `resource_type`: the one whose `resource_type` is the
+    /// finding's, else the first in catalogue order. Two controls answering
+    /// one Security Hub control (one per resource type it evaluates) thus
+    /// never compete for a finding.
+    pub fn remediation_for_resource(
+        &self,
+        security_hub_id: &str,
+        resource_type: Option<&str>,
+    ) -> Option<(&Control, &Remediation)> {
+        let all: Vec<_> = self.remediations_for(security_hub_id).collect();
+        resource_type
+            .and_then(|kind| {
+                all.iter()
+                    .find(|(_, r)| r.resource_type.as_deref() == Some(kind))
+            })
+            .or_else(|| all.first())
+            .copied()
     }
 
     /// Controls with a requirement on one of these resource types.
@@ -131,5 +163,74 @@ impl ControlCatalogue {
 
     pub fn is_empty(&self) -> bool {
         self.controls.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An operational control answering `security_hub` with a remediation
+    /// for `resource_type` (none when `None`).
+    fn control(id: &str, security_hub: &str, resource_type: Option<&str>) -> String {
+        let kind = resource_type
+            .map(|k| format!(r#""resource_type": "{k}", "#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"id": "{id}", "title": "t", "operational": "do it", "services": ["rds"],
+                "domain": "data_protection", "stride": "information_disclosure", "priority": "High",
+                "rationale": "r", "security_hub": ["{security_hub}"], "compliance": {{}},
+                "remediation": {{{kind}"risk": "risk of {id}", "no_fix_reason": "none",
+                  "manual_steps": [], "check_before": ["c"], "verify": ["v"],
+                  "documentation": "https://docs.aws.amazon.com/x"}}}}"#
+        )
+    }
+
+    fn catalogue(controls: &[String]) -> Result<ControlCatalogue, CatalogueError> {
+        let text = format!("[{}]", controls.join(","));
+        ControlCatalogue::from_files(&[("t.json", &text)])
+    }
+
+    /// Two controls may remediate one Security Hub control when each names
+    /// the resource type it answers; a finding gets the one of its type.
+    #[test]
+    fn two_remediations_of_one_security_hub_control_split_by_resource_type() {
+        let both = catalogue(&[
+            control("db-instance", "RDS.99", Some("AwsRdsDbInstance")),
+            control("db-cluster", "RDS.99", Some("AwsRdsDbCluster")),
+        ])
+        .expect("loads");
+        let pick = |kind: Option<&str>| {
+            both.remediation_for_resource("rds.99", kind)
+                .map(|(c, _)| c.id.as_str())
+        };
+        assert_eq!(pick(Some("AwsRdsDbCluster")), Some("db-cluster"));
+        assert_eq!(pick(Some("AwsRdsDbInstance")), Some("db-instance"));
+        // A type neither names, or none: the first in catalogue order.
+        assert_eq!(pick(Some("AwsAccount")), Some("db-instance"));
+        assert_eq!(pick(None), Some("db-instance"));
+        assert_eq!(both.remediations_for("RDS.99").count(), 2);
+        assert_eq!(both.remediated_security_hub_ids(), ["RDS.99"]);
+    }
+
+    /// Two remediations for the same resource type (or without one) would
+    /// compete for the same finding: the catalogue does not load.
+    #[test]
+    fn competing_remediations_of_one_security_hub_control_are_refused() {
+        for (a, b) in [
+            (Some("AwsRdsDbCluster"), Some("AwsRdsDbCluster")),
+            (None, None),
+            (None, Some("AwsRdsDbCluster")),
+        ] {
+            let err = catalogue(&[control("one", "RDS.99", a), control("two", "RDS.99", b)])
+                .expect_err("competing remediations");
+            let text = err.to_string();
+            assert!(
+                text.contains("control two")
+                    && text.contains("RDS.99 is remediated by one too")
+                    && text.contains("must each name a different resource_type"),
+                "{text}"
+            );
+        }
     }
 }
