@@ -549,6 +549,15 @@ fn add_custom_rule(
         cause,
         reason,
     };
+    if let Some(block) = &recommendation.when_set {
+        // A custom rule would have to skip the type's other variants, whose
+        // configuration items lack the block; none is written for them.
+        out.gaps.push(gap(
+            GapCause::NotExpressible,
+            format!("a setting of one variant ({block}) of the type gets no custom rule"),
+        ));
+        return;
+    }
     let ci_path =
         match kb.configuration_item_path(&recommendation.resource_type, &recommendation.property) {
             Ok(ci_path) => ci_path,
