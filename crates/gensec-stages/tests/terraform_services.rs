@@ -47,7 +47,7 @@ const META: &[&str] = &[
 /// maps to `aws_fsx_openzfs_file_system`; the Glue ML transform and the
 /// Timestream InfluxDB instance are embedded as `aws_cloudformation_stack`
 /// (their mappings say why).
-const MAPPED_STORAGE: [&str; 16] = [
+const MAPPED_STORAGE: [&str; 17] = [
     "DocumentDB",
     "Neptune",
     "Redshift Serverless",
@@ -64,6 +64,7 @@ const MAPPED_STORAGE: [&str; 16] = [
     "Firehose",
     "Timestream",
     "Lake Formation",
+    "DAX",
 ];
 
 /// One service's package, as far as the Terraform checks need it.
@@ -302,6 +303,26 @@ fn hardening_problems(service: &str, body: &Body) -> Vec<String> {
                 "aws_fsx_openzfs_file_system not Multi-AZ",
             );
         }
+        "dax" => {
+            let cluster = first(body, "aws_dax_cluster");
+            for name in [
+                "cluster_endpoint_encryption_type",
+                "subnet_group_name",
+                "security_group_ids",
+            ] {
+                expect(
+                    cluster.is_some_and(|c| attribute(c, name).is_some()),
+                    &format!("aws_dax_cluster without {name}"),
+                );
+            }
+            expect(
+                cluster
+                    .and_then(|c| block(c, "server_side_encryption"))
+                    .and_then(|b| attribute(b, "enabled"))
+                    == Some(&hcl::Expression::Bool(true)),
+                "aws_dax_cluster without encryption at rest",
+            );
+        }
         "quicksight" => expect(
             first(body, "aws_quicksight_data_set")
                 .is_some_and(|d| block(d, "row_level_permission_data_set").is_some()),
@@ -333,6 +354,7 @@ async fn terraform_of_every_service() {
         "bedrock",
         "quicksight",
         "fsx",
+        "dax",
     ] {
         assert!(
             packages.iter().any(|p| p.service == hardened),
