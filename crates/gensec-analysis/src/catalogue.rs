@@ -41,6 +41,8 @@ pub struct CatalogueEntry {
     pub compliance: BTreeMap<ComplianceFramework, Vec<String>>,
     pub preventive: Option<Preventive>,
     pub applies_when: Option<Condition>,
+    /// The variant block the requirement belongs to ([`Requirement::when_set`]).
+    pub when_set: Option<String>,
 }
 
 impl CatalogueEntry {
@@ -66,6 +68,7 @@ impl CatalogueEntry {
             compliance: control.compliance.clone(),
             preventive: control.preventive.clone(),
             applies_when: control.applies_when,
+            when_set: requirement.when_set.clone(),
         }
     }
 
@@ -78,6 +81,7 @@ impl CatalogueEntry {
             expect: self.expect.clone(),
             value: self.value.clone(),
             title: None,
+            when_set: self.when_set.clone(),
         }
     }
 }

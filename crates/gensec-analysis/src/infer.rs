@@ -489,6 +489,7 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
             compliance: category.compliance.clone(),
             preventive: None,
             applies_when,
+            when_set: None,
         });
     }
     out

@@ -111,5 +111,6 @@ fn recommendation(
         operational: control.operational.clone(),
         model: None,
         applies_to: Vec::new(),
+        when_set: None,
     }
 }

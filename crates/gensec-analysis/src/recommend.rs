@@ -214,6 +214,7 @@ pub fn from_entry(
         operational: None,
         model: None,
         applies_to: Vec::new(),
+        when_set: entry.when_set.clone(),
     })
 }
 

@@ -161,5 +161,6 @@ pub fn recommendation(
         operational: None,
         model: None,
         applies_to: type_names.iter().map(|t| t.to_string()).collect(),
+        when_set: None,
     })
 }

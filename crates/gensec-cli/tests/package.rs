@@ -326,6 +326,24 @@ async fn iac_problems(run: &Run) -> Vec<String> {
         })
     {
         let rule = gensec_controls::guard::rule_name(rec);
+        if let Some(block) = &rec.when_set {
+            // A setting of a variant the template does not build (another
+            // FSx file system type): the template leaves the block unset and
+            // the rule skips it.
+            let resources = template["Resources"].as_object().unwrap().values();
+            let of_type: Vec<&Value> = resources
+                .filter(|r| r["Type"] == rec.resource_type.as_str())
+                .collect();
+            if of_type
+                .iter()
+                .all(|r| gensec_kb::paths::get_property(&r["Properties"], block).is_none())
+            {
+                if evaluate(&rules, &rule, &template).unwrap() != Outcome::Skip {
+                    problems.push(format!("{rule} does not skip the template without {block}"));
+                }
+                continue;
+            }
+        }
         if rec.expectation.is_met_by(None) {
             // Met by leaving the property unset: the template must meet it as written.
             for resource in template["Resources"].as_object().unwrap().values() {

@@ -365,8 +365,12 @@ fn managed_scope(
         }
     }
     let evaluates_unrecorded = evaluates(config_type) || package_types.iter().any(|t| evaluates(t));
-    if scope.is_empty() && evaluates_unrecorded && rule.triggers.iter().any(|t| t == "periodic") {
-        // A periodic rule reads the service's API, not recorded items: unscoped.
+    // A periodic rule reads the service's API, not recorded items: unscoped.
+    // So is a rule whose triggers the knowledge base does not know: Config
+    // records no item of the types it evaluates, so no change can trigger it
+    // and it can only be periodic (DAX_TLS_ENDPOINT_ENCRYPTION).
+    let periodic = rule.triggers.iter().any(|t| t == "periodic") || rule.triggers.is_empty();
+    if scope.is_empty() && evaluates_unrecorded && periodic {
         return Ok(Vec::new());
     }
     if scope.is_empty() && evaluates_unrecorded {
@@ -549,6 +553,15 @@ fn add_custom_rule(
         cause,
         reason,
     };
+    if let Some(block) = &recommendation.when_set {
+        // A custom rule would have to skip the type's other variants, whose
+        // configuration items lack the block; none is written for them.
+        out.gaps.push(gap(
+            GapCause::NotExpressible,
+            format!("a setting of one variant ({block}) of the type gets no custom rule"),
+        ));
+        return;
+    }
     let ci_path =
         match kb.configuration_item_path(&recommendation.resource_type, &recommendation.property) {
             Ok(ci_path) => ci_path,

@@ -291,8 +291,15 @@ pub fn rule(recommendation: &Recommendation) -> Result<String, String> {
         rule_name(recommendation)
     );
     let _ = writeln!(text, "    %{var} {{");
-    let lines = clauses(&target, &recommendation.expectation)?;
-    for line in with_message(lines, &message) {
+    let mut lines = with_message(clauses(&target, &recommendation.expectation)?, &message);
+    if let Some(block) = &recommendation.when_set {
+        // A setting of one variant: resources of another variant skip it.
+        let mut within = vec![format!("when Properties.{} exists {{", guard_path(block))];
+        within.extend(lines.into_iter().map(|line| format!("    {line}")));
+        within.push("}".into());
+        lines = within;
+    }
+    for line in lines {
         let _ = writeln!(text, "        {line}");
     }
     let _ = writeln!(text, "    }}");

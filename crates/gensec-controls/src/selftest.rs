@@ -114,6 +114,15 @@ pub fn compliant_value(recommendation: &Recommendation) -> Option<Value> {
 /// expectation's own semantics, not by the Guard rule under test.
 pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
     let expectation = &recommendation.expectation;
+    // A setting of one variant is checked on resources of that variant: the
+    // property missing means the block is set without it.
+    let without = || {
+        let mut properties = Map::new();
+        if let Some(block) = &recommendation.when_set {
+            set_path(&mut properties, block, json!({}));
+        }
+        template(&recommendation.resource_type, properties)
+    };
     let case = |name: String, value: Option<Value>| {
         let outcome = if expectation.is_met_by(value.as_ref()) {
             Outcome::Pass
@@ -122,7 +131,7 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
         };
         let input = match value {
             Some(value) => with(recommendation, value),
-            None => template(&recommendation.resource_type, Map::new()),
+            None => without(),
         };
         Case {
             name,
@@ -142,6 +151,16 @@ pub fn cases(recommendation: &Recommendation, rule: &str) -> Vec<Case> {
         ));
     }
     cases.push(case(format!("{rule}: {property} missing"), None));
+    if let Some(block) = &recommendation.when_set {
+        // A resource of another variant (without the block) is skipped.
+        cases.push(Case {
+            name: format!("{rule}: {block} not set (another variant)"),
+            input: template(&recommendation.resource_type, Map::new()),
+            expectations: CaseExpectations {
+                rules: BTreeMap::from([(rule.to_string(), Outcome::Skip)]),
+            },
+        });
+    }
     if let Some(wrong) = violating(expectation) {
         cases.push(case(format!("{rule}: {property} wrong"), Some(wrong)));
     }

@@ -31,6 +31,7 @@ fn recommendation(expectation: Expectation, value: serde_json::Value) -> Recomme
         operational: None,
         model: None,
         applies_to: Vec::new(),
+        when_set: None,
     }
 }
 
@@ -54,6 +55,52 @@ fn a_rule_that_passes_its_compliant_case_and_fails_the_others_is_kept() {
             .unwrap()
             .len(),
         3
+    );
+}
+
+#[test]
+fn a_setting_of_one_variant_skips_the_others_and_fails_its_own_when_insecure() {
+    // FSx: a file system of one type carries that type's block alone.
+    let mut rec = recommendation(Expectation::Equals(json!(true)), json!(true));
+    rec.configuration_id = "CFG-FSX-FILESYSTEM-OPENZFS-COPY-TAGS-TO-BACKUPS".into();
+    rec.resource_type = "AWS::FSx::FileSystem".into();
+    rec.property = "OpenZFSConfiguration.CopyTagsToBackups".into();
+    rec.when_set = Some("OpenZFSConfiguration".into());
+    let mut report = Verdicts::new(StageId::Controls);
+    let out = proactive::build("fsx", "header", &[rec], None, &mut report);
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let rules = out.rules_file.unwrap();
+    let rule = "cfg_fsx_filesystem_openzfs_copy_tags_to_backups";
+    let outcome = |properties: serde_json::Value| {
+        let template = json!({"Resources": {"FileSystem": {
+            "Type": "AWS::FSx::FileSystem", "Properties": properties}}});
+        selftest::evaluate(&rules, rule, &template).unwrap()
+    };
+    use selftest::Outcome;
+    assert_eq!(
+        outcome(json!({"LustreConfiguration": {"CopyTagsToBackups": true}})),
+        Outcome::Skip
+    );
+    assert_eq!(
+        outcome(json!({"OpenZFSConfiguration": {"CopyTagsToBackups": true}})),
+        Outcome::Pass
+    );
+    // The block present without the setting (AWS's default is false) or with it off fails.
+    assert_eq!(
+        outcome(json!({"OpenZFSConfiguration": {"DeploymentType": "MULTI_AZ_1"}})),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome(json!({"OpenZFSConfiguration": {"CopyTagsToBackups": false}})),
+        Outcome::Fail
+    );
+    // The shipped cases include the other variant, expected to skip.
+    assert!(
+        out.cases
+            .iter()
+            .any(|c| c.expectations.rules.get(rule) == Some(&Outcome::Skip)),
+        "{:?}",
+        out.cases
     );
 }
 

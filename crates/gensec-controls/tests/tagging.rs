@@ -72,6 +72,7 @@ fn tagging_recommendation(types: &[&str]) -> Recommendation {
         operational: None,
         model: None,
         applies_to: types.iter().map(|t| t.to_string()).collect(),
+        when_set: None,
     }
 }
 

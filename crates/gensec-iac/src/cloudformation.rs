@@ -398,9 +398,15 @@ fn hardened_properties(
     recommendations: &[&Recommendation],
     conflicts: &mut Vec<String>,
 ) -> Map<String, Value> {
+    // A setting of a variant block the template does not build stays out
+    // (an FSx file system has one type's configuration alone).
+    let builds = |recommendation: &&&Recommendation| match curated.deployable.of(resource_type) {
+        Some(entry) => entry.builds(recommendation.when_set.as_deref()),
+        None => recommendation.when_set.is_none(),
+    };
     let mut properties = Map::new();
     // Recommendations arrive most urgent first, so a conflict keeps the stronger setting.
-    for recommendation in recommendations {
+    for recommendation in recommendations.iter().filter(builds) {
         apply(&mut properties, recommendation, conflicts);
     }
     for companion in curated
@@ -422,7 +428,7 @@ fn hardened_properties(
         }
     }
     let current = Value::Object(properties.clone());
-    for recommendation in recommendations {
+    for recommendation in recommendations.iter().filter(builds) {
         let found = get_property(&current, &recommendation.property);
         let intrinsic = found.is_some_and(validate::is_intrinsic);
         if !intrinsic && !recommendation.expectation.is_met_by(found) {

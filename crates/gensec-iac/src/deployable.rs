@@ -47,8 +47,38 @@ pub struct DeployableType {
     /// `DeletionPolicy` and `UpdateReplacePolicy` of a stateful type.
     #[serde(default)]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// For a type whose variants exclude each other (an FSx file system is of
+    /// one type, with that type's configuration block alone): the block the
+    /// template builds. Settings of the other variants' blocks (a
+    /// requirement's `when_set`) are left out of the template; their Guard
+    /// rules skip it and still check any resource that sets those blocks.
+    #[serde(default)]
+    pub variant: Option<Variant>,
     #[serde(default)]
     pub properties: Vec<DeployProperty>,
+}
+
+/// The variant a template builds, and why that one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// The configuration block's property path (`OpenZFSConfiguration`).
+    pub block: String,
+    pub why: String,
+}
+
+impl DeployableType {
+    /// Whether a setting of the variant block `when_set` (none: any
+    /// variant) belongs in this type's template.
+    pub fn builds(&self, when_set: Option<&str>) -> bool {
+        match (when_set, &self.variant) {
+            (None, _) => true,
+            (Some(block), Some(variant)) => block == variant.block,
+            // No variant chosen: a variant's setting is left out rather than
+            // opening every variant's block at once.
+            (Some(_), None) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -51,6 +51,7 @@ fn recommendation(
         operational: None,
         model: None,
         applies_to: vec![],
+        when_set: None,
     }
 }
 

@@ -42,11 +42,12 @@ const META: &[&str] = &[
 ];
 
 /// The storage coverage issue's services whose every template resource type
-/// has a curated Terraform mapping. The others of `STORAGE_SERVICES` are not
-/// yet mapped (FSx, Glue, Firehose, Timestream, Lake Formation); FSx's template also sets the
-/// configuration block of every file system type at once, which no single
-/// Terraform resource (`aws_fsx_*_file_system`) takes.
-const MAPPED_STORAGE: [&str; 11] = [
+/// has a curated Terraform mapping: all of `STORAGE_SERVICES`. FSx's template
+/// builds one file system type (OpenZFS, the deployable data's variant), so it
+/// maps to `aws_fsx_openzfs_file_system`; the Glue ML transform and the
+/// Timestream InfluxDB instance are embedded as `aws_cloudformation_stack`
+/// (their mappings say why).
+const MAPPED_STORAGE: [&str; 17] = [
     "DocumentDB",
     "Neptune",
     "Redshift Serverless",
@@ -58,6 +59,12 @@ const MAPPED_STORAGE: [&str; 11] = [
     "MemoryDB",
     "EFS",
     "ElastiCache",
+    "FSx",
+    "Glue",
+    "Firehose",
+    "Timestream",
+    "Lake Formation",
+    "DAX",
 ];
 
 /// One service's package, as far as the Terraform checks need it.
@@ -277,6 +284,45 @@ fn hardening_problems(service: &str, body: &Body) -> Vec<String> {
                 );
             }
         }
+        "fsx" => {
+            let fs = first(body, "aws_fsx_openzfs_file_system");
+            for name in [
+                "copy_tags_to_backups",
+                "copy_tags_to_volumes",
+                "kms_key_id",
+                "security_group_ids",
+            ] {
+                expect(
+                    fs.is_some_and(|f| attribute(f, name).is_some()),
+                    &format!("aws_fsx_openzfs_file_system without {name}"),
+                );
+            }
+            expect(
+                fs.and_then(|f| attribute(f, "deployment_type"))
+                    == Some(&hcl::Expression::String("MULTI_AZ_1".into())),
+                "aws_fsx_openzfs_file_system not Multi-AZ",
+            );
+        }
+        "dax" => {
+            let cluster = first(body, "aws_dax_cluster");
+            for name in [
+                "cluster_endpoint_encryption_type",
+                "subnet_group_name",
+                "security_group_ids",
+            ] {
+                expect(
+                    cluster.is_some_and(|c| attribute(c, name).is_some()),
+                    &format!("aws_dax_cluster without {name}"),
+                );
+            }
+            expect(
+                cluster
+                    .and_then(|c| block(c, "server_side_encryption"))
+                    .and_then(|b| attribute(b, "enabled"))
+                    == Some(&hcl::Expression::Bool(true)),
+                "aws_dax_cluster without encryption at rest",
+            );
+        }
         "quicksight" => expect(
             first(body, "aws_quicksight_data_set")
                 .is_some_and(|d| block(d, "row_level_permission_data_set").is_some()),
@@ -307,6 +353,8 @@ async fn terraform_of_every_service() {
         "sagemaker",
         "bedrock",
         "quicksight",
+        "fsx",
+        "dax",
     ] {
         assert!(
             packages.iter().any(|p| p.service == hardened),

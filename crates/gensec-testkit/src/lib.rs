@@ -36,8 +36,10 @@ pub const MORE_SERVICES: [&str; 4] = ["QuickSight", "Bedrock", "SageMaker", "Sec
 
 /// The storage, database and analytics services the storage coverage issue
 /// adds (each has a template; S3 Glacier, which has no CloudFormation type,
-/// is tested where a package without a template makes sense).
-pub const STORAGE_SERVICES: [&str; 16] = [
+/// is tested where a package without a template makes sense; DAX, a service
+/// of its own in the knowledge base, has its cluster, subnet group and
+/// security group).
+pub const STORAGE_SERVICES: [&str; 17] = [
     "DocumentDB",
     "Neptune",
     "Redshift Serverless",
@@ -54,6 +56,7 @@ pub const STORAGE_SERVICES: [&str; 16] = [
     "MemoryDB",
     "EFS",
     "ElastiCache",
+    "DAX",
 ];
 
 /// [`all_services`] and [`STORAGE_SERVICES`].

@@ -645,6 +645,7 @@ fn model_entry(
         preventive: (scp_known && !item.scp_actions.is_empty())
             .then(|| Preventive::Scp(vec![scp_spec(item)])),
         applies_when: None,
+        when_set: None,
     }
 }
 

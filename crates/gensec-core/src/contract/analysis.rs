@@ -263,6 +263,13 @@ pub struct Recommendation {
     /// service); empty for a setting of `resource_type` alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applies_to: Vec<String>,
+    /// For a setting of one variant of a resource type (the configuration
+    /// block a type's variants choose between, such as an FSx file system's
+    /// `OpenZFSConfiguration`): the block's property path. The setting
+    /// concerns only resources that set the block; the Guard rule skips the
+    /// others, and a template that builds another variant leaves it unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_set: Option<String>,
 }
 
 /// The validators' verdict on a language model's answer. Its rejections are

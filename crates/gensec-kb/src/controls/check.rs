@@ -211,6 +211,17 @@ fn control(control: &Control) -> Result<(), String> {
                 requirement.resource_type, requirement.property
             )
         })?;
+        if let Some(block) = &requirement.when_set
+            && !requirement
+                .property
+                .strip_prefix(block.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+        {
+            return Err(format!(
+                "{} {}: when_set {block:?} is not a block the property lies in",
+                requirement.resource_type, requirement.property
+            ));
+        }
         if !is_control_id(&requirement.key) {
             return Err(format!(
                 "requirement key {:?} is not a slug",
@@ -294,6 +305,33 @@ mod tests {
     }
 
     const FIX: &str = r#", "fix": {"resources": [{"type": "aws_s3_bucket_versioning", "name": "fix", "arguments": {"bucket": "b"}}]}"#;
+
+    #[test]
+    fn a_variant_block_contains_its_requirement() {
+        let with = |property: &str, block: &str| {
+            let text = format!(
+                r#"{{"id": "fsx-x", "title": "t", "requirements": [{{"resource_type": "AWS::FSx::FileSystem", "key": "k", "property": "{property}", "when_set": "{block}", "expect": {{"equals": true}}}}], "domain": "data_protection", "stride": "information_disclosure", "priority": "Low", "rationale": "r"}}"#
+            );
+            let parsed: Control = serde_json::from_str(&text).map_err(|err| err.to_string())?;
+            control(&parsed)
+        };
+        assert!(
+            with(
+                "OpenZFSConfiguration.CopyTagsToBackups",
+                "OpenZFSConfiguration"
+            )
+            .is_ok()
+        );
+        assert!(
+            with(
+                "OpenZFSConfiguration.CopyTagsToBackups",
+                "LustreConfiguration"
+            )
+            .is_err()
+        );
+        assert!(with("OpenZFSConfigurationX.A", "OpenZFSConfiguration").is_err());
+        assert!(with("OpenZFSConfiguration", "OpenZFSConfiguration").is_err());
+    }
 
     #[test]
     fn a_fix_names_its_checkov_checks_or_says_why_not() {

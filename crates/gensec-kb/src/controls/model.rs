@@ -95,6 +95,12 @@ pub struct Requirement {
     /// The requirement's own title, when the control has several.
     #[serde(default)]
     pub title: Option<String>,
+    /// For a requirement of one variant of the type (a configuration block
+    /// the type's variants choose between, such as an FSx file system's
+    /// `OpenZFSConfiguration`): that block's path, a prefix of `property`.
+    /// The requirement concerns only resources that set the block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_set: Option<String>,
 }
 
 /// One `resource "<type>" "<name>"` of a Terraform fix; argument values may
