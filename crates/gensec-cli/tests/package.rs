@@ -23,7 +23,7 @@ use gensec_kb::{Kb, validate};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_report::ReportStage;
 use gensec_testkit::{SERVICES, all_services_with_storage, example_profile};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 
 fn kb() -> Arc<Kb> {
@@ -585,6 +585,27 @@ async fn scps_pass_their_cases_and_allow_every_call_of_the_packages_own_template
                 .find(|s| s["Condition"]["StringNotEquals"]["ec2:MetadataHttpTokens"] == "required")
                 .expect("the EC2 package denies launches without IMDSv2");
             assert_eq!(imds["Resource"], "arn:*:ec2:*:*:instance/*");
+        }
+        if service == "Bedrock" {
+            // The example profile's allowed models: every other model is denied.
+            let scp: Value = json(&run, &paths::scp(1)).await;
+            let models = scp["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s.get("NotResource").is_some())
+                .expect("the Bedrock package restricts model invocation");
+            assert_eq!(
+                models["Action"],
+                json!([
+                    "bedrock:InvokeModel",
+                    "bedrock:InvokeModelWithResponseStream"
+                ])
+            );
+            assert_eq!(
+                models["NotResource"],
+                json!(run.ctx.profile.bedrock_model_arn_patterns().unwrap())
+            );
         }
     }
     eprintln!("{} SCP statements, {} template calls", totals.0, totals.1);

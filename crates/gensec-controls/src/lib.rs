@@ -253,6 +253,7 @@ async fn add_preventive(
         recommendations,
         &resource_types,
         exemptions,
+        &preventive::ProfileLists::of(&ctx.profile),
         verdicts,
     )
     .map_err(Error::Fatal)?;

@@ -25,6 +25,18 @@ fn example_exemptions() -> ScpExemptions {
     }
 }
 
+/// The example profile's allowed models: a foundation model id and a
+/// cross-Region inference profile with the foundation model it routes to.
+fn lists() -> preventive::ProfileLists {
+    preventive::ProfileLists {
+        bedrock_models: Some(vec![
+            "arn:*:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0".into(),
+            "arn:*:bedrock:*:*:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0"
+                .into(),
+        ]),
+    }
+}
+
 fn spec_of(control_id: &str) -> Vec<PreventiveSpec> {
     let catalogue = ControlCatalogue::embedded().unwrap();
     match &catalogue.control(control_id).unwrap().preventive {
@@ -36,7 +48,7 @@ fn spec_of(control_id: &str) -> Vec<PreventiveSpec> {
 #[test]
 fn every_catalogue_statement_passes_its_cases() {
     for exemptions in [ScpExemptions::default(), example_exemptions()] {
-        let cases = preventive::catalogue_corpus(kb(), &exemptions).unwrap();
+        let cases = preventive::catalogue_corpus(kb(), &exemptions, &lists()).unwrap();
         let mut failures = Vec::new();
         for case in &cases {
             let decision = case.evaluate().unwrap();
@@ -63,7 +75,7 @@ fn every_catalogue_statement_passes_its_cases() {
 fn the_imds_statement_is_scoped_to_instances_and_allows_a_compliant_launch() {
     let exemptions = example_exemptions();
     let spec = &spec_of("ec2-instance-imdsv2")[0];
-    let candidate = preventive::candidate(kb(), "imds", spec, &exemptions).unwrap();
+    let candidate = preventive::candidate(kb(), "imds", spec, &exemptions, &lists()).unwrap();
     assert_eq!(
         candidate.statement["Resource"],
         json!("arn:*:ec2:*:*:instance/*")
@@ -96,7 +108,8 @@ fn the_imds_statement_is_scoped_to_instances_and_allows_a_compliant_launch() {
     // The same deny on every resource of the launch denies compliant launches too.
     let mut unscoped = spec.clone();
     unscoped.resource_type = None;
-    let candidate = preventive::candidate(kb(), "imds-unscoped", &unscoped, &exemptions).unwrap();
+    let candidate =
+        preventive::candidate(kb(), "imds-unscoped", &unscoped, &exemptions, &lists()).unwrap();
     let execution = execute::execute(kb(), &[candidate], &[], &exemptions).unwrap();
     let reason = &execution.dropped[&0];
     assert!(reason.contains("compliant request"), "{reason}");
@@ -110,7 +123,8 @@ fn the_imds_statement_is_scoped_to_instances_and_allows_a_compliant_launch() {
 fn an_outright_deny_of_a_call_the_template_needs_is_dropped_unless_the_deployer_is_exempt() {
     let spec = &spec_of("s3-bucket-block-public-acls")[0];
     let bucket = vec!["AWS::S3::Bucket".to_string()];
-    let candidate = preventive::candidate(kb(), "bpa", spec, &ScpExemptions::default()).unwrap();
+    let candidate =
+        preventive::candidate(kb(), "bpa", spec, &ScpExemptions::default(), &lists()).unwrap();
     let execution =
         execute::execute(kb(), &[candidate], &bucket, &ScpExemptions::default()).unwrap();
     let reason = &execution.dropped[&0];
@@ -118,7 +132,7 @@ fn an_outright_deny_of_a_call_the_template_needs_is_dropped_unless_the_deployer_
     assert!(reason.contains("AWS::S3::Bucket create"), "{reason}");
 
     let exemptions = example_exemptions();
-    let candidate = preventive::candidate(kb(), "bpa", spec, &exemptions).unwrap();
+    let candidate = preventive::candidate(kb(), "bpa", spec, &exemptions, &lists()).unwrap();
     let execution = execute::execute(kb(), &[candidate], &bucket, &exemptions).unwrap();
     assert!(execution.dropped.is_empty(), "{:?}", execution.dropped);
     let cases = &execution.passed[&0];
@@ -132,7 +146,8 @@ fn an_omission_claimed_insecure_must_be_denied() {
     // a request that leaves the field out is caught.
     let mut spec = spec_of("rds-dbinstance-storage-encrypted")[0].clone();
     spec.when_omitted = WhenOmitted::Insecure;
-    let candidate = preventive::candidate(kb(), "rds", &spec, &ScpExemptions::default()).unwrap();
+    let candidate =
+        preventive::candidate(kb(), "rds", &spec, &ScpExemptions::default(), &lists()).unwrap();
     let execution = execute::execute(kb(), &[candidate], &[], &ScpExemptions::default()).unwrap();
     let reason = &execution.dropped[&0];
     assert!(
@@ -145,7 +160,8 @@ fn an_omission_claimed_insecure_must_be_denied() {
 fn a_conditional_statement_without_a_compliant_request_is_not_written() {
     let mut spec = spec_of("kms-key-single-region")[0].clone();
     spec.compliant.clear();
-    let candidate = preventive::candidate(kb(), "kms", &spec, &ScpExemptions::default()).unwrap();
+    let candidate =
+        preventive::candidate(kb(), "kms", &spec, &ScpExemptions::default(), &lists()).unwrap();
     let execution = execute::execute(kb(), &[candidate], &[], &ScpExemptions::default()).unwrap();
     assert!(execution.dropped[&0].contains("compliant request"));
 }
@@ -154,7 +170,7 @@ fn a_conditional_statement_without_a_compliant_request_is_not_written() {
 fn break_glass_principals_are_exempt_from_conditional_statements() {
     let exemptions = example_exemptions();
     let spec = &spec_of("lambda-permission-no-public-principal")[0];
-    let candidate = preventive::candidate(kb(), "lambda", spec, &exemptions).unwrap();
+    let candidate = preventive::candidate(kb(), "lambda", spec, &exemptions, &lists()).unwrap();
     assert_eq!(
         candidate.statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
         json!(["arn:aws:iam::*:role/SecurityBreakGlass"])
@@ -163,4 +179,66 @@ fn break_glass_principals_are_exempt_from_conditional_statements() {
     let break_glass = cases.iter().find(|c| c.id.contains("break-glass")).unwrap();
     assert_eq!(break_glass.expected, Some(Outcome::Allowed));
     assert_eq!(break_glass.evaluate().unwrap().outcome, Outcome::Allowed);
+}
+
+#[test]
+fn the_model_statement_denies_unlisted_models_and_allows_the_listed_ones() {
+    let exemptions = example_exemptions();
+    let spec = &spec_of("bedrock-invoke-approved-models-only")[0];
+    let candidate = preventive::candidate(kb(), "models", spec, &exemptions, &lists()).unwrap();
+    assert_eq!(
+        candidate.statement["NotResource"],
+        json!(lists().bedrock_models.unwrap())
+    );
+    assert!(candidate.statement.get("Resource").is_none());
+    // Only break-glass principals are exempt: the deployer invokes no model.
+    assert_eq!(
+        candidate.statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!(["arn:aws:iam::*:role/SecurityBreakGlass"])
+    );
+    let cases = execute::corpus_cases(kb(), &candidate, &exemptions).unwrap();
+    let names: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    // Per action: the unlisted model, two listed resources, break-glass.
+    assert_eq!(cases.len(), 8, "{names:#?}");
+    for case in &cases {
+        let decision = case.evaluate().unwrap();
+        assert_eq!(
+            Some(decision.outcome),
+            case.expected,
+            "{}: {decision}",
+            case.id
+        );
+        let expected = if case.id.contains("unlisted") && !case.id.contains("break-glass") {
+            Outcome::ExplicitlyDenied
+        } else {
+            Outcome::Allowed
+        };
+        assert_eq!(case.expected, Some(expected), "{}", case.id);
+        // Each call is authorised against the one model it names.
+        assert_eq!(case.requests.len(), 1, "{}", case.id);
+    }
+    // Executed with the package's own template calls too.
+    let execution = execute::execute(
+        kb(),
+        &[candidate],
+        &["AWS::Bedrock::Guardrail".to_string()],
+        &exemptions,
+    )
+    .unwrap();
+    assert!(execution.dropped.is_empty(), "{:?}", execution.dropped);
+    assert!(!execution.template_calls.is_empty());
+}
+
+#[test]
+fn without_the_profile_list_the_model_statement_is_not_written() {
+    let spec = &spec_of("bedrock-invoke-approved-models-only")[0];
+    let err = preventive::candidate(
+        kb(),
+        "models",
+        spec,
+        &ScpExemptions::default(),
+        &preventive::ProfileLists::default(),
+    )
+    .unwrap_err();
+    assert!(err.contains("allowed_bedrock_models"), "{err}");
 }

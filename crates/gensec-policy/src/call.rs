@@ -87,8 +87,13 @@ pub struct ApiCall {
     /// (or the action, or the global list) has it.
     pub values: BTreeMap<String, ContextValue>,
     /// Resources the call touches, by the knowledge base's resource type
-    /// name; required types are always touched.
+    /// name; required types are always touched (unless `only_named`).
     pub resources: BTreeMap<String, ResourceSpec>,
+    /// The call is authorised against the named resources only: for
+    /// actions whose listed resource types are alternatives, all marked
+    /// required in the reference (`bedrock:InvokeModel` names one model: a
+    /// foundation model, an inference profile, a provisioned model...).
+    pub only_named: bool,
 }
 
 impl ApiCall {
@@ -101,7 +106,16 @@ impl ApiCall {
             region: "us-east-1".to_string(),
             values: BTreeMap::new(),
             resources: BTreeMap::new(),
+            only_named: false,
         }
+    }
+
+    /// The call is authorised against the resources named with
+    /// [`Self::resource`] / [`Self::touch`] only, not every required type:
+    /// for actions whose resource types are alternatives.
+    pub fn only_named(mut self) -> Self {
+        self.only_named = true;
+        self
     }
 
     pub fn region(mut self, region: impl Into<String>) -> Self {
@@ -218,10 +232,13 @@ impl ApiCall {
                 known: known(),
             });
         }
+        let only_named = self.only_named && !self.resources.is_empty();
         let mut touched: Vec<&ActionResource> = action
             .resource_types
             .iter()
-            .filter(|resource| resource.required || self.resources.contains_key(&resource.name))
+            .filter(|resource| {
+                (resource.required && !only_named) || self.resources.contains_key(&resource.name)
+            })
             .collect();
         if touched.is_empty() {
             match action.resource_types.as_slice() {

@@ -78,6 +78,7 @@ fn scp_spec(item: &Additional) -> PreventiveSpec {
             .as_ref()
             .map(|c| json!({ c.operator.clone(): { c.key.clone(): c.value.clone() } })),
         resource_type: None,
+        not_resource: None,
         insecure: BTreeMap::new(),
         compliant: BTreeMap::new(),
         when_omitted: WhenOmitted::Unstated,

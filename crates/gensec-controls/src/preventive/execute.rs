@@ -20,7 +20,8 @@ use gensec_core::contract::controls::{ExecutedCase, Verdict};
 use gensec_core::input::ScpExemptions;
 use gensec_kb::{IamAction, Kb};
 use gensec_policy::{
-    ApiCall, ContextValue, Outcome, Policy, PolicyKind, PolicyRole, PolicySet, ScpLevel,
+    ApiCall, ContextValue, Outcome, Policy, PolicyKind, PolicyRole, PolicySet, ResourceSpec,
+    ScpLevel,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,6 +77,30 @@ fn sample_principal(pattern: &str) -> String {
         parts[5] = parts[5].replace(['*', '?'], "x");
     }
     parts.join(":")
+}
+
+/// A resource an ARN pattern matches: `*` in the partition, region and
+/// account become `aws`, `us-east-1` and the sample account.
+fn sample_arn(pattern: &str) -> String {
+    let mut parts: Vec<String> = pattern.splitn(6, ':').map(str::to_string).collect();
+    if parts.len() == 6 {
+        for (index, sample) in [(1, "aws"), (3, "us-east-1"), (4, SAMPLE_ACCOUNT)] {
+            if parts[index] == "*" {
+                parts[index] = sample.into();
+            }
+        }
+    }
+    parts.join(":")
+}
+
+/// The IAM resource type an ARN names (`...::foundation-model/x` ->
+/// `foundation-model`).
+fn arn_resource_type(arn: &str) -> Result<&str, String> {
+    arn.splitn(6, ':')
+        .nth(5)
+        .and_then(|resource| resource.split_once('/'))
+        .map(|(resource_type, _)| resource_type)
+        .ok_or_else(|| format!("{arn}: expected <type>/<id> after the account"))
 }
 
 /// The deployer principal the template's calls are made by.
@@ -237,7 +262,9 @@ fn cases(
             scope: spec.resource_type.as_deref(),
             cases: &mut cases,
         };
-        if spec.condition.is_none() {
+        if spec.not_resource.is_some() {
+            action_cases.not_resource(candidate, exemptions)?;
+        } else if spec.condition.is_none() {
             action_cases.unconditional(exemptions)?;
         } else {
             action_cases.conditional(candidate, exemptions)?;
@@ -280,6 +307,85 @@ impl ActionCases<'_> {
             call,
             expected,
         });
+        Ok(())
+    }
+
+    /// A call of the action on one resource only (`arn`, whose type is
+    /// read from it), as the action's alternatives allow.
+    fn push_on(
+        &mut self,
+        name: String,
+        principal: &str,
+        arn: &str,
+        expected: Verdict,
+    ) -> Result<(), String> {
+        let resource_type = arn_resource_type(arn)?;
+        let mut api = ApiCall::new(self.action, principal)
+            .resource(resource_type, ResourceSpec::arn(arn))
+            .only_named();
+        if principal == WORKLOAD_PRINCIPAL {
+            for (key, value) in &self.rest {
+                api = api.value(key.clone(), context_value(value));
+            }
+        }
+        self.cases.push(Case {
+            name: format!("{}: {name}", self.action),
+            call: api,
+            expected,
+        });
+        Ok(())
+    }
+
+    /// A Deny on every resource but the listed ones (`NotResource`): the
+    /// action on a resource the list does not name is denied, on each
+    /// listed one allowed, and break-glass principals may use the unlisted
+    /// one. The deployer is not exempt.
+    fn not_resource(
+        &mut self,
+        candidate: &Candidate,
+        exemptions: &ScpExemptions,
+    ) -> Result<(), String> {
+        let listed: Vec<String> = candidate.statement["NotResource"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_str().map(sample_arn))
+            .collect();
+        let Some(first) = listed.first() else {
+            return Err(format!(
+                "{}: a NotResource statement without resources",
+                candidate.configuration_id
+            ));
+        };
+        let unlisted = match first.rsplit_once('/') {
+            Some((head, _)) => format!("{head}/example-unlisted-resource"),
+            None => return Err(format!("{first}: expected <type>/<id> in the ARN")),
+        };
+        if listed.contains(&unlisted) {
+            return Err(format!("{unlisted} is listed; no unlisted sample to deny"));
+        }
+        self.push_on(
+            format!("unlisted resource {unlisted}"),
+            WORKLOAD_PRINCIPAL,
+            &unlisted,
+            Verdict::Denied,
+        )?;
+        for arn in &listed {
+            self.push_on(
+                format!("listed resource {arn}"),
+                WORKLOAD_PRINCIPAL,
+                arn,
+                Verdict::Allowed,
+            )?;
+        }
+        for pattern in &exemptions.break_glass_principal_arns {
+            self.push_on(
+                format!("break-glass principal {pattern} on {unlisted}"),
+                &sample_principal(pattern),
+                &unlisted,
+                Verdict::Allowed,
+            )?;
+        }
         Ok(())
     }
 
@@ -710,6 +816,20 @@ mod tests {
         assert_eq!(
             sample_principal("arn:*:iam::12345678901?:role/cicd-*"),
             "arn:aws:iam::111122223333:role/cicd-x"
+        );
+    }
+
+    #[test]
+    fn sample_arns_match_their_patterns() {
+        let arn = sample_arn("arn:*:bedrock:*::foundation-model/anthropic.claude-v2:1");
+        assert_eq!(
+            arn,
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2:1"
+        );
+        assert_eq!(arn_resource_type(&arn).unwrap(), "foundation-model");
+        assert_eq!(
+            sample_arn("arn:aws:bedrock:eu-west-1:*:inference-profile/eu.x"),
+            "arn:aws:bedrock:eu-west-1:111122223333:inference-profile/eu.x"
         );
     }
 

@@ -8,13 +8,15 @@
 pub mod execute;
 
 use execute::{Candidate, Execution};
-use gensec_core::contract::analysis::{Preventive, PreventiveSpec, Recommendation, WhenOmitted};
+use gensec_core::contract::analysis::{
+    Preventive, PreventiveSpec, ProfileResources, Recommendation, WhenOmitted,
+};
 use gensec_core::contract::controls::{
     ControlGap, ControlKind, ExecutedCase, GapCause, GeneratedControl,
 };
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::Verdicts;
-use gensec_core::input::ScpExemptions;
+use gensec_core::input::{ScpExemptions, SecurityProfile};
 use gensec_kb::{Kb, validate};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,15 +37,45 @@ pub struct PreventiveOutput {
     pub template_calls: Vec<ExecutedCase>,
 }
 
+/// The resource lists of the security profile that `not_resource`
+/// statements leave out, as ARN patterns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileLists {
+    /// `allowed_bedrock_models`; `None` when the profile has no such list.
+    pub bedrock_models: Option<Vec<String>>,
+}
+
+impl ProfileLists {
+    pub fn of(profile: &SecurityProfile) -> Self {
+        Self {
+            bedrock_models: profile.bedrock_model_arn_patterns(),
+        }
+    }
+
+    /// The ARN patterns of `which`, or why there are none.
+    pub fn get(&self, which: ProfileResources) -> Result<&[String], String> {
+        match which {
+            ProfileResources::AllowedBedrockModels => self
+                .bedrock_models
+                .as_deref()
+                .ok_or_else(|| "the security profile lists no allowed_bedrock_models, so no statement restricts which models may be invoked".to_string()),
+        }
+    }
+}
+
 /// The statement's condition: the spec's, with the break-glass principals
 /// exempted; a statement that protects a setting outright exempts the
-/// deployer too (it deploys the reviewed templates).
+/// deployer too (it deploys the reviewed templates). A statement that
+/// leaves listed resources out (`NotResource`) exempts only break-glass
+/// principals: deploying templates does not invoke unlisted models.
 fn condition_for(spec: &PreventiveSpec, exemptions: &ScpExemptions) -> Option<Value> {
     let mut exempt: Vec<&String> = exemptions.break_glass_principal_arns.iter().collect();
     let mut condition = match &spec.condition {
         Some(condition) => condition.clone(),
         None => {
-            exempt.extend(&exemptions.deployer_principal_arns);
+            if spec.not_resource.is_none() {
+                exempt.extend(&exemptions.deployer_principal_arns);
+            }
             json!({})
         }
     };
@@ -207,19 +239,30 @@ fn gap(
 }
 
 /// The statement a spec becomes, checked against the KB, with the
-/// exemptions and resource scope applied; not yet executed.
+/// exemptions and resource scope (or the profile's `NotResource` list)
+/// applied; not yet executed.
 pub fn candidate(
     kb: &Kb,
     configuration_id: &str,
     spec: &PreventiveSpec,
     exemptions: &ScpExemptions,
+    lists: &ProfileLists,
 ) -> Result<Candidate, String> {
     check(kb, spec)?;
     let mut actions = spec.actions.clone();
     actions.sort();
     actions.dedup();
-    let mut statement =
-        json!({"Effect": "Deny", "Action": actions, "Resource": resource_for(kb, spec)?});
+    let mut statement = match spec.not_resource {
+        Some(which) => {
+            if spec.resource_type.is_some() || spec.condition.is_some() {
+                return Err(
+                    "a not_resource statement has neither a resource_type nor a condition".into(),
+                );
+            }
+            json!({"Effect": "Deny", "Action": actions, "NotResource": lists.get(which)?})
+        }
+        None => json!({"Effect": "Deny", "Action": actions, "Resource": resource_for(kb, spec)?}),
+    };
     if let Some(condition) = condition_for(spec, exemptions) {
         statement["Condition"] = condition;
     }
@@ -236,6 +279,7 @@ fn candidates(
     kb: &Kb,
     recommendations: &[Recommendation],
     exemptions: &ScpExemptions,
+    lists: &ProfileLists,
     out: &mut PreventiveOutput,
     report: &mut Verdicts,
 ) -> Vec<Candidate> {
@@ -245,7 +289,13 @@ fn candidates(
         match &recommendation.preventive {
             Some(Preventive::Scp(specs)) => {
                 for spec in specs {
-                    match candidate(kb, id, spec, exemptions) {
+                    // The profile chose not to list the resources: no
+                    // statement, and the coverage file says why.
+                    if let Some(Err(reason)) = spec.not_resource.map(|which| lists.get(which)) {
+                        gap(out, id, GapCause::NotDefined, "none", reason);
+                        continue;
+                    }
+                    match candidate(kb, id, spec, exemptions, lists) {
                         Ok(candidate) => candidates.push(candidate),
                         Err(reason) => {
                             report.reject(format!("SCP for {id}"), reason.clone());
@@ -280,6 +330,7 @@ fn candidates(
 pub fn catalogue_corpus(
     kb: &Kb,
     exemptions: &ScpExemptions,
+    lists: &ProfileLists,
 ) -> Result<Vec<gensec_policy::corpus::Case>, String> {
     let catalogue = gensec_kb::controls::ControlCatalogue::embedded().map_err(|e| e.to_string())?;
     let mut cases = Vec::new();
@@ -289,8 +340,8 @@ pub fn catalogue_corpus(
         };
         for (index, spec) in specs.iter().enumerate() {
             let id = format!("{}#{}", control.id, index + 1);
-            let candidate =
-                candidate(kb, &id, spec, exemptions).map_err(|reason| format!("{id}: {reason}"))?;
+            let candidate = candidate(kb, &id, spec, exemptions, lists)
+                .map_err(|reason| format!("{id}: {reason}"))?;
             cases.extend(execute::corpus_cases(kb, &candidate, exemptions)?);
         }
     }
@@ -316,10 +367,11 @@ pub fn build(
     recommendations: &[Recommendation],
     resource_types: &[String],
     exemptions: &ScpExemptions,
+    lists: &ProfileLists,
     report: &mut Verdicts,
 ) -> Result<PreventiveOutput, String> {
     let mut out = PreventiveOutput::default();
-    let candidates = candidates(kb, recommendations, exemptions, &mut out, report);
+    let candidates = candidates(kb, recommendations, exemptions, lists, &mut out, report);
     let Execution {
         passed,
         dropped,
@@ -421,7 +473,12 @@ fn ordered_statements(
         actions.dedup();
         let sid = sid(service_id, index);
         statement["Action"] = json!(actions);
-        let mut ordered = json!({"Sid": sid, "Effect": "Deny", "Action": actions, "Resource": statement["Resource"]});
+        let mut ordered = json!({"Sid": sid, "Effect": "Deny", "Action": actions});
+        for element in ["Resource", "NotResource"] {
+            if let Some(resources) = statement.get(element) {
+                ordered[element] = resources.clone();
+            }
+        }
         if let Some(condition) = statement.get("Condition") {
             ordered["Condition"] = condition.clone();
         }

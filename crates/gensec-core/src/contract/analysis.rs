@@ -176,6 +176,12 @@ pub struct PreventiveSpec {
     /// not denied by a negated operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
+    /// Resources the statement leaves out (`NotResource`), listed in the
+    /// profile: it denies its actions on every other resource. Its cases
+    /// call the actions on an unlisted resource (denied) and on each listed
+    /// one (allowed). Without the profile's list no statement is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_resource: Option<ProfileResources>,
     /// Request keys of the insecure request the statement must deny.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub insecure: BTreeMap<String, serde_json::Value>,
@@ -186,6 +192,16 @@ pub struct PreventiveSpec {
     /// What a request that leaves the condition's keys out gets from the API.
     #[serde(default, skip_serializing_if = "WhenOmitted::is_unstated")]
     pub when_omitted: WhenOmitted,
+}
+
+/// A list of resources the security profile names, for a statement's
+/// `NotResource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProfileResources {
+    /// `allowed_bedrock_models`, as model ARN patterns
+    /// ([`crate::input::SecurityProfile::bedrock_model_arn_patterns`]).
+    #[serde(rename = "$profile:allowed_bedrock_models")]
+    AllowedBedrockModels,
 }
 
 /// What the API does with a request that omits the field a statement's

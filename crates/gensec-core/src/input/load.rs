@@ -289,6 +289,34 @@ fn check_exemptions_and_regions(profile: &SecurityProfile) -> Result<(), (String
             ));
         }
     }
+    check_bedrock_models(profile)
+}
+
+/// `allowed_bedrock_models`, when present: 1-64 distinct model ids or
+/// model ARNs.
+fn check_bedrock_models(profile: &SecurityProfile) -> Result<(), (String, String)> {
+    let Some(models) = &profile.allowed_bedrock_models else {
+        return Ok(());
+    };
+    if models.is_empty() || models.len() > LIST_MAX {
+        return Err((
+            "$.allowed_bedrock_models".into(),
+            format!(
+                "expected 1 to {LIST_MAX} model ids or ARNs (leave the field out for no model restriction), got {}",
+                models.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, model) in models.iter().enumerate() {
+        let path = format!("$.allowed_bedrock_models[{index}]");
+        if let Some(problem) = super::bedrock_model_problem(model) {
+            return Err((path, format!("{model:?}: {problem}")));
+        }
+        if !seen.insert(super::bedrock_model_arn_pattern(model)) {
+            return Err((path, format!("model {model:?} is listed twice")));
+        }
+    }
     Ok(())
 }
 
@@ -584,6 +612,77 @@ mod tests {
         let err = parse_request("r.json", "\"S3\"").unwrap_err();
         assert_eq!(err.path, "$");
         assert!(err.message.contains("got a string"), "{err}");
+    }
+
+    #[test]
+    fn allowed_bedrock_models_are_model_ids_or_model_arns() {
+        let mut value: serde_json::Value = serde_json::from_str(PROFILE).unwrap();
+        value["allowed_bedrock_models"] = serde_json::json!([
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0",
+            "arn:*:bedrock:eu-west-1:*:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0",
+        ]);
+        let profile = parse_profile("p.json", &value.to_string()).unwrap();
+        assert_eq!(
+            profile.bedrock_model_arn_patterns().unwrap(),
+            [
+                "arn:*:bedrock:*::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+                "arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0",
+                "arn:*:bedrock:eu-west-1:*:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0",
+            ]
+        );
+        for (bad, path, says) in [
+            (
+                serde_json::json!([]),
+                "$.allowed_bedrock_models",
+                "expected 1 to 64",
+            ),
+            (
+                serde_json::json!(["*"]),
+                "$.allowed_bedrock_models[0]",
+                "foundation model id",
+            ),
+            (
+                serde_json::json!(["ok.model", "anthropic.*"]),
+                "$.allowed_bedrock_models[1]",
+                "foundation model id",
+            ),
+            (
+                serde_json::json!(["arn:aws:s3:::bucket/x"]),
+                "$.allowed_bedrock_models[0]",
+                "bedrock ARN",
+            ),
+            (
+                serde_json::json!(["arn:aws:bedrock:*::foundation-model/*"]),
+                "$.allowed_bedrock_models[0]",
+                "no wildcards",
+            ),
+            (
+                serde_json::json!(["arn:aws:bedrock:*:*:foundation-model/a.b"]),
+                "$.allowed_bedrock_models[0]",
+                "has no account",
+            ),
+            (
+                serde_json::json!(["arn:aws:bedrock:*::inference-profile/a.b"]),
+                "$.allowed_bedrock_models[0]",
+                "names the account",
+            ),
+            (
+                serde_json::json!(["arn:aws:bedrock:*:*:guardrail/abc"]),
+                "$.allowed_bedrock_models[0]",
+                "not a model resource type",
+            ),
+            (
+                serde_json::json!(["a.b", "arn:*:bedrock:*::foundation-model/a.b"]),
+                "$.allowed_bedrock_models[1]",
+                "listed twice",
+            ),
+        ] {
+            value["allowed_bedrock_models"] = bad.clone();
+            let err = parse_profile("p.json", &value.to_string()).unwrap_err();
+            assert_eq!(err.path, path, "{bad}: {err}");
+            assert!(err.message.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

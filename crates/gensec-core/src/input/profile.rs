@@ -32,6 +32,115 @@ pub struct SecurityProfile {
     /// [`Tagging::default`] (`owner`, `data-classification`, `workload`).
     #[serde(default)]
     pub tagging: Tagging,
+    /// Amazon Bedrock models workloads may invoke: foundation model ids
+    /// (`anthropic.claude-3-5-sonnet-20240620-v1:0`) or model ARNs
+    /// (`arn:aws:bedrock:*:*:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0`;
+    /// `*` only in the partition, region and account). The Bedrock package's
+    /// SCP denies invoking any other model. Absent: no model restriction
+    /// (the statement is listed as not written); present, it lists 1-64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub allowed_bedrock_models: Option<Vec<String>>,
+}
+
+/// Resource types a Bedrock model ARN may name in
+/// [`SecurityProfile::allowed_bedrock_models`]: the IAM resource types
+/// `bedrock:InvokeModel` is authorised against that identify a model.
+pub const BEDROCK_MODEL_RESOURCE_TYPES: [&str; 8] = [
+    "foundation-model",
+    "inference-profile",
+    "application-inference-profile",
+    "provisioned-model",
+    "custom-model-deployment",
+    "imported-model",
+    "prompt-router",
+    "default-prompt-router",
+];
+
+impl SecurityProfile {
+    /// The `NotResource` patterns of [`Self::allowed_bedrock_models`]: a
+    /// model id becomes the foundation model's ARN in every partition and
+    /// region; an ARN stays as written. `None` without the field.
+    pub fn bedrock_model_arn_patterns(&self) -> Option<Vec<String>> {
+        self.allowed_bedrock_models.as_ref().map(|models| {
+            models
+                .iter()
+                .map(|model| bedrock_model_arn_pattern(model))
+                .collect()
+        })
+    }
+}
+
+/// `anthropic.claude-v2` -> `arn:*:bedrock:*::foundation-model/anthropic.claude-v2`;
+/// an ARN is returned unchanged.
+pub fn bedrock_model_arn_pattern(model: &str) -> String {
+    if model.starts_with("arn:") {
+        model.to_string()
+    } else {
+        format!("arn:*:bedrock:*::foundation-model/{model}")
+    }
+}
+
+/// Why an entry of `allowed_bedrock_models` is not a model id or model ARN,
+/// if it is not.
+pub fn bedrock_model_problem(model: &str) -> Option<String> {
+    let id_ok = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 256
+            && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".:_-/".contains(c))
+    };
+    if !model.starts_with("arn:") {
+        return (!id_ok(model) || model.contains('/')).then(|| {
+            "expected a foundation model id such as \"anthropic.claude-3-5-sonnet-20240620-v1:0\" or a Bedrock model ARN".to_string()
+        });
+    }
+    let parts: Vec<&str> = model.splitn(6, ':').collect();
+    let [_, partition, service, region, account, resource] = parts[..] else {
+        return Some("expected arn:<partition>:bedrock:<region>:<account>:<type>/<id>".into());
+    };
+    if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "*") {
+        return Some(format!("unknown partition {partition:?}"));
+    }
+    if service != "bedrock" {
+        return Some(format!("expected a bedrock ARN, got service {service:?}"));
+    }
+    let plain = |text: &str| {
+        text.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if region != "*" && (region.is_empty() || !plain(region)) {
+        return Some(format!("expected a region code or *, got {region:?}"));
+    }
+    if account != "*" && !account.chars().all(|c| c.is_ascii_digit()) {
+        return Some(format!(
+            "expected an account id, * or nothing, got {account:?}"
+        ));
+    }
+    let Some((resource_type, id)) = resource.split_once('/') else {
+        return Some(format!(
+            "expected <type>/<id> after the account, got {resource:?}"
+        ));
+    };
+    if !BEDROCK_MODEL_RESOURCE_TYPES.contains(&resource_type) {
+        return Some(format!(
+            "{resource_type:?} is not a model resource type (one of {})",
+            BEDROCK_MODEL_RESOURCE_TYPES.join(", ")
+        ));
+    }
+    if (resource_type == "foundation-model") != account.is_empty() {
+        return Some(if account.is_empty() {
+            format!("a {resource_type} ARN names the account (or *)")
+        } else {
+            "a foundation-model ARN has no account: arn:aws:bedrock:<region>::foundation-model/<id>"
+                .into()
+        });
+    }
+    (!id_ok(id)).then(|| {
+        format!("expected a model id (letters, digits, . : _ - /; no wildcards) after {resource_type}/, got {id:?}")
+    })
 }
 
 /// The organisation's tagging standard: the keys every taggable resource

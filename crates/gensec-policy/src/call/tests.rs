@@ -222,3 +222,21 @@ fn imdsv2_scp_scoped_to_instances_allows_only_compliant_launches() {
     // Omitted: the default (optional) is insecure and the key is absent.
     assert_eq!(outcome(None), Outcome::ExplicitlyDenied);
 }
+
+#[test]
+fn a_model_invocation_is_authorised_against_the_named_model_only() {
+    let model = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-lite-v1";
+    let all = ApiCall::new("bedrock:InvokeModel", DEV)
+        .contexts(kb())
+        .unwrap();
+    assert!(all.len() > 1, "{:?}", types(&all));
+    let call = ApiCall::new("bedrock:InvokeModel", DEV)
+        .resource("foundation-model", ResourceSpec::arn(model))
+        .only_named();
+    let contexts = call.contexts(kb()).unwrap();
+    assert_eq!(types(&contexts), ["foundation-model"]);
+    assert_eq!(contexts[0].resource, model);
+    // Without a named resource, only_named changes nothing.
+    let unnamed = ApiCall::new("bedrock:InvokeModel", DEV).only_named();
+    assert_eq!(unnamed.contexts(kb()).unwrap().len(), all.len());
+}

@@ -14,12 +14,20 @@ pub fn cases(kb: &Kb) -> Vec<Case> {
         break_glass_principal_arns: vec!["arn:aws:iam::*:role/SecurityBreakGlass".into()],
         deployer_principal_arns: vec!["arn:aws:iam::*:role/cicd-deployer".into()],
     };
+    // Allowed Bedrock models as a profile lists them: a foundation model id
+    // and an inference profile ARN (the NotResource statement's cases).
+    let lists = gensec_controls::preventive::ProfileLists {
+        bedrock_models: Some(vec![
+            "arn:*:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0".into(),
+            "arn:aws:bedrock:eu-west-1:*:inference-profile/eu.amazon.nova-pro-v1:0".into(),
+        ]),
+    };
     let mut cases = Vec::new();
     for (label, exemptions) in [
         ("no-exemptions", ScpExemptions::default()),
         ("exemptions", exempt),
     ] {
-        let generated = gensec_controls::preventive::catalogue_corpus(kb, &exemptions)
+        let generated = gensec_controls::preventive::catalogue_corpus(kb, &exemptions, &lists)
             .unwrap_or_else(|err| panic!("the catalogue's SCPs: {err}"));
         for mut case in generated {
             case.id = format!("{label}/{}", case.id);
