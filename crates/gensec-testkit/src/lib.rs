@@ -56,9 +56,23 @@ pub const STORAGE_SERVICES: [&str; 16] = [
     "ElastiCache",
 ];
 
-/// [`all_services`] and [`STORAGE_SERVICES`].
+/// The compute, container, networking and edge services the compute
+/// coverage issue adds that have a template (Route 53, WAF, Network Firewall
+/// and Auto Scaling have operational controls only, so no template).
+pub const COMPUTE_SERVICES: [&str; 6] = [
+    "App Runner",
+    "Batch",
+    "Global Accelerator",
+    "Elastic Beanstalk",
+    "Step Functions",
+    "ECR",
+];
+
+/// [`all_services`], [`STORAGE_SERVICES`] and [`COMPUTE_SERVICES`].
 pub fn all_services_with_storage() -> impl Iterator<Item = &'static str> {
-    all_services().chain(STORAGE_SERVICES)
+    all_services()
+        .chain(STORAGE_SERVICES)
+        .chain(COMPUTE_SERVICES)
 }
 
 /// [`SERVICES`] and [`MORE_SERVICES`]: the 21 services of the package tests.
