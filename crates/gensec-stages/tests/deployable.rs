@@ -363,6 +363,13 @@ fn adapted_for_moto(template: &Value) -> Value {
                     }
                 }
             }
+            // CloudFormation generates a lower-case name for a repository
+            // without RepositoryName (ECR refuses upper case); moto builds
+            // it from the stack and logical ids as they are. The test's
+            // stack names are lower case.
+            "AWS::ECR::Repository" if properties.get("RepositoryName").is_none() => {
+                properties["RepositoryName"] = json!({"Fn::Sub": "${AWS::StackName}-repository"});
+            }
             // moto resolves a Ref to an AWS::RDS::DBParameterGroup to its
             // model object, not its name, and the instance's create fails on
             // it; the group itself is still created (and checked).

@@ -59,6 +59,18 @@ pub const STORAGE_SERVICES: [&str; 17] = [
     "DAX",
 ];
 
+/// The compute, container, networking and edge services the compute
+/// coverage issue adds that have a template (Route 53, WAF, Network Firewall
+/// and Auto Scaling have operational controls only, so no template).
+pub const COMPUTE_SERVICES: [&str; 6] = [
+    "App Runner",
+    "Batch",
+    "Global Accelerator",
+    "Elastic Beanstalk",
+    "Step Functions",
+    "ECR",
+];
+
 /// The management, messaging, contact-centre, desktop and AI services of
 /// the coverage issue 18 that have a template (every control's checks run
 /// for their packages). Of part A's services only Bedrock has one, and it is
@@ -79,10 +91,12 @@ pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 8] = [
     "Textract",
 ];
 
-/// [`all_services`], [`STORAGE_SERVICES`] and [`MANAGEMENT_SERVICES`].
+/// [`all_services`], [`STORAGE_SERVICES`], [`COMPUTE_SERVICES`] and
+/// [`MANAGEMENT_SERVICES`]: every service whose package has a template.
 pub fn all_services_with_storage() -> impl Iterator<Item = &'static str> {
     all_services()
         .chain(STORAGE_SERVICES)
+        .chain(COMPUTE_SERVICES)
         .chain(MANAGEMENT_SERVICES)
 }
 
