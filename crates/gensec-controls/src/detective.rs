@@ -6,7 +6,7 @@
 //! shape), executed against configuration items before it is emitted.
 
 use crate::guard::{self, guard_path};
-use crate::selftest::{self, Outcome, evaluate, set_path, verdict};
+use crate::selftest::{self, Outcome, evaluate_each, set_path, verdict};
 use gensec_core::contract::analysis::{Confidence, Recommendation};
 use gensec_core::contract::controls::{
     ControlGap, ControlKind, ExecutedCase, GapCause, GeneratedControl,
@@ -153,6 +153,12 @@ fn verify_custom(
             "the self-test needs a configuration item the rule passes and one it fails".into(),
         );
     }
+    // The configuration items of the cases, up to the first whose value
+    // Config cannot record (that case is the reason to reject, once every
+    // case before it behaved), then one of another type; the rules are
+    // parsed once for all of them.
+    let mut items = Vec::new();
+    let mut unfit = None;
     for case in &cases {
         let value = gensec_kb::paths::get_property(
             &case.input["Resources"]["Resource"]["Properties"],
@@ -167,10 +173,11 @@ fn verify_custom(
         if let Some(value) = &value
             && !value_fits(value, ci_path.value_type)
         {
-            return Err(format!(
+            unfit = Some(format!(
                 "case \"{}\" sets {value}, but Config records {} as {:?}",
                 case.name, ci_path.path, ci_path.value_type
             ));
+            break;
         }
         let expected = case
             .expectations
@@ -178,9 +185,22 @@ fn verify_custom(
             .get(name)
             .copied()
             .unwrap_or(Outcome::Skip);
-        let item = configuration_item(ci_path, value);
-        let found = evaluate(rules, name, &item)?;
-        if found != expected {
+        items.push((case, expected, configuration_item(ci_path, value)));
+    }
+    // A rule over another type must not fire.
+    let other = CiPath {
+        config_type: "AWS::Gensec::Other".into(),
+        ..ci_path.clone()
+    };
+    let other_item = configuration_item(&other, None);
+    let mut inputs: Vec<&Value> = items.iter().map(|(_, _, item)| item).collect();
+    inputs.push(&other_item);
+    let mut outcomes = evaluate_each(rules, name, &inputs)?.into_iter();
+    for (case, expected, _) in &items {
+        let found = outcomes
+            .next()
+            .ok_or("cfn-guard gave fewer outcomes than items")?;
+        if found != *expected {
             return Err(format!(
                 "custom policy gave {found:?} on configuration item \"{}\", expected {expected:?}",
                 case.name
@@ -188,16 +208,16 @@ fn verify_custom(
         }
         executed.push(ExecutedCase {
             name: case.name.replace(name, "configuration item"),
-            expected: verdict(expected),
+            expected: verdict(*expected),
             actual: verdict(found),
         });
     }
-    // A rule over another type must not fire.
-    let other = CiPath {
-        config_type: "AWS::Gensec::Other".into(),
-        ..ci_path.clone()
-    };
-    let found = evaluate(rules, name, &configuration_item(&other, None))?;
+    if let Some(reason) = unfit {
+        return Err(reason);
+    }
+    let found = outcomes
+        .next()
+        .ok_or("cfn-guard gave fewer outcomes than items")?;
     if found != Outcome::Skip {
         return Err(format!(
             "custom policy gave {found:?} on a configuration item of another type, expected Skip"

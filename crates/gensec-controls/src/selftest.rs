@@ -23,7 +23,7 @@ pub struct CaseExpectations {
     pub rules: BTreeMap<String, Outcome>,
 }
 
-pub use gensec_kb::guard::evaluate;
+pub use gensec_kb::guard::{evaluate, evaluate_each};
 pub use gensec_kb::paths::set_property as set_path;
 
 fn template(resource_type: &str, properties: Map<String, Value>) -> Value {
@@ -227,15 +227,17 @@ pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<Vec<ExecutedCas
     if !expects(Outcome::Pass) || !expects(Outcome::Fail) {
         return Err("the self-test needs a case the rule passes and one it fails".into());
     }
+    // The rules are parsed once for all the cases.
+    let inputs: Vec<&Value> = cases.iter().map(|case| &case.input).collect();
+    let outcomes = evaluate_each(rules, rule, &inputs)?;
     let mut executed = Vec::with_capacity(cases.len());
-    for case in cases {
+    for (case, found) in cases.iter().zip(outcomes) {
         let expected = case
             .expectations
             .rules
             .get(rule)
             .copied()
             .unwrap_or(Outcome::Skip);
-        let found = evaluate(rules, rule, &case.input)?;
         if found != expected {
             return Err(format!(
                 "case \"{}\" gave {found:?}, expected {expected:?}",

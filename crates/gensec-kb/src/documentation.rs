@@ -49,7 +49,7 @@ impl ServiceDocumentation {
             property_paths: count(
                 self.resource_types
                     .iter()
-                    .map(|schema| schema.property_paths().len())
+                    .map(ResourceTypeSchema::property_path_count)
                     .sum(),
             ),
             iam_actions: by_level.values().sum(),

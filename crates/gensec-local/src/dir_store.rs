@@ -3,6 +3,14 @@
 //! file. An attempt writes under `.staging/`; publishing renames its directory
 //! onto the package's (exchanging the two atomically when a package exists),
 //! so readers see the old package or the new one, never a mix.
+//!
+//! Durability: a file put outside `.staging/` is synced before it is renamed
+//! into place. Files put under `.staging/` are not synced one by one (a sync
+//! per file was most of `--service all`'s time): publishing syncs the whole
+//! staging tree at once (files and directories, concurrently, so the file
+//! system commits them together), then renames it and syncs the directory
+//! holding the package. Publishing returns only once the package is on disk,
+//! so a package recorded as done afterwards is never half there after a crash.
 
 use async_trait::async_trait;
 use gensec_core::ports::ObjectStore;
@@ -102,8 +110,18 @@ impl ObjectStore for DirStore {
                     err,
                 )
             })?;
+        // A staging file is synced when its attempt is published.
+        let staged = key
+            .strip_prefix(STAGING_DIR)
+            .is_some_and(|rest| rest.starts_with('/'));
         temp.write_all(&body)
-            .and_then(|()| temp.as_file().sync_all())
+            .and_then(|()| {
+                if staged {
+                    Ok(())
+                } else {
+                    temp.as_file().sync_all()
+                }
+            })
             .map_err(|err| io_error(format!("writing {}", path.display()), err))?;
         temp.persist(&path)
             .map_err(|err| io_error(format!("renaming into {}", path.display()), err.error))?;
@@ -150,6 +168,7 @@ impl ObjectStore for DirStore {
             std::fs::create_dir_all(parent)
                 .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
         }
+        sync_tree(&from).map_err(|err| io_error(format!("syncing {}", from.display()), err))?;
         match std::fs::rename(&from, &to) {
             Ok(()) => {}
             // A package is there already: swap the two, then remove the old one.
@@ -173,6 +192,11 @@ impl ObjectStore for DirStore {
                     err,
                 ));
             }
+        }
+        // The rename itself is on disk once the package's directory is.
+        if let Some(parent) = to.parent() {
+            sync_path(parent)
+                .map_err(|err| io_error(format!("syncing {}", parent.display()), err))?;
         }
         self.prune_staging(&from);
         Ok(package_prefix.to_string())
@@ -205,6 +229,42 @@ impl DirStore {
             dir = current.parent();
         }
     }
+}
+
+/// How many syncs run at once when a staging tree is published.
+const SYNC_THREADS: usize = 8;
+
+/// Sync every file and directory under `dir` (and `dir` itself). The syncs
+/// run on a few threads at once: the file system then commits them together
+/// instead of one journal commit per file.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    let mut paths = vec![dir.to_path_buf()];
+    let mut next = 0;
+    while let Some(current) = paths.get(next).cloned() {
+        next += 1;
+        if current.is_dir() {
+            for entry in std::fs::read_dir(&current)? {
+                paths.push(entry?.path());
+            }
+        }
+    }
+    let chunk = paths.len().div_ceil(SYNC_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(|| chunk.iter().try_for_each(|path| sync_path(path))))
+            .collect();
+        handles.into_iter().try_for_each(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a sync thread panicked")))
+        })
+    })
+}
+
+/// Sync one file or directory (a directory opened read-only, as Linux allows).
+fn sync_path(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
 }
 
 /// Exchange two directories atomically (Linux `renameat2` with

@@ -121,6 +121,39 @@ impl SqliteDb {
         Ok(out)
     }
 
+    /// [`write`](Self::write) for a progress mark that a later write makes
+    /// durable (the stage an attempt is at): committed without its own sync
+    /// (`synchronous = NORMAL`, which in WAL mode keeps the database
+    /// consistent and loses at most such marks on a power cut, never on a
+    /// process crash). The next ordinary write syncs the log, this mark
+    /// included. Every other write keeps the connection's full sync.
+    pub(crate) fn write_progress<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn()?;
+        let full: i64 = conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .map_err(|err| db_error(&self.location, err))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|err| db_error(&self.location, err))?;
+        let out: Result<T> = (|| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|err| db_error(&self.location, err))?;
+            let out = work(&tx)?;
+            tx.commit().map_err(|err| db_error(&self.location, err))?;
+            Ok(out)
+        })();
+        // Back to the connection's own setting whatever happened.
+        let restored = conn
+            .pragma_update(None, "synchronous", full)
+            .map_err(|err| db_error(&self.location, err));
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
     /// Map a rusqlite error to a storage error naming this database.
     pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         |err| db_error(&self.location, err)
@@ -211,6 +244,42 @@ fn migrate(conn: &mut Connection, location: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_progress_write_commits_and_restores_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open(&dir.path().join("db.sqlite")).unwrap();
+        let synchronous = |db: &SqliteDb| -> i64 {
+            db.conn()
+                .unwrap()
+                .query_row("PRAGMA synchronous", [], |row| row.get(0))
+                .unwrap()
+        };
+        let before = synchronous(&db);
+        db.write_progress(|tx| {
+            tx.execute_batch("CREATE TABLE progress_probe (x INTEGER)")
+                .map_err(db.err())
+        })
+        .unwrap();
+        assert_eq!(synchronous(&db), before);
+        // A failing progress write restores the setting too.
+        let failed = db.write_progress(|tx| {
+            tx.execute_batch("INSERT INTO no_such_table VALUES (1)")
+                .map_err(db.err())
+        });
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&db), before);
+        let found: i64 = db
+            .conn()
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'progress_probe'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+    }
 
     #[test]
     fn a_new_database_reaches_the_latest_version_once() {

@@ -272,7 +272,10 @@ impl RequestTracker for SqliteDb {
         let error = error.map(escape_controls);
         let now = now();
         let finished = finished.then_some(now.as_str());
-        self.write(|tx| {
+        // Entering a stage is a progress mark; every state an attempt ends in
+        // (and its start, in begin_attempt) is synced as it is written.
+        let progress = matches!(update, StatusUpdate::Running { .. });
+        let write = |tx: &rusqlite::Transaction<'_>| {
             let changed = tx
                 .execute(
                     "UPDATE request_attempts SET state = ?3, stage = COALESCE(?4, stage), error = ?5,
@@ -299,7 +302,12 @@ impl RequestTracker for SqliteDb {
             )
             .map_err(self.err())?;
             Ok(())
-        })
+        };
+        if progress {
+            self.write_progress(write)
+        } else {
+            self.write(write)
+        }
     }
 
     async fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
