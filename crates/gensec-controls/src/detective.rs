@@ -52,6 +52,16 @@ fn rule_name(service_id: &str, suffix: &str) -> String {
     name.chars().take(128).collect()
 }
 
+/// The recorded path of a variant setting's block: the property's recorded
+/// path without the segments that follow the block in the property.
+fn block_ci_path(recommendation: &Recommendation, ci_path: &CiPath) -> Option<String> {
+    let block = recommendation.when_set.as_deref()?;
+    let rest = recommendation.property.strip_prefix(block)?;
+    let inner = rest.split('.').filter(|s| !s.is_empty()).count();
+    let segments: Vec<&str> = ci_path.path.split('.').collect();
+    (segments.len() > inner).then(|| segments[..segments.len() - inner].join("."))
+}
+
 /// Guard over a Config configuration item, reading the path Config records.
 fn custom_policy(
     recommendation: &Recommendation,
@@ -64,10 +74,19 @@ fn custom_policy(
         recommendation.configuration_id,
         recommendation.title.replace(">>", "> >")
     );
-    let lines = guard::with_message(
+    let mut lines = guard::with_message(
         guard::clauses(&target, &recommendation.expectation)?,
         &message,
     );
+    if recommendation.when_set.is_some() {
+        // A setting of one variant: items of another variant skip it.
+        let block = block_ci_path(recommendation, ci_path)
+            .ok_or_else(|| format!("no recorded path for the block of {}", ci_path.path))?;
+        let mut within = vec![format!("when {} exists {{", guard_path(&block))];
+        within.extend(lines.into_iter().map(|line| format!("    {line}")));
+        within.push("}".into());
+        lines = within;
+    }
     Ok(format!(
         "rule {name} when resourceType == \"{}\" {{\n    {}\n}}\n",
         ci_path.config_type,
@@ -185,7 +204,21 @@ fn verify_custom(
             .get(name)
             .copied()
             .unwrap_or(Outcome::Skip);
-        items.push((case, expected, configuration_item(ci_path, value)));
+        let mut item = configuration_item(ci_path, value.clone());
+        if value.is_none()
+            && let Some(block) = &recommendation.when_set
+            && gensec_kb::paths::get_property(
+                &case.input["Resources"]["Resource"]["Properties"],
+                block,
+            )
+            .is_some()
+            && let (Some(path), Some(fields)) =
+                (block_ci_path(recommendation, ci_path), item.as_object_mut())
+        {
+            // The block is recorded without the setting.
+            set_path(fields, &path, json!({}));
+        }
+        items.push((case, expected, item));
     }
     // A rule over another type must not fire.
     let other = CiPath {
@@ -573,15 +606,6 @@ fn add_custom_rule(
         cause,
         reason,
     };
-    if let Some(block) = &recommendation.when_set {
-        // A custom rule would have to skip the type's other variants, whose
-        // configuration items lack the block; none is written for them.
-        out.gaps.push(gap(
-            GapCause::NotExpressible,
-            format!("a setting of one variant ({block}) of the type gets no custom rule"),
-        ));
-        return;
-    }
     let ci_path =
         match kb.configuration_item_path(&recommendation.resource_type, &recommendation.property) {
             Ok(ci_path) => ci_path,
