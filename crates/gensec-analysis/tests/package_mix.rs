@@ -8,7 +8,7 @@
 use gensec_analysis::{catalogue, infer, recommend};
 use gensec_core::contract::analysis::Confidence;
 use gensec_kb::Kb;
-use gensec_testkit::{all_services_with_storage, example_profile};
+use gensec_testkit::{example_profile, services_with_templates};
 
 /// The tagging control's id in the catalogue.
 const TAGGING_CONTROL: &str = "tagging-required-keys";
@@ -21,7 +21,7 @@ fn packages_are_curated_first_with_one_tagging_item_and_data_mappings() {
     let controls = catalogue::controls().unwrap();
     let mut failures = Vec::new();
     eprintln!("service | total | tagging | curated | inferred | inferred % | dropped");
-    for name in all_services_with_storage() {
+    for name in services_with_templates() {
         let service = kb.resolve_service(name).unwrap();
         let (recommendations, verdicts) = recommend::recommend(&kb, service, &entries, &profile);
         let total = recommendations.len();

@@ -22,7 +22,7 @@ use gensec_iam::IamStage;
 use gensec_kb::{Kb, validate};
 use gensec_local::{DirStore, SqliteDb};
 use gensec_report::ReportStage;
-use gensec_testkit::{SERVICES, all_services_with_storage, example_profile};
+use gensec_testkit::{SERVICES, example_profile, services_with_templates};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 
@@ -570,7 +570,7 @@ async fn scps_pass_their_cases_and_allow_every_call_of_the_packages_own_template
     let mut failures = Vec::new();
     let mut totals = (0, 0);
     // The seventeen and the services beyond them whose SCPs and templates must agree.
-    for service in all_services_with_storage() {
+    for service in services_with_templates() {
         let run = run(service, "REQ-SCP").await;
         let (statements, calls, problems) = scp_problems(&run).await;
         eprintln!("{service}: {statements} SCP statements, {calls} template calls allowed");

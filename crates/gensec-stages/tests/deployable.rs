@@ -24,7 +24,7 @@ use gensec_core::input::KeyManagement;
 use gensec_iac::deployable::{self, Deployable};
 use gensec_kb::Kb;
 use gensec_stages::Stages;
-use gensec_testkit::{all_services_with_storage, profile};
+use gensec_testkit::{profile, services_with_templates};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -64,7 +64,7 @@ async fn templates() -> Vec<(String, usize, Value)> {
     let mut all = Vec::new();
     for (index, path) in PROFILES.iter().enumerate() {
         let profile = profile(path);
-        for service in all_services_with_storage() {
+        for service in services_with_templates() {
             all.push((
                 (*service).to_string(),
                 index,

@@ -71,11 +71,24 @@ pub const COMPUTE_SERVICES: [&str; 6] = [
     "ECR",
 ];
 
-/// The management, messaging, contact-centre, desktop and AI services of
-/// the coverage issue 18 that have a template (every control's checks run
-/// for their packages). Of part A's services only Bedrock has one, and it is
-/// in [`MORE_SERVICES`]; the others are in [`MANAGEMENT_OPERATIONAL_SERVICES`].
-pub const MANAGEMENT_SERVICES: [&str; 0] = [];
+/// The security, management and developer-tool services of the coverage
+/// issue 18 that have a template (every control's checks run for their
+/// packages). Bedrock is in [`MORE_SERVICES`]; part A's other services have
+/// no template and are in [`MANAGEMENT_OPERATIONAL_SERVICES`].
+pub const MANAGEMENT_SERVICES: [&str; 12] = [
+    "ACM",
+    "Private CA",
+    "Macie",
+    "Config",
+    "CloudWatch",
+    "CloudWatch Logs",
+    "Detective",
+    "Security Hub",
+    "IAM Identity Center",
+    "CodePipeline",
+    "CodeArtifact",
+    "CodeCommit",
+];
 
 /// Issue 18 services whose packages have no template yet (their curated
 /// controls are operational, or configuration requirements no deployable
@@ -93,7 +106,7 @@ pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 8] = [
 
 /// [`all_services`], [`STORAGE_SERVICES`], [`COMPUTE_SERVICES`] and
 /// [`MANAGEMENT_SERVICES`]: every service whose package has a template.
-pub fn all_services_with_storage() -> impl Iterator<Item = &'static str> {
+pub fn services_with_templates() -> impl Iterator<Item = &'static str> {
     all_services()
         .chain(STORAGE_SERVICES)
         .chain(COMPUTE_SERVICES)
