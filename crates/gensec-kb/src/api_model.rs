@@ -7,7 +7,7 @@
 //! A string value `${...}` is a placeholder (resolved later, or filled in by
 //! the user) and stands for any scalar.
 
-use crate::controls::CliCommand;
+use crate::controls::{CliCommand, ReadModifyWrite};
 use gensec_data::DataError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +48,10 @@ pub struct Operation {
     /// `ModifyDBInstance`.
     pub name: String,
     pub parameters: Vec<Parameter>,
+    /// Output members, kept only for the reads of read-modify-write fixes
+    /// (and within them only the paths those fixes change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<BTreeMap<String, Shape>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +81,11 @@ pub struct Shape {
     pub member: Option<Box<Shape>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Box<Shape>>,
+    /// The structure keeps only some of its members (the paths a
+    /// read-modify-write fix changes): a path can be checked, a whole value
+    /// cannot.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 /// The API model: every service of every file.
@@ -180,7 +189,14 @@ impl ApiModel {
             let document = parameter.shape.kind == "string"
                 && parameter.shape.r#enum.is_empty()
                 && (value.is_object() || value.is_array());
-            if !document {
+            // A structure, list or map read from a file (`file://config.json`,
+            // written by the step before): the CLI loads it as JSON.
+            let file = matches!(parameter.shape.kind.as_str(), "structure" | "list" | "map")
+                && value
+                    .as_str()
+                    .and_then(|v| v.strip_prefix("file://"))
+                    .is_some_and(|f| !f.is_empty());
+            if !document && !file {
                 check_value(&parameter.shape, value)
                     .map_err(|err| format!("{}: {err}", at(flag)))?;
             }
@@ -197,6 +213,149 @@ impl ApiModel {
         }
         Ok(())
     }
+}
+
+impl ApiModel {
+    /// Check a read-modify-write fix: the read and the write (given the
+    /// token and `file://` configuration) against the model, the read's
+    /// output holding the configuration and token members, and every `set`
+    /// path present with the same type in both the read's configuration and
+    /// the write's parameter, the value (and `only_if`) valid for it.
+    pub fn check_read_modify_write(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
+        self.check(&rmw.get)?;
+        let get = self
+            .operation(&rmw.get.service, &rmw.get.operation)
+            .ok_or("the read's operation is not in the model")?;
+        let at = format!("aws {} {}", rmw.get.service, rmw.get.operation);
+        let output = get.output.as_ref().ok_or_else(|| {
+            format!("{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)")
+        })?;
+        let read = output
+            .get(&rmw.read)
+            .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?;
+        let mut update = rmw.update.clone();
+        if let Some(token) = &rmw.token {
+            let shape = output
+                .get(&token.read)
+                .ok_or_else(|| format!("{at}: no output member {:?}", token.read))?;
+            if shape.kind != "string" {
+                return Err(format!(
+                    "{at}: {} is a {}, not a token",
+                    token.read, shape.kind
+                ));
+            }
+            update
+                .arguments
+                .insert(token.flag.clone(), Value::String("${token}".into()));
+        }
+        for flag in [Some(&rmw.write), rmw.token.as_ref().map(|t| &t.flag)]
+            .into_iter()
+            .flatten()
+        {
+            if rmw.update.arguments.contains_key(flag) {
+                return Err(format!(
+                    "aws {} {} {flag}: set by the read-modify-write itself",
+                    rmw.update.service, rmw.update.operation
+                ));
+            }
+        }
+        update.arguments.insert(
+            rmw.write.clone(),
+            Value::String(format!("file://{CONFIG_FILE}")),
+        );
+        self.check(&update)?;
+        let write = self
+            .operation(&update.service, &update.operation)
+            .and_then(|op| op.parameters.iter().find(|p| p.flag == rmw.write))
+            .ok_or("the write parameter is not in the model")?;
+        if rmw.set.is_empty() {
+            return Err("a read-modify-write fix changes at least one setting".into());
+        }
+        for setting in &rmw.set {
+            let steps = parse_path(&setting.path)?;
+            for (side, root) in [
+                (at.clone(), read),
+                (
+                    format!("aws {} {} {}", update.service, update.operation, rmw.write),
+                    &write.shape,
+                ),
+            ] {
+                let leaf = walk(root, &steps)
+                    .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                for value in std::iter::once(&setting.value).chain(&setting.only_if) {
+                    check_value(leaf, value)
+                        .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The file the edited configuration is written to.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// One step of a `set` path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    /// `.Member`.
+    Member(String),
+    /// `.Member?`: only where the member is present.
+    Present(String),
+    /// `.Member[]`: every element of the list.
+    Each(String),
+}
+
+/// Parse a `set` path (`.A.B[].C?.D`).
+pub fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
+    let rest = path
+        .strip_prefix('.')
+        .ok_or_else(|| format!("path {path:?} must start with '.'"))?;
+    rest.split('.')
+        .map(|step| {
+            let (name, kind): (&str, fn(String) -> PathStep) =
+                if let Some(name) = step.strip_suffix("[]") {
+                    (name, PathStep::Each)
+                } else if let Some(name) = step.strip_suffix('?') {
+                    (name, PathStep::Present)
+                } else {
+                    (step, PathStep::Member)
+                };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("path {path:?}: {step:?} is not a member name"));
+            }
+            Ok(kind(name.to_string()))
+        })
+        .collect()
+}
+
+/// The shape a path leads to.
+fn walk<'a>(root: &'a Shape, steps: &[PathStep]) -> Result<&'a Shape, String> {
+    let mut shape = root;
+    for step in steps {
+        let (PathStep::Member(name) | PathStep::Present(name) | PathStep::Each(name)) = step;
+        let members = match (&shape.kind[..], &shape.members) {
+            ("structure", Some(members)) => members,
+            ("structure", None) => return Err(format!("the model keeps no members above {name}")),
+            (kind, _) => return Err(format!("{name} is read from a {kind}, not a structure")),
+        };
+        shape = members.get(name).ok_or_else(|| {
+            format!(
+                "no member {name:?} (known: {})",
+                members.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        if let PathStep::Each(_) = step {
+            shape = match (&shape.kind[..], &shape.member) {
+                ("list", Some(member)) => member,
+                ("list", None) => {
+                    return Err(format!("the model keeps no element shape of {name}"));
+                }
+                (kind, _) => return Err(format!("{name}[] iterates a {kind}, not a list")),
+            };
+        }
+    }
+    Ok(shape)
 }
 
 /// Is `value` a placeholder (`${...}`) standing for a value not known yet?
@@ -224,6 +383,10 @@ fn check_value(shape: &Shape, value: &Value) -> Result<(), String> {
         ("integer" | "long", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
         ("double" | "float", Value::Number(_)) => Ok(()),
         ("timestamp" | "blob", Value::String(_)) => Ok(()),
+        ("structure", Value::Object(_)) if shape.partial => Err(
+            "the model keeps only some members of this structure; a whole value cannot be checked"
+                .into(),
+        ),
         ("structure", Value::Object(fields)) => {
             let Some(members) = &shape.members else {
                 return Ok(());
@@ -289,6 +452,12 @@ mod tests {
                         .check(cli)
                         .unwrap_or_else(|err| panic!("{}: {err}", control.id));
                     checked += 1;
+                }
+                if let Some(rmw) = &remediation.read_modify_write {
+                    model
+                        .check_read_modify_write(rmw)
+                        .unwrap_or_else(|err| panic!("{}: {err}", control.id));
+                    checked += 2;
                 }
             }
         }
@@ -384,6 +553,107 @@ mod tests {
             json!({"--db-instance-identifier": "${fill:DB}", "--deletion-protection": true, "--region": "eu-west-1"}),
         );
         model.check(&good).expect("valid");
+    }
+
+    fn distribution_fix(set: Value) -> ReadModifyWrite {
+        serde_json::from_value(json!({
+            "get": {"service": "cloudfront", "operation": "get-distribution-config",
+                    "arguments": {"--id": "${arn.DistributionId}"}},
+            "read": "DistributionConfig",
+            "token": {"read": "ETag", "flag": "--if-match"},
+            "update": {"service": "cloudfront", "operation": "update-distribution",
+                       "arguments": {"--id": "${arn.DistributionId}"}},
+            "write": "--distribution-config",
+            "set": set
+        }))
+        .expect("read-modify-write form")
+    }
+
+    #[test]
+    fn read_modify_write_paths_and_values_are_checked_on_both_sides() {
+        let model = ApiModel::embedded().expect("model loads");
+        let good = distribution_fix(json!([
+            {"path": ".ViewerCertificate.MinimumProtocolVersion", "value": "TLSv1.2_2021"},
+            {"path": ".Origins.Items[].CustomOriginConfig?.OriginProtocolPolicy",
+             "value": "https-only", "only_if": "http-only"}
+        ]));
+        model.check_read_modify_write(&good).expect("valid");
+        let cases = [
+            // A path that is not in the configuration.
+            (
+                json!([{"path": ".ViewerCertificate.MinimumTlsVersion", "value": "TLSv1.2_2021"}]),
+                "no member \"MinimumTlsVersion\"",
+            ),
+            // An enum value the API does not have.
+            (
+                json!([{"path": ".ViewerCertificate.MinimumProtocolVersion", "value": "TLSv1.2"}]),
+                "\"TLSv1.2\" is not one of",
+            ),
+            // A current value the API does not have.
+            (
+                json!([{"path": ".ViewerCertificate.SSLSupportMethod", "value": "sni-only", "only_if": "dedicated"}]),
+                "\"dedicated\" is not one of",
+            ),
+            // A wrong value type.
+            (
+                json!([{"path": ".Logging.Enabled", "value": "true"}]),
+                "expects a boolean",
+            ),
+            // Iterating something that is not a list, or not marking a list.
+            (
+                json!([{"path": ".Logging[].Enabled", "value": true}]),
+                "iterates a structure",
+            ),
+            (
+                json!([{"path": ".Origins.Items.CustomOriginConfig?.OriginProtocolPolicy", "value": "https-only"}]),
+                "read from a list",
+            ),
+            (
+                json!([{"path": "Logging.Enabled", "value": true}]),
+                "must start with '.'",
+            ),
+            (json!([]), "at least one setting"),
+        ];
+        for (set, expected) in cases {
+            let err = model
+                .check_read_modify_write(&distribution_fix(set))
+                .expect_err(expected);
+            assert!(err.contains(expected), "{err:?} should say {expected:?}");
+        }
+        // The read must give the configuration and the token it names.
+        let mut wrong_read = good.clone();
+        wrong_read.read = "Distribution".into();
+        let err = model
+            .check_read_modify_write(&wrong_read)
+            .expect_err("no such output");
+        assert!(err.contains("no output member \"Distribution\""), "{err}");
+        let mut wrong_flag = good.clone();
+        wrong_flag.write = "--config".into();
+        let err = model
+            .check_read_modify_write(&wrong_flag)
+            .expect_err("no such parameter");
+        assert!(err.contains("--config: unknown parameter"), "{err}");
+        // A partial structure is a path, not a value to check whole.
+        let whole = command(
+            "cloudfront",
+            "update-distribution",
+            json!({"--id": "E1", "--if-match": "x", "--distribution-config": {"Enabled": true}}),
+        );
+        let err = model.check(&whole).expect_err("partial");
+        assert!(err.contains("only some members"), "{err}");
+        // file:// is accepted for a structure, not for a scalar.
+        let from_file = command(
+            "cloudfront",
+            "update-distribution",
+            json!({"--id": "E1", "--if-match": "x", "--distribution-config": "file://config.json"}),
+        );
+        model.check(&from_file).expect("file:// structure");
+        let scalar_file = command(
+            "rds",
+            "modify-db-instance",
+            json!({"--db-instance-identifier": "db", "--backup-retention-period": "file://n.json"}),
+        );
+        assert!(model.check(&scalar_file).is_err());
     }
 
     #[test]

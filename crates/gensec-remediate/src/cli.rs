@@ -8,8 +8,8 @@
 
 use crate::finding::Finding;
 use crate::terraform::{FixError, resolve, substitute};
-use gensec_kb::api_model::ApiModel;
-use gensec_kb::controls::CliCommand;
+use gensec_kb::api_model::{ApiModel, CONFIG_FILE, PathStep, parse_path};
+use gensec_kb::controls::{CliCommand, ReadModifyWrite};
 use serde_json::{Map, Value};
 
 /// Services whose commands take no `--region` (global APIs).
@@ -180,13 +180,121 @@ fn print(command: &CliCommand, region: Option<&str>) -> String {
 
 /// Render and check the commands of a fix for a finding.
 pub fn render(commands: &[CliCommand], finding: &Finding) -> Result<RenderedCli, CliError> {
-    let model = ApiModel::embedded().map_err(|err| CliError::Model(err.to_string()))?;
-    render_with(commands, finding, model)
+    render_fix(commands, None, finding)
 }
 
-/// [`render`] with a given API model.
+/// Render and check the commands and the read-modify-write of a fix.
+pub fn render_fix(
+    commands: &[CliCommand],
+    read_modify_write: Option<&ReadModifyWrite>,
+    finding: &Finding,
+) -> Result<RenderedCli, CliError> {
+    let model = ApiModel::embedded().map_err(|err| CliError::Model(err.to_string()))?;
+    render_with(commands, read_modify_write, finding, model)
+}
+
+/// The file the read saves the current configuration to.
+pub const CURRENT_FILE: &str = "current.json";
+
+/// A jq path expression for a `set` path, selecting only the current value
+/// `only_if` when given.
+fn jq_path(steps: &[PathStep], only_if: Option<&Value>) -> String {
+    let mut terms = Vec::new();
+    for step in steps {
+        match step {
+            PathStep::Member(name) => terms.push(format!(".{name}")),
+            PathStep::Present(name) => {
+                terms.push(format!(".{name}"));
+                terms.push("select(. != null)".into());
+            }
+            PathStep::Each(name) => terms.push(format!(".{name}[]?")),
+        }
+    }
+    if let Some(current) = only_if {
+        terms.push(format!("select(. == {})", fill_names(&current.to_string())));
+    }
+    terms.join(" | ")
+}
+
+/// `${fill:NAME}` inside JSON text shown as `<NAME>`.
+fn fill_names(text: &str) -> String {
+    let mut text = text.to_string();
+    while let Some(start) = text.find("${fill:") {
+        let Some(end) = text[start..].find('}').map(|e| e + start) else {
+            break;
+        };
+        let name = text[start + 7..end].to_string();
+        text.replace_range(start..=end, &format!("<{name}>"));
+    }
+    text
+}
+
+/// The read, the jq edit and the write of a read-modify-write fix.
+fn read_modify_write(
+    rmw: &ReadModifyWrite,
+    substitution: &mut Substitution<'_>,
+    model: &ApiModel,
+    region: Option<&str>,
+) -> Result<Vec<String>, CliError> {
+    let resolve_command = |substitution: &mut Substitution<'_>, command: &CliCommand| {
+        Ok::<_, FixError>(CliCommand {
+            service: command.service.clone(),
+            operation: command.operation.clone(),
+            arguments: substitution.object(&command.arguments)?,
+        })
+    };
+    let mut resolved = rmw.clone();
+    resolved.get = resolve_command(substitution, &rmw.get)?;
+    resolved.update = resolve_command(substitution, &rmw.update)?;
+    for setting in &mut resolved.set {
+        setting.value = substitution.value(&setting.value)?;
+        if let Some(current) = &setting.only_if {
+            setting.only_if = Some(substitution.value(current)?);
+        }
+    }
+    model
+        .check_read_modify_write(&resolved)
+        .map_err(CliError::Invalid)?;
+    let mut filter = format!(".{}", resolved.read);
+    for setting in &resolved.set {
+        let steps = parse_path(&setting.path).map_err(CliError::Invalid)?;
+        filter.push_str(&format!(
+            " | ({}) = {}",
+            jq_path(&steps, setting.only_if.as_ref()),
+            fill_names(&setting.value.to_string())
+        ));
+    }
+    let mut update = resolved.update.clone();
+    let mut token = None;
+    if let Some(t) = &resolved.token {
+        // Printed below as the token read from the saved output.
+        update
+            .arguments
+            .insert(t.flag.clone(), Value::String("${token}".into()));
+        token = Some(format!("\"$(jq -r .{} {CURRENT_FILE})\"", t.read));
+    }
+    update.arguments.insert(
+        resolved.write.clone(),
+        Value::String(format!("file://{CONFIG_FILE}")),
+    );
+    let mut write = print(&update, region);
+    if let Some(token) = token {
+        write = write.replace("'${token}'", &token);
+    }
+    Ok(vec![
+        format!("{} > {CURRENT_FILE}", print(&resolved.get, region)),
+        format!(
+            "jq '{}' {CURRENT_FILE} > {CONFIG_FILE}",
+            filter.replace('\'', r"'\''")
+        ),
+        write,
+    ])
+}
+
+/// [`render_fix`] with a given API model.
 pub fn render_with(
     commands: &[CliCommand],
+    read_modify_write_fix: Option<&ReadModifyWrite>,
     finding: &Finding,
     model: &ApiModel,
 ) -> Result<RenderedCli, CliError> {
@@ -204,6 +312,9 @@ pub fn render_with(
         };
         model.check(&resolved).map_err(CliError::Invalid)?;
         printed.push(print(&resolved, region));
+    }
+    if let Some(rmw) = read_modify_write_fix {
+        printed.extend(read_modify_write(rmw, &mut substitution, model, region)?);
     }
     Ok(RenderedCli {
         commands: printed,
@@ -287,6 +398,113 @@ mod tests {
             err.to_string().contains("missing required parameter"),
             "{err}"
         );
+    }
+
+    fn distribution_finding() -> Finding {
+        let mut value = serde_json::to_value(finding(
+            "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+        ))
+        .expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsCloudFrontDistribution");
+        serde_json::from_value(value).expect("finding")
+    }
+
+    fn origin_fix() -> ReadModifyWrite {
+        serde_json::from_value(json!({
+            "get": {"service": "cloudfront", "operation": "get-distribution-config",
+                    "arguments": {"--id": "${arn.DistributionId}"}},
+            "read": "DistributionConfig",
+            "token": {"read": "ETag", "flag": "--if-match"},
+            "update": {"service": "cloudfront", "operation": "update-distribution",
+                       "arguments": {"--id": "${arn.DistributionId}"}},
+            "write": "--distribution-config",
+            "set": [
+                {"path": ".Origins.Items[].CustomOriginConfig?.OriginProtocolPolicy",
+                 "value": "https-only", "only_if": "http-only"},
+                {"path": ".Logging.Bucket", "value": "${fill:LOG_BUCKET_DOMAIN}"}
+            ]
+        }))
+        .expect("form")
+    }
+
+    #[test]
+    fn a_read_modify_write_prints_read_edit_and_conditional_write() {
+        let rendered =
+            render_fix(&[], Some(&origin_fix()), &distribution_finding()).expect("renders");
+        assert_eq!(
+            rendered.commands,
+            [
+                "aws cloudfront get-distribution-config --id E2QWRUHAPOMQZL --region eu-west-1 > current.json",
+                "jq '.DistributionConfig | (.Origins | .Items[]? | .CustomOriginConfig | select(. != null) | .OriginProtocolPolicy | select(. == \"http-only\")) = \"https-only\" | (.Logging | .Bucket) = \"<LOG_BUCKET_DOMAIN>\"' current.json > config.json",
+                "aws cloudfront update-distribution --id E2QWRUHAPOMQZL --if-match \"$(jq -r .ETag current.json)\" --distribution-config file://config.json --region eu-west-1",
+            ]
+        );
+        assert!(rendered.fill_in[0].starts_with("LOG_BUCKET_DOMAIN: "));
+    }
+
+    /// The jq edit, run by jq on a saved configuration: only the named
+    /// settings change, custom origins only, everything else is kept.
+    #[test]
+    fn the_jq_edit_changes_only_the_settings_it_names() {
+        let rendered =
+            render_fix(&[], Some(&origin_fix()), &distribution_finding()).expect("renders");
+        let line = &rendered.commands[1];
+        let filter = line
+            .strip_prefix("jq '")
+            .and_then(|rest| rest.strip_suffix("' current.json > config.json"))
+            .expect("jq line");
+        let current = json!({
+            "ETag": "E3ABC",
+            "DistributionConfig": {
+                "CallerReference": "ref-1",
+                "Comment": "site",
+                "Logging": {"Enabled": false, "IncludeCookies": false, "Bucket": "", "Prefix": "cf/"},
+                "Origins": {"Quantity": 3, "Items": [
+                    {"Id": "web", "DomainName": "a.example.com",
+                     "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}},
+                    {"Id": "api", "DomainName": "b.example.com",
+                     "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "match-viewer"}},
+                    {"Id": "s3", "DomainName": "c.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+                ]}
+            }
+        });
+        let dir = std::env::temp_dir().join(format!("gensec-jq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let input = dir.join("current.json");
+        std::fs::write(&input, current.to_string()).expect("write");
+        let output = std::process::Command::new("jq")
+            .arg("-c")
+            .arg(filter)
+            .arg(&input)
+            .output()
+            .expect("jq runs (install jq)");
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let edited: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let mut expected = current["DistributionConfig"].clone();
+        expected["Origins"]["Items"][0]["CustomOriginConfig"]["OriginProtocolPolicy"] =
+            json!("https-only");
+        expected["Logging"]["Bucket"] = json!("<LOG_BUCKET_DOMAIN>");
+        assert_eq!(edited, expected);
+    }
+
+    #[test]
+    fn a_read_modify_write_with_a_wrong_path_is_refused() {
+        let mut fix = origin_fix();
+        fix.set[0].path = ".Origins.Items[].CustomOriginConfig?.OriginProtocol".into();
+        let err = render_fix(&[], Some(&fix), &distribution_finding()).expect_err("path");
+        assert!(
+            err.to_string().contains("no member \"OriginProtocol\""),
+            "{err}"
+        );
+        let mut fix = origin_fix();
+        fix.set[0].value = json!("https");
+        let err = render_fix(&[], Some(&fix), &distribution_finding()).expect_err("enum");
+        assert!(err.to_string().contains("\"https\" is not one of"), "{err}");
     }
 
     #[test]

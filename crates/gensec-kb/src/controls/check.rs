@@ -136,7 +136,13 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
     if blank(&remediation.check_before) || blank(&remediation.verify) {
         return Err("check_before and verify need at least one non-empty step each".into());
     }
-    for command in &remediation.cli {
+    let rmw = remediation.read_modify_write.as_ref();
+    for command in remediation
+        .cli
+        .iter()
+        .chain(rmw.map(|r| &r.get))
+        .chain(rmw.map(|r| &r.update))
+    {
         if command.service.is_empty() || command.operation.is_empty() {
             return Err("a CLI command needs a service and an operation".into());
         }
@@ -152,6 +158,25 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
                 "CLI argument {flag:?} of aws {} {} is not a --parameter",
                 command.service, command.operation
             ));
+        }
+    }
+    if let Some(rmw) = rmw {
+        let is_flag = |flag: &str| {
+            flag.strip_prefix("--").is_some_and(|name| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+        };
+        if let Some(flag) = std::iter::once(&rmw.write)
+            .chain(rmw.token.as_ref().map(|t| &t.flag))
+            .find(|flag| !is_flag(flag))
+        {
+            return Err(format!("read_modify_write: {flag:?} is not a --parameter"));
+        }
+        if rmw.read.trim().is_empty() || rmw.set.is_empty() {
+            return Err("read_modify_write needs the read member and at least one setting".into());
         }
     }
     if let Some(bad) = remediation.checkov.iter().find(|id| !is_checkov_id(id)) {
@@ -365,6 +390,61 @@ mod tests {
             "not a flag"
         );
         assert!(cli(r#"{"--DB": "x"}"#).is_err(), "not the CLI's spelling");
+    }
+
+    #[test]
+    fn a_read_modify_write_names_parameters_a_read_member_and_a_setting() {
+        let form = |write: &str, token_flag: &str, read: &str, set: &str| {
+            format!(
+                r#", "no_fix_reason": "n", "read_modify_write": {{"get": {{"service": "cloudfront", "operation": "get-distribution-config", "arguments": {{"--id": "E1"}}}}, "read": "{read}", "token": {{"read": "ETag", "flag": "{token_flag}"}}, "update": {{"service": "cloudfront", "operation": "update-distribution", "arguments": {{"--id": "E1"}}}}, "write": "{write}", "set": {set}}}"#
+            )
+        };
+        let one = r#"[{"path": ".WebACLId", "value": "arn"}]"#;
+        assert!(
+            checked(&form(
+                "--distribution-config",
+                "--if-match",
+                "DistributionConfig",
+                one
+            ))
+            .is_ok()
+        );
+        let err = checked(&form(
+            "DistributionConfig",
+            "--if-match",
+            "DistributionConfig",
+            one,
+        ))
+        .expect_err("write flag");
+        assert!(err.contains("is not a --parameter"), "{err}");
+        let err = checked(&form(
+            "--distribution-config",
+            "--IfMatch",
+            "DistributionConfig",
+            one,
+        ))
+        .expect_err("token flag");
+        assert!(err.contains("is not a --parameter"), "{err}");
+        let err =
+            checked(&form("--distribution-config", "--if-match", " ", one)).expect_err("read");
+        assert!(err.contains("read member"), "{err}");
+        let err = checked(&form(
+            "--distribution-config",
+            "--if-match",
+            "DistributionConfig",
+            "[]",
+        ))
+        .expect_err("no setting");
+        assert!(err.contains("at least one setting"), "{err}");
+        // Unknown members of the form are refused when the data is read.
+        let err = checked(&form(
+            "--distribution-config",
+            "--if-match",
+            "DistributionConfig",
+            r#"[{"path": ".WebACLId", "value": "arn", "when": "x"}]"#,
+        ))
+        .expect_err("unknown member");
+        assert!(err.contains("unknown field"), "{err}");
     }
 
     #[test]

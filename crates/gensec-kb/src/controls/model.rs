@@ -163,6 +163,11 @@ pub struct Remediation {
     /// order; checked against the API model ([`crate::api_model`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cli: Vec<CliCommand>,
+    /// A setting inside a configuration the service only replaces whole:
+    /// read it, change the one setting, write it back under the read's
+    /// concurrency token (after `cli`, when both are given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_modify_write: Option<ReadModifyWrite>,
     /// An https:// page that documents the setting.
     pub documentation: String,
 }
@@ -180,6 +185,59 @@ pub struct CliCommand {
     pub operation: String,
     /// `--parameter` to value, in the order printed.
     pub arguments: Map<String, Value>,
+}
+
+/// A read-modify-write fix: `get` saves the current configuration, a `jq`
+/// filter changes exactly the settings of `set` in its `read` member, and
+/// `update` writes the result (`write` parameter, `file://`) back, passing
+/// the read's concurrency token so that a change made in between makes the
+/// update fail instead of being overwritten. Rendered as the exact commands;
+/// both operations, their parameters and every `set` path are checked
+/// against the API model ([`crate::api_model::ApiModel::check_read_modify_write`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadModifyWrite {
+    /// The read (`aws cloudfront get-distribution-config --id ...`).
+    pub get: CliCommand,
+    /// The member of the read's output that holds the configuration
+    /// (`DistributionConfig`).
+    pub read: String,
+    /// The concurrency token (`ETag` read, passed as `--if-match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<ConcurrencyToken>,
+    /// The write, without the token and configuration parameters.
+    pub update: CliCommand,
+    /// The write's parameter taking the edited configuration
+    /// (`--distribution-config`).
+    pub write: String,
+    /// The settings changed, in order (at least one).
+    pub set: Vec<SetSetting>,
+}
+
+/// Where the read gives the concurrency token and which write parameter
+/// takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrencyToken {
+    /// Output member of the read (`ETag`).
+    pub read: String,
+    /// Parameter of the write (`--if-match`).
+    pub flag: String,
+}
+
+/// One setting changed by a read-modify-write fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSetting {
+    /// Path inside the configuration: `.Member` steps; `Member[]` for every
+    /// element of a list, `Member?` for only where the member is present
+    /// (`.Origins.Items[].CustomOriginConfig?.OriginProtocolPolicy`).
+    pub path: String,
+    /// The new value (placeholders allowed, as in CLI arguments).
+    pub value: Value,
+    /// Change only settings that currently hold this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Value>,
 }
 
 /// One control of the catalogue.
