@@ -113,6 +113,16 @@ impl SqliteDb {
     /// start; commit when it succeeds, roll back when it fails.
     pub(crate) fn write<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
+        self.in_transaction(&mut conn, work)
+    }
+
+    /// `work` in one immediate transaction on `conn`, committed when it
+    /// succeeds (dropping the transaction rolls it back).
+    fn in_transaction<T>(
+        &self,
+        conn: &mut Connection,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|err| db_error(&self.location, err))?;
@@ -137,14 +147,7 @@ impl SqliteDb {
             .map_err(|err| db_error(&self.location, err))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|err| db_error(&self.location, err))?;
-        let out: Result<T> = (|| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|err| db_error(&self.location, err))?;
-            let out = work(&tx)?;
-            tx.commit().map_err(|err| db_error(&self.location, err))?;
-            Ok(out)
-        })();
+        let out = self.in_transaction(&mut conn, work);
         // Back to the connection's own setting whatever happened.
         let restored = conn
             .pragma_update(None, "synchronous", full)
