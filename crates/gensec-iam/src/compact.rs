@@ -210,18 +210,20 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
     let granted = lower_case(actions);
     let mut out = Vec::new();
     for (pattern, members) in groups {
-        let prefix = pattern.split(':').next().unwrap_or_default();
-        let expansion: Vec<String> = known
-            .get(prefix)
-            .into_iter()
-            .flatten()
-            .map(|name| format!("{prefix}:{name}"))
-            .filter(|full| action_matches(&pattern, full))
-            .collect();
-        let covered = expansion.len() >= 2
-            && expansion
-                .iter()
-                .all(|full| granted.contains(&full.to_ascii_lowercase()));
+        let (prefix, rest) = pattern.split_once(':').unwrap_or_default();
+        let verb = rest.trim_end_matches('*');
+        // `prefix:Verb*` matches the names that start with the verb, in any
+        // case (IAM action matching); testing the name's head avoids building
+        // a string for each of a large service's actions.
+        let mut expansion = known.get(prefix).into_iter().flatten().filter(|name| {
+            name.get(..verb.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(verb))
+        });
+        let mut matched = 0;
+        let covered = expansion.all(|name| {
+            matched += 1;
+            granted.contains(&format!("{prefix}:{name}").to_ascii_lowercase())
+        }) && matched >= 2;
         if covered {
             out.push(pattern);
         } else {
