@@ -309,4 +309,39 @@ mod tests {
         assert_eq!(verb("DescribeInstances"), "Describe");
         assert_eq!(verb("GetObject"), "Get");
     }
+
+    #[test]
+    fn a_verb_wildcard_is_written_only_when_it_matches_nothing_else() {
+        let known = BTreeMap::from([(
+            "s3".to_string(),
+            [
+                "GetObject",
+                "GetObjectAcl",
+                "PutObject",
+                "ListBucket",
+                "ListBuckets",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )]);
+        let actions = |names: &[&str]| names.iter().map(|n| (*n).to_string()).collect();
+        // Both Get* actions granted: the wildcard; one Put* action: itself.
+        assert_eq!(
+            wildcards(
+                &actions(&["s3:GetObject", "s3:GetObjectAcl", "s3:PutObject"]),
+                &known
+            ),
+            ["s3:Get*", "s3:PutObject"]
+        );
+        // List* would also match ListBuckets, which is not granted.
+        assert_eq!(
+            wildcards(&actions(&["s3:ListBucket"]), &known),
+            ["s3:ListBucket"]
+        );
+        // The reference's names match whatever case the statement uses.
+        assert_eq!(
+            wildcards(&actions(&["s3:getObject", "s3:getObjectAcl"]), &known),
+            ["s3:get*"]
+        );
+    }
 }
