@@ -279,10 +279,17 @@ pub fn wildcard_overreach(
     let persona = lower_case(persona);
     let mut problems = Vec::new();
     for pattern in written.iter().filter(|p| p.contains('*')) {
-        let prefix = pattern.split(':').next().unwrap_or_default();
+        // The reference is keyed by the pattern's own prefix, so only the
+        // name part is left to match: no string is built for a non-match.
+        let Some((prefix, name_pattern)) = pattern.split_once(':') else {
+            continue;
+        };
         for name in known.get(prefix).into_iter().flatten() {
+            if !action_matches(name_pattern, name) {
+                continue;
+            }
             let full = format!("{prefix}:{name}");
-            if action_matches(pattern, &full) && !persona.contains(&full.to_ascii_lowercase()) {
+            if !persona.contains(&full.to_ascii_lowercase()) {
                 problems.push(format!("{pattern} also matches {full}"));
             }
         }
@@ -342,6 +349,25 @@ mod tests {
         assert_eq!(
             wildcards(&actions(&["s3:getObject", "s3:getObjectAcl"]), &known),
             ["s3:get*"]
+        );
+    }
+
+    #[test]
+    fn an_overreaching_wildcard_names_each_extra_action() {
+        let known = BTreeMap::from([(
+            "s3".to_string(),
+            ["GetObject", "GetObjectAcl", "PutObject"]
+                .map(String::from)
+                .to_vec(),
+        )]);
+        let persona: BTreeSet<String> = ["s3:GetObject".to_string()].into();
+        assert_eq!(
+            wildcard_overreach(&["s3:get*".into(), "s3:GetObject".into()], &persona, &known),
+            ["s3:get* also matches s3:GetObjectAcl"]
+        );
+        assert_eq!(
+            wildcard_overreach(&["s3:GetObject*".into()], &persona, &known),
+            ["s3:GetObject* also matches s3:GetObjectAcl"]
         );
     }
 }
