@@ -402,7 +402,6 @@ fn managed_scope(
             .iter()
             .any(|r| r == t || kb.config_type_for_cfn(r) == Some(t))
     };
-    // ComplianceResourceTypes takes only types Config knows.
     // ComplianceResourceTypes takes only recorded types: a rule that
     // evaluates the account itself (AWS::::Account) runs unscoped.
     let known = |t: &str| {
