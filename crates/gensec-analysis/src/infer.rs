@@ -433,6 +433,9 @@ fn matching_rule(kb: &Kb, type_name: &str, keywords: &[String]) -> Option<RawCon
     })
 }
 
+/// The deepest property paths inference looks at (`A.B.C.D`).
+const MAX_SEGMENTS: usize = 4;
+
 /// Candidate entries for one resource type (none when the category data
 /// does not load; its unit test keeps that from shipping).
 pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
@@ -440,10 +443,12 @@ pub fn candidates(kb: &Kb, schema: &ResourceTypeSchema) -> Vec<CatalogueEntry> {
     let Ok(categories) = categories() else {
         return out;
     };
-    for path in schema.property_paths() {
-        // Deeply nested paths are usually per-item settings a reviewer should
-        // decide on; three levels cover the settings that matter service-wide.
-        if path.matches('.').count() > 3 || schema.read_only.contains(&path) {
+    // Deeply nested paths are usually per-item settings a reviewer should
+    // decide on; three levels cover the settings that matter service-wide.
+    // Paths of more than four segments have more than three dots, so the
+    // walk stops there (QuickSight's schemas go far deeper).
+    for path in schema.property_paths_within(MAX_SEGMENTS) {
+        if path.matches('.').count() > MAX_SEGMENTS - 1 || schema.read_only.contains(&path) {
             continue;
         }
         let Some(property) = schema.resolve(&path).map(|p| schema.deref(p)) else {

@@ -56,41 +56,63 @@ impl ResourceTypeSchema {
     /// alternatives share) are found among siblings by name, never by
     /// comparing a new path with every earlier one.
     pub fn property_paths(&self) -> Vec<String> {
-        self.walk_paths(true).out
+        let mut out = Vec::new();
+        self.for_each_property_path(usize::MAX, |path, _| out.push(path.to_string()));
+        out
     }
 
     /// How many paths [`property_paths`](Self::property_paths) returns, by
     /// the same walk without building them (the documentation's figures
     /// need only the count; QuickSight's types have 80,000 paths).
     pub fn property_path_count(&self) -> usize {
-        self.walk_paths(false).count
+        let mut count = 0;
+        self.for_each_property_path(usize::MAX, |_, _| count += 1);
+        count
     }
 
-    fn walk_paths(&self, keep: bool) -> PathWalk<'_> {
+    /// The paths of [`property_paths`](Self::property_paths) with at most
+    /// `max_segments` segments, in the same order, without walking below
+    /// that depth (a path's children are always one segment longer).
+    pub fn property_paths_within(&self, max_segments: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_property_path(max_segments, |path, _| out.push(path.to_string()));
+        out
+    }
+
+    /// Call `visit(path, name)` for each path of
+    /// [`property_paths`](Self::property_paths) with at most `max_segments`
+    /// segments, in the same order, `name` being the path's last property
+    /// name. The path lives in the walk's buffer: nothing is allocated per path.
+    pub fn for_each_property_path<'a>(
+        &'a self,
+        max_segments: usize,
+        visit: impl FnMut(&str, &'a str),
+    ) {
+        if max_segments == 0 {
+            return;
+        }
         let mut walk = PathWalk {
             schema: self,
-            out: Vec::new(),
-            keep,
-            count: 0,
+            sink: visit,
+            max_segments,
             visiting: Vec::new(),
             path: String::new(),
         };
         for (name, property) in &self.properties {
             walk.path.clear();
             walk.path.push_str(name);
-            walk.visit(property);
+            walk.visit(name, property, 1);
         }
-        walk
     }
 }
 
-/// The state of one [`ResourceTypeSchema::property_paths`] walk.
-struct PathWalk<'a> {
+/// The state of one [`ResourceTypeSchema::for_each_property_path`] walk.
+struct PathWalk<'a, F> {
     schema: &'a ResourceTypeSchema,
-    out: Vec<String>,
-    /// Whether the paths are kept in `out` (else only counted).
-    keep: bool,
-    count: usize,
+    /// Called with each path and its last property name.
+    sink: F,
+    /// Paths longer than this many segments are neither reported nor walked.
+    max_segments: usize,
     /// Definitions entered on the way to the current property: a definition
     /// is never entered inside itself, so recursive schemas terminate.
     visiting: Vec<&'a str>,
@@ -101,7 +123,7 @@ struct PathWalk<'a> {
 /// How many definitions deep a path may go.
 const MAX_DEFINITION_DEPTH: usize = 16;
 
-impl<'a> PathWalk<'a> {
+impl<'a, F: FnMut(&str, &'a str)> PathWalk<'a, F> {
     /// Enter the definition `reference` names, if any: false when it is
     /// already being visited (recursion) or the walk is too deep.
     fn enter(&mut self, reference: Option<&'a str>, entered: &mut usize) -> bool {
@@ -120,21 +142,23 @@ impl<'a> PathWalk<'a> {
         }
     }
 
-    fn visit(&mut self, property: &'a Property) {
-        self.count += 1;
-        if self.keep {
-            self.out.push(self.path.clone());
+    /// Report the current path (`segments` long, ending in `name`), then
+    /// walk below it.
+    fn visit(&mut self, name: &'a str, property: &'a Property, segments: usize) {
+        (self.sink)(&self.path, name);
+        if segments >= self.max_segments {
+            return;
         }
         // Every definition entered, directly or through an alternative, stays on
         // the stack until its subtree is done.
         let mut entered = 0;
         if self.enter(property.reference.as_deref(), &mut entered) {
-            self.visit_children(property, &mut entered);
+            self.visit_children(property, &mut entered, segments + 1);
         }
         self.visiting.truncate(self.visiting.len() - entered);
     }
 
-    fn visit_children(&mut self, property: &'a Property, entered: &mut usize) {
+    fn visit_children(&mut self, property: &'a Property, entered: &mut usize, segments: usize) {
         let schema = self.schema;
         let resolved = schema.deref(property);
         let (container, array_marker) = match resolved.items.as_deref() {
@@ -146,6 +170,14 @@ impl<'a> PathWalk<'a> {
             }
             None => (resolved, ""),
         };
+        let parent_len = self.path.len();
+        if container.alternatives.is_empty() {
+            // The common case: an object's own properties, unique by name.
+            for (name, child) in &container.properties {
+                self.child(parent_len, array_marker, name, child, segments);
+            }
+            return;
+        }
         let mut children: Vec<(&'a str, &'a Property)> = container
             .properties
             .iter()
@@ -158,18 +190,27 @@ impl<'a> PathWalk<'a> {
             }
         }
         let mut seen: HashSet<&'a str> = HashSet::with_capacity(children.len());
-        let parent_len = self.path.len();
         for (name, child) in children {
             // The first of several same-named children wins, as in the schema's order.
-            if !seen.insert(name) {
-                continue;
+            if seen.insert(name) {
+                self.child(parent_len, array_marker, name, child, segments);
             }
-            self.path.push_str(array_marker);
-            self.path.push('.');
-            self.path.push_str(name);
-            self.visit(child);
-            self.path.truncate(parent_len);
         }
+    }
+
+    fn child(
+        &mut self,
+        parent_len: usize,
+        array_marker: &str,
+        name: &'a str,
+        child: &'a Property,
+        segments: usize,
+    ) {
+        self.path.push_str(array_marker);
+        self.path.push('.');
+        self.path.push_str(name);
+        self.visit(name, child, segments);
+        self.path.truncate(parent_len);
     }
 }
 
@@ -370,5 +411,18 @@ mod tests {
             ]
         );
         assert_eq!(schema.property_path_count(), 7);
+        // A depth limit keeps the order and cuts only the longer paths.
+        assert_eq!(
+            schema.property_paths_within(2),
+            ["A", "A.B", "A.Name", "A.Extra", "Tags", "Tags[].Key"]
+        );
+        assert_eq!(schema.property_paths_within(1), ["A", "Tags"]);
+        assert!(schema.property_paths_within(0).is_empty());
+        let mut names = Vec::new();
+        schema.for_each_property_path(usize::MAX, |path, name| {
+            assert!(path.ends_with(name), "{path} {name}");
+            names.push(name);
+        });
+        assert_eq!(names, ["A", "B", "Back", "Name", "Extra", "Tags", "Key"]);
     }
 }
