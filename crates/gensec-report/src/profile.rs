@@ -243,7 +243,7 @@ pub fn serde_name(value: &impl Serialize) -> String {
 
 struct Sources<'a> {
     doc: &'a ServiceDocumentation,
-    /// The schemas' configurable paths, walked once for every section.
+    /// The schemas' configurable paths each section quotes, found in one walk.
     paths: crate::evidence::ConfigurablePaths<'a>,
 }
 
@@ -296,7 +296,7 @@ pub fn build(ctx: &RunContext, globals: &[ConditionKey], inputs: &ReportInputs) 
     let recs = &inputs.recommendations.recommendations;
     let sources = Sources {
         doc,
-        paths: crate::evidence::ConfigurablePaths::new(doc),
+        paths: crate::evidence::ConfigurablePaths::new(doc, &sections::PROPERTY_FILTERS),
     };
     ServiceProfile {
         service_id: doc.service_id.clone(),

@@ -128,6 +128,21 @@ fn types_of(properties: &[PropertyEvidence]) -> Vec<String> {
         .collect()
 }
 
+/// The leaf-name filters of the sections' property evidence, numbered as
+/// [`crate::evidence::ConfigurablePaths::new`] numbers them.
+pub(super) const PROPERTY_FILTERS: [fn(&str) -> bool; 5] = [
+    is_encryption_name,
+    is_transport_name,
+    is_vpc_name,
+    is_public_name,
+    is_logging_name,
+];
+const ENCRYPTION_PROPERTIES: usize = 0;
+const TRANSPORT_PROPERTIES: usize = 1;
+const VPC_PROPERTIES: usize = 2;
+const PUBLIC_PROPERTIES: usize = 3;
+const LOGGING_PROPERTIES: usize = 4;
+
 fn is_encryption_name(name: &str) -> bool {
     contains_any(name, &["encrypt", "kms"]) || has_word(name, &["sse"])
 }
@@ -190,7 +205,7 @@ pub(super) fn data_protection(
     recs: &[Recommendation],
     sources: &Sources<'_>,
 ) -> Section {
-    let at_rest_properties = sources.paths.properties(is_encryption_name);
+    let at_rest_properties = sources.paths.properties(ENCRYPTION_PROPERTIES);
     let at_rest_lead = (!at_rest_properties.is_empty()).then(|| {
         format!(
             "Supported: the schemas of {} expose encryption settings.",
@@ -213,7 +228,7 @@ pub(super) fn data_protection(
     let mut transit_keys = evidence::global_keys(globals, &["aws:SecureTransport"]);
     transit_keys.extend(evidence::service_keys(doc, is_transport_name));
     let in_transit = FindingBuilder::new(sources, "encryption-in-transit", "Encryption in transit")
-        .properties(sources.paths.properties(is_transport_name))
+        .properties(sources.paths.properties(TRANSPORT_PROPERTIES))
         .keys(transit_keys)
         .rules(evidence::rules(doc, |id| {
             contains_any(id, &["ssl", "tls", "https"])
@@ -239,7 +254,7 @@ pub(super) fn network(
     recs: &[Recommendation],
     sources: &Sources<'_>,
 ) -> Section {
-    let vpc_properties = sources.paths.properties(is_vpc_name);
+    let vpc_properties = sources.paths.properties(VPC_PROPERTIES);
     let vpc_lead = (!vpc_properties.is_empty()).then(|| {
         format!(
             "VPC-related settings exist on {}.",
@@ -273,7 +288,7 @@ pub(super) fn network(
         );
 
     let public = FindingBuilder::new(sources, "public-exposure", "Public exposure")
-        .properties(sources.paths.properties(is_public_name))
+        .properties(sources.paths.properties(PUBLIC_PROPERTIES))
         .rules(evidence::rules(doc, |id| contains_any(id, &["public"])))
         .recommendations(recs.iter().filter(|r| {
             is_public_name(evidence::leaf(&r.property)) || contains_any(&r.property, &["public"])
@@ -333,7 +348,7 @@ pub(super) fn logging(
     sources: &Sources<'_>,
 ) -> Section {
     let properties = FindingBuilder::new(sources, "logging-properties", "Logging properties")
-        .properties(sources.paths.properties(is_logging_name))
+        .properties(sources.paths.properties(LOGGING_PROPERTIES))
         .recommendations(
             recs.iter()
                 .filter(|r| r.security_domain == SecurityDomain::LoggingAndMonitoring),
