@@ -89,11 +89,18 @@ pub fn policy_set(documents: &[Value]) -> Result<PolicySet, String> {
 /// Run one case: `None` when the knowledge base cannot model the call.
 pub fn run(kb: &Kb, set: &PolicySet, case: &Case) -> Option<Verdict> {
     let contexts = case.call.contexts(kb).ok()?;
-    let mut set = set.clone();
-    if let Some(policy) = &case.key_policy {
-        set.resource = Some(Policy::from_value("key-policy", PolicyKind::Resource, policy).ok()?);
-    }
-    Some(match set.evaluate_call(&contexts).outcome {
+    // Only a case with a key policy needs its own set (cloning every
+    // persona policy for each case was most of a case's cost).
+    let outcome = match &case.key_policy {
+        Some(policy) => {
+            let mut set = set.clone();
+            set.resource =
+                Some(Policy::from_value("key-policy", PolicyKind::Resource, policy).ok()?);
+            set.evaluate_call(&contexts).outcome
+        }
+        None => set.evaluate_call(&contexts).outcome,
+    };
+    Some(match outcome {
         Outcome::Allowed => Verdict::Allowed,
         _ => Verdict::Denied,
     })

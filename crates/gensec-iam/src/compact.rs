@@ -86,7 +86,7 @@ fn unowned(samples: Vec<String>, own: &[String]) -> Vec<String> {
 
 /// Would an action reach a resource through `union` that its own resources
 /// do not give it (`unowned`: its samples its own resources miss)?
-fn widened(unowned: &[String], union: &BTreeSet<String>) -> bool {
+fn widened(unowned: &[String], union: &BTreeSet<&str>) -> bool {
     unowned
         .iter()
         .any(|sample| union.iter().any(|pattern| glob(pattern, sample)))
@@ -135,11 +135,11 @@ fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
             if size(bucket) + size(&statement) > MERGED_STATEMENT_BUDGET {
                 return false;
             }
-            let union: BTreeSet<String> = bucket
+            let union: BTreeSet<&str> = bucket
                 .resources
                 .iter()
                 .chain(&statement.resources)
-                .cloned()
+                .map(String::as_str)
                 .collect();
             bucket
                 .actions

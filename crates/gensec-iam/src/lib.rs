@@ -45,7 +45,7 @@ use gensec_core::ports::read_json;
 use gensec_kb::{Kb, ServiceDocumentation};
 use policy::{Granted, Planned, Settings};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 /// A role takes ten managed policies unless the account's quota is raised.
@@ -346,10 +346,20 @@ fn write_documents(
             continue;
         }
         verdicts.accept();
+        // A pattern without `*` or `?` matches only its own name (ASCII case
+        // aside): those are looked up, only the wildcards are globbed.
+        let (exact, wildcards): (Vec<&String>, Vec<&String>) = patterns
+            .iter()
+            .partition(|pattern| !pattern.contains(['*', '?']));
+        let exact: HashSet<String> = exact
+            .into_iter()
+            .map(|pattern| pattern.to_ascii_lowercase())
+            .collect();
         for item in granted {
-            if patterns
-                .iter()
-                .any(|pattern| compact::action_matches(pattern, &item.full))
+            if exact.contains(&item.full.to_ascii_lowercase())
+                || wildcards
+                    .iter()
+                    .any(|pattern| compact::action_matches(pattern, &item.full))
             {
                 written.insert(item.full.clone());
             }
