@@ -326,6 +326,29 @@ async fn iac_problems(run: &Run) -> Vec<String> {
         })
     {
         let rule = gensec_controls::guard::rule_name(rec);
+        if !gensec_iac::data::curated()
+            .unwrap()
+            .deployable
+            .builds_type(&rec.resource_type)
+        {
+            // A type the package checks without building it (a Classic Load
+            // Balancer, a launch configuration): the template has none and
+            // the rule skips it.
+            let built = template["Resources"]
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|r| r["Type"] == rec.resource_type.as_str());
+            if built {
+                problems.push(format!("{} is built, though not_built", rec.resource_type));
+            } else if evaluate(&rules, &rule, &template).unwrap() != Outcome::Skip {
+                problems.push(format!(
+                    "{rule} does not skip the template without {}",
+                    rec.resource_type
+                ));
+            }
+            continue;
+        }
         if let Some(block) = &rec.when_set {
             // A setting of a variant the template does not build (another
             // FSx file system type): the template leaves the block unset and

@@ -66,7 +66,8 @@ fn element(conditions: &[ElementCondition], violated: Option<usize>) -> Option<V
             violating(&condition.expect)?
         } else {
             match &condition.expect {
-                Expectation::Absent => continue,
+                // Unset meets both.
+                Expectation::Absent | Expectation::NotMatches(_) => continue,
                 other => meeting(other)?,
             }
         };
@@ -75,13 +76,28 @@ fn element(conditions: &[ElementCondition], violated: Option<usize>) -> Option<V
     Some(Value::Object(fields))
 }
 
+/// A text a pattern matches, when the pattern opens with a literal (its
+/// first alternative: `^(root|0)(:.*)?$` gives `root`): kept only if the
+/// pattern does match it; otherwise no text is guessed.
+fn matching_text(pattern: &str) -> Option<Value> {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let body = body.strip_prefix('(').unwrap_or(body);
+    let literal: String = body
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
+        .collect();
+    let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&literal));
+    (!literal.is_empty() && matches).then(|| json!(literal))
+}
+
 /// A value that does not meet the expectation, when one can be built.
 fn violating(expectation: &Expectation) -> Option<Value> {
     match expectation {
         Expectation::Equals(value) => Some(flipped(value)),
         Expectation::NotEquals(value) => Some(value.clone()),
         Expectation::OneOf(_) | Expectation::Matches(_) => Some(json!("NONCOMPLIANT")),
-        Expectation::Present | Expectation::NotMatches(_) => None,
+        Expectation::Present => None,
+        Expectation::NotMatches(pattern) => matching_text(pattern),
         Expectation::Absent => Some(json!("present")),
         Expectation::AtLeast(bound) => Some(bound_value(bound - 1.0)),
         Expectation::AtMost(bound) => Some(bound_value(bound + 1.0)),
@@ -251,4 +267,21 @@ pub fn verify(rules: &str, rule: &str, cases: &[Case]) -> Result<Vec<ExecutedCas
         });
     }
     Ok(executed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_not_matches_expectation_gets_a_matching_text_only_when_the_pattern_matches_it() {
+        assert_eq!(matching_text("^(root|0)(:.*)?$"), Some(json!("root")));
+        assert_eq!(matching_text("^(HTTP|TCP)$"), Some(json!("HTTP")));
+        // The literal the pattern opens with is not enough for it ("arn:aws"
+        // lacks ":acm:"), or there is none: no guess.
+        assert_eq!(matching_text("^arn:aws[a-z-]*:acm:"), None);
+        assert_eq!(matching_text("^[0-9]+$"), None);
+        let violating = violating(&Expectation::NotMatches("^(root|0)(:.*)?$".into())).unwrap();
+        assert!(!Expectation::NotMatches("^(root|0)(:.*)?$".into()).is_met_by(Some(&violating)));
+    }
 }

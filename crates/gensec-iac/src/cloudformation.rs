@@ -68,6 +68,12 @@ const REFERENCES: &[Reference] = &[
         list: false,
     },
     Reference {
+        resource_type: "AWS::ECS::Service",
+        property: "Cluster",
+        target_type: "AWS::ECS::Cluster",
+        list: false,
+    },
+    Reference {
         resource_type: "AWS::SecretsManager::RotationSchedule",
         property: "SecretId",
         target_type: "AWS::SecretsManager::Secret",
@@ -322,7 +328,10 @@ pub fn build(
     let tagging = recommendations
         .iter()
         .find(|r| r.control_id == TAGGING_CONTROL_ID);
-    let by_type = settings_by_type(recommendations);
+    let mut by_type = settings_by_type(recommendations);
+    // A type the catalogue checks without building it (a superseded type):
+    // its Guard rules still check any template that has one.
+    by_type.retain(|resource_type, _| curated.deployable.builds_type(resource_type));
     let mut taken = BTreeSet::from([KMS_KEY_RESOURCE.to_string()]);
     for resource_type in by_type.keys() {
         let id = logical_id(resource_type, &taken);
@@ -517,21 +526,48 @@ fn apply_tags(kb: &Kb, resources: &mut Value, tagging: &Recommendation) {
         .flat_map(|r| r.values_mut())
     {
         let resource_type = resource["Type"].as_str().unwrap_or_default().to_string();
-        let Some(shape) = kb
-            .resource_type(&resource_type)
-            .ok()
-            .flatten()
-            .and_then(tag_shape)
-        else {
+        let Some(schema) = kb.resource_type(&resource_type).ok().flatten() else {
+            continue;
+        };
+        let Some(shape) = tag_shape(schema) else {
             continue;
         };
         if !resource["Properties"].is_object() {
             resource["Properties"] = json!({});
         }
         let properties = &mut resource["Properties"];
-        let merged = merge_tags(properties.get(TAGS_PROPERTY), shape, &pairs);
+        let mut merged = merge_tags(properties.get(TAGS_PROPERTY), shape, &pairs);
+        if tags_need_propagation(schema) {
+            // An Auto Scaling group's tag also says whether the instances it
+            // launches carry it (the schema requires the flag): they do, so
+            // the instances are tagged like the group.
+            for tag in merged.as_array_mut().into_iter().flatten() {
+                if tag.get(PROPAGATE_AT_LAUNCH).is_none() {
+                    tag[PROPAGATE_AT_LAUNCH] = json!(true);
+                }
+            }
+        }
         properties[TAGS_PROPERTY] = merged;
     }
+}
+
+/// The flag of an Auto Scaling group's tag that copies it to the instances.
+const PROPAGATE_AT_LAUNCH: &str = "PropagateAtLaunch";
+
+/// Whether the type's tag elements require [`PROPAGATE_AT_LAUNCH`].
+fn tags_need_propagation(schema: &ResourceTypeSchema) -> bool {
+    schema
+        .properties
+        .get(TAGS_PROPERTY)
+        .map(|tags| schema.deref(tags))
+        .and_then(|tags| tags.items.as_deref())
+        .is_some_and(|item| {
+            schema
+                .deref(item)
+                .required
+                .iter()
+                .any(|field| field == PROPAGATE_AT_LAUNCH)
+        })
 }
 
 /// The parameters that supply the required tags' values: described as such,

@@ -54,6 +54,13 @@ pub struct DeployableType {
     /// rules skip it and still check any resource that sets those blocks.
     #[serde(default)]
     pub variant: Option<Variant>,
+    /// For a type the catalogue checks but the package template does not
+    /// build (a superseded type such as an Auto Scaling launch
+    /// configuration): why not. Its requirements still become Guard rules
+    /// with their cases, Config rules and SCPs, which check any template or
+    /// account that has such a resource.
+    #[serde(default)]
+    pub not_built: Option<String>,
     #[serde(default)]
     pub properties: Vec<DeployProperty>,
 }
@@ -211,6 +218,12 @@ impl Deployable {
     /// The entry of a type.
     pub fn of(&self, resource_type: &str) -> Option<&DeployableType> {
         self.types.iter().find(|t| t.resource_type == resource_type)
+    }
+
+    /// Whether the package template builds resources of a type (see
+    /// [`DeployableType::not_built`]).
+    pub fn builds_type(&self, resource_type: &str) -> bool {
+        self.of(resource_type).is_none_or(|t| t.not_built.is_none())
     }
 }
 

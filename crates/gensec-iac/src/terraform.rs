@@ -99,6 +99,16 @@ fn strip_tags(properties: &mut Value, keys: &[&str]) {
         return;
     };
     let empty = match properties.get_mut("Tags") {
+        // An Auto Scaling group's tags (with PropagateAtLaunch) are `tag`
+        // blocks in Terraform, which the provider's default_tags do not
+        // reach: the group keeps them.
+        Some(Value::Array(items))
+            if items
+                .iter()
+                .any(|item| item.get("PropagateAtLaunch").is_some()) =>
+        {
+            false
+        }
         Some(Value::Array(items)) => {
             items.retain(|item| {
                 item.get("Key")

@@ -363,6 +363,19 @@ fn adapted_for_moto(template: &Value) -> Value {
                     }
                 }
             }
+            // The same for a launch template, whose mappings moto reads when
+            // an Auto Scaling group launches its instances.
+            "AWS::EC2::LaunchTemplate" => {
+                for mapping in properties["LaunchTemplateData"]["BlockDeviceMappings"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                {
+                    if mapping["Ebs"].is_object() && mapping["Ebs"].get("VolumeSize").is_none() {
+                        mapping["Ebs"]["VolumeSize"] = json!(8);
+                    }
+                }
+            }
             // CloudFormation generates a lower-case name for a repository
             // without RepositoryName (ECR refuses upper case); moto builds
             // it from the stack and logical ids as they are. The test's

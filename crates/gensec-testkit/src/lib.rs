@@ -60,15 +60,17 @@ pub const STORAGE_SERVICES: [&str; 17] = [
 ];
 
 /// The compute, container, networking and edge services the compute
-/// coverage issue adds that have a template (Route 53, WAF, Network Firewall
-/// and Auto Scaling have operational controls only, so no template).
-pub const COMPUTE_SERVICES: [&str; 6] = [
+/// coverage issue adds that have a template (Route 53, WAF and Network
+/// Firewall have operational controls only, so no template; Auto Scaling's
+/// group launches from a hardened launch template).
+pub const COMPUTE_SERVICES: [&str; 7] = [
     "App Runner",
     "Batch",
     "Global Accelerator",
     "Elastic Beanstalk",
     "Step Functions",
     "ECR",
+    "Auto Scaling",
 ];
 
 /// The security, management and developer-tool services of the coverage
