@@ -61,8 +61,8 @@ pub const STORAGE_SERVICES: [&str; 17] = [
 
 /// The compute, container, networking and edge services the compute
 /// coverage issue adds that have a template (Route 53, WAF and Network
-/// Firewall have operational controls only, so no template; Auto Scaling's
-/// group launches from a hardened launch template).
+/// Firewall have theirs in [`NETWORK_SERVICES`]; Auto Scaling's group
+/// launches from a hardened launch template).
 pub const COMPUTE_SERVICES: [&str; 7] = [
     "App Runner",
     "Batch",
@@ -72,6 +72,13 @@ pub const COMPUTE_SERVICES: [&str; 7] = [
     "ECR",
     "Auto Scaling",
 ];
+
+/// The networking services of the compute coverage issue that have a
+/// template since their FSBP controls became configuration requirements:
+/// Network Firewall (firewall, policy, stateless rule group, logging
+/// configuration), WAF (web ACL, logging configuration) and Route 53
+/// (public hosted zone with query logging, key-signing key and DNSSEC).
+pub const NETWORK_SERVICES: [&str; 3] = ["Network Firewall", "WAF V2", "Route 53"];
 
 /// The security, management and developer-tool services of the coverage
 /// issue 18 that have a template (every control's checks run for their
@@ -106,13 +113,15 @@ pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 8] = [
     "Textract",
 ];
 
-/// [`all_services`], [`STORAGE_SERVICES`], [`COMPUTE_SERVICES`] and
-/// [`MANAGEMENT_SERVICES`]: every service whose package has a template.
+/// [`all_services`], [`STORAGE_SERVICES`], [`COMPUTE_SERVICES`],
+/// [`MANAGEMENT_SERVICES`] and [`NETWORK_SERVICES`]: every service whose
+/// package has a template.
 pub fn services_with_templates() -> impl Iterator<Item = &'static str> {
     all_services()
         .chain(STORAGE_SERVICES)
         .chain(COMPUTE_SERVICES)
         .chain(MANAGEMENT_SERVICES)
+        .chain(NETWORK_SERVICES)
 }
 
 /// [`SERVICES`] and [`MORE_SERVICES`]: the 21 services of the package tests.
