@@ -22,7 +22,9 @@ use gensec_kb::Kb;
 use gensec_kb::controls::ControlCatalogue;
 use gensec_kb::terraform_schema::{Body as SchemaBody, ProviderSchema};
 use gensec_stages::Stages;
-use gensec_testkit::{STORAGE_SERVICES, all_services, example_profile, repo_root};
+use gensec_testkit::{
+    MANAGEMENT_SERVICES, STORAGE_SERVICES, all_services, example_profile, repo_root,
+};
 use hcl::Body;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,6 +68,12 @@ const MAPPED_STORAGE: [&str; 17] = [
     "Lake Formation",
     "DAX",
 ];
+
+/// The issue-18 services of `MANAGEMENT_SERVICES` whose every template
+/// resource type has a curated Terraform mapping (the Amazon MQ broker, the
+/// EventBridge bus, its archive and dead-letter queue, the AppSync API, with
+/// their security group, log group, role and policies).
+const MAPPED_MANAGEMENT: [&str; 3] = ["MQ", "EventBridge", "AppSync"];
 
 /// One service's package, as far as the Terraform checks need it.
 struct Package {
@@ -323,6 +331,62 @@ fn hardening_problems(service: &str, body: &Body) -> Vec<String> {
                 "aws_dax_cluster without encryption at rest",
             );
         }
+        "mq" => {
+            let broker = first(body, "aws_mq_broker");
+            expect(
+                broker.and_then(|b| attribute(b, "publicly_accessible"))
+                    == Some(&hcl::Expression::Bool(false)),
+                "aws_mq_broker publicly accessible",
+            );
+            for name in ["subnet_ids", "security_groups"] {
+                expect(
+                    broker.is_some_and(|b| attribute(b, name).is_some()),
+                    &format!("aws_mq_broker without {name}"),
+                );
+            }
+            expect(
+                broker
+                    .and_then(|b| block(b, "logs"))
+                    .and_then(|l| attribute(l, "audit"))
+                    == Some(&hcl::Expression::Bool(true)),
+                "aws_mq_broker without audit logs",
+            );
+            expect(
+                broker
+                    .and_then(|b| block(b, "encryption_options"))
+                    .is_some_and(|e| attribute(e, "kms_key_id").is_some()),
+                "aws_mq_broker without the package key",
+            );
+        }
+        "events" => {
+            let bus = first(body, "aws_cloudwatch_event_bus");
+            expect(
+                bus.is_some_and(|b| attribute(b, "kms_key_identifier").is_some()),
+                "aws_cloudwatch_event_bus without the package key",
+            );
+            expect(
+                bus.and_then(|b| block(b, "dead_letter_config"))
+                    .is_some_and(|d| attribute(d, "arn").is_some()),
+                "aws_cloudwatch_event_bus without a dead-letter queue",
+            );
+            expect(
+                first(body, "aws_cloudwatch_event_bus_policy").is_some(),
+                "no aws_cloudwatch_event_bus_policy",
+            );
+        }
+        "appsync" => {
+            let api = first(body, "aws_appsync_graphql_api");
+            expect(
+                api.and_then(|a| attribute(a, "xray_enabled"))
+                    == Some(&hcl::Expression::Bool(true)),
+                "aws_appsync_graphql_api without X-Ray",
+            );
+            expect(
+                api.and_then(|a| block(a, "log_config"))
+                    .is_some_and(|l| attribute(l, "field_log_level").is_some()),
+                "aws_appsync_graphql_api without field-level logging",
+            );
+        }
         "quicksight" => expect(
             first(body, "aws_quicksight_data_set")
                 .is_some_and(|d| block(d, "row_level_permission_data_set").is_some()),
@@ -339,12 +403,21 @@ async fn terraform_of_every_service() {
     let stages = Stages::new(&kb).unwrap();
     let profile = example_profile();
     let mut packages = Vec::new();
-    for service in all_services().chain(MAPPED_STORAGE) {
+    for service in all_services()
+        .chain(MAPPED_STORAGE)
+        .chain(MAPPED_MANAGEMENT)
+    {
         packages.push(package(&kb, &stages, service, &profile).await);
     }
     assert!(
         MAPPED_STORAGE.iter().all(|s| STORAGE_SERVICES.contains(s)),
         "MAPPED_STORAGE names a service outside STORAGE_SERVICES"
+    );
+    assert!(
+        MAPPED_MANAGEMENT
+            .iter()
+            .all(|s| MANAGEMENT_SERVICES.contains(s)),
+        "MAPPED_MANAGEMENT names a service outside MANAGEMENT_SERVICES"
     );
     for hardened in [
         "ec2",
@@ -355,6 +428,9 @@ async fn terraform_of_every_service() {
         "quicksight",
         "fsx",
         "dax",
+        "mq",
+        "events",
+        "appsync",
     ] {
         assert!(
             packages.iter().any(|p| p.service == hardened),

@@ -83,8 +83,10 @@ pub const NETWORK_SERVICES: [&str; 3] = ["Network Firewall", "WAF V2", "Route 53
 /// The security, management and developer-tool services of the coverage
 /// issue 18 that have a template (every control's checks run for their
 /// packages). Bedrock is in [`MORE_SERVICES`]; part A's other services have
-/// no template and are in [`MANAGEMENT_OPERATIONAL_SERVICES`].
-pub const MANAGEMENT_SERVICES: [&str; 12] = [
+/// no template and are in [`MANAGEMENT_OPERATIONAL_SERVICES`]. Amazon MQ,
+/// EventBridge and AppSync moved here when their broker, bus and GraphQL API
+/// became configuration requirements with a deployable template.
+pub const MANAGEMENT_SERVICES: [&str; 15] = [
     "ACM",
     "Private CA",
     "Macie",
@@ -97,17 +99,17 @@ pub const MANAGEMENT_SERVICES: [&str; 12] = [
     "CodePipeline",
     "CodeArtifact",
     "CodeCommit",
+    "MQ",
+    "EventBridge",
+    "AppSync",
 ];
 
 /// Issue 18 services whose packages have no template yet (their curated
 /// controls are operational, or configuration requirements no deployable
 /// template sets): the tests that need no template (Config rules) cover them.
-pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 8] = [
+pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 5] = [
     "Connect",
     "WorkSpaces",
-    "MQ",
-    "EventBridge",
-    "AppSync",
     "Transfer",
     "Comprehend",
     "Textract",
