@@ -195,9 +195,17 @@ pub fn detective(
     let rule = kb
         .config_rule(identifier)
         .ok_or_else(|| format!("unknown Config rule {identifier}"))?;
+    // Config names some types differently from CloudFormation
+    // (`AWS::CertificateManager::Certificate` is recorded as `AWS::ACM::Certificate`).
+    let recorded_as = kb
+        .config_type_for_cfn(resource_type)
+        .unwrap_or(resource_type);
     if rule.details_known
         && !rule.resource_types.is_empty()
-        && !rule.resource_types.iter().any(|t| t == resource_type)
+        && !rule
+            .resource_types
+            .iter()
+            .any(|t| t == resource_type || t == recorded_as)
     {
         return Err(format!(
             "Config rule {identifier} evaluates {}, not {resource_type}",

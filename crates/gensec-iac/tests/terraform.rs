@@ -357,22 +357,22 @@ fn launch_template_requires_imdsv2() {
 fn unmapped_type_is_named_in_the_header_and_not_rendered() {
     let template = json!({
         "Resources": {
-            "Broker": {"Type": "AWS::AmazonMQ::Broker", "Properties": {"EngineType": "ACTIVEMQ"}},
+            "Fleet": {"Type": "AWS::GameLift::Fleet", "Properties": {"Name": "fleet"}},
             "Queue": {
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
                     "SqsManagedSseEnabled": true,
-                    "Tags": [{"Key": "Broker", "Value": {"Ref": "Broker"}}]
+                    "Tags": [{"Key": "Fleet", "Value": {"Ref": "Fleet"}}]
                 }
             }
         }
     });
     let rendered = terraform::render(&template, HEADER);
     let body = hcl::from_str::<Body>(&rendered.main_tf).unwrap();
-    assert_eq!(rendered.unmapped, ["AWS::AmazonMQ::Broker"]);
+    assert_eq!(rendered.unmapped, ["AWS::GameLift::Fleet"]);
     assert_eq!(rendered.mapped, ["AWS::SQS::Queue"]);
     assert!(rendered.main_tf.contains(
-        "# not translated: AWS::AmazonMQ::Broker — no curated mapping; use the CloudFormation template"
+        "# not translated: AWS::GameLift::Fleet — no curated mapping; use the CloudFormation template"
     ));
     assert_eq!(
         body.blocks()
@@ -384,8 +384,8 @@ fn unmapped_type_is_named_in_the_header_and_not_rendered() {
     );
     // A Ref to the untranslated resource becomes a variable the user supplies.
     let queue = resources_of(&body, "aws_sqs_queue")[0];
-    assert!(text(attr(queue.body(), "tags")).contains("var.broker_ref"));
-    assert!(rendered.main_tf.contains("variable \"broker_ref\""));
+    assert!(text(attr(queue.body(), "tags")).contains("var.fleet_ref"));
+    assert!(rendered.main_tf.contains("variable \"fleet_ref\""));
 }
 
 #[test]
