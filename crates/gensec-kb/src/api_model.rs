@@ -7,7 +7,7 @@
 //! A string value `${...}` is a placeholder (resolved later, or filled in by
 //! the user) and stands for any scalar.
 
-use crate::controls::{CliCommand, ReadModifyWrite};
+use crate::controls::{CliCommand, PolicyMerge, ReadModifyWrite};
 use gensec_data::DataError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -292,6 +292,154 @@ impl ApiModel {
     }
 }
 
+impl ApiModel {
+    /// Check a policy merge: the read and the write (given the policy as
+    /// `file://`) against the model, the read's output member and the write
+    /// parameter both strings (a policy document held as JSON text), and the
+    /// statement against the policy grammar ([`check_statement`]).
+    pub fn check_policy_merge(&self, merge: &PolicyMerge) -> Result<(), String> {
+        self.check(&merge.get)?;
+        let at = format!("aws {} {}", merge.get.service, merge.get.operation);
+        let output = self
+            .operation(&merge.get.service, &merge.get.operation)
+            .and_then(|op| op.output.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
+                )
+            })?;
+        let read = output
+            .get(&merge.read)
+            .ok_or_else(|| format!("{at}: no output member {:?}", merge.read))?;
+        if read.kind != "string" {
+            return Err(format!(
+                "{at}: {} is a {}, not a policy document",
+                merge.read, read.kind
+            ));
+        }
+        if merge.update.arguments.contains_key(&merge.write) {
+            return Err(format!(
+                "aws {} {} {}: set by the policy merge itself",
+                merge.update.service, merge.update.operation, merge.write
+            ));
+        }
+        let mut update = merge.update.clone();
+        update.arguments.insert(
+            merge.write.clone(),
+            Value::String(format!("file://{POLICY_FILE}")),
+        );
+        self.check(&update)?;
+        let write = self
+            .operation(&update.service, &update.operation)
+            .and_then(|op| op.parameters.iter().find(|p| p.flag == merge.write))
+            .ok_or("the write parameter is not in the model")?;
+        if write.shape.kind != "string" || !write.shape.r#enum.is_empty() {
+            return Err(format!(
+                "aws {} {} {}: a {}, not a policy document",
+                update.service, update.operation, merge.write, write.shape.kind
+            ));
+        }
+        check_statement(&merge.statement)
+    }
+}
+
+/// The file the merged policy is written to.
+pub const POLICY_FILE: &str = "policy.json";
+
+/// A resource policy statement: an object of the policy grammar's members
+/// only, an alphanumeric `Sid` (the merge replaces by it), `Effect` Allow or
+/// Deny, a principal, an action and a resource (each or its `Not` form), and
+/// conditions as operator → key → value.
+pub fn check_statement(statement: &Value) -> Result<(), String> {
+    const MEMBERS: &[&str] = &[
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    ];
+    let fields = statement
+        .as_object()
+        .ok_or("the statement must be a JSON object")?;
+    if let Some(unknown) = fields.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+        return Err(format!("statement: unknown member {unknown:?}"));
+    }
+    match fields.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+        _ => {
+            return Err(
+                "statement: an alphanumeric Sid is required (the merge replaces by it)".into(),
+            );
+        }
+    }
+    match fields.get("Effect").and_then(Value::as_str) {
+        Some("Allow" | "Deny") => {}
+        _ => return Err("statement: Effect must be \"Allow\" or \"Deny\"".into()),
+    }
+    let strings = |value: &Value| match value {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| !s.is_empty()))
+        }
+        _ => false,
+    };
+    for (name, not) in [
+        ("Principal", "NotPrincipal"),
+        ("Action", "NotAction"),
+        ("Resource", "NotResource"),
+    ] {
+        let value = match (fields.get(name), fields.get(not)) {
+            (Some(value), None) | (None, Some(value)) => value,
+            _ => {
+                return Err(format!(
+                    "statement: exactly one of {name} and {not} is required"
+                ));
+            }
+        };
+        let valid = if name == "Principal" {
+            value == "*"
+                || value.as_object().is_some_and(|kinds| {
+                    !kinds.is_empty()
+                        && kinds.iter().all(|(kind, ids)| {
+                            ["AWS", "Service", "Federated", "CanonicalUser"]
+                                .contains(&kind.as_str())
+                                && strings(ids)
+                        })
+                })
+        } else {
+            strings(value)
+        };
+        if !valid {
+            return Err(format!("statement: {name} has the wrong form: {value}"));
+        }
+    }
+    if let Some(condition) = fields.get("Condition") {
+        let valid = condition.as_object().is_some_and(|operators| {
+            operators.values().all(|keys| {
+                keys.as_object().is_some_and(|keys| {
+                    !keys.is_empty()
+                        && keys
+                            .values()
+                            .all(|v| v.is_string() || v.is_boolean() || v.is_number() || strings(v))
+                })
+            })
+        });
+        if !valid {
+            return Err(format!(
+                "statement: Condition must map operators to keys to values: {condition}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The file the edited configuration is written to.
 pub const CONFIG_FILE: &str = "config.json";
 
@@ -456,6 +604,12 @@ mod tests {
                 if let Some(rmw) = &remediation.read_modify_write {
                     model
                         .check_read_modify_write(rmw)
+                        .unwrap_or_else(|err| panic!("{}: {err}", control.id));
+                    checked += 2;
+                }
+                if let Some(merge) = &remediation.policy_merge {
+                    model
+                        .check_policy_merge(merge)
                         .unwrap_or_else(|err| panic!("{}: {err}", control.id));
                     checked += 2;
                 }

@@ -8,8 +8,8 @@
 
 use crate::finding::Finding;
 use crate::terraform::{FixError, resolve, substitute};
-use gensec_kb::api_model::{ApiModel, CONFIG_FILE, PathStep, parse_path};
-use gensec_kb::controls::{CliCommand, ReadModifyWrite};
+use gensec_kb::api_model::{ApiModel, CONFIG_FILE, POLICY_FILE, PathStep, parse_path};
+use gensec_kb::controls::{CliCommand, PolicyMerge, ReadModifyWrite, Remediation};
 use serde_json::{Map, Value};
 
 /// Services whose commands take no `--region` (global APIs).
@@ -193,6 +193,89 @@ pub fn render_fix(
     render_with(commands, read_modify_write, finding, model)
 }
 
+/// Render and check every CLI form of a catalogue remediation: its
+/// commands, read-modify-write and policy merge, in that order.
+pub fn render_remediation(
+    remediation: &Remediation,
+    finding: &Finding,
+) -> Result<RenderedCli, CliError> {
+    let model = ApiModel::embedded().map_err(|err| CliError::Model(err.to_string()))?;
+    render_forms(
+        &remediation.cli,
+        remediation.read_modify_write.as_ref(),
+        remediation.policy_merge.as_ref(),
+        finding,
+        model,
+    )
+}
+
+/// The file the read's error output is saved to (to tell "no policy yet"
+/// from any other failure).
+pub const READ_ERROR_FILE: &str = "read-error.txt";
+
+/// The policy document a merge starts from when the resource has none.
+const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+/// The jq filter of a policy merge: the policy text of member `read` parsed
+/// (an empty document when the member is absent), `Statement` made a list
+/// (the grammar allows a single object), the statement with the same `Sid`
+/// dropped and `statement` appended; every other statement and member kept.
+pub fn policy_merge_filter(read: &str, statement: &Value) -> String {
+    let sid = statement.get("Sid").cloned().unwrap_or(Value::Null);
+    format!(
+        ".{read} | if . == null then {EMPTY_POLICY} else fromjson end \
+         | .Statement |= ((if type == \"array\" then . elif . == null then [] else [.] end) \
+         | map(select(.Sid != {sid})) + [{}])",
+        fill_names(&statement.to_string())
+    )
+}
+
+/// The read, the jq merge and the guarded write of a policy merge.
+fn policy_merge(
+    merge: &PolicyMerge,
+    substitution: &mut Substitution<'_>,
+    model: &ApiModel,
+    region: Option<&str>,
+) -> Result<Vec<String>, CliError> {
+    let resolve_command = |substitution: &mut Substitution<'_>, command: &CliCommand| {
+        Ok::<_, FixError>(CliCommand {
+            service: command.service.clone(),
+            operation: command.operation.clone(),
+            arguments: substitution.object(&command.arguments)?,
+        })
+    };
+    let mut resolved = merge.clone();
+    resolved.get = resolve_command(substitution, &merge.get)?;
+    resolved.update = resolve_command(substitution, &merge.update)?;
+    resolved.statement = substitution.value(&merge.statement)?;
+    model
+        .check_policy_merge(&resolved)
+        .map_err(CliError::Invalid)?;
+    // The read: its output saved; when it fails because the resource has no
+    // policy yet (and only then), an empty object stands for it.
+    let mut read = format!("{} > {CURRENT_FILE}", print(&resolved.get, region));
+    if let Some(code) = &resolved.absent {
+        read.push_str(&format!(
+            " 2> {READ_ERROR_FILE} || {{ grep -q {code} {READ_ERROR_FILE} && echo '{{}}' > {CURRENT_FILE}; }}"
+        ));
+    }
+    let filter = policy_merge_filter(&resolved.read, &resolved.statement);
+    let mut update = resolved.update.clone();
+    update.arguments.insert(
+        resolved.write.clone(),
+        Value::String(format!("file://{POLICY_FILE}")),
+    );
+    Ok(vec![
+        read,
+        format!(
+            "jq -c '{}' {CURRENT_FILE} > {POLICY_FILE}",
+            filter.replace('\'', r"'\''")
+        ),
+        // A failed read leaves the file empty: nothing is written then.
+        format!("test -s {POLICY_FILE} && {}", print(&update, region)),
+    ])
+}
+
 /// The file the read saves the current configuration to.
 pub const CURRENT_FILE: &str = "current.json";
 
@@ -298,6 +381,16 @@ pub fn render_with(
     finding: &Finding,
     model: &ApiModel,
 ) -> Result<RenderedCli, CliError> {
+    render_forms(commands, read_modify_write_fix, None, finding, model)
+}
+
+fn render_forms(
+    commands: &[CliCommand],
+    read_modify_write_fix: Option<&ReadModifyWrite>,
+    policy_merge_fix: Option<&PolicyMerge>,
+    finding: &Finding,
+    model: &ApiModel,
+) -> Result<RenderedCli, CliError> {
     let mut substitution = Substitution {
         finding,
         fill_in: Vec::new(),
@@ -315,6 +408,9 @@ pub fn render_with(
     }
     if let Some(rmw) = read_modify_write_fix {
         printed.extend(read_modify_write(rmw, &mut substitution, model, region)?);
+    }
+    if let Some(merge) = policy_merge_fix {
+        printed.extend(policy_merge(merge, &mut substitution, model, region)?);
     }
     Ok(RenderedCli {
         commands: printed,
@@ -505,6 +601,200 @@ mod tests {
         fix.set[0].value = json!("https");
         let err = render_fix(&[], Some(&fix), &distribution_finding()).expect_err("enum");
         assert!(err.to_string().contains("\"https\" is not one of"), "{err}");
+    }
+
+    fn bucket_finding() -> Finding {
+        let mut value =
+            serde_json::to_value(finding("arn:aws:s3:::acme-billing-exports")).expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsS3Bucket");
+        serde_json::from_value(value).expect("finding")
+    }
+
+    fn ssl_only_merge() -> PolicyMerge {
+        serde_json::from_value(json!({
+            "get": {"service": "s3api", "operation": "get-bucket-policy",
+                    "arguments": {"--bucket": "${resource.name}"}},
+            "read": "Policy",
+            "absent": "NoSuchBucketPolicy",
+            "update": {"service": "s3api", "operation": "put-bucket-policy",
+                       "arguments": {"--bucket": "${resource.name}"}},
+            "write": "--policy",
+            "statement": {"Sid": "GensecDenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+                          "Action": "s3:*", "Resource": ["${resource.id}", "${resource.id}/*"],
+                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        }))
+        .expect("form")
+    }
+
+    fn merge_lines(merge: &PolicyMerge) -> Result<Vec<String>, CliError> {
+        let model = ApiModel::embedded().expect("model");
+        render_forms(&[], None, Some(merge), &bucket_finding(), model).map(|r| r.commands)
+    }
+
+    const STATEMENT: &str = r#"{"Sid":"GensecDenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-billing-exports","arn:aws:s3:::acme-billing-exports/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#;
+
+    #[test]
+    fn a_policy_merge_prints_read_merge_and_guarded_write() {
+        let lines = merge_lines(&ssl_only_merge()).expect("renders");
+        assert_eq!(
+            lines,
+            [
+                "aws s3api get-bucket-policy --bucket acme-billing-exports --region eu-west-1 > current.json 2> read-error.txt || { grep -q NoSuchBucketPolicy read-error.txt && echo '{}' > current.json; }".to_string(),
+                format!(
+                    "jq -c '.Policy | if . == null then {{\"Version\":\"2012-10-17\",\"Statement\":[]}} else fromjson end | .Statement |= ((if type == \"array\" then . elif . == null then [] else [.] end) | map(select(.Sid != \"GensecDenyInsecureTransport\")) + [{STATEMENT}])' current.json > policy.json"
+                ),
+                "test -s policy.json && aws s3api put-bucket-policy --bucket acme-billing-exports --policy file://policy.json --region eu-west-1".to_string(),
+            ]
+        );
+    }
+
+    /// The three lines run by bash against a stand-in `aws` (a script that
+    /// answers the read from a saved policy, or fails like the CLI does, and
+    /// records what the write was given), with the real jq.
+    fn run_merge(read: Result<Value, &str>) -> Option<Value> {
+        let lines = merge_lines(&ssl_only_merge()).expect("renders");
+        let dir = std::env::temp_dir().join(format!(
+            "gensec-merge-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(dir.join("bin")).expect("dir");
+        let (answer, status) = match &read {
+            Ok(policy) => (
+                format!(
+                    "printf '%s\\n' '{}'",
+                    json!({"Policy": policy.to_string()})
+                        .to_string()
+                        .replace('\'', r"'\''")
+                ),
+                0,
+            ),
+            Err(code) => (
+                format!(
+                    "echo 'An error occurred ({code}) when calling the GetBucketPolicy operation: x' >&2"
+                ),
+                254,
+            ),
+        };
+        let fake = format!(
+            "#!/bin/sh\ncase \"$2\" in\nget-bucket-policy) {answer}; exit {status};;\nput-bucket-policy) while [ $# -gt 0 ]; do if [ \"$1\" = --policy ]; then cat \"${{2#file://}}\" > written.json; fi; shift; done;;\nesac\n"
+        );
+        let aws = dir.join("bin/aws");
+        std::fs::write(&aws, fake).expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        for line in &lines {
+            let status = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(line)
+                .current_dir(&dir)
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        dir.join("bin").display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .status()
+                .expect("bash and jq run (install jq)");
+            // Each step may fail (a refused read); the next ones must then
+            // write nothing.
+            let _ = status;
+        }
+        let written = std::fs::read_to_string(dir.join("written.json")).ok();
+        std::fs::remove_dir_all(&dir).ok();
+        written.map(|text| serde_json::from_str(&text).expect("the written policy is JSON"))
+    }
+
+    #[test]
+    fn a_policy_merge_keeps_every_other_statement() {
+        let ours: Value = serde_json::from_str(STATEMENT).expect("statement");
+        let cloudtrail = json!({"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::acme-billing-exports/AWSLogs/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}});
+        let no_sid = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-billing-exports/shared/*"});
+        let old_ours = json!({"Sid": "GensecDenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-billing-exports/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+        // Other statements and members kept in order; an earlier statement
+        // of the same Sid replaced, not repeated.
+        let current = json!({"Version": "2012-10-17", "Id": "billing",
+            "Statement": [cloudtrail, old_ours, no_sid]});
+        assert_eq!(
+            run_merge(Ok(current)),
+            Some(json!({"Version": "2012-10-17", "Id": "billing",
+                "Statement": [cloudtrail, no_sid, ours]}))
+        );
+        // The grammar allows a single statement object.
+        let single = json!({"Version": "2012-10-17", "Statement": cloudtrail});
+        assert_eq!(
+            run_merge(Ok(single)),
+            Some(json!({"Version": "2012-10-17", "Statement": [cloudtrail, ours]}))
+        );
+        // No policy yet: the read fails with NoSuchBucketPolicy and the
+        // merge starts from an empty document.
+        assert_eq!(
+            run_merge(Err("NoSuchBucketPolicy")),
+            Some(json!({"Version": "2012-10-17", "Statement": [ours]}))
+        );
+        // Any other failure of the read: nothing is written.
+        assert_eq!(run_merge(Err("AccessDenied")), None);
+    }
+
+    #[test]
+    fn a_policy_merge_is_checked_against_the_model_and_the_grammar() {
+        let mut merge = ssl_only_merge();
+        merge.write = "--policy-document".into();
+        let err = merge_lines(&merge).expect_err("unknown write");
+        assert!(err.to_string().contains("unknown parameter"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge.read = "PolicyStatus".into();
+        let err = merge_lines(&merge).expect_err("unknown read member");
+        assert!(err.to_string().contains("no output member"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge
+            .update
+            .arguments
+            .insert("--policy".into(), json!("{}"));
+        let err = merge_lines(&merge).expect_err("write given twice");
+        assert!(err.to_string().contains("set by the policy merge"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge.write = "--confirm-remove-self-bucket-access".into();
+        merge_lines(&merge).expect_err("a boolean parameter takes no policy");
+        for (member, value, message) in [
+            ("Sid", json!("Gensec Deny"), "alphanumeric Sid"),
+            ("Effect", json!("Block"), "Effect must be"),
+            (
+                "Principal",
+                json!({"User": "x"}),
+                "Principal has the wrong form",
+            ),
+            ("Actions", json!("s3:*"), "unknown member \"Actions\""),
+        ] {
+            let mut merge = ssl_only_merge();
+            merge.statement[member] = value;
+            let err = merge_lines(&merge).expect_err(member);
+            assert!(err.to_string().contains(message), "{member}: {err}");
+        }
+        let mut merge = ssl_only_merge();
+        merge
+            .statement
+            .as_object_mut()
+            .expect("object")
+            .remove("Resource");
+        let err = merge_lines(&merge).expect_err("no resource");
+        assert!(
+            err.to_string().contains("Resource and NotResource"),
+            "{err}"
+        );
     }
 
     #[test]

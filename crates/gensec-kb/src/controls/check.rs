@@ -137,11 +137,14 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         return Err("check_before and verify need at least one non-empty step each".into());
     }
     let rmw = remediation.read_modify_write.as_ref();
+    let merge = remediation.policy_merge.as_ref();
     for command in remediation
         .cli
         .iter()
         .chain(rmw.map(|r| &r.get))
         .chain(rmw.map(|r| &r.update))
+        .chain(merge.map(|m| &m.get))
+        .chain(merge.map(|m| &m.update))
     {
         if command.service.is_empty() || command.operation.is_empty() {
             return Err("a CLI command needs a service and an operation".into());
@@ -177,6 +180,29 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         }
         if rmw.read.trim().is_empty() || rmw.set.is_empty() {
             return Err("read_modify_write needs the read member and at least one setting".into());
+        }
+    }
+    if let Some(merge) = merge {
+        if !merge.write.strip_prefix("--").is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        }) {
+            return Err(format!(
+                "policy_merge: {:?} is not a --parameter",
+                merge.write
+            ));
+        }
+        if merge.read.trim().is_empty() {
+            return Err("policy_merge needs the read member".into());
+        }
+        if merge
+            .absent
+            .as_deref()
+            .is_some_and(|code| code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err("policy_merge: absent must be an error code (NoSuchBucketPolicy)".into());
         }
     }
     if let Some(bad) = remediation.checkov.iter().find(|id| !is_checkov_id(id)) {
@@ -443,6 +469,28 @@ mod tests {
             "DistributionConfig",
             r#"[{"path": ".WebACLId", "value": "arn", "when": "x"}]"#,
         ))
+        .expect_err("unknown member");
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_merge_names_its_write_parameter_read_member_and_error_code() {
+        let form = |write: &str, read: &str, absent: &str| {
+            format!(
+                r#", "no_fix_reason": "n", "policy_merge": {{"get": {{"service": "s3api", "operation": "get-bucket-policy", "arguments": {{"--bucket": "b"}}}}, "read": "{read}", "absent": "{absent}", "update": {{"service": "s3api", "operation": "put-bucket-policy", "arguments": {{"--bucket": "b"}}}}, "write": "{write}", "statement": {{"Sid": "S"}}}}"#
+            )
+        };
+        assert!(checked(&form("--policy", "Policy", "NoSuchBucketPolicy")).is_ok());
+        let err = checked(&form("Policy", "Policy", "NoSuchBucketPolicy")).expect_err("write");
+        assert!(err.contains("is not a --parameter"), "{err}");
+        let err = checked(&form("--policy", " ", "NoSuchBucketPolicy")).expect_err("read");
+        assert!(err.contains("read member"), "{err}");
+        let err = checked(&form("--policy", "Policy", "No such; policy")).expect_err("code");
+        assert!(err.contains("error code"), "{err}");
+        let err = checked(
+            &form("--policy", "Policy", "NoSuchBucketPolicy")
+                .replace(r#""write""#, r#""when": "x", "write""#),
+        )
         .expect_err("unknown member");
         assert!(err.contains("unknown field"), "{err}");
     }

@@ -168,6 +168,10 @@ pub struct Remediation {
     /// concurrency token (after `cli`, when both are given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_modify_write: Option<ReadModifyWrite>,
+    /// A statement merged into the resource's policy document, every other
+    /// statement kept (after `cli`, when both are given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_merge: Option<PolicyMerge>,
     /// An https:// page that documents the setting.
     pub documentation: String,
 }
@@ -212,6 +216,40 @@ pub struct ReadModifyWrite {
     pub write: String,
     /// The settings changed, in order (at least one).
     pub set: Vec<SetSetting>,
+}
+
+/// A statement merged into a resource policy the service keeps as one JSON
+/// document (a bucket, key, topic or queue policy) and only replaces whole:
+/// `get` reads the current document, held as a JSON string in the read's
+/// output member `read`; a `jq` filter drops any statement with the same
+/// `Sid` and appends `statement`, keeping every other statement and member;
+/// `update` writes the result back through its string parameter `write`
+/// (`file://`). When the resource has no policy yet the read fails with the
+/// error code `absent` and the merge starts from an empty document; any other
+/// failure of the read leaves nothing to write, and the write is skipped.
+/// Rendered as the exact commands; both operations, their parameters, the
+/// read member and the write parameter are checked against the API model,
+/// and the statement against the policy grammar
+/// ([`crate::api_model::ApiModel::check_policy_merge`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyMerge {
+    /// The read (`aws s3api get-bucket-policy --bucket ...`).
+    pub get: CliCommand,
+    /// The read's output member holding the policy as a JSON string
+    /// (`Policy`).
+    pub read: String,
+    /// The error code of the read when the resource has no policy yet
+    /// (`NoSuchBucketPolicy`); absent when every resource has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<String>,
+    /// The write, without the policy parameter.
+    pub update: CliCommand,
+    /// The write's string parameter taking the merged policy (`--policy`).
+    pub write: String,
+    /// The statement merged in, with a `Sid` that names it as gensec's
+    /// (placeholders allowed, as in CLI arguments).
+    pub statement: Value,
 }
 
 /// Where the read gives the concurrency token and which write parameter
