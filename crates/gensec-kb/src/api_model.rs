@@ -151,6 +151,12 @@ impl ApiModel {
 
     /// Check a command against the model; the error names what is wrong.
     pub fn check(&self, command: &CliCommand) -> Result<(), String> {
+        self.check_given(command, &[])
+    }
+
+    /// [`Self::check`] with some members given another way (the whole input
+    /// of `--cli-input-json`): they count as given for the required check.
+    pub fn check_given(&self, command: &CliCommand, preset: &[String]) -> Result<(), String> {
         let service = self.service(&command.service).ok_or_else(|| {
             format!(
                 "aws {}: unknown service (the API model holds {})",
@@ -169,7 +175,7 @@ impl ApiModel {
                 )
             })?;
         let at = |flag: &str| format!("aws {} {} {flag}", command.service, command.operation);
-        let mut given = Vec::new();
+        let mut given: Vec<String> = Vec::new();
         for (flag, value) in &command.arguments {
             if GLOBAL_OPTIONS.contains(&flag.as_str()) {
                 continue;
@@ -204,7 +210,7 @@ impl ApiModel {
         if let Some(missing) = operation
             .parameters
             .iter()
-            .find(|p| p.required && !given.contains(&p.member))
+            .find(|p| p.required && !given.contains(&p.member) && !preset.contains(&p.member))
         {
             return Err(format!(
                 "aws {} {}: missing required parameter {}",
@@ -222,6 +228,9 @@ impl ApiModel {
     /// path present with the same type in both the read's configuration and
     /// the write's parameter, the value (and `only_if`) valid for it.
     pub fn check_read_modify_write(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
+        if rmw.whole_input.is_some() {
+            return self.check_whole_input(rmw);
+        }
         self.check(&rmw.get)?;
         let get = self
             .operation(&rmw.get.service, &rmw.get.operation)
@@ -291,6 +300,132 @@ impl ApiModel {
         Ok(())
     }
 }
+
+impl ApiModel {
+    /// Check a whole-input read-modify-write: the read against the model,
+    /// its configuration member a structure the model keeps whole; every
+    /// kept member a member of that configuration and a parameter of the
+    /// write with the same type, every parameter of the write the
+    /// configuration holds kept (nothing the resource has is reset), every
+    /// `beside` member an output member of the read and a parameter of the
+    /// write of the same type, the write (`--cli-input-json file://`, its
+    /// required members kept or beside) against the model, and every `set`
+    /// path present with the same type on both sides, its value valid.
+    fn check_whole_input(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
+        let whole = rmw.whole_input.as_ref().ok_or("not a whole-input fix")?;
+        self.check(&rmw.get)?;
+        let at = format!("aws {} {}", rmw.get.service, rmw.get.operation);
+        let output = self
+            .operation(&rmw.get.service, &rmw.get.operation)
+            .and_then(|op| op.output.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
+                )
+            })?;
+        let read = output
+            .get(&rmw.read)
+            .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?;
+        let members = match (&read.members, read.partial) {
+            (Some(members), false) if read.kind == "structure" => members,
+            _ => {
+                return Err(format!(
+                    "{at}: {} is not a structure the model keeps whole",
+                    rmw.read
+                ));
+            }
+        };
+        if rmw.write != WHOLE_INPUT_FLAG || rmw.token.is_some() {
+            return Err(format!(
+                "a whole-input write takes {WHOLE_INPUT_FLAG} and no token"
+            ));
+        }
+        if rmw.update.arguments.contains_key(WHOLE_INPUT_FLAG) {
+            return Err(format!(
+                "aws {} {} {WHOLE_INPUT_FLAG}: set by the read-modify-write itself",
+                rmw.update.service, rmw.update.operation
+            ));
+        }
+        let update_at = format!("aws {} {}", rmw.update.service, rmw.update.operation);
+        let write = self
+            .operation(&rmw.update.service, &rmw.update.operation)
+            .ok_or_else(|| format!("{update_at}: unknown operation"))?;
+        let parameter = |member: &str| write.parameters.iter().find(|p| p.member == member);
+        if whole.keep.is_empty() {
+            return Err("a whole-input write keeps at least one member".into());
+        }
+        let mut passed = Vec::new();
+        for (member, from) in whole
+            .keep
+            .iter()
+            .map(|m| (m, members.get(m)))
+            .chain(whole.beside.iter().map(|m| (m, output.get(m))))
+        {
+            let from = from.ok_or_else(|| format!("{at}: no member {member:?} to pass on"))?;
+            let to = parameter(member)
+                .ok_or_else(|| format!("{update_at}: no input member {member:?}"))?;
+            if from.kind != to.shape.kind {
+                return Err(format!(
+                    "{member}: a {} in the read, a {} in the write",
+                    from.kind, to.shape.kind
+                ));
+            }
+            if passed.contains(member) || rmw.update.arguments.contains_key(&to.flag) {
+                return Err(format!("{update_at}: {member} is given twice"));
+            }
+            passed.push(member.clone());
+        }
+        if let Some(dropped) = write
+            .parameters
+            .iter()
+            .find(|p| members.contains_key(&p.member) && !passed.contains(&p.member))
+        {
+            return Err(format!(
+                "{update_at}: {} is held by the read but not kept (the write would reset it)",
+                dropped.member
+            ));
+        }
+        self.check_given(&rmw.update, &passed)?;
+        if rmw.set.is_empty() {
+            return Err("a read-modify-write fix changes at least one setting".into());
+        }
+        let input = Shape {
+            kind: "structure".into(),
+            r#enum: Vec::new(),
+            required: None,
+            members: Some(
+                write
+                    .parameters
+                    .iter()
+                    .filter(|p| passed.contains(&p.member))
+                    .map(|p| (p.member.clone(), p.shape.clone()))
+                    .collect(),
+            ),
+            member: None,
+            value: None,
+            partial: false,
+        };
+        for setting in &rmw.set {
+            let steps = parse_path(&setting.path)?;
+            if !matches!(steps.first(), Some(PathStep::Member(m) | PathStep::Each(m) | PathStep::Present(m)) if whole.keep.contains(m))
+            {
+                return Err(format!("path {}: not inside a kept member", setting.path));
+            }
+            for (side, root) in [(at.clone(), read), (update_at.clone(), &input)] {
+                let leaf = walk(root, &steps)
+                    .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                for value in std::iter::once(&setting.value).chain(&setting.only_if) {
+                    check_value(leaf, value)
+                        .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The CLI option taking a command's whole input as JSON.
+pub const WHOLE_INPUT_FLAG: &str = "--cli-input-json";
 
 impl ApiModel {
     /// Check a policy merge: the read and the write (given the policy as

@@ -338,13 +338,37 @@ fn read_modify_write(
     model
         .check_read_modify_write(&resolved)
         .map_err(CliError::Invalid)?;
-    let mut filter = format!(".{}", resolved.read);
+    // A whole input: the configuration reduced to the members kept, then
+    // the settings changed, then the members beside it (unless empty).
+    let mut filter = match &resolved.whole_input {
+        Some(whole) => format!(
+            ". as $read | .{} | with_entries(select(.key | IN({})))",
+            resolved.read,
+            whole
+                .keep
+                .iter()
+                .map(|m| Value::String(m.clone()).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => format!(".{}", resolved.read),
+    };
     for setting in &resolved.set {
         let steps = parse_path(&setting.path).map_err(CliError::Invalid)?;
         filter.push_str(&format!(
             " | ({}) = {}",
             jq_path(&steps, setting.only_if.as_ref()),
             fill_names(&setting.value.to_string())
+        ));
+    }
+    if let Some(whole) = resolved
+        .whole_input
+        .as_ref()
+        .filter(|w| !w.beside.is_empty())
+    {
+        filter.push_str(&format!(
+            " | . + ($read | {{{}}} | with_entries(select(.value != null and .value != [])))",
+            whole.beside.join(", ")
         ));
     }
     let mut update = resolved.update.clone();
@@ -601,6 +625,231 @@ mod tests {
         fix.set[0].value = json!("https");
         let err = render_fix(&[], Some(&fix), &distribution_finding()).expect_err("enum");
         assert!(err.to_string().contains("\"https\" is not one of"), "{err}");
+    }
+
+    fn task_definition_finding() -> Finding {
+        let mut value = serde_json::to_value(finding(
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+        ))
+        .expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsEcsTaskDefinition");
+        serde_json::from_value(value).expect("finding")
+    }
+
+    /// The catalogue's whole-input fix of a Security Hub control.
+    fn catalogue_revision_fix(id: &str) -> ReadModifyWrite {
+        let catalogue = gensec_kb::controls::ControlCatalogue::embedded().expect("catalogue");
+        let (_, remediation) = catalogue
+            .remediation_for_resource(id, Some("AwsEcsTaskDefinition"))
+            .expect("remediated");
+        let fix = remediation
+            .read_modify_write
+            .clone()
+            .expect("a read-modify-write");
+        assert!(fix.whole_input.is_some(), "{id}: a whole-input fix");
+        fix
+    }
+
+    /// A describe-task-definition output as the CLI prints it (with
+    /// `--include TAGS`): two containers, an EFS volume and every
+    /// describe-only member.
+    fn saved_task_definition() -> Value {
+        json!({
+            "taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+                "containerDefinitions": [
+                    {"name": "app", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments:4.2",
+                     "cpu": 256, "memory": 512, "essential": true, "privileged": true,
+                     "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                     "environment": [{"name": "MODE", "value": "prod"}],
+                     "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                     "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/payments"}}},
+                    {"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.40",
+                     "essential": false, "readonlyRootFilesystem": false}
+                ],
+                "family": "payments-api",
+                "taskRoleArn": "arn:aws:iam::123456789012:role/payments-task",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/payments-exec",
+                "networkMode": "awsvpc",
+                "revision": 12,
+                "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/"}}],
+                "status": "ACTIVE",
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+                "placementConstraints": [],
+                "compatibilities": ["EC2"],
+                "requiresCompatibilities": ["EC2"],
+                "cpu": "512",
+                "memory": "1024",
+                "pidMode": "host",
+                "registeredAt": "2024-05-01T10:00:00.000000+00:00",
+                "registeredBy": "arn:aws:sts::123456789012:assumed-role/deploy/ci",
+                "enableFaultInjection": false
+            },
+            "tags": [{"key": "team", "value": "payments"}]
+        })
+    }
+
+    /// The jq line of a rendered fix run by jq on `current`.
+    fn run_jq(line: &str, current: &Value) -> Value {
+        let filter = line
+            .strip_prefix("jq '")
+            .and_then(|rest| rest.strip_suffix("' current.json > config.json"))
+            .expect("jq line");
+        let dir = std::env::temp_dir().join(format!("gensec-jq-whole-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let input = dir.join("current.json");
+        std::fs::write(&input, current.to_string()).expect("write");
+        let output = std::process::Command::new("jq")
+            .arg("-c")
+            .arg(filter)
+            .arg(&input)
+            .output()
+            .expect("jq runs (install jq)");
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    }
+
+    /// What a register input made from the saved revision must be: the
+    /// revision without its describe-only members, the tags beside it.
+    fn register_input(current: &Value) -> Value {
+        let mut input = current["taskDefinition"].clone();
+        let fields = input.as_object_mut().expect("object");
+        for describe_only in [
+            "taskDefinitionArn",
+            "revision",
+            "status",
+            "requiresAttributes",
+            "compatibilities",
+            "registeredAt",
+            "registeredBy",
+            "deregisteredAt",
+        ] {
+            fields.remove(describe_only);
+        }
+        if current["tags"].as_array().is_some_and(|t| !t.is_empty()) {
+            fields.insert("tags".into(), current["tags"].clone());
+        }
+        input
+    }
+
+    #[test]
+    fn a_new_task_definition_revision_is_read_edited_and_registered() {
+        let rendered = render_fix(
+            &[],
+            Some(&catalogue_revision_fix("ECS.4")),
+            &task_definition_finding(),
+        )
+        .expect("renders");
+        assert_eq!(rendered.commands.len(), 3);
+        assert_eq!(
+            rendered.commands[0],
+            "aws ecs describe-task-definition --task-definition payments-api --include TAGS --region eu-west-1 > current.json"
+        );
+        assert_eq!(
+            rendered.commands[2],
+            "aws ecs register-task-definition --cli-input-json file://config.json --region eu-west-1"
+        );
+    }
+
+    /// Each ECS fix run by jq on a saved revision: only its setting changes,
+    /// the describe-only members are dropped, the tags are passed on.
+    #[test]
+    fn a_revision_changes_only_its_setting_and_drops_describe_only_members() {
+        let current = saved_task_definition();
+        let base = register_input(&current);
+        for (id, change) in [
+            (
+                "ECS.4",
+                &(|input: &mut Value| {
+                    // Only the container that was privileged changes.
+                    input["containerDefinitions"][0]["privileged"] = json!(false);
+                }) as &dyn Fn(&mut Value),
+            ),
+            ("ECS.5", &|input: &mut Value| {
+                input["containerDefinitions"][0]["readonlyRootFilesystem"] = json!(true);
+                input["containerDefinitions"][1]["readonlyRootFilesystem"] = json!(true);
+            }),
+            ("ECS.3", &|input: &mut Value| {
+                input["pidMode"] = json!("task");
+            }),
+        ] {
+            let rendered = render_fix(
+                &[],
+                Some(&catalogue_revision_fix(id)),
+                &task_definition_finding(),
+            )
+            .expect("renders");
+            let mut expected = base.clone();
+            change(&mut expected);
+            assert_eq!(run_jq(&rendered.commands[1], &current), expected, "{id}");
+        }
+        // No tags: none are passed (an empty list is dropped); a revision
+        // already compliant is registered unchanged.
+        let mut untagged = current.clone();
+        untagged["tags"] = json!([]);
+        untagged["taskDefinition"]["pidMode"] = json!("task");
+        let rendered = render_fix(
+            &[],
+            Some(&catalogue_revision_fix("ECS.3")),
+            &task_definition_finding(),
+        )
+        .expect("renders");
+        let edited = run_jq(&rendered.commands[1], &untagged);
+        assert_eq!(edited, register_input(&untagged));
+        assert!(edited.get("tags").is_none());
+    }
+
+    #[test]
+    fn a_whole_input_fix_is_checked_against_the_model() {
+        let finding = task_definition_finding();
+        // A kept member the write does not take.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input
+            .as_mut()
+            .expect("whole")
+            .keep
+            .push("revision".into());
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("describe-only");
+        assert!(
+            err.to_string().contains("no input member \"revision\""),
+            "{err}"
+        );
+        // A member the read holds and the write takes, left out: reset.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input
+            .as_mut()
+            .expect("whole")
+            .keep
+            .retain(|m| m != "volumes");
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("dropped");
+        assert!(
+            err.to_string().contains("volumes is held by the read"),
+            "{err}"
+        );
+        // A beside member the read does not return.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input.as_mut().expect("whole").beside = vec!["labels".into()];
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("beside");
+        assert!(err.to_string().contains("no member \"labels\""), "{err}");
+        // A path outside the kept members, a wrong type, a wrong write.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.set[0].path = ".containerDefinitions[].privileges".into();
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.set[0].value = json!("false");
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
+        let mut fix = catalogue_revision_fix("ECS.3");
+        fix.set[0].value = json!("none");
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("enum");
+        assert!(err.to_string().contains("is not one of"), "{err}");
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.write = "--container-definitions".into();
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
     }
 
     fn bucket_finding() -> Finding {

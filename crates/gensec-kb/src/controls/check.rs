@@ -181,6 +181,26 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         if rmw.read.trim().is_empty() || rmw.set.is_empty() {
             return Err("read_modify_write needs the read member and at least one setting".into());
         }
+        if let Some(whole) = &rmw.whole_input {
+            let member = |name: &String| {
+                name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric())
+            };
+            if whole.keep.is_empty() {
+                return Err("read_modify_write: whole_input keeps at least one member".into());
+            }
+            if let Some(bad) = whole.keep.iter().chain(&whole.beside).find(|m| !member(m)) {
+                return Err(format!(
+                    "read_modify_write: whole_input member {bad:?} is not a member name"
+                ));
+            }
+            if rmw.write != "--cli-input-json" || rmw.token.is_some() {
+                return Err(
+                    "read_modify_write: a whole_input write takes --cli-input-json and no token"
+                        .into(),
+                );
+            }
+        }
     }
     if let Some(merge) = merge {
         if !merge.write.strip_prefix("--").is_some_and(|name| {
@@ -471,6 +491,28 @@ mod tests {
         ))
         .expect_err("unknown member");
         assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn a_whole_input_write_names_members_and_takes_the_cli_input_json() {
+        let form = |write: &str, token: &str, keep: &str| {
+            format!(
+                r#", "no_fix_reason": "n", "read_modify_write": {{"get": {{"service": "ecs", "operation": "describe-task-definition", "arguments": {{"--task-definition": "f"}}}}, "read": "taskDefinition"{token}, "update": {{"service": "ecs", "operation": "register-task-definition", "arguments": {{}}}}, "write": "{write}", "set": [{{"path": ".pidMode", "value": "task"}}], "whole_input": {{"keep": {keep}, "beside": ["tags"]}}}}"#
+            )
+        };
+        let keep = r#"["family", "containerDefinitions", "pidMode"]"#;
+        assert!(checked(&form("--cli-input-json", "", keep)).is_ok());
+        let err = checked(&form("--container-definitions", "", keep)).expect_err("write");
+        assert!(err.contains("--cli-input-json and no token"), "{err}");
+        let token = r#", "token": {"read": "ETag", "flag": "--if-match"}"#;
+        let err = checked(&form("--cli-input-json", token, keep)).expect_err("token");
+        assert!(err.contains("--cli-input-json and no token"), "{err}");
+        let err = checked(&form("--cli-input-json", "", "[]")).expect_err("nothing kept");
+        assert!(err.contains("keeps at least one member"), "{err}");
+        // Member names go into the jq filter: names only.
+        let err = checked(&form("--cli-input-json", "", r#"["family)|del(.x"]"#))
+            .expect_err("not a name");
+        assert!(err.contains("is not a member name"), "{err}");
     }
 
     #[test]

@@ -216,6 +216,29 @@ pub struct ReadModifyWrite {
     pub write: String,
     /// The settings changed, in order (at least one).
     pub set: Vec<SetSetting>,
+    /// The write takes the whole input (`write` is `--cli-input-json`), for
+    /// a service that makes a new version of the resource from it (an ECS
+    /// task definition revision): registration is atomic and the old
+    /// version stays until it is removed, so no concurrency token is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_input: Option<WholeInput>,
+}
+
+/// What a whole-input write keeps of the read: the members of the read's
+/// configuration copied into the write's input (every other member, such as
+/// the read-only ARN, revision and status, is dropped) and the members of
+/// the read's output beside the configuration taken as they are (`tags`).
+/// The check requires every kept member in both the read and the write, and
+/// every write member the read holds kept, so that nothing is reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WholeInput {
+    /// Members of the configuration (`read`) passed on, in order.
+    pub keep: Vec<String>,
+    /// Output members of the read passed on beside them (dropped when
+    /// empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beside: Vec<String>,
 }
 
 /// A statement merged into a resource policy the service keeps as one JSON
