@@ -323,9 +323,24 @@ impl ApiModel {
                     "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
                 )
             })?;
-        let read = output
-            .get(&rmw.read)
-            .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?;
+        // `.`: the read's whole output is the configuration (the reducer
+        // keeps every output member of such a read).
+        let whole_output = Shape {
+            kind: "structure".into(),
+            r#enum: Vec::new(),
+            required: None,
+            members: Some(output.clone()),
+            member: None,
+            value: None,
+            partial: false,
+        };
+        let read = if rmw.read == WHOLE_OUTPUT {
+            &whole_output
+        } else {
+            output
+                .get(&rmw.read)
+                .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?
+        };
         let members = match (&read.members, read.partial) {
             (Some(members), false) if read.kind == "structure" => members,
             _ => {
@@ -335,6 +350,9 @@ impl ApiModel {
                 ));
             }
         };
+        if rmw.read == WHOLE_OUTPUT && !whole.beside.is_empty() {
+            return Err("a whole-output read has nothing beside it".into());
+        }
         if rmw.write != WHOLE_INPUT_FLAG || rmw.token.is_some() {
             return Err(format!(
                 "a whole-input write takes {WHOLE_INPUT_FLAG} and no token"
@@ -426,6 +444,10 @@ impl ApiModel {
 
 /// The CLI option taking a command's whole input as JSON.
 pub const WHOLE_INPUT_FLAG: &str = "--cli-input-json";
+
+/// The `read` of a whole-input fix whose read returns the configuration as
+/// its whole output (`describe-identity-pool`).
+pub const WHOLE_OUTPUT: &str = ".";
 
 impl ApiModel {
     /// Check a policy merge: the read and the write (given the policy as

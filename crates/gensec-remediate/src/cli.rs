@@ -342,8 +342,12 @@ fn read_modify_write(
     // the settings changed, then the members beside it (unless empty).
     let mut filter = match &resolved.whole_input {
         Some(whole) => format!(
-            ". as $read | .{} | with_entries(select(.key | IN({})))",
-            resolved.read,
+            ". as $read | {} | with_entries(select(.key | IN({})))",
+            if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
+                ".".to_string()
+            } else {
+                format!(".{}", resolved.read)
+            },
             whole
                 .keep
                 .iter()
@@ -802,6 +806,49 @@ mod tests {
         let edited = run_jq(&rendered.commands[1], &untagged);
         assert_eq!(edited, register_input(&untagged));
         assert!(edited.get("tags").is_none());
+    }
+
+    /// Cognito.2 run by jq on a saved identity pool: the whole definition
+    /// is written back with guest access off, providers and tags unchanged.
+    #[test]
+    fn an_identity_pool_is_written_back_whole_with_guest_access_off() {
+        let mut value = serde_json::to_value(finding(
+            "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+        ))
+        .expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsCognitoIdentityPool");
+        let pool_finding: Finding = serde_json::from_value(value).expect("finding");
+        let catalogue = gensec_kb::controls::ControlCatalogue::embedded().expect("catalogue");
+        let (_, remediation) = catalogue
+            .remediation_for_resource("Cognito.2", Some("AwsCognitoIdentityPool"))
+            .expect("remediated");
+        let fix = remediation
+            .read_modify_write
+            .clone()
+            .expect("a read-modify-write");
+        let rendered = render_fix(&[], Some(&fix), &pool_finding).expect("renders");
+        assert_eq!(
+            rendered.commands[0],
+            "aws cognito-identity describe-identity-pool --identity-pool-id eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86 --region eu-west-1 > current.json"
+        );
+        assert_eq!(
+            rendered.commands[2],
+            "aws cognito-identity update-identity-pool --cli-input-json file://config.json --region eu-west-1"
+        );
+        let current = json!({
+            "IdentityPoolId": "eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+            "IdentityPoolName": "mobile_app",
+            "AllowUnauthenticatedIdentities": true,
+            "AllowClassicFlow": false,
+            "SupportedLoginProviders": {"accounts.google.com": "123-abc.apps.googleusercontent.com"},
+            "CognitoIdentityProviders": [{"ProviderName": "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", "ClientId": "5k2j", "ServerSideTokenCheck": false}],
+            "IdentityPoolTags": {"team": "mobile"}
+        });
+        let mut expected = current.clone();
+        expected["AllowUnauthenticatedIdentities"] = json!(false);
+        assert_eq!(run_jq(&rendered.commands[1], &current), expected);
+        // Already off: written back unchanged.
+        assert_eq!(run_jq(&rendered.commands[1], &expected), expected);
     }
 
     #[test]

@@ -224,7 +224,8 @@ pub struct ReadModifyWrite {
     pub whole_input: Option<WholeInput>,
 }
 
-/// What a whole-input write keeps of the read: the members of the read's
+/// What a whole-input write keeps of the read (its `read` member, or the
+/// whole output when `read` is `.`): the members of the read's
 /// configuration copied into the write's input (every other member, such as
 /// the read-only ARN, revision and status, is dropped) and the members of
 /// the read's output beside the configuration taken as they are (`tags`).
