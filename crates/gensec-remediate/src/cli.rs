@@ -361,7 +361,13 @@ fn read_modify_write(
         let steps = parse_path(&setting.path).map_err(CliError::Invalid)?;
         filter.push_str(&format!(
             " | ({}) = {}",
-            jq_path(&steps, setting.only_if.as_ref()),
+            jq_path(
+                &steps,
+                setting
+                    .only_if
+                    .as_ref()
+                    .or(setting.only_if_absent.then_some(&Value::Null)),
+            ),
             fill_names(&setting.value.to_string())
         ));
     }
@@ -780,6 +786,14 @@ mod tests {
             }),
             ("ECS.3", &|input: &mut Value| {
                 input["pidMode"] = json!("task");
+            }),
+            ("ECS.9", &|input: &mut Value| {
+                // Only the container without a log configuration gets one;
+                // the app's own awslogs settings stay.
+                input["containerDefinitions"][1]["logConfiguration"] = json!({
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "<LOG_GROUP>", "awslogs-region": "eu-west-1",
+                                "awslogs-stream-prefix": "payments-api"}});
             }),
         ] {
             let rendered = render_fix(

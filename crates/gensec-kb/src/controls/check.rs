@@ -181,6 +181,16 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         if rmw.read.trim().is_empty() || rmw.set.is_empty() {
             return Err("read_modify_write needs the read member and at least one setting".into());
         }
+        if let Some(both) = rmw
+            .set
+            .iter()
+            .find(|s| s.only_if_absent && s.only_if.is_some())
+        {
+            return Err(format!(
+                "read_modify_write: {} has both only_if and only_if_absent",
+                both.path
+            ));
+        }
         if let Some(whole) = &rmw.whole_input {
             let member = |name: &String| {
                 name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -513,6 +523,13 @@ mod tests {
         let err = checked(&form("--cli-input-json", "", r#"["family)|del(.x"]"#))
             .expect_err("not a name");
         assert!(err.contains("is not a member name"), "{err}");
+        // Only where absent, or only where it holds a value: not both.
+        let both = form("--cli-input-json", "", keep).replace(
+            r#""value": "task"}"#,
+            r#""value": "task", "only_if": "host", "only_if_absent": true}"#,
+        );
+        let err = checked(&both).expect_err("both conditions");
+        assert!(err.contains("both only_if and only_if_absent"), "{err}");
     }
 
     #[test]

@@ -300,6 +300,10 @@ pub struct SetSetting {
     /// Change only settings that currently hold this value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_if: Option<Value>,
+    /// Change only where the setting is absent (null), keeping every value
+    /// already set; not with `only_if`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_if_absent: bool,
 }
 
 /// One control of the catalogue.
