@@ -7,7 +7,7 @@
 //! A string value `${...}` is a placeholder (resolved later, or filled in by
 //! the user) and stands for any scalar.
 
-use crate::controls::{CliCommand, ReadModifyWrite};
+use crate::controls::{CliCommand, PolicyMerge, ReadModifyWrite};
 use gensec_data::DataError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -151,6 +151,12 @@ impl ApiModel {
 
     /// Check a command against the model; the error names what is wrong.
     pub fn check(&self, command: &CliCommand) -> Result<(), String> {
+        self.check_given(command, &[])
+    }
+
+    /// [`Self::check`] with some members given another way (the whole input
+    /// of `--cli-input-json`): they count as given for the required check.
+    pub fn check_given(&self, command: &CliCommand, preset: &[String]) -> Result<(), String> {
         let service = self.service(&command.service).ok_or_else(|| {
             format!(
                 "aws {}: unknown service (the API model holds {})",
@@ -169,7 +175,7 @@ impl ApiModel {
                 )
             })?;
         let at = |flag: &str| format!("aws {} {} {flag}", command.service, command.operation);
-        let mut given = Vec::new();
+        let mut given: Vec<String> = Vec::new();
         for (flag, value) in &command.arguments {
             if GLOBAL_OPTIONS.contains(&flag.as_str()) {
                 continue;
@@ -204,7 +210,7 @@ impl ApiModel {
         if let Some(missing) = operation
             .parameters
             .iter()
-            .find(|p| p.required && !given.contains(&p.member))
+            .find(|p| p.required && !given.contains(&p.member) && !preset.contains(&p.member))
         {
             return Err(format!(
                 "aws {} {}: missing required parameter {}",
@@ -222,6 +228,9 @@ impl ApiModel {
     /// path present with the same type in both the read's configuration and
     /// the write's parameter, the value (and `only_if`) valid for it.
     pub fn check_read_modify_write(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
+        if rmw.whole_input.is_some() {
+            return self.check_whole_input(rmw);
+        }
         self.check(&rmw.get)?;
         let get = self
             .operation(&rmw.get.service, &rmw.get.operation)
@@ -290,6 +299,302 @@ impl ApiModel {
         }
         Ok(())
     }
+}
+
+impl ApiModel {
+    /// Check a whole-input read-modify-write: the read against the model,
+    /// its configuration member a structure the model keeps whole; every
+    /// kept member a member of that configuration and a parameter of the
+    /// write with the same type, every parameter of the write the
+    /// configuration holds kept (nothing the resource has is reset), every
+    /// `beside` member an output member of the read and a parameter of the
+    /// write of the same type, the write (`--cli-input-json file://`, its
+    /// required members kept or beside) against the model, and every `set`
+    /// path present with the same type on both sides, its value valid.
+    fn check_whole_input(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
+        let whole = rmw.whole_input.as_ref().ok_or("not a whole-input fix")?;
+        self.check(&rmw.get)?;
+        let at = format!("aws {} {}", rmw.get.service, rmw.get.operation);
+        let output = self
+            .operation(&rmw.get.service, &rmw.get.operation)
+            .and_then(|op| op.output.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
+                )
+            })?;
+        // `.`: the read's whole output is the configuration (the reducer
+        // keeps every output member of such a read).
+        let whole_output = Shape {
+            kind: "structure".into(),
+            r#enum: Vec::new(),
+            required: None,
+            members: Some(output.clone()),
+            member: None,
+            value: None,
+            partial: false,
+        };
+        let read = if rmw.read == WHOLE_OUTPUT {
+            &whole_output
+        } else {
+            output
+                .get(&rmw.read)
+                .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?
+        };
+        let members = match (&read.members, read.partial) {
+            (Some(members), false) if read.kind == "structure" => members,
+            _ => {
+                return Err(format!(
+                    "{at}: {} is not a structure the model keeps whole",
+                    rmw.read
+                ));
+            }
+        };
+        if rmw.read == WHOLE_OUTPUT && !whole.beside.is_empty() {
+            return Err("a whole-output read has nothing beside it".into());
+        }
+        if rmw.write != WHOLE_INPUT_FLAG || rmw.token.is_some() {
+            return Err(format!(
+                "a whole-input write takes {WHOLE_INPUT_FLAG} and no token"
+            ));
+        }
+        if rmw.update.arguments.contains_key(WHOLE_INPUT_FLAG) {
+            return Err(format!(
+                "aws {} {} {WHOLE_INPUT_FLAG}: set by the read-modify-write itself",
+                rmw.update.service, rmw.update.operation
+            ));
+        }
+        let update_at = format!("aws {} {}", rmw.update.service, rmw.update.operation);
+        let write = self
+            .operation(&rmw.update.service, &rmw.update.operation)
+            .ok_or_else(|| format!("{update_at}: unknown operation"))?;
+        let parameter = |member: &str| write.parameters.iter().find(|p| p.member == member);
+        if whole.keep.is_empty() {
+            return Err("a whole-input write keeps at least one member".into());
+        }
+        let mut passed = Vec::new();
+        for (member, from) in whole
+            .keep
+            .iter()
+            .map(|m| (m, members.get(m)))
+            .chain(whole.beside.iter().map(|m| (m, output.get(m))))
+        {
+            let from = from.ok_or_else(|| format!("{at}: no member {member:?} to pass on"))?;
+            let to = parameter(member)
+                .ok_or_else(|| format!("{update_at}: no input member {member:?}"))?;
+            if from.kind != to.shape.kind {
+                return Err(format!(
+                    "{member}: a {} in the read, a {} in the write",
+                    from.kind, to.shape.kind
+                ));
+            }
+            if passed.contains(member) || rmw.update.arguments.contains_key(&to.flag) {
+                return Err(format!("{update_at}: {member} is given twice"));
+            }
+            passed.push(member.clone());
+        }
+        if let Some(dropped) = write
+            .parameters
+            .iter()
+            .find(|p| members.contains_key(&p.member) && !passed.contains(&p.member))
+        {
+            return Err(format!(
+                "{update_at}: {} is held by the read but not kept (the write would reset it)",
+                dropped.member
+            ));
+        }
+        self.check_given(&rmw.update, &passed)?;
+        if rmw.set.is_empty() {
+            return Err("a read-modify-write fix changes at least one setting".into());
+        }
+        let input = Shape {
+            kind: "structure".into(),
+            r#enum: Vec::new(),
+            required: None,
+            members: Some(
+                write
+                    .parameters
+                    .iter()
+                    .filter(|p| passed.contains(&p.member))
+                    .map(|p| (p.member.clone(), p.shape.clone()))
+                    .collect(),
+            ),
+            member: None,
+            value: None,
+            partial: false,
+        };
+        for setting in &rmw.set {
+            let steps = parse_path(&setting.path)?;
+            if !matches!(steps.first(), Some(PathStep::Member(m) | PathStep::Each(m) | PathStep::Present(m)) if whole.keep.contains(m))
+            {
+                return Err(format!("path {}: not inside a kept member", setting.path));
+            }
+            for (side, root) in [(at.clone(), read), (update_at.clone(), &input)] {
+                let leaf = walk(root, &steps)
+                    .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                for value in std::iter::once(&setting.value).chain(&setting.only_if) {
+                    check_value(leaf, value)
+                        .map_err(|err| format!("{side}: path {}: {err}", setting.path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The CLI option taking a command's whole input as JSON.
+pub const WHOLE_INPUT_FLAG: &str = "--cli-input-json";
+
+/// The `read` of a whole-input fix whose read returns the configuration as
+/// its whole output (`describe-identity-pool`).
+pub const WHOLE_OUTPUT: &str = ".";
+
+impl ApiModel {
+    /// Check a policy merge: the read and the write (given the policy as
+    /// `file://`) against the model, the read's output member and the write
+    /// parameter both strings (a policy document held as JSON text), and the
+    /// statement against the policy grammar ([`check_statement`]).
+    pub fn check_policy_merge(&self, merge: &PolicyMerge) -> Result<(), String> {
+        self.check(&merge.get)?;
+        let at = format!("aws {} {}", merge.get.service, merge.get.operation);
+        let output = self
+            .operation(&merge.get.service, &merge.get.operation)
+            .and_then(|op| op.output.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
+                )
+            })?;
+        let read = output
+            .get(&merge.read)
+            .ok_or_else(|| format!("{at}: no output member {:?}", merge.read))?;
+        if read.kind != "string" {
+            return Err(format!(
+                "{at}: {} is a {}, not a policy document",
+                merge.read, read.kind
+            ));
+        }
+        if merge.update.arguments.contains_key(&merge.write) {
+            return Err(format!(
+                "aws {} {} {}: set by the policy merge itself",
+                merge.update.service, merge.update.operation, merge.write
+            ));
+        }
+        let mut update = merge.update.clone();
+        update.arguments.insert(
+            merge.write.clone(),
+            Value::String(format!("file://{POLICY_FILE}")),
+        );
+        self.check(&update)?;
+        let write = self
+            .operation(&update.service, &update.operation)
+            .and_then(|op| op.parameters.iter().find(|p| p.flag == merge.write))
+            .ok_or("the write parameter is not in the model")?;
+        if write.shape.kind != "string" || !write.shape.r#enum.is_empty() {
+            return Err(format!(
+                "aws {} {} {}: a {}, not a policy document",
+                update.service, update.operation, merge.write, write.shape.kind
+            ));
+        }
+        check_statement(&merge.statement)
+    }
+}
+
+/// The file the merged policy is written to.
+pub const POLICY_FILE: &str = "policy.json";
+
+/// A resource policy statement: an object of the policy grammar's members
+/// only, an alphanumeric `Sid` (the merge replaces by it), `Effect` Allow or
+/// Deny, a principal, an action and a resource (each or its `Not` form), and
+/// conditions as operator → key → value.
+pub fn check_statement(statement: &Value) -> Result<(), String> {
+    const MEMBERS: &[&str] = &[
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    ];
+    let fields = statement
+        .as_object()
+        .ok_or("the statement must be a JSON object")?;
+    if let Some(unknown) = fields.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+        return Err(format!("statement: unknown member {unknown:?}"));
+    }
+    match fields.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+        _ => {
+            return Err(
+                "statement: an alphanumeric Sid is required (the merge replaces by it)".into(),
+            );
+        }
+    }
+    match fields.get("Effect").and_then(Value::as_str) {
+        Some("Allow" | "Deny") => {}
+        _ => return Err("statement: Effect must be \"Allow\" or \"Deny\"".into()),
+    }
+    let strings = |value: &Value| match value {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| !s.is_empty()))
+        }
+        _ => false,
+    };
+    for (name, not) in [
+        ("Principal", "NotPrincipal"),
+        ("Action", "NotAction"),
+        ("Resource", "NotResource"),
+    ] {
+        let value = match (fields.get(name), fields.get(not)) {
+            (Some(value), None) | (None, Some(value)) => value,
+            _ => {
+                return Err(format!(
+                    "statement: exactly one of {name} and {not} is required"
+                ));
+            }
+        };
+        let valid = if name == "Principal" {
+            value == "*"
+                || value.as_object().is_some_and(|kinds| {
+                    !kinds.is_empty()
+                        && kinds.iter().all(|(kind, ids)| {
+                            ["AWS", "Service", "Federated", "CanonicalUser"]
+                                .contains(&kind.as_str())
+                                && strings(ids)
+                        })
+                })
+        } else {
+            strings(value)
+        };
+        if !valid {
+            return Err(format!("statement: {name} has the wrong form: {value}"));
+        }
+    }
+    if let Some(condition) = fields.get("Condition") {
+        let valid = condition.as_object().is_some_and(|operators| {
+            operators.values().all(|keys| {
+                keys.as_object().is_some_and(|keys| {
+                    !keys.is_empty()
+                        && keys
+                            .values()
+                            .all(|v| v.is_string() || v.is_boolean() || v.is_number() || strings(v))
+                })
+            })
+        });
+        if !valid {
+            return Err(format!(
+                "statement: Condition must map operators to keys to values: {condition}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The file the edited configuration is written to.
@@ -456,6 +761,12 @@ mod tests {
                 if let Some(rmw) = &remediation.read_modify_write {
                     model
                         .check_read_modify_write(rmw)
+                        .unwrap_or_else(|err| panic!("{}: {err}", control.id));
+                    checked += 2;
+                }
+                if let Some(merge) = &remediation.policy_merge {
+                    model
+                        .check_policy_merge(merge)
                         .unwrap_or_else(|err| panic!("{}: {err}", control.id));
                     checked += 2;
                 }

@@ -8,8 +8,8 @@
 
 use crate::finding::Finding;
 use crate::terraform::{FixError, resolve, substitute};
-use gensec_kb::api_model::{ApiModel, CONFIG_FILE, PathStep, parse_path};
-use gensec_kb::controls::{CliCommand, ReadModifyWrite};
+use gensec_kb::api_model::{ApiModel, CONFIG_FILE, POLICY_FILE, PathStep, parse_path};
+use gensec_kb::controls::{CliCommand, PolicyMerge, ReadModifyWrite, Remediation};
 use serde_json::{Map, Value};
 
 /// Services whose commands take no `--region` (global APIs).
@@ -193,6 +193,89 @@ pub fn render_fix(
     render_with(commands, read_modify_write, finding, model)
 }
 
+/// Render and check every CLI form of a catalogue remediation: its
+/// commands, read-modify-write and policy merge, in that order.
+pub fn render_remediation(
+    remediation: &Remediation,
+    finding: &Finding,
+) -> Result<RenderedCli, CliError> {
+    let model = ApiModel::embedded().map_err(|err| CliError::Model(err.to_string()))?;
+    render_forms(
+        &remediation.cli,
+        remediation.read_modify_write.as_ref(),
+        remediation.policy_merge.as_ref(),
+        finding,
+        model,
+    )
+}
+
+/// The file the read's error output is saved to (to tell "no policy yet"
+/// from any other failure).
+pub const READ_ERROR_FILE: &str = "read-error.txt";
+
+/// The policy document a merge starts from when the resource has none.
+const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+
+/// The jq filter of a policy merge: the policy text of member `read` parsed
+/// (an empty document when the member is absent), `Statement` made a list
+/// (the grammar allows a single object), the statement with the same `Sid`
+/// dropped and `statement` appended; every other statement and member kept.
+pub fn policy_merge_filter(read: &str, statement: &Value) -> String {
+    let sid = statement.get("Sid").cloned().unwrap_or(Value::Null);
+    format!(
+        ".{read} | if . == null then {EMPTY_POLICY} else fromjson end \
+         | .Statement |= ((if type == \"array\" then . elif . == null then [] else [.] end) \
+         | map(select(.Sid != {sid})) + [{}])",
+        fill_names(&statement.to_string())
+    )
+}
+
+/// The read, the jq merge and the guarded write of a policy merge.
+fn policy_merge(
+    merge: &PolicyMerge,
+    substitution: &mut Substitution<'_>,
+    model: &ApiModel,
+    region: Option<&str>,
+) -> Result<Vec<String>, CliError> {
+    let resolve_command = |substitution: &mut Substitution<'_>, command: &CliCommand| {
+        Ok::<_, FixError>(CliCommand {
+            service: command.service.clone(),
+            operation: command.operation.clone(),
+            arguments: substitution.object(&command.arguments)?,
+        })
+    };
+    let mut resolved = merge.clone();
+    resolved.get = resolve_command(substitution, &merge.get)?;
+    resolved.update = resolve_command(substitution, &merge.update)?;
+    resolved.statement = substitution.value(&merge.statement)?;
+    model
+        .check_policy_merge(&resolved)
+        .map_err(CliError::Invalid)?;
+    // The read: its output saved; when it fails because the resource has no
+    // policy yet (and only then), an empty object stands for it.
+    let mut read = format!("{} > {CURRENT_FILE}", print(&resolved.get, region));
+    if let Some(code) = &resolved.absent {
+        read.push_str(&format!(
+            " 2> {READ_ERROR_FILE} || {{ grep -q {code} {READ_ERROR_FILE} && echo '{{}}' > {CURRENT_FILE}; }}"
+        ));
+    }
+    let filter = policy_merge_filter(&resolved.read, &resolved.statement);
+    let mut update = resolved.update.clone();
+    update.arguments.insert(
+        resolved.write.clone(),
+        Value::String(format!("file://{POLICY_FILE}")),
+    );
+    Ok(vec![
+        read,
+        format!(
+            "jq -c '{}' {CURRENT_FILE} > {POLICY_FILE}",
+            filter.replace('\'', r"'\''")
+        ),
+        // A failed read leaves the file empty: nothing is written then.
+        format!("test -s {POLICY_FILE} && {}", print(&update, region)),
+    ])
+}
+
 /// The file the read saves the current configuration to.
 pub const CURRENT_FILE: &str = "current.json";
 
@@ -255,13 +338,47 @@ fn read_modify_write(
     model
         .check_read_modify_write(&resolved)
         .map_err(CliError::Invalid)?;
-    let mut filter = format!(".{}", resolved.read);
+    // A whole input: the configuration reduced to the members kept, then
+    // the settings changed, then the members beside it (unless empty).
+    let mut filter = match &resolved.whole_input {
+        Some(whole) => format!(
+            ". as $read | {} | with_entries(select(.key | IN({})))",
+            if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
+                ".".to_string()
+            } else {
+                format!(".{}", resolved.read)
+            },
+            whole
+                .keep
+                .iter()
+                .map(|m| Value::String(m.clone()).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => format!(".{}", resolved.read),
+    };
     for setting in &resolved.set {
         let steps = parse_path(&setting.path).map_err(CliError::Invalid)?;
         filter.push_str(&format!(
             " | ({}) = {}",
-            jq_path(&steps, setting.only_if.as_ref()),
+            jq_path(
+                &steps,
+                setting
+                    .only_if
+                    .as_ref()
+                    .or(setting.only_if_absent.then_some(&Value::Null)),
+            ),
             fill_names(&setting.value.to_string())
+        ));
+    }
+    if let Some(whole) = resolved
+        .whole_input
+        .as_ref()
+        .filter(|w| !w.beside.is_empty())
+    {
+        filter.push_str(&format!(
+            " | . + ($read | {{{}}} | with_entries(select(.value != null and .value != [])))",
+            whole.beside.join(", ")
         ));
     }
     let mut update = resolved.update.clone();
@@ -298,6 +415,16 @@ pub fn render_with(
     finding: &Finding,
     model: &ApiModel,
 ) -> Result<RenderedCli, CliError> {
+    render_forms(commands, read_modify_write_fix, None, finding, model)
+}
+
+fn render_forms(
+    commands: &[CliCommand],
+    read_modify_write_fix: Option<&ReadModifyWrite>,
+    policy_merge_fix: Option<&PolicyMerge>,
+    finding: &Finding,
+    model: &ApiModel,
+) -> Result<RenderedCli, CliError> {
     let mut substitution = Substitution {
         finding,
         fill_in: Vec::new(),
@@ -315,6 +442,9 @@ pub fn render_with(
     }
     if let Some(rmw) = read_modify_write_fix {
         printed.extend(read_modify_write(rmw, &mut substitution, model, region)?);
+    }
+    if let Some(merge) = policy_merge_fix {
+        printed.extend(policy_merge(merge, &mut substitution, model, region)?);
     }
     Ok(RenderedCli {
         commands: printed,
@@ -505,6 +635,476 @@ mod tests {
         fix.set[0].value = json!("https");
         let err = render_fix(&[], Some(&fix), &distribution_finding()).expect_err("enum");
         assert!(err.to_string().contains("\"https\" is not one of"), "{err}");
+    }
+
+    fn task_definition_finding() -> Finding {
+        let mut value = serde_json::to_value(finding(
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+        ))
+        .expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsEcsTaskDefinition");
+        serde_json::from_value(value).expect("finding")
+    }
+
+    /// The catalogue's whole-input fix of a Security Hub control.
+    fn catalogue_revision_fix(id: &str) -> ReadModifyWrite {
+        let catalogue = gensec_kb::controls::ControlCatalogue::embedded().expect("catalogue");
+        let (_, remediation) = catalogue
+            .remediation_for_resource(id, Some("AwsEcsTaskDefinition"))
+            .expect("remediated");
+        let fix = remediation
+            .read_modify_write
+            .clone()
+            .expect("a read-modify-write");
+        assert!(fix.whole_input.is_some(), "{id}: a whole-input fix");
+        fix
+    }
+
+    /// A describe-task-definition output as the CLI prints it (with
+    /// `--include TAGS`): two containers, an EFS volume and every
+    /// describe-only member.
+    fn saved_task_definition() -> Value {
+        json!({
+            "taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+                "containerDefinitions": [
+                    {"name": "app", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments:4.2",
+                     "cpu": 256, "memory": 512, "essential": true, "privileged": true,
+                     "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                     "environment": [{"name": "MODE", "value": "prod"}],
+                     "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                     "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/payments"}}},
+                    {"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.40",
+                     "essential": false, "readonlyRootFilesystem": false}
+                ],
+                "family": "payments-api",
+                "taskRoleArn": "arn:aws:iam::123456789012:role/payments-task",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/payments-exec",
+                "networkMode": "awsvpc",
+                "revision": 12,
+                "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/"}}],
+                "status": "ACTIVE",
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+                "placementConstraints": [],
+                "compatibilities": ["EC2"],
+                "requiresCompatibilities": ["EC2"],
+                "cpu": "512",
+                "memory": "1024",
+                "pidMode": "host",
+                "registeredAt": "2024-05-01T10:00:00.000000+00:00",
+                "registeredBy": "arn:aws:sts::123456789012:assumed-role/deploy/ci",
+                "enableFaultInjection": false
+            },
+            "tags": [{"key": "team", "value": "payments"}]
+        })
+    }
+
+    /// The jq line of a rendered fix run by jq on `current`.
+    fn run_jq(line: &str, current: &Value) -> Value {
+        let filter = line
+            .strip_prefix("jq '")
+            .and_then(|rest| rest.strip_suffix("' current.json > config.json"))
+            .expect("jq line");
+        let dir = std::env::temp_dir().join(format!("gensec-jq-whole-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let input = dir.join("current.json");
+        std::fs::write(&input, current.to_string()).expect("write");
+        let output = std::process::Command::new("jq")
+            .arg("-c")
+            .arg(filter)
+            .arg(&input)
+            .output()
+            .expect("jq runs (install jq)");
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    }
+
+    /// What a register input made from the saved revision must be: the
+    /// revision without its describe-only members, the tags beside it.
+    fn register_input(current: &Value) -> Value {
+        let mut input = current["taskDefinition"].clone();
+        let fields = input.as_object_mut().expect("object");
+        for describe_only in [
+            "taskDefinitionArn",
+            "revision",
+            "status",
+            "requiresAttributes",
+            "compatibilities",
+            "registeredAt",
+            "registeredBy",
+            "deregisteredAt",
+        ] {
+            fields.remove(describe_only);
+        }
+        if current["tags"].as_array().is_some_and(|t| !t.is_empty()) {
+            fields.insert("tags".into(), current["tags"].clone());
+        }
+        input
+    }
+
+    #[test]
+    fn a_new_task_definition_revision_is_read_edited_and_registered() {
+        let rendered = render_fix(
+            &[],
+            Some(&catalogue_revision_fix("ECS.4")),
+            &task_definition_finding(),
+        )
+        .expect("renders");
+        assert_eq!(rendered.commands.len(), 3);
+        assert_eq!(
+            rendered.commands[0],
+            "aws ecs describe-task-definition --task-definition payments-api --include TAGS --region eu-west-1 > current.json"
+        );
+        assert_eq!(
+            rendered.commands[2],
+            "aws ecs register-task-definition --cli-input-json file://config.json --region eu-west-1"
+        );
+    }
+
+    /// Each ECS fix run by jq on a saved revision: only its setting changes,
+    /// the describe-only members are dropped, the tags are passed on.
+    #[test]
+    fn a_revision_changes_only_its_setting_and_drops_describe_only_members() {
+        let current = saved_task_definition();
+        let base = register_input(&current);
+        for (id, change) in [
+            (
+                "ECS.4",
+                &(|input: &mut Value| {
+                    // Only the container that was privileged changes.
+                    input["containerDefinitions"][0]["privileged"] = json!(false);
+                }) as &dyn Fn(&mut Value),
+            ),
+            ("ECS.5", &|input: &mut Value| {
+                input["containerDefinitions"][0]["readonlyRootFilesystem"] = json!(true);
+                input["containerDefinitions"][1]["readonlyRootFilesystem"] = json!(true);
+            }),
+            ("ECS.3", &|input: &mut Value| {
+                input["pidMode"] = json!("task");
+            }),
+            ("ECS.9", &|input: &mut Value| {
+                // Only the container without a log configuration gets one;
+                // the app's own awslogs settings stay.
+                input["containerDefinitions"][1]["logConfiguration"] = json!({
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "<LOG_GROUP>", "awslogs-region": "eu-west-1",
+                                "awslogs-stream-prefix": "payments-api"}});
+            }),
+        ] {
+            let rendered = render_fix(
+                &[],
+                Some(&catalogue_revision_fix(id)),
+                &task_definition_finding(),
+            )
+            .expect("renders");
+            let mut expected = base.clone();
+            change(&mut expected);
+            assert_eq!(run_jq(&rendered.commands[1], &current), expected, "{id}");
+        }
+        // No tags: none are passed (an empty list is dropped); a revision
+        // already compliant is registered unchanged.
+        let mut untagged = current.clone();
+        untagged["tags"] = json!([]);
+        untagged["taskDefinition"]["pidMode"] = json!("task");
+        let rendered = render_fix(
+            &[],
+            Some(&catalogue_revision_fix("ECS.3")),
+            &task_definition_finding(),
+        )
+        .expect("renders");
+        let edited = run_jq(&rendered.commands[1], &untagged);
+        assert_eq!(edited, register_input(&untagged));
+        assert!(edited.get("tags").is_none());
+    }
+
+    /// Cognito.2 run by jq on a saved identity pool: the whole definition
+    /// is written back with guest access off, providers and tags unchanged.
+    #[test]
+    fn an_identity_pool_is_written_back_whole_with_guest_access_off() {
+        let mut value = serde_json::to_value(finding(
+            "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+        ))
+        .expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsCognitoIdentityPool");
+        let pool_finding: Finding = serde_json::from_value(value).expect("finding");
+        let catalogue = gensec_kb::controls::ControlCatalogue::embedded().expect("catalogue");
+        let (_, remediation) = catalogue
+            .remediation_for_resource("Cognito.2", Some("AwsCognitoIdentityPool"))
+            .expect("remediated");
+        let fix = remediation
+            .read_modify_write
+            .clone()
+            .expect("a read-modify-write");
+        let rendered = render_fix(&[], Some(&fix), &pool_finding).expect("renders");
+        assert_eq!(
+            rendered.commands[0],
+            "aws cognito-identity describe-identity-pool --identity-pool-id eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86 --region eu-west-1 > current.json"
+        );
+        assert_eq!(
+            rendered.commands[2],
+            "aws cognito-identity update-identity-pool --cli-input-json file://config.json --region eu-west-1"
+        );
+        let current = json!({
+            "IdentityPoolId": "eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+            "IdentityPoolName": "mobile_app",
+            "AllowUnauthenticatedIdentities": true,
+            "AllowClassicFlow": false,
+            "SupportedLoginProviders": {"accounts.google.com": "123-abc.apps.googleusercontent.com"},
+            "CognitoIdentityProviders": [{"ProviderName": "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", "ClientId": "5k2j", "ServerSideTokenCheck": false}],
+            "IdentityPoolTags": {"team": "mobile"}
+        });
+        let mut expected = current.clone();
+        expected["AllowUnauthenticatedIdentities"] = json!(false);
+        assert_eq!(run_jq(&rendered.commands[1], &current), expected);
+        // Already off: written back unchanged.
+        assert_eq!(run_jq(&rendered.commands[1], &expected), expected);
+    }
+
+    #[test]
+    fn a_whole_input_fix_is_checked_against_the_model() {
+        let finding = task_definition_finding();
+        // A kept member the write does not take.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input
+            .as_mut()
+            .expect("whole")
+            .keep
+            .push("revision".into());
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("describe-only");
+        assert!(
+            err.to_string().contains("no input member \"revision\""),
+            "{err}"
+        );
+        // A member the read holds and the write takes, left out: reset.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input
+            .as_mut()
+            .expect("whole")
+            .keep
+            .retain(|m| m != "volumes");
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("dropped");
+        assert!(
+            err.to_string().contains("volumes is held by the read"),
+            "{err}"
+        );
+        // A beside member the read does not return.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.whole_input.as_mut().expect("whole").beside = vec!["labels".into()];
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("beside");
+        assert!(err.to_string().contains("no member \"labels\""), "{err}");
+        // A path outside the kept members, a wrong type, a wrong write.
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.set[0].path = ".containerDefinitions[].privileges".into();
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.set[0].value = json!("false");
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
+        let mut fix = catalogue_revision_fix("ECS.3");
+        fix.set[0].value = json!("none");
+        let err = render_fix(&[], Some(&fix), &finding).expect_err("enum");
+        assert!(err.to_string().contains("is not one of"), "{err}");
+        let mut fix = catalogue_revision_fix("ECS.4");
+        fix.write = "--container-definitions".into();
+        assert!(render_fix(&[], Some(&fix), &finding).is_err());
+    }
+
+    fn bucket_finding() -> Finding {
+        let mut value =
+            serde_json::to_value(finding("arn:aws:s3:::acme-billing-exports")).expect("finding");
+        value["Resources"][0]["Type"] = json!("AwsS3Bucket");
+        serde_json::from_value(value).expect("finding")
+    }
+
+    fn ssl_only_merge() -> PolicyMerge {
+        serde_json::from_value(json!({
+            "get": {"service": "s3api", "operation": "get-bucket-policy",
+                    "arguments": {"--bucket": "${resource.name}"}},
+            "read": "Policy",
+            "absent": "NoSuchBucketPolicy",
+            "update": {"service": "s3api", "operation": "put-bucket-policy",
+                       "arguments": {"--bucket": "${resource.name}"}},
+            "write": "--policy",
+            "statement": {"Sid": "GensecDenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+                          "Action": "s3:*", "Resource": ["${resource.id}", "${resource.id}/*"],
+                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        }))
+        .expect("form")
+    }
+
+    fn merge_lines(merge: &PolicyMerge) -> Result<Vec<String>, CliError> {
+        let model = ApiModel::embedded().expect("model");
+        render_forms(&[], None, Some(merge), &bucket_finding(), model).map(|r| r.commands)
+    }
+
+    const STATEMENT: &str = r#"{"Sid":"GensecDenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-billing-exports","arn:aws:s3:::acme-billing-exports/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#;
+
+    #[test]
+    fn a_policy_merge_prints_read_merge_and_guarded_write() {
+        let lines = merge_lines(&ssl_only_merge()).expect("renders");
+        assert_eq!(
+            lines,
+            [
+                "aws s3api get-bucket-policy --bucket acme-billing-exports --region eu-west-1 > current.json 2> read-error.txt || { grep -q NoSuchBucketPolicy read-error.txt && echo '{}' > current.json; }".to_string(),
+                format!(
+                    "jq -c '.Policy | if . == null then {{\"Version\":\"2012-10-17\",\"Statement\":[]}} else fromjson end | .Statement |= ((if type == \"array\" then . elif . == null then [] else [.] end) | map(select(.Sid != \"GensecDenyInsecureTransport\")) + [{STATEMENT}])' current.json > policy.json"
+                ),
+                "test -s policy.json && aws s3api put-bucket-policy --bucket acme-billing-exports --policy file://policy.json --region eu-west-1".to_string(),
+            ]
+        );
+    }
+
+    /// The three lines run by bash against a stand-in `aws` (a script that
+    /// answers the read from a saved policy, or fails like the CLI does, and
+    /// records what the write was given), with the real jq.
+    fn run_merge(read: Result<Value, &str>) -> Option<Value> {
+        let lines = merge_lines(&ssl_only_merge()).expect("renders");
+        let dir = std::env::temp_dir().join(format!(
+            "gensec-merge-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(dir.join("bin")).expect("dir");
+        let (answer, status) = match &read {
+            Ok(policy) => (
+                format!(
+                    "printf '%s\\n' '{}'",
+                    json!({"Policy": policy.to_string()})
+                        .to_string()
+                        .replace('\'', r"'\''")
+                ),
+                0,
+            ),
+            Err(code) => (
+                format!(
+                    "echo 'An error occurred ({code}) when calling the GetBucketPolicy operation: x' >&2"
+                ),
+                254,
+            ),
+        };
+        let fake = format!(
+            "#!/bin/sh\ncase \"$2\" in\nget-bucket-policy) {answer}; exit {status};;\nput-bucket-policy) while [ $# -gt 0 ]; do if [ \"$1\" = --policy ]; then cat \"${{2#file://}}\" > written.json; fi; shift; done;;\nesac\n"
+        );
+        let aws = dir.join("bin/aws");
+        std::fs::write(&aws, fake).expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        for line in &lines {
+            let status = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(line)
+                .current_dir(&dir)
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        dir.join("bin").display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .status()
+                .expect("bash and jq run (install jq)");
+            // Each step may fail (a refused read); the next ones must then
+            // write nothing.
+            let _ = status;
+        }
+        let written = std::fs::read_to_string(dir.join("written.json")).ok();
+        std::fs::remove_dir_all(&dir).ok();
+        written.map(|text| serde_json::from_str(&text).expect("the written policy is JSON"))
+    }
+
+    #[test]
+    fn a_policy_merge_keeps_every_other_statement() {
+        let ours: Value = serde_json::from_str(STATEMENT).expect("statement");
+        let cloudtrail = json!({"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::acme-billing-exports/AWSLogs/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}});
+        let no_sid = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-billing-exports/shared/*"});
+        let old_ours = json!({"Sid": "GensecDenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-billing-exports/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+        // Other statements and members kept in order; an earlier statement
+        // of the same Sid replaced, not repeated.
+        let current = json!({"Version": "2012-10-17", "Id": "billing",
+            "Statement": [cloudtrail, old_ours, no_sid]});
+        assert_eq!(
+            run_merge(Ok(current)),
+            Some(json!({"Version": "2012-10-17", "Id": "billing",
+                "Statement": [cloudtrail, no_sid, ours]}))
+        );
+        // The grammar allows a single statement object.
+        let single = json!({"Version": "2012-10-17", "Statement": cloudtrail});
+        assert_eq!(
+            run_merge(Ok(single)),
+            Some(json!({"Version": "2012-10-17", "Statement": [cloudtrail, ours]}))
+        );
+        // No policy yet: the read fails with NoSuchBucketPolicy and the
+        // merge starts from an empty document.
+        assert_eq!(
+            run_merge(Err("NoSuchBucketPolicy")),
+            Some(json!({"Version": "2012-10-17", "Statement": [ours]}))
+        );
+        // Any other failure of the read: nothing is written.
+        assert_eq!(run_merge(Err("AccessDenied")), None);
+    }
+
+    #[test]
+    fn a_policy_merge_is_checked_against_the_model_and_the_grammar() {
+        let mut merge = ssl_only_merge();
+        merge.write = "--policy-document".into();
+        let err = merge_lines(&merge).expect_err("unknown write");
+        assert!(err.to_string().contains("unknown parameter"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge.read = "PolicyStatus".into();
+        let err = merge_lines(&merge).expect_err("unknown read member");
+        assert!(err.to_string().contains("no output member"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge
+            .update
+            .arguments
+            .insert("--policy".into(), json!("{}"));
+        let err = merge_lines(&merge).expect_err("write given twice");
+        assert!(err.to_string().contains("set by the policy merge"), "{err}");
+        let mut merge = ssl_only_merge();
+        merge.write = "--confirm-remove-self-bucket-access".into();
+        merge_lines(&merge).expect_err("a boolean parameter takes no policy");
+        for (member, value, message) in [
+            ("Sid", json!("Gensec Deny"), "alphanumeric Sid"),
+            ("Effect", json!("Block"), "Effect must be"),
+            (
+                "Principal",
+                json!({"User": "x"}),
+                "Principal has the wrong form",
+            ),
+            ("Actions", json!("s3:*"), "unknown member \"Actions\""),
+        ] {
+            let mut merge = ssl_only_merge();
+            merge.statement[member] = value;
+            let err = merge_lines(&merge).expect_err(member);
+            assert!(err.to_string().contains(message), "{member}: {err}");
+        }
+        let mut merge = ssl_only_merge();
+        merge
+            .statement
+            .as_object_mut()
+            .expect("object")
+            .remove("Resource");
+        let err = merge_lines(&merge).expect_err("no resource");
+        assert!(
+            err.to_string().contains("Resource and NotResource"),
+            "{err}"
+        );
     }
 
     #[test]

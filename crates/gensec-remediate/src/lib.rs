@@ -377,7 +377,7 @@ fn apply_catalogued(r: &mut Remediation, catalogued: &controls::Catalogued<'_>, 
     r.manual_steps = entry.manual_steps.clone();
     r.verify = entry.verify.clone();
     r.documentation = entry.documentation.clone();
-    if entry.cli.is_empty() && entry.read_modify_write.is_none() {
+    if entry.cli.is_empty() && entry.read_modify_write.is_none() && entry.policy_merge.is_none() {
         r.no_cli_reason = Some(
             entry
                 .no_fix_reason
@@ -385,7 +385,7 @@ fn apply_catalogued(r: &mut Remediation, catalogued: &controls::Catalogued<'_>, 
                 .unwrap_or_else(|| "no AWS CLI command applies this fix".into()),
         );
     } else {
-        match cli::render_fix(&entry.cli, entry.read_modify_write.as_ref(), finding) {
+        match cli::render_remediation(entry, finding) {
             Ok(rendered) => {
                 r.cli = rendered.commands;
                 r.fill_in = rendered.fill_in;

@@ -80,12 +80,21 @@ fn the_same_finding_gets_the_same_remediation_in_both_formats() {
     assert_eq!(dedupe::state_key(&ocsf), dedupe::state_key(&asff));
     assert_eq!(dedupe::fingerprint(&ocsf), dedupe::fingerprint(&asff));
 
-    // A control whose catalogue entry has no safe fix: its reason, in OCSF too.
+    // A control whose catalogue entry has no safe Terraform change: its
+    // reason, and the CLI replacement (snapshot, encrypted copy, new
+    // instance) with the instance named from the ARN, in OCSF too.
     let rds = remediate(&read(&event("ocsf/rds_3_event.json")));
     assert!(rds.terraform.is_none());
     assert!(rds.title.starts_with("RDS.3 "), "{}", rds.title);
     assert!(!rds.risk.is_empty() && !rds.manual_steps.is_empty());
     assert!(rds.no_fix_reason.is_some());
+    assert!(
+        rds.cli
+            .first()
+            .is_some_and(|c| c.starts_with("aws rds create-db-snapshot --db-instance-identifier ")),
+        "{:?}",
+        rds.cli
+    );
 
     let guardduty = remediate(&read(&event("ocsf/guardduty_event.json")));
     assert!(guardduty.terraform.is_none());

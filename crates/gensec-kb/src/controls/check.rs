@@ -137,11 +137,14 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         return Err("check_before and verify need at least one non-empty step each".into());
     }
     let rmw = remediation.read_modify_write.as_ref();
+    let merge = remediation.policy_merge.as_ref();
     for command in remediation
         .cli
         .iter()
         .chain(rmw.map(|r| &r.get))
         .chain(rmw.map(|r| &r.update))
+        .chain(merge.map(|m| &m.get))
+        .chain(merge.map(|m| &m.update))
     {
         if command.service.is_empty() || command.operation.is_empty() {
             return Err("a CLI command needs a service and an operation".into());
@@ -177,6 +180,59 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
         }
         if rmw.read.trim().is_empty() || rmw.set.is_empty() {
             return Err("read_modify_write needs the read member and at least one setting".into());
+        }
+        if let Some(both) = rmw
+            .set
+            .iter()
+            .find(|s| s.only_if_absent && s.only_if.is_some())
+        {
+            return Err(format!(
+                "read_modify_write: {} has both only_if and only_if_absent",
+                both.path
+            ));
+        }
+        if let Some(whole) = &rmw.whole_input {
+            let member = |name: &String| {
+                name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric())
+            };
+            if whole.keep.is_empty() {
+                return Err("read_modify_write: whole_input keeps at least one member".into());
+            }
+            if let Some(bad) = whole.keep.iter().chain(&whole.beside).find(|m| !member(m)) {
+                return Err(format!(
+                    "read_modify_write: whole_input member {bad:?} is not a member name"
+                ));
+            }
+            if rmw.write != "--cli-input-json" || rmw.token.is_some() {
+                return Err(
+                    "read_modify_write: a whole_input write takes --cli-input-json and no token"
+                        .into(),
+                );
+            }
+        }
+    }
+    if let Some(merge) = merge {
+        if !merge.write.strip_prefix("--").is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        }) {
+            return Err(format!(
+                "policy_merge: {:?} is not a --parameter",
+                merge.write
+            ));
+        }
+        if merge.read.trim().is_empty() {
+            return Err("policy_merge needs the read member".into());
+        }
+        if merge
+            .absent
+            .as_deref()
+            .is_some_and(|code| code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err("policy_merge: absent must be an error code (NoSuchBucketPolicy)".into());
         }
     }
     if let Some(bad) = remediation.checkov.iter().find(|id| !is_checkov_id(id)) {
@@ -443,6 +499,57 @@ mod tests {
             "DistributionConfig",
             r#"[{"path": ".WebACLId", "value": "arn", "when": "x"}]"#,
         ))
+        .expect_err("unknown member");
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn a_whole_input_write_names_members_and_takes_the_cli_input_json() {
+        let form = |write: &str, token: &str, keep: &str| {
+            format!(
+                r#", "no_fix_reason": "n", "read_modify_write": {{"get": {{"service": "ecs", "operation": "describe-task-definition", "arguments": {{"--task-definition": "f"}}}}, "read": "taskDefinition"{token}, "update": {{"service": "ecs", "operation": "register-task-definition", "arguments": {{}}}}, "write": "{write}", "set": [{{"path": ".pidMode", "value": "task"}}], "whole_input": {{"keep": {keep}, "beside": ["tags"]}}}}"#
+            )
+        };
+        let keep = r#"["family", "containerDefinitions", "pidMode"]"#;
+        assert!(checked(&form("--cli-input-json", "", keep)).is_ok());
+        let err = checked(&form("--container-definitions", "", keep)).expect_err("write");
+        assert!(err.contains("--cli-input-json and no token"), "{err}");
+        let token = r#", "token": {"read": "ETag", "flag": "--if-match"}"#;
+        let err = checked(&form("--cli-input-json", token, keep)).expect_err("token");
+        assert!(err.contains("--cli-input-json and no token"), "{err}");
+        let err = checked(&form("--cli-input-json", "", "[]")).expect_err("nothing kept");
+        assert!(err.contains("keeps at least one member"), "{err}");
+        // Member names go into the jq filter: names only.
+        let err = checked(&form("--cli-input-json", "", r#"["family)|del(.x"]"#))
+            .expect_err("not a name");
+        assert!(err.contains("is not a member name"), "{err}");
+        // Only where absent, or only where it holds a value: not both.
+        let both = form("--cli-input-json", "", keep).replace(
+            r#""value": "task"}"#,
+            r#""value": "task", "only_if": "host", "only_if_absent": true}"#,
+        );
+        let err = checked(&both).expect_err("both conditions");
+        assert!(err.contains("both only_if and only_if_absent"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_merge_names_its_write_parameter_read_member_and_error_code() {
+        let form = |write: &str, read: &str, absent: &str| {
+            format!(
+                r#", "no_fix_reason": "n", "policy_merge": {{"get": {{"service": "s3api", "operation": "get-bucket-policy", "arguments": {{"--bucket": "b"}}}}, "read": "{read}", "absent": "{absent}", "update": {{"service": "s3api", "operation": "put-bucket-policy", "arguments": {{"--bucket": "b"}}}}, "write": "{write}", "statement": {{"Sid": "S"}}}}"#
+            )
+        };
+        assert!(checked(&form("--policy", "Policy", "NoSuchBucketPolicy")).is_ok());
+        let err = checked(&form("Policy", "Policy", "NoSuchBucketPolicy")).expect_err("write");
+        assert!(err.contains("is not a --parameter"), "{err}");
+        let err = checked(&form("--policy", " ", "NoSuchBucketPolicy")).expect_err("read");
+        assert!(err.contains("read member"), "{err}");
+        let err = checked(&form("--policy", "Policy", "No such; policy")).expect_err("code");
+        assert!(err.contains("error code"), "{err}");
+        let err = checked(
+            &form("--policy", "Policy", "NoSuchBucketPolicy")
+                .replace(r#""write""#, r#""when": "x", "write""#),
+        )
         .expect_err("unknown member");
         assert!(err.contains("unknown field"), "{err}");
     }

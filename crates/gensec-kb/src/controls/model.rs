@@ -168,6 +168,10 @@ pub struct Remediation {
     /// concurrency token (after `cli`, when both are given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_modify_write: Option<ReadModifyWrite>,
+    /// A statement merged into the resource's policy document, every other
+    /// statement kept (after `cli`, when both are given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_merge: Option<PolicyMerge>,
     /// An https:// page that documents the setting.
     pub documentation: String,
 }
@@ -212,6 +216,64 @@ pub struct ReadModifyWrite {
     pub write: String,
     /// The settings changed, in order (at least one).
     pub set: Vec<SetSetting>,
+    /// The write takes the whole input (`write` is `--cli-input-json`), for
+    /// a service that makes a new version of the resource from it (an ECS
+    /// task definition revision): registration is atomic and the old
+    /// version stays until it is removed, so no concurrency token is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_input: Option<WholeInput>,
+}
+
+/// What a whole-input write keeps of the read (its `read` member, or the
+/// whole output when `read` is `.`): the members of the read's
+/// configuration copied into the write's input (every other member, such as
+/// the read-only ARN, revision and status, is dropped) and the members of
+/// the read's output beside the configuration taken as they are (`tags`).
+/// The check requires every kept member in both the read and the write, and
+/// every write member the read holds kept, so that nothing is reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WholeInput {
+    /// Members of the configuration (`read`) passed on, in order.
+    pub keep: Vec<String>,
+    /// Output members of the read passed on beside them (dropped when
+    /// empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beside: Vec<String>,
+}
+
+/// A statement merged into a resource policy the service keeps as one JSON
+/// document (a bucket, key, topic or queue policy) and only replaces whole:
+/// `get` reads the current document, held as a JSON string in the read's
+/// output member `read`; a `jq` filter drops any statement with the same
+/// `Sid` and appends `statement`, keeping every other statement and member;
+/// `update` writes the result back through its string parameter `write`
+/// (`file://`). When the resource has no policy yet the read fails with the
+/// error code `absent` and the merge starts from an empty document; any other
+/// failure of the read leaves nothing to write, and the write is skipped.
+/// Rendered as the exact commands; both operations, their parameters, the
+/// read member and the write parameter are checked against the API model,
+/// and the statement against the policy grammar
+/// ([`crate::api_model::ApiModel::check_policy_merge`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyMerge {
+    /// The read (`aws s3api get-bucket-policy --bucket ...`).
+    pub get: CliCommand,
+    /// The read's output member holding the policy as a JSON string
+    /// (`Policy`).
+    pub read: String,
+    /// The error code of the read when the resource has no policy yet
+    /// (`NoSuchBucketPolicy`); absent when every resource has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<String>,
+    /// The write, without the policy parameter.
+    pub update: CliCommand,
+    /// The write's string parameter taking the merged policy (`--policy`).
+    pub write: String,
+    /// The statement merged in, with a `Sid` that names it as gensec's
+    /// (placeholders allowed, as in CLI arguments).
+    pub statement: Value,
 }
 
 /// Where the read gives the concurrency token and which write parameter
@@ -238,6 +300,10 @@ pub struct SetSetting {
     /// Change only settings that currently hold this value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_if: Option<Value>,
+    /// Change only where the setting is absent (null), keeping every value
+    /// already set; not with `only_if`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_if_absent: bool,
 }
 
 /// One control of the catalogue.
