@@ -227,18 +227,27 @@ impl ApiModel {
     /// output holding the configuration and token members, and every `set`
     /// path present with the same type in both the read's configuration and
     /// the write's parameter, the value (and `only_if`) valid for it.
+    /// A fix's read checked against the model, with its place in messages
+    /// (`aws SERVICE OPERATION`) and the output members the model keeps.
+    fn checked_read(&self, get: &CliCommand) -> Result<(String, &BTreeMap<String, Shape>), String> {
+        self.check(get)?;
+        let at = format!("aws {} {}", get.service, get.operation);
+        let output = self
+            .operation(&get.service, &get.operation)
+            .and_then(|op| op.output.as_ref())
+            .ok_or_else(|| {
+                format!(
+                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
+                )
+            })?;
+        Ok((at, output))
+    }
+
     pub fn check_read_modify_write(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
         if rmw.whole_input.is_some() {
             return self.check_whole_input(rmw);
         }
-        self.check(&rmw.get)?;
-        let get = self
-            .operation(&rmw.get.service, &rmw.get.operation)
-            .ok_or("the read's operation is not in the model")?;
-        let at = format!("aws {} {}", rmw.get.service, rmw.get.operation);
-        let output = get.output.as_ref().ok_or_else(|| {
-            format!("{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)")
-        })?;
+        let (at, output) = self.checked_read(&rmw.get)?;
         let read = output
             .get(&rmw.read)
             .ok_or_else(|| format!("{at}: no output member {:?}", rmw.read))?;
@@ -313,16 +322,7 @@ impl ApiModel {
     /// path present with the same type on both sides, its value valid.
     fn check_whole_input(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
         let whole = rmw.whole_input.as_ref().ok_or("not a whole-input fix")?;
-        self.check(&rmw.get)?;
-        let at = format!("aws {} {}", rmw.get.service, rmw.get.operation);
-        let output = self
-            .operation(&rmw.get.service, &rmw.get.operation)
-            .and_then(|op| op.output.as_ref())
-            .ok_or_else(|| {
-                format!(
-                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
-                )
-            })?;
+        let (at, output) = self.checked_read(&rmw.get)?;
         // `.`: the read's whole output is the configuration (the reducer
         // keeps every output member of such a read).
         let whole_output = Shape {
@@ -455,16 +455,7 @@ impl ApiModel {
     /// parameter both strings (a policy document held as JSON text), and the
     /// statement against the policy grammar ([`check_statement`]).
     pub fn check_policy_merge(&self, merge: &PolicyMerge) -> Result<(), String> {
-        self.check(&merge.get)?;
-        let at = format!("aws {} {}", merge.get.service, merge.get.operation);
-        let output = self
-            .operation(&merge.get.service, &merge.get.operation)
-            .and_then(|op| op.output.as_ref())
-            .ok_or_else(|| {
-                format!(
-                    "{at}: the model keeps no output shape (rerun scripts/kb-reduce-api-models)"
-                )
-            })?;
+        let (at, output) = self.checked_read(&merge.get)?;
         let read = output
             .get(&merge.read)
             .ok_or_else(|| format!("{at}: no output member {:?}", merge.read))?;

@@ -230,6 +230,18 @@ pub fn policy_merge_filter(read: &str, statement: &Value) -> String {
     )
 }
 
+/// A fix command with its arguments' identifiers resolved.
+fn resolved_command(
+    substitution: &mut Substitution<'_>,
+    command: &CliCommand,
+) -> Result<CliCommand, FixError> {
+    Ok(CliCommand {
+        service: command.service.clone(),
+        operation: command.operation.clone(),
+        arguments: substitution.object(&command.arguments)?,
+    })
+}
+
 /// The read, the jq merge and the guarded write of a policy merge.
 fn policy_merge(
     merge: &PolicyMerge,
@@ -237,16 +249,9 @@ fn policy_merge(
     model: &ApiModel,
     region: Option<&str>,
 ) -> Result<Vec<String>, CliError> {
-    let resolve_command = |substitution: &mut Substitution<'_>, command: &CliCommand| {
-        Ok::<_, FixError>(CliCommand {
-            service: command.service.clone(),
-            operation: command.operation.clone(),
-            arguments: substitution.object(&command.arguments)?,
-        })
-    };
     let mut resolved = merge.clone();
-    resolved.get = resolve_command(substitution, &merge.get)?;
-    resolved.update = resolve_command(substitution, &merge.update)?;
+    resolved.get = resolved_command(substitution, &merge.get)?;
+    resolved.update = resolved_command(substitution, &merge.update)?;
     resolved.statement = substitution.value(&merge.statement)?;
     model
         .check_policy_merge(&resolved)
@@ -319,16 +324,9 @@ fn read_modify_write(
     model: &ApiModel,
     region: Option<&str>,
 ) -> Result<Vec<String>, CliError> {
-    let resolve_command = |substitution: &mut Substitution<'_>, command: &CliCommand| {
-        Ok::<_, FixError>(CliCommand {
-            service: command.service.clone(),
-            operation: command.operation.clone(),
-            arguments: substitution.object(&command.arguments)?,
-        })
-    };
     let mut resolved = rmw.clone();
-    resolved.get = resolve_command(substitution, &rmw.get)?;
-    resolved.update = resolve_command(substitution, &rmw.update)?;
+    resolved.get = resolved_command(substitution, &rmw.get)?;
+    resolved.update = resolved_command(substitution, &rmw.update)?;
     for setting in &mut resolved.set {
         setting.value = substitution.value(&setting.value)?;
         if let Some(current) = &setting.only_if {

@@ -216,15 +216,19 @@ async fn the_profile_is_applied() {
 }
 
 /// `tests/moto-not-exercised.json`: types moto's CloudFormation cannot create.
-/// The types of `tests/moto-not-exercised.json` that moto does create (so
-/// their attributes resolve) but cannot be read back: `"created_by_moto": true`.
-fn created_by_moto() -> BTreeSet<String> {
+/// The entries of `tests/moto-not-exercised.json`.
+fn not_exercised_entries() -> Vec<Value> {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto-not-exercised.json"),
     )
     .unwrap();
-    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
-    entries
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The types of `tests/moto-not-exercised.json` that moto does create (so
+/// their attributes resolve) but cannot be read back: `"created_by_moto": true`.
+fn created_by_moto() -> BTreeSet<String> {
+    not_exercised_entries()
         .iter()
         .filter(|e| e["created_by_moto"] == true)
         .map(|e| e["resource_type"].as_str().unwrap().to_string())
@@ -232,12 +236,7 @@ fn created_by_moto() -> BTreeSet<String> {
 }
 
 fn not_exercised() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto-not-exercised.json"),
-    )
-    .unwrap();
-    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
-    entries
+    not_exercised_entries()
         .iter()
         .map(|e| {
             (
