@@ -317,7 +317,8 @@ impl ApiModel {
     /// write with the same type, every parameter of the write the
     /// configuration holds kept (nothing the resource has is reset), every
     /// `beside` member an output member of the read and a parameter of the
-    /// write of the same type, the write (`--cli-input-json file://`, its
+    /// write of the same type, every `take` path a value of the read of the
+    /// write member's type, every `drop` path inside a kept member, the write (`--cli-input-json file://`, its
     /// required members kept or beside) against the model, and every `set`
     /// path present with the same type on both sides, its value valid.
     fn check_whole_input(&self, rmw: &ReadModifyWrite) -> Result<(), String> {
@@ -392,6 +393,33 @@ impl ApiModel {
                 return Err(format!("{update_at}: {member} is given twice"));
             }
             passed.push(member.clone());
+        }
+        for (member, path) in &whole.take {
+            let steps = parse_path(path)?;
+            if steps.iter().any(|s| !matches!(s, PathStep::Member(_))) {
+                return Err(format!("take {member}: {path} is not a path to one value"));
+            }
+            let from = walk(read, &steps).map_err(|err| format!("{at}: take {path}: {err}"))?;
+            let to = parameter(member)
+                .ok_or_else(|| format!("{update_at}: no input member {member:?}"))?;
+            if from.kind != to.shape.kind {
+                return Err(format!(
+                    "{member}: a {} at {path} in the read, a {} in the write",
+                    from.kind, to.shape.kind
+                ));
+            }
+            if passed.contains(member) || rmw.update.arguments.contains_key(&to.flag) {
+                return Err(format!("{update_at}: {member} is given twice"));
+            }
+            passed.push(member.clone());
+        }
+        for path in &whole.drop {
+            let steps = parse_path(path)?;
+            if !matches!(steps.first(), Some(PathStep::Member(m) | PathStep::Each(m) | PathStep::Present(m)) if whole.keep.contains(m))
+            {
+                return Err(format!("drop {path}: not inside a kept member"));
+            }
+            walk(read, &steps).map_err(|err| format!("{at}: drop {path}: {err}"))?;
         }
         if let Some(dropped) = write
             .parameters

@@ -336,23 +336,50 @@ fn read_modify_write(
     model
         .check_read_modify_write(&resolved)
         .map_err(CliError::Invalid)?;
-    // A whole input: the configuration reduced to the members kept, then
-    // the settings changed, then the members beside it (unless empty).
+    // A whole input: the configuration reduced to the members kept, plus
+    // the members taken from other paths (where the read has a value), less
+    // the paths dropped; then the settings changed, then the members beside
+    // it (unless empty).
     let mut filter = match &resolved.whole_input {
-        Some(whole) => format!(
-            ". as $read | {} | with_entries(select(.key | IN({})))",
-            if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
-                ".".to_string()
-            } else {
-                format!(".{}", resolved.read)
-            },
-            whole
-                .keep
-                .iter()
-                .map(|m| Value::String(m.clone()).to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Some(whole) => {
+            let mut filter = format!(
+                ". as $read | {}{} | with_entries(select(.key | IN({})))",
+                if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
+                    ".".to_string()
+                } else {
+                    format!(".{}", resolved.read)
+                },
+                if whole.take.is_empty() {
+                    ""
+                } else {
+                    " | . as $config"
+                },
+                whole
+                    .keep
+                    .iter()
+                    .map(|m| Value::String(m.clone()).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if !whole.take.is_empty() {
+                let taken: Vec<String> = whole
+                    .take
+                    .iter()
+                    .map(|(member, path)| {
+                        format!("{}: $config{path}", Value::String(member.clone()))
+                    })
+                    .collect();
+                filter.push_str(&format!(
+                    " + ({{{}}} | with_entries(select(.value != null)))",
+                    taken.join(", ")
+                ));
+            }
+            for path in &whole.drop {
+                let steps = parse_path(path).map_err(CliError::Invalid)?;
+                filter.push_str(&format!(" | del({})", jq_path(&steps, None)));
+            }
+            filter
+        }
         None => format!(".{}", resolved.read),
     };
     for setting in &resolved.set {
@@ -680,7 +707,8 @@ mod tests {
                 "executionRoleArn": "arn:aws:iam::123456789012:role/payments-exec",
                 "networkMode": "awsvpc",
                 "revision": 12,
-                "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/"}}],
+                "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/"}},
+                            {"name": "scratch", "host": {}}],
                 "status": "ACTIVE",
                 "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
                 "placementConstraints": [],
@@ -784,6 +812,11 @@ mod tests {
             }),
             ("ECS.3", &|input: &mut Value| {
                 input["pidMode"] = json!("task");
+            }),
+            ("ECS.18", &|input: &mut Value| {
+                // Only the EFS volume gets transit encryption.
+                input["volumes"][0]["efsVolumeConfiguration"]["transitEncryption"] =
+                    json!("ENABLED");
             }),
             ("ECS.9", &|input: &mut Value| {
                 // Only the container without a log configuration gets one;

@@ -204,6 +204,21 @@ pub fn remediation(remediation: &Remediation) -> Result<(), String> {
                     "read_modify_write: whole_input member {bad:?} is not a member name"
                 ));
             }
+            if let Some(bad) = whole.take.keys().find(|m| !member(m)) {
+                return Err(format!(
+                    "read_modify_write: whole_input take {bad:?} is not a member name"
+                ));
+            }
+            if let Some(bad) = whole
+                .take
+                .values()
+                .chain(&whole.drop)
+                .find(|path| crate::api_model::parse_path(path).is_err())
+            {
+                return Err(format!(
+                    "read_modify_write: whole_input path {bad:?} is not a .Member path"
+                ));
+            }
             if rmw.write != "--cli-input-json" || rmw.token.is_some() {
                 return Err(
                     "read_modify_write: a whole_input write takes --cli-input-json and no token"
@@ -523,6 +538,20 @@ mod tests {
         let err = checked(&form("--cli-input-json", "", r#"["family)|del(.x"]"#))
             .expect_err("not a name");
         assert!(err.contains("is not a member name"), "{err}");
+        // Taken members and taken or dropped paths go into the filter too.
+        let with = |extra: &str| {
+            form("--cli-input-json", "", keep).replace(
+                r#""beside": ["tags"]}"#,
+                &format!(r#""beside": ["tags"], {extra}}}"#),
+            )
+        };
+        assert!(checked(&with(r#""take": {"cpu": ".memory"}, "drop": [".pidMode"]"#)).is_ok());
+        let err = checked(&with(r#""take": {"cpu)|del(.x": ".memory"}"#)).expect_err("take");
+        assert!(err.contains("take \"cpu)|del(.x\" is not a member name"), "{err}");
+        let err = checked(&with(r#""take": {"cpu": "memory"}"#)).expect_err("path");
+        assert!(err.contains("is not a .Member path"), "{err}");
+        let err = checked(&with(r#""drop": [".a b"]"#)).expect_err("drop");
+        assert!(err.contains("is not a .Member path"), "{err}");
         // Only where absent, or only where it holds a value: not both.
         let both = form("--cli-input-json", "", keep).replace(
             r#""value": "task"}"#,

@@ -240,6 +240,17 @@ pub struct WholeInput {
     /// empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub beside: Vec<String>,
+    /// Write members taken from a path of the configuration where the read
+    /// names or nests them differently (`PoolName` from `.Name`; a firewall
+    /// policy's `Description` from `.FirewallPolicyResponse.Description`);
+    /// left out when the read has no value there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub take: BTreeMap<String, String>,
+    /// Paths inside kept members removed before the write: settings the read
+    /// reports but the write refuses beside their replacement (Cognito's
+    /// deprecated `AdminCreateUserConfig.UnusedAccountValidityDays`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
 }
 
 /// A statement merged into a resource policy the service keeps as one JSON
