@@ -205,10 +205,15 @@ impl TagRule {
             ),
         ];
         let (first_type, first_shape) = &self.shapes[0];
+        // A failing case needs the failing resource and one compliant
+        // resource of another type beside it (the rule must fail although
+        // another resource passes), not every type again: the two compliant
+        // cases above already carry every type, and each resource costs
+        // Guard a pass over the rule's type list.
         let with_first = |tags: Option<Value>| {
-            let mut all = compliant.clone();
-            all[0] = tags;
-            all
+            let mut few = vec![tags];
+            few.extend(compliant.iter().skip(1).take(1).cloned());
+            few
         };
         cases.push(self.case(
             name,
@@ -256,7 +261,8 @@ impl TagRule {
     }
 
     /// One case: a resource per covered type with the given Tags (`None`:
-    /// no Tags); what it should give follows [`tag_problems`].
+    /// no Tags), for as many types as `tags` has, in order; what it should
+    /// give follows [`tag_problems`].
     fn case(&self, rule: &str, what: &str, tags: Vec<Option<Value>>) -> Case {
         let mut resources = Map::new();
         let mut compliant = true;

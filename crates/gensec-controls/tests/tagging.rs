@@ -198,6 +198,31 @@ fn the_self_test_covers_each_key_and_each_allowed_value_list() {
     assert!(!names.iter().any(|n| n.contains("owner outside")));
 }
 
+/// The compliant cases carry every covered type; a failing case only the
+/// failing resource and one compliant resource of another type, so the
+/// self-test's cost does not grow with types times cases.
+#[test]
+fn failing_cases_hold_the_failing_resource_and_one_compliant_neighbour() {
+    let types = ["AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic"];
+    let recommendation = tagging_recommendation(&types);
+    let rule = TagRule::for_recommendation(kb(), &recommendation, &standard()).unwrap();
+    let resources = |case: &gensec_controls::selftest::Case| {
+        case.input["Resources"].as_object().unwrap().len()
+    };
+    for case in rule.cases("r") {
+        let outcome = case.expectations.rules["r"];
+        match outcome {
+            Outcome::Pass => assert_eq!(resources(&case), types.len(), "{}", case.name),
+            Outcome::Fail => {
+                assert_eq!(resources(&case), 2, "{}", case.name);
+                let resources = &case.input["Resources"];
+                assert_ne!(resources["Resource1"]["Type"], resources["Resource2"]["Type"]);
+            }
+            Outcome::Skip => assert_eq!(resources(&case), 1, "{}", case.name),
+        }
+    }
+}
+
 #[test]
 fn a_tagging_recommendation_without_the_standard_or_taggable_types_is_rejected() {
     let mut report = Verdicts::new(StageId::Controls);
