@@ -206,9 +206,8 @@ fn failing_cases_hold_the_failing_resource_and_one_compliant_neighbour() {
     let types = ["AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic"];
     let recommendation = tagging_recommendation(&types);
     let rule = TagRule::for_recommendation(kb(), &recommendation, &standard()).unwrap();
-    let resources = |case: &gensec_controls::selftest::Case| {
-        case.input["Resources"].as_object().unwrap().len()
-    };
+    let resources =
+        |case: &gensec_controls::selftest::Case| case.input["Resources"].as_object().unwrap().len();
     for case in rule.cases("r") {
         let outcome = case.expectations.rules["r"];
         match outcome {
@@ -216,7 +215,10 @@ fn failing_cases_hold_the_failing_resource_and_one_compliant_neighbour() {
             Outcome::Fail => {
                 assert_eq!(resources(&case), 2, "{}", case.name);
                 let resources = &case.input["Resources"];
-                assert_ne!(resources["Resource1"]["Type"], resources["Resource2"]["Type"]);
+                assert_ne!(
+                    resources["Resource1"]["Type"],
+                    resources["Resource2"]["Type"]
+                );
             }
             Outcome::Skip => assert_eq!(resources(&case), 1, "{}", case.name),
         }

@@ -373,7 +373,8 @@ impl ApiModel {
         if whole.keep.is_empty() {
             return Err("a whole-input write keeps at least one member".into());
         }
-        let mut passed = Vec::new();
+        // Every member passed on, with the read's shape it comes from.
+        let mut sources: Vec<(&String, &Shape, String)> = Vec::new();
         for (member, from) in whole
             .keep
             .iter()
@@ -381,18 +382,7 @@ impl ApiModel {
             .chain(whole.beside.iter().map(|m| (m, output.get(m))))
         {
             let from = from.ok_or_else(|| format!("{at}: no member {member:?} to pass on"))?;
-            let to = parameter(member)
-                .ok_or_else(|| format!("{update_at}: no input member {member:?}"))?;
-            if from.kind != to.shape.kind {
-                return Err(format!(
-                    "{member}: a {} in the read, a {} in the write",
-                    from.kind, to.shape.kind
-                ));
-            }
-            if passed.contains(member) || rmw.update.arguments.contains_key(&to.flag) {
-                return Err(format!("{update_at}: {member} is given twice"));
-            }
-            passed.push(member.clone());
+            sources.push((member, from, "in the read".into()));
         }
         for (member, path) in &whole.take {
             let steps = parse_path(path)?;
@@ -400,11 +390,15 @@ impl ApiModel {
                 return Err(format!("take {member}: {path} is not a path to one value"));
             }
             let from = walk(read, &steps).map_err(|err| format!("{at}: take {path}: {err}"))?;
+            sources.push((member, from, format!("at {path} in the read")));
+        }
+        let mut passed = Vec::new();
+        for (member, from, found) in sources {
             let to = parameter(member)
                 .ok_or_else(|| format!("{update_at}: no input member {member:?}"))?;
             if from.kind != to.shape.kind {
                 return Err(format!(
-                    "{member}: a {} at {path} in the read, a {} in the write",
+                    "{member}: a {} {found}, a {} in the write",
                     from.kind, to.shape.kind
                 ));
             }

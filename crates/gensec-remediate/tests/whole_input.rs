@@ -85,6 +85,246 @@ fn assert_the_write_takes(service: &str, operation: &str, input: &Value) {
     }
 }
 
+fn task_definition_finding() -> Finding {
+    finding(
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+        "AwsEcsTaskDefinition",
+    )
+}
+
+/// The catalogue's whole-input fix of an ECS task definition control.
+fn catalogue_revision_fix(id: &str) -> ReadModifyWrite {
+    fix(id, "AwsEcsTaskDefinition")
+}
+
+/// A describe-task-definition output as the CLI prints it (with
+/// `--include TAGS`): two containers, an EFS volume and every
+/// describe-only member.
+fn saved_task_definition() -> Value {
+    json!({
+        "taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/payments-api:12",
+            "containerDefinitions": [
+                {"name": "app", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments:4.2",
+                 "cpu": 256, "memory": 512, "essential": true, "privileged": true,
+                 "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                 "environment": [{"name": "MODE", "value": "prod"}],
+                 "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/payments"}}},
+                {"name": "sidecar", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.40",
+                 "essential": false, "readonlyRootFilesystem": false}
+            ],
+            "family": "payments-api",
+            "taskRoleArn": "arn:aws:iam::123456789012:role/payments-task",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/payments-exec",
+            "networkMode": "awsvpc",
+            "revision": 12,
+            "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/"}},
+                        {"name": "scratch", "host": {}}],
+            "status": "ACTIVE",
+            "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+            "placementConstraints": [],
+            "compatibilities": ["EC2"],
+            "requiresCompatibilities": ["EC2"],
+            "cpu": "512",
+            "memory": "1024",
+            "pidMode": "host",
+            "registeredAt": "2024-05-01T10:00:00.000000+00:00",
+            "registeredBy": "arn:aws:sts::123456789012:assumed-role/deploy/ci",
+            "enableFaultInjection": false
+        },
+        "tags": [{"key": "team", "value": "payments"}]
+    })
+}
+
+/// What a register input made from the saved revision must be: the
+/// revision without its describe-only members, the tags beside it.
+fn register_input(current: &Value) -> Value {
+    let mut input = current["taskDefinition"].clone();
+    let fields = input.as_object_mut().expect("object");
+    for describe_only in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+        "deregisteredAt",
+    ] {
+        fields.remove(describe_only);
+    }
+    if current["tags"].as_array().is_some_and(|t| !t.is_empty()) {
+        fields.insert("tags".into(), current["tags"].clone());
+    }
+    input
+}
+
+#[test]
+fn a_new_task_definition_revision_is_read_edited_and_registered() {
+    let rendered = render_fix(
+        &[],
+        Some(&catalogue_revision_fix("ECS.4")),
+        &task_definition_finding(),
+    )
+    .expect("renders");
+    assert_eq!(rendered.commands.len(), 3);
+    assert_eq!(
+        rendered.commands[0],
+        "aws ecs describe-task-definition --task-definition payments-api --include TAGS --region eu-west-1 > current.json"
+    );
+    assert_eq!(
+        rendered.commands[2],
+        "aws ecs register-task-definition --cli-input-json file://config.json --region eu-west-1"
+    );
+}
+
+/// Each ECS fix run by jq on a saved revision: only its setting changes,
+/// the describe-only members are dropped, the tags are passed on.
+#[test]
+fn a_revision_changes_only_its_setting_and_drops_describe_only_members() {
+    let current = saved_task_definition();
+    let base = register_input(&current);
+    for (id, change) in [
+        (
+            "ECS.4",
+            &(|input: &mut Value| {
+                // Only the container that was privileged changes.
+                input["containerDefinitions"][0]["privileged"] = json!(false);
+            }) as &dyn Fn(&mut Value),
+        ),
+        ("ECS.5", &|input: &mut Value| {
+            input["containerDefinitions"][0]["readonlyRootFilesystem"] = json!(true);
+            input["containerDefinitions"][1]["readonlyRootFilesystem"] = json!(true);
+        }),
+        ("ECS.3", &|input: &mut Value| {
+            input["pidMode"] = json!("task");
+        }),
+        ("ECS.18", &|input: &mut Value| {
+            // Only the EFS volume gets transit encryption.
+            input["volumes"][0]["efsVolumeConfiguration"]["transitEncryption"] = json!("ENABLED");
+        }),
+        ("ECS.9", &|input: &mut Value| {
+            // Only the container without a log configuration gets one;
+            // the app's own awslogs settings stay.
+            input["containerDefinitions"][1]["logConfiguration"] = json!({
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": "<LOG_GROUP>", "awslogs-region": "eu-west-1",
+                            "awslogs-stream-prefix": "payments-api"}});
+        }),
+    ] {
+        let rendered = render_fix(
+            &[],
+            Some(&catalogue_revision_fix(id)),
+            &task_definition_finding(),
+        )
+        .expect("renders");
+        let mut expected = base.clone();
+        change(&mut expected);
+        assert_eq!(run_jq(&rendered, &current), expected, "{id}");
+    }
+    // No tags: none are passed (an empty list is dropped); a revision
+    // already compliant is registered unchanged.
+    let mut untagged = current.clone();
+    untagged["tags"] = json!([]);
+    untagged["taskDefinition"]["pidMode"] = json!("task");
+    let rendered = render_fix(
+        &[],
+        Some(&catalogue_revision_fix("ECS.3")),
+        &task_definition_finding(),
+    )
+    .expect("renders");
+    let edited = run_jq(&rendered, &untagged);
+    assert_eq!(edited, register_input(&untagged));
+    assert!(edited.get("tags").is_none());
+}
+
+/// Cognito.2 run by jq on a saved identity pool: the whole definition
+/// is written back with guest access off, providers and tags unchanged.
+#[test]
+fn an_identity_pool_is_written_back_whole_with_guest_access_off() {
+    let pool_finding = finding(
+        "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+        "AwsCognitoIdentityPool",
+    );
+    let rendered = render_fix(
+        &[],
+        Some(&fix("Cognito.2", "AwsCognitoIdentityPool")),
+        &pool_finding,
+    )
+    .expect("renders");
+    assert_eq!(
+        rendered.commands[0],
+        "aws cognito-identity describe-identity-pool --identity-pool-id eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86 --region eu-west-1 > current.json"
+    );
+    assert_eq!(
+        rendered.commands[2],
+        "aws cognito-identity update-identity-pool --cli-input-json file://config.json --region eu-west-1"
+    );
+    let current = json!({
+        "IdentityPoolId": "eu-west-1:6f2b9d41-8c3e-4a57-b1d0-7e9a2c5f3b86",
+        "IdentityPoolName": "mobile_app",
+        "AllowUnauthenticatedIdentities": true,
+        "AllowClassicFlow": false,
+        "SupportedLoginProviders": {"accounts.google.com": "123-abc.apps.googleusercontent.com"},
+        "CognitoIdentityProviders": [{"ProviderName": "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", "ClientId": "5k2j", "ServerSideTokenCheck": false}],
+        "IdentityPoolTags": {"team": "mobile"}
+    });
+    let mut expected = current.clone();
+    expected["AllowUnauthenticatedIdentities"] = json!(false);
+    assert_eq!(run_jq(&rendered, &current), expected);
+    // Already off: written back unchanged.
+    assert_eq!(run_jq(&rendered, &expected), expected);
+}
+
+#[test]
+fn a_whole_input_fix_is_checked_against_the_model() {
+    let finding = task_definition_finding();
+    // A kept member the write does not take.
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.whole_input
+        .as_mut()
+        .expect("whole")
+        .keep
+        .push("revision".into());
+    let err = render_fix(&[], Some(&fix), &finding).expect_err("describe-only");
+    assert!(
+        err.to_string().contains("no input member \"revision\""),
+        "{err}"
+    );
+    // A member the read holds and the write takes, left out: reset.
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.whole_input
+        .as_mut()
+        .expect("whole")
+        .keep
+        .retain(|m| m != "volumes");
+    let err = render_fix(&[], Some(&fix), &finding).expect_err("dropped");
+    assert!(
+        err.to_string().contains("volumes is held by the read"),
+        "{err}"
+    );
+    // A beside member the read does not return.
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.whole_input.as_mut().expect("whole").beside = vec!["labels".into()];
+    let err = render_fix(&[], Some(&fix), &finding).expect_err("beside");
+    assert!(err.to_string().contains("no member \"labels\""), "{err}");
+    // A path outside the kept members, a wrong type, a wrong write.
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.set[0].path = ".containerDefinitions[].privileges".into();
+    assert!(render_fix(&[], Some(&fix), &finding).is_err());
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.set[0].value = json!("false");
+    assert!(render_fix(&[], Some(&fix), &finding).is_err());
+    let mut fix = catalogue_revision_fix("ECS.3");
+    fix.set[0].value = json!("none");
+    let err = render_fix(&[], Some(&fix), &finding).expect_err("enum");
+    assert!(err.to_string().contains("is not one of"), "{err}");
+    let mut fix = catalogue_revision_fix("ECS.4");
+    fix.write = "--container-definitions".into();
+    assert!(render_fix(&[], Some(&fix), &finding).is_err());
+}
+
 const POOL_ARN: &str = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Qx7LmN2pA";
 
 /// describe-user-pool as the CLI prints it: read-only members, the

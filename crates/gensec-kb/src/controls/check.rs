@@ -547,7 +547,10 @@ mod tests {
         };
         assert!(checked(&with(r#""take": {"cpu": ".memory"}, "drop": [".pidMode"]"#)).is_ok());
         let err = checked(&with(r#""take": {"cpu)|del(.x": ".memory"}"#)).expect_err("take");
-        assert!(err.contains("take \"cpu)|del(.x\" is not a member name"), "{err}");
+        assert!(
+            err.contains("take \"cpu)|del(.x\" is not a member name"),
+            "{err}"
+        );
         let err = checked(&with(r#""take": {"cpu": "memory"}"#)).expect_err("path");
         assert!(err.contains("is not a .Member path"), "{err}");
         let err = checked(&with(r#""drop": [".a b"]"#)).expect_err("drop");
