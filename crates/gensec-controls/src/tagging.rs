@@ -188,30 +188,36 @@ impl TagRule {
         };
         let parameter =
             |key: &str, _: &[String]| Some(json!({"Ref": Tagging::parameter_name(key)}));
-        let compliant: Vec<Option<Value>> = self
+        let compliant: Vec<(&str, Option<Value>)> = self
             .shapes
             .iter()
-            .map(|(_, shape)| Some(self.tags(*shape, good)))
+            .map(|(resource_type, shape)| (resource_type.as_str(), Some(self.tags(*shape, good))))
             .collect();
+        // Values from parameters: the first type of each tag shape is enough
+        // (the value, not the type, is what this case varies).
+        let mut by_shape: Vec<(&str, Option<Value>)> = Vec::new();
+        for (resource_type, shape) in &self.shapes {
+            if !self
+                .shapes
+                .iter()
+                .take_while(|(t, _)| t != resource_type)
+                .any(|(_, s)| s == shape)
+            {
+                by_shape.push((resource_type, Some(self.tags(*shape, parameter))));
+            }
+        }
         let mut cases = vec![
             self.case(name, "compliant, every type", compliant.clone()),
-            self.case(
-                name,
-                "compliant, values from template parameters",
-                self.shapes
-                    .iter()
-                    .map(|(_, shape)| Some(self.tags(*shape, parameter)))
-                    .collect(),
-            ),
+            self.case(name, "compliant, values from template parameters", by_shape),
         ];
         let (first_type, first_shape) = &self.shapes[0];
         // A failing case needs the failing resource and one compliant
         // resource of another type beside it (the rule must fail although
-        // another resource passes), not every type again: the two compliant
-        // cases above already carry every type, and each resource costs
-        // Guard a pass over the rule's type list.
+        // another resource passes), not every type again: the compliant case
+        // above carries every type, and each resource costs Guard a pass
+        // over the rule's type list.
         let with_first = |tags: Option<Value>| {
-            let mut few = vec![tags];
+            let mut few = vec![(first_type.as_str(), tags)];
             few.extend(compliant.iter().skip(1).take(1).cloned());
             few
         };
@@ -260,13 +266,13 @@ impl TagRule {
         cases
     }
 
-    /// One case: a resource per covered type with the given Tags (`None`:
-    /// no Tags), for as many types as `tags` has, in order; what it should
-    /// give follows [`tag_problems`].
-    fn case(&self, rule: &str, what: &str, tags: Vec<Option<Value>>) -> Case {
+    /// One case: a resource of each given type with the given Tags
+    /// (`None`: no Tags), in order; what it should give follows
+    /// [`tag_problems`].
+    fn case(&self, rule: &str, what: &str, resources_tags: Vec<(&str, Option<Value>)>) -> Case {
         let mut resources = Map::new();
         let mut compliant = true;
-        for (index, ((resource_type, _), tags)) in self.shapes.iter().zip(tags).enumerate() {
+        for (index, (resource_type, tags)) in resources_tags.into_iter().enumerate() {
             compliant &= tag_problems(tags.as_ref(), &self.required).is_empty();
             let mut properties = Map::new();
             if let Some(tags) = tags {
