@@ -195,14 +195,11 @@ impl TagRule {
             .collect();
         // Values from parameters: the first type of each tag shape is enough
         // (the value, not the type, is what this case varies).
+        let mut seen = Vec::new();
         let mut by_shape: Vec<(&str, Option<Value>)> = Vec::new();
         for (resource_type, shape) in &self.shapes {
-            if !self
-                .shapes
-                .iter()
-                .take_while(|(t, _)| t != resource_type)
-                .any(|(_, s)| s == shape)
-            {
+            if !seen.contains(shape) {
+                seen.push(*shape);
                 by_shape.push((resource_type, Some(self.tags(*shape, parameter))));
             }
         }

@@ -342,35 +342,31 @@ fn read_modify_write(
     // it (unless empty).
     let mut filter = match &resolved.whole_input {
         Some(whole) => {
-            let mut filter = format!(
-                ". as $read | {}{} | with_entries(select(.key | IN({})))",
-                if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
-                    ".".to_string()
-                } else {
-                    format!(".{}", resolved.read)
-                },
-                if whole.take.is_empty() {
-                    ""
-                } else {
-                    " | . as $config"
-                },
-                whole
-                    .keep
-                    .iter()
-                    .map(|m| Value::String(m.clone()).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if !whole.take.is_empty() {
-                let taken: Vec<String> = whole
-                    .take
-                    .iter()
-                    .map(|(member, path)| {
-                        format!("{}: $config{path}", Value::String(member.clone()))
-                    })
-                    .collect();
+            let kept: Vec<String> = whole
+                .keep
+                .iter()
+                .map(|m| Value::String(m.clone()).to_string())
+                .collect();
+            let config = if resolved.read == gensec_kb::api_model::WHOLE_OUTPUT {
+                ".".to_string()
+            } else {
+                format!(".{}", resolved.read)
+            };
+            let mut filter = format!(". as $read | {config}");
+            let taken: Vec<String> = whole
+                .take
+                .iter()
+                .map(|(member, path)| format!("{}: $config{path}", Value::String(member.clone())))
+                .collect();
+            if taken.is_empty() {
                 filter.push_str(&format!(
-                    " + ({{{}}} | with_entries(select(.value != null)))",
+                    " | with_entries(select(.key | IN({})))",
+                    kept.join(", ")
+                ));
+            } else {
+                filter.push_str(&format!(
+                    " | . as $config | with_entries(select(.key | IN({}))) + ({{{}}} | with_entries(select(.value != null)))",
+                    kept.join(", "),
                     taken.join(", ")
                 ));
             }

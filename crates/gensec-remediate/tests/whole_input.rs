@@ -443,26 +443,17 @@ fn take_and_drop_are_checked_against_the_model() {
     };
     // A path the read does not have, a value of another type, a member the
     // write does not take, a member given twice.
-    let err = refused(&|f| {
-        whole_of(f).take.insert("PoolName".into(), ".Nmae".into());
-    });
-    assert!(err.contains("take .Nmae"), "{err}");
-    let err = refused(&|f| {
-        whole_of(f)
-            .take
-            .insert("PoolName".into(), ".Policies".into());
-    });
-    assert!(err.contains("a structure at .Policies"), "{err}");
-    let err = refused(&|f| {
-        whole_of(f).take.insert("Label".into(), ".Name".into());
-    });
-    assert!(err.contains("no input member \"Label\""), "{err}");
-    let err = refused(&|f| {
-        whole_of(f)
-            .take
-            .insert("DeletionProtection".into(), ".Name".into());
-    });
-    assert!(err.contains("given twice"), "{err}");
+    for (member, path, reason) in [
+        ("PoolName", ".Nmae", "take .Nmae"),
+        ("PoolName", ".Policies", "a structure at .Policies"),
+        ("Label", ".Name", "no input member \"Label\""),
+        ("DeletionProtection", ".Name", "given twice"),
+    ] {
+        let err = refused(&|f| {
+            whole_of(f).take.insert(member.into(), path.into());
+        });
+        assert!(err.contains(reason), "{member} from {path}: {err}");
+    }
     // A drop outside the kept members, or of a member the read lacks.
     let err = refused(&|f| whole_of(f).drop.push(".Domain".into()));
     assert!(err.contains("not inside a kept member"), "{err}");
@@ -616,41 +607,79 @@ fn sagemaker_copies_are_created_beside_the_old_resource_under_a_new_name() {
     assert_eq!(edited, expected);
     assert_the_write_takes("sagemaker", "create-model", &edited);
 
-    // A job definition without a network configuration gets one.
-    let arn = "arn:aws:sagemaker:eu-west-1:123456789012:data-quality-job-definition/recommender-dq";
-    let current = json!({
-        "JobDefinitionArn": arn,
-        "JobDefinitionName": "recommender-dq",
-        "CreationTime": "2024-05-01T10:00:00+00:00",
-        "DataQualityAppSpecification": {"ImageUri": "156813124566.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"},
-        "DataQualityJobInput": {"EndpointInput": {"EndpointName": "recommender", "LocalPath": "/opt/ml/processing/input"}},
-        "DataQualityJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://monitoring/recommender", "LocalPath": "/opt/ml/processing/output"}}]},
-        "JobResources": {"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
-        "RoleArn": "arn:aws:iam::123456789012:role/monitoring",
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}
-    });
-    for (id, name, setting) in [
+    // A job definition without a network configuration gets one, for each
+    // of the four monitoring job types and each setting the catalogue fixes.
+    for (id, job, prefix, name, setting) in [
         (
             "SageMaker.9",
-            "recommender-dq-encrypted",
+            "data-quality",
+            "DataQuality",
+            "encrypted",
             "EnableInterContainerTrafficEncryption",
         ),
         (
             "SageMaker.11",
-            "recommender-dq-isolated",
+            "data-quality",
+            "DataQuality",
+            "isolated",
             "EnableNetworkIsolation",
         ),
+        (
+            "SageMaker.10",
+            "model-explainability",
+            "ModelExplainability",
+            "encrypted",
+            "EnableInterContainerTrafficEncryption",
+        ),
+        (
+            "SageMaker.12",
+            "model-bias",
+            "ModelBias",
+            "isolated",
+            "EnableNetworkIsolation",
+        ),
+        (
+            "SageMaker.15",
+            "model-bias",
+            "ModelBias",
+            "encrypted",
+            "EnableInterContainerTrafficEncryption",
+        ),
+        (
+            "SageMaker.13",
+            "model-quality",
+            "ModelQuality",
+            "encrypted",
+            "EnableInterContainerTrafficEncryption",
+        ),
     ] {
-        let rendered = rendered(id, arn, "Other");
+        let arn =
+            format!("arn:aws:sagemaker:eu-west-1:123456789012:{job}-job-definition/recommender-dq");
+        let mut current = json!({
+            "JobDefinitionArn": arn,
+            "JobDefinitionName": "recommender-dq",
+            "CreationTime": "2024-05-01T10:00:00+00:00",
+            "JobResources": {"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
+            "RoleArn": "arn:aws:iam::123456789012:role/monitoring",
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}
+        });
+        current[format!("{prefix}AppSpecification")] = json!({"ImageUri": "156813124566.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"});
+        current[format!("{prefix}JobInput")] = json!({"EndpointInput": {"EndpointName": "recommender", "LocalPath": "/opt/ml/processing/input"}});
+        current[format!("{prefix}JobOutputConfig")] = json!({"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://monitoring/recommender", "LocalPath": "/opt/ml/processing/output"}}]});
+        let rendered = rendered(id, &arn, "Other");
         let edited = run_jq(&rendered, &current);
         let mut expected = current.clone();
         for read_only in ["CreationTime", "JobDefinitionArn"] {
             expected.as_object_mut().unwrap().remove(read_only);
         }
-        expected["JobDefinitionName"] = json!(name);
+        expected["JobDefinitionName"] = json!(format!("recommender-dq-{name}"));
         expected["NetworkConfig"] = json!({ setting: true });
         assert_eq!(edited, expected, "{id}");
-        assert_the_write_takes("sagemaker", "create-data-quality-job-definition", &edited);
+        assert_the_write_takes(
+            "sagemaker",
+            &format!("create-{job}-job-definition"),
+            &edited,
+        );
     }
 }
 
