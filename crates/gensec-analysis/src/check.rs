@@ -63,6 +63,7 @@ pub fn expectation(
         RawExpectation::Contains(element) => Expectation::Contains(element.clone()),
         RawExpectation::NoElement(list) => Expectation::NoElement(conditions(list)?),
         RawExpectation::EveryElement(list) => Expectation::EveryElement(conditions(list)?),
+        RawExpectation::MinItems(least) => Expectation::MinItems(*least),
     })
 }
 
@@ -94,6 +95,9 @@ fn expectation_values_fit(
             }
             Ok(())
         }
+        Expectation::MinItems(_) if schema.deref(property).items.is_none() => {
+            Err(format!("{path} is not a list; min_items needs one"))
+        }
         _ => Ok(()),
     }
 }
@@ -115,9 +119,10 @@ fn recommended_value(
             Ok(gensec_core::contract::analysis::bound_value(*bound))
         }
         Expectation::Contains(element) => Ok(element.clone()),
-        Expectation::Absent | Expectation::NoElement(_) | Expectation::EveryElement(_) => {
-            Ok(Value::Null)
-        }
+        Expectation::Absent
+        | Expectation::NoElement(_)
+        | Expectation::EveryElement(_)
+        | Expectation::MinItems(_) => Ok(Value::Null),
         Expectation::Present
         | Expectation::NotEquals(_)
         | Expectation::Matches(_)
@@ -143,6 +148,7 @@ pub fn kind(expectation: &Expectation) -> &'static str {
         Expectation::Contains(_) => "contains",
         Expectation::NoElement(_) => "no_element",
         Expectation::EveryElement(_) => "every_element",
+        Expectation::MinItems(_) => "min_items",
     }
 }
 

@@ -145,6 +145,7 @@ fn fix_text(property: &str, expectation: &Expectation) -> String {
         Expectation::EveryElement(list) => {
             format!("make every element of {property} have {}", conditions(list))
         }
+        Expectation::MinItems(least) => format!("give {property} at least {least} elements"),
     }
 }
 
@@ -224,7 +225,10 @@ fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<
             format!("{path} == {}", regex_literal(pattern)?)
         }
         (
-            Expectation::Contains(_) | Expectation::NoElement(_) | Expectation::EveryElement(_),
+            Expectation::Contains(_)
+            | Expectation::NoElement(_)
+            | Expectation::EveryElement(_)
+            | Expectation::MinItems(_),
             _,
         ) => {
             return Err("an element condition must be a scalar expectation".into());
@@ -267,6 +271,12 @@ pub fn clauses(path: &str, expectation: &Expectation) -> Result<Vec<String>, Str
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(list_or(body))
         }
+        // Unset, or the last element it must have exists (an intrinsic
+        // function returning a list cannot be counted, so it fails).
+        Expectation::MinItems(least) => Ok(vec![format!(
+            "{path} !exists or {path}[{}] exists",
+            least.saturating_sub(1)
+        )]),
         scalar => Ok(vec![scalar_clause(path, scalar, false)?]),
     }
 }

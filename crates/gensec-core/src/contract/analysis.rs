@@ -110,6 +110,10 @@ pub enum Expectation {
     NoElement(Vec<ElementCondition>),
     /// Every element of the array at the path meets every condition.
     EveryElement(Vec<ElementCondition>),
+    /// The array at the path, when set, has at least this many elements
+    /// (subnets of two Availability Zones); unset meets it, since a type
+    /// often takes one of several lists (subnets or subnet mappings).
+    MinItems(usize),
 }
 
 /// A condition on one field of an array element.
@@ -117,7 +121,8 @@ pub enum Expectation {
 pub struct ElementCondition {
     /// Dotted path inside the element.
     pub field: String,
-    /// A scalar expectation (never `contains`, `no_element`, `every_element`).
+    /// A scalar expectation (never `contains`, `no_element`, `every_element`,
+    /// `min_items`).
     pub expect: Expectation,
 }
 
@@ -371,7 +376,8 @@ impl Recommendation {
 impl Expectation {
     /// Whether a value meets the expectation; `None` is a property that is
     /// not set. An unset property meets `not_equals`, `not_matches`,
-    /// `absent`, `no_element` and `every_element`, and nothing else.
+    /// `absent`, `no_element`, `every_element` and `min_items`, and nothing
+    /// else.
     pub fn is_met_by(&self, value: Option<&serde_json::Value>) -> bool {
         use serde_json::Value;
         let value = value.filter(|v| !v.is_null());
@@ -407,6 +413,11 @@ impl Expectation {
             Expectation::EveryElement(conditions) => match value {
                 None => true,
                 Some(Value::Array(items)) => items.iter().all(|item| meets(item, conditions)),
+                Some(_) => false,
+            },
+            Expectation::MinItems(least) => match value {
+                None => true,
+                Some(Value::Array(items)) => items.len() >= *least,
                 Some(_) => false,
             },
         }
@@ -508,6 +519,20 @@ mod expectation_tests {
     }
 
     #[test]
+    fn min_items_counts_a_set_list_and_accepts_an_unset_one() {
+        let rule = Expectation::MinItems(2);
+        assert!(rule.is_met_by(Some(&json!(["subnet-a", "subnet-b"]))));
+        assert!(rule.is_met_by(Some(&json!(["subnet-a", "subnet-b", "subnet-c"]))));
+        assert!(!rule.is_met_by(Some(&json!(["subnet-a"]))));
+        assert!(!rule.is_met_by(Some(&json!([]))));
+        // Another list may place the resource (subnet mappings, zones).
+        assert!(rule.is_met_by(None));
+        // A list parameter's reference cannot be counted.
+        assert!(!rule.is_met_by(Some(&json!({"Ref": "SubnetIds"}))));
+        assert!(!rule.is_met_by(Some(&json!("subnet-a,subnet-b"))));
+    }
+
+    #[test]
     fn every_kind_has_a_compliant_and_a_non_compliant_value() {
         let cases = [
             (
@@ -551,6 +576,11 @@ mod expectation_tests {
                 }]),
                 json!([{"Protocol": "HTTPS"}]),
                 Some(json!([{"Protocol": "HTTPS"}, {"Protocol": "HTTP"}])),
+            ),
+            (
+                Expectation::MinItems(2),
+                json!(["subnet-a", "subnet-b"]),
+                Some(json!(["subnet-a"])),
             ),
         ];
         for (expectation, good, bad) in cases {

@@ -51,9 +51,8 @@ fn scalar(expect: &RawExpectation) -> Result<(), String> {
     match expect {
         RawExpectation::Contains(_)
         | RawExpectation::NoElement(_)
-        | RawExpectation::EveryElement(_) => {
-            Err("a field condition takes a scalar expectation".into())
-        }
+        | RawExpectation::EveryElement(_)
+        | RawExpectation::MinItems(_) => Err("a field condition takes a scalar expectation".into()),
         other => expectation(other),
     }
 }
@@ -88,6 +87,10 @@ pub fn expectation(expect: &RawExpectation) -> Result<(), String> {
             Err("contains needs an object with at least one field".into())
         }
         RawExpectation::NoElement(list) | RawExpectation::EveryElement(list) => conditions(list),
+        // One element is what `present` asks.
+        RawExpectation::MinItems(least) if *least < 2 => {
+            Err(format!("min_items {least}: use present for one element"))
+        }
         _ => Ok(()),
     }
 }

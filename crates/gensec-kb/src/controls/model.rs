@@ -56,10 +56,14 @@ pub enum RawExpectation {
     NoElement(Vec<FieldCondition>),
     /// Every element of the array matches every condition.
     EveryElement(Vec<FieldCondition>),
+    /// The array, when set, has at least this many elements (subnets of two
+    /// Availability Zones: 2); unset meets it.
+    MinItems(usize),
 }
 
 /// A condition on one field of an array element; the nested expectation is
-/// a scalar one (not `contains`, `no_element` or `every_element`).
+/// a scalar one (not `contains`, `no_element`, `every_element` or
+/// `min_items`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldCondition {
