@@ -370,7 +370,7 @@ pub fn build(
     if let Some(tagging) = tagging {
         apply_tags(kb, &mut template["Resources"], tagging);
     }
-    declare_parameters(kb, &mut template, &curated.deployable.parameters);
+    declare_parameters(kb, &mut template, &curated.deployable.parameters, profile);
     declare_tag_parameters(&mut template, profile);
     out.template = template;
     out
@@ -775,9 +775,14 @@ fn customer_managed_key(policy: &Value) -> Value {
 }
 
 /// Every Parameter the resources refer to: the curated declaration when
-/// the deployable data has one (allowed values, safe default), else one
-/// derived from the property's schema.
-fn declare_parameters(kb: &Kb, template: &mut Value, curated: &BTreeMap<String, Value>) {
+/// the deployable data has one (allowed values, safe default; profile
+/// tokens resolved), else one derived from the property's schema.
+fn declare_parameters(
+    kb: &Kb,
+    template: &mut Value,
+    curated: &BTreeMap<String, Value>,
+    profile: &SecurityProfile,
+) {
     let resource_ids: BTreeSet<String> = template["Resources"]
         .as_object()
         .map(|resources| resources.keys().cloned().collect())
@@ -796,10 +801,13 @@ fn declare_parameters(kb: &Kb, template: &mut Value, curated: &BTreeMap<String, 
         if resource_ids.contains(&name) || name.starts_with("AWS::") {
             continue;
         }
-        let declared = curated
-            .get(&name)
-            .cloned()
-            .unwrap_or_else(|| parameter(kb, &resource_type, &path));
+        let mut declared = match curated.get(&name) {
+            Some(curated) => deployable::resolve_tokens(curated, profile),
+            None => parameter(kb, &resource_type, &path),
+        };
+        if let Some(members) = declared.as_object_mut() {
+            members.retain(|_, value| !value.is_null());
+        }
         parameters.insert(name, declared);
     }
     template["Parameters"] = Value::Object(parameters);

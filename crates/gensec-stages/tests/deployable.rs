@@ -917,3 +917,164 @@ fn minimal_zip() -> Vec<u8> {
     zip.extend([0; 18]);
     zip
 }
+
+/// The workspace's `.venv` tool `name` (`scripts/test` installs it, as CI
+/// does); absent is a failure, not a skip.
+fn venv_tool(name: &str) -> std::path::PathBuf {
+    let path = gensec_testkit::repo_root().join(".venv/bin").join(name);
+    assert!(
+        path.is_file(),
+        "{} not found (run scripts/test, which installs it into .venv)",
+        path.display()
+    );
+    path
+}
+
+/// checkov's CKV_AWS_373 ("Bedrock Agent is encrypted with a CMK") on a
+/// template: (passed, failed).
+fn checkov_agent_encryption(template: &Value) -> (usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(template).unwrap()).unwrap();
+    let output = std::process::Command::new(venv_tool("checkov"))
+        .args(["--framework", "cloudformation", "--check", "CKV_AWS_373"])
+        .args(["--output", "json", "--quiet", "--compact", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "checkov output: {err}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let count = |key: &str| report["summary"][key].as_u64().unwrap_or(0) as usize;
+    (count("passed"), count("failed"))
+}
+
+/// The Bedrock package's agent runs with the organisation's key and a
+/// published guardrail version, its knowledge-base ingestion uses the key,
+/// and model invocation logging is turned on by a runbook whose one API call
+/// Bedrock's own API (botocore's input validation, then moto's Bedrock)
+/// accepts and records as the configuration. checkov's agent-encryption
+/// check judges the template independently, and fails it without the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bedrock_package_guards_its_agent_and_logs_model_invocations() {
+    let endpoint = std::env::var("GENSEC_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("GENSEC_MOTO_ENDPOINT is not set: scripts/test starts a moto server on 127.0.0.1")
+    });
+    let kb = Arc::new(Kb::embedded().unwrap());
+    let stages = Stages::new(&kb).unwrap();
+    let profile = profile(PROFILES[0]);
+    let template = template(&kb, &stages, "Bedrock", &profile).await;
+    let resources = &template["Resources"];
+    let key = json!({"Fn::GetAtt": ["EncryptionKey", "Arn"]});
+
+    let agent = &resources["Agent"]["Properties"];
+    assert_eq!(agent["CustomerEncryptionKeyArn"], key);
+    assert_eq!(
+        agent["GuardrailConfiguration"],
+        json!({
+            "GuardrailIdentifier": {"Fn::GetAtt": ["Guardrail", "GuardrailId"]},
+            "GuardrailVersion": {"Fn::GetAtt": ["GuardrailVersion", "Version"]}
+        })
+    );
+    assert_eq!(
+        resources["GuardrailVersion"]["Properties"]["GuardrailIdentifier"],
+        json!({"Ref": "Guardrail"})
+    );
+    assert_eq!(
+        agent["FoundationModel"],
+        json!({"Ref": "AgentFoundationModel"})
+    );
+    // Only the profile's approved text models (no ARN, no embedding model).
+    assert_eq!(
+        template["Parameters"]["AgentFoundationModel"]["AllowedValues"],
+        json!(["anthropic.claude-3-5-sonnet-20240620-v1:0"])
+    );
+    assert_eq!(
+        resources["DataSource"]["Properties"]["ServerSideEncryptionConfiguration"]["KmsKeyArn"],
+        key
+    );
+    assert_eq!(
+        resources["InvocationLogGroup"]["Properties"]["KmsKeyId"],
+        key
+    );
+
+    let (passed, failed) = checkov_agent_encryption(&template);
+    assert_eq!(
+        (passed, failed),
+        (1, 0),
+        "checkov CKV_AWS_373 on the package"
+    );
+    let mut unencrypted = template.clone();
+    unencrypted["Resources"]["Agent"]["Properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("CustomerEncryptionKeyArn");
+    assert_eq!(checkov_agent_encryption(&unencrypted), (0, 1));
+
+    // The association passes the runbook exactly the parameters it declares.
+    let association = &resources["InvocationLogging"]["Properties"];
+    assert_eq!(
+        association["Name"],
+        json!({"Ref": "InvocationLoggingRunbook"})
+    );
+    let runbook = &resources["InvocationLoggingRunbook"]["Properties"]["Content"];
+    let declared: BTreeSet<&String> = runbook["parameters"].as_object().unwrap().keys().collect();
+    let passed_in: BTreeSet<&String> = association["Parameters"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(declared, passed_in);
+    assert_eq!(
+        association["Parameters"]["LogGroupName"],
+        json!([{"Ref": "InvocationLogGroup"}])
+    );
+    let steps = runbook["mainSteps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0]["action"], "aws:executeAwsApi");
+    let mut inputs = steps[0]["inputs"].as_object().unwrap().clone();
+    assert_eq!(inputs.remove("Service"), Some(json!("bedrock")));
+    assert_eq!(
+        inputs.remove("Api"),
+        Some(json!("PutModelInvocationLoggingConfiguration"))
+    );
+    // What the association fills in, as Automation would.
+    let filled = serde_json::to_string(&inputs)
+        .unwrap()
+        .replace("{{ LogGroupName }}", "/gensec/test/model-invocations")
+        .replace(
+            "{{ DeliveryRoleArn }}",
+            "arn:aws:iam::123456789012:role/gensec-test-invocation-logs",
+        );
+    assert!(
+        !filled.contains("{{"),
+        "unfilled runbook parameter: {filled}"
+    );
+
+    // boto3 validates the input against Bedrock's API model before moto
+    // records it; the configuration read back must be what was put.
+    const CALL: &str = r#"
+import boto3, json, sys
+bedrock = boto3.client("bedrock", endpoint_url=sys.argv[1], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+inputs = json.loads(sys.argv[2])
+bedrock.put_model_invocation_logging_configuration(**inputs)
+print(json.dumps(bedrock.get_model_invocation_logging_configuration()["loggingConfig"]))
+"#;
+    let output = std::process::Command::new(venv_tool("python3"))
+        .args(["-c", CALL, &endpoint, &filled])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the runbook's call was refused: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let recorded: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let put: Value = serde_json::from_str(&filled).unwrap();
+    assert_eq!(recorded, put["loggingConfig"]);
+}

@@ -186,6 +186,9 @@ pub enum Transform {
     List,
     /// One-element list → its element.
     Single,
+    /// A map of one-element lists → a map of their elements (a State Manager
+    /// association's `Parameters`).
+    SingleValues,
     /// ECS container definitions: keys to the API's camelCase, then `jsonencode`.
     ContainerDefinitions,
 }

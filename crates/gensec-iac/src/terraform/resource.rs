@@ -316,6 +316,26 @@ impl<'m> Renderer<'m> {
                 }
                 other => self.expr(other),
             },
+            Transform::SingleValues => match &value {
+                Value::Object(entries) => {
+                    let mut single = serde_json::Map::new();
+                    for (name, entry) in entries {
+                        match entry {
+                            Value::Array(items) if items.len() == 1 => {
+                                single.insert(name.clone(), items[0].clone());
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "{name} is not a one-value list and the Terraform map takes one value per name"
+                                ));
+                            }
+                        }
+                    }
+                    self.expr(&Value::Object(single))
+                }
+                other if is_intrinsic(other) => self.expr(other),
+                other => Err(format!("{other} is not a map of one-value lists")),
+            },
         }
     }
 
