@@ -954,7 +954,8 @@ fn checkov_agent_encryption(template: &Value) -> (usize, usize) {
 }
 
 /// The Bedrock package's agent runs with the organisation's key and a
-/// published guardrail version, its knowledge-base ingestion uses the key,
+/// published guardrail version, which the account enforces on every model
+/// invocation; its knowledge-base ingestion uses the key,
 /// and model invocation logging is turned on by a runbook whose one API call
 /// Bedrock's own API (botocore's input validation, then moto's Bedrock)
 /// accepts and records as the configuration. checkov's agent-encryption
@@ -983,6 +984,22 @@ async fn the_bedrock_package_guards_its_agent_and_logs_model_invocations() {
     assert_eq!(
         resources["GuardrailVersion"]["Properties"]["GuardrailIdentifier"],
         json!({"Ref": "Guardrail"})
+    );
+    // The same published version is enforced on every model invocation of
+    // the account, on all messages and system prompts.
+    let enforced = &resources["EnforcedGuardrailConfiguration"]["Properties"];
+    assert_eq!(
+        enforced["GuardrailIdentifier"],
+        agent["GuardrailConfiguration"]["GuardrailIdentifier"]
+    );
+    assert_eq!(
+        enforced["GuardrailVersion"],
+        agent["GuardrailConfiguration"]["GuardrailVersion"]
+    );
+    assert!(enforced.get("ModelEnforcement").is_none());
+    assert_eq!(
+        enforced["SelectiveContentGuarding"],
+        json!({"Messages": "COMPREHENSIVE", "System": "COMPREHENSIVE"})
     );
     assert_eq!(
         agent["FoundationModel"],
