@@ -77,8 +77,24 @@ fn number(value: f64) -> String {
     }
 }
 
-/// Clauses checking `fields` (nested objects) relative to the current block.
+/// Clauses checking `fields` (nested objects) relative to the current block:
+/// the nested list blocks first, then the scalar comparisons, so a block
+/// ends with a clause a violation message can follow.
 fn field_clauses(prefix: &str, fields: &Value, out: &mut Vec<String>) -> Result<(), String> {
+    let mut blocks = Vec::new();
+    let mut scalars = Vec::new();
+    collect_field_clauses(prefix, fields, &mut blocks, &mut scalars)?;
+    out.extend(blocks);
+    out.extend(scalars);
+    Ok(())
+}
+
+fn collect_field_clauses(
+    prefix: &str,
+    fields: &Value,
+    blocks: &mut Vec<String>,
+    scalars: &mut Vec<String>,
+) -> Result<(), String> {
     let object = fields.as_object().ok_or("contains needs an object")?;
     for (key, value) in object {
         let path = if prefix.is_empty() {
@@ -87,11 +103,22 @@ fn field_clauses(prefix: &str, fields: &Value, out: &mut Vec<String>) -> Result<
             format!("{prefix}.{}", quote_key(key))
         };
         match value {
-            Value::Object(_) => field_clauses(&path, value, out)?,
+            Value::Object(_) => collect_field_clauses(&path, value, blocks, scalars)?,
+            // Each wanted element of a nested list of objects is in some
+            // element of the list (as `Expectation::is_met_by` reads it).
+            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
+                for item in items {
+                    let mut inner = Vec::new();
+                    field_clauses("", item, &mut inner)?;
+                    blocks.push(format!("some {path}[*] {{"));
+                    blocks.extend(inner.into_iter().map(|line| format!("    {line}")));
+                    blocks.push("}".into());
+                }
+            }
             scalar => {
                 let literal =
                     literal(scalar).ok_or_else(|| format!("cannot express {scalar} in Guard"))?;
-                out.push(format!("{path} == {literal}"));
+                scalars.push(format!("{path} == {literal}"));
             }
         }
     }

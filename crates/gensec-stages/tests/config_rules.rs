@@ -7,12 +7,14 @@
 //! scoped to Config types it evaluates; every rule is schema-valid.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use gensec_controls::detective;
+use gensec_controls::{detective, proactive, tagging};
+use gensec_core::contract::analysis::Confidence;
 use gensec_core::contract::controls::{ControlKind, GapCause, Verdict};
 use gensec_core::contract::stage::{StageId, Verdicts};
 use gensec_kb::{CiShape, Kb, validate};
 use gensec_testkit::{MANAGEMENT_OPERATIONAL_SERVICES, example_profile, services_with_templates};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Configuration-item paths a Guard policy reads, as recorded paths without
 /// list markers or quotes (`configuration.storageEncrypted`).
@@ -186,4 +188,53 @@ fn config_rules_evaluate_real_configuration_items() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(custom >= 40, "{custom} custom rules");
     assert!(managed >= 80, "{managed} managed rules");
+}
+
+/// Every service the control catalogue covers, not only the test services:
+/// each curated requirement's Guard rule is written and passes and fails
+/// its own cases, as the controls stage demands. A rule form Guard does not
+/// parse, or a case that misbehaves, fails here whichever service has it
+/// (the tagging rule, the same for every service, is run by the package
+/// tests).
+#[test]
+fn every_catalogue_service_keeps_every_curated_guard_rule() {
+    let kb = Kb::embedded().unwrap();
+    let profile = example_profile();
+    let catalogue = gensec_analysis::catalogue::load().unwrap();
+    let services: BTreeSet<&str> = catalogue
+        .iter()
+        .filter_map(|entry| {
+            let (namespace, _) = entry.resource_type.rsplit_once("::")?;
+            kb.resolve_service(namespace).ok().map(|s| s.id.as_str())
+        })
+        .collect();
+    let (mut rules, mut problems) = (0, Vec::new());
+    for id in &services {
+        let service = kb.resolve_service(id).unwrap();
+        let (recommendations, _) =
+            gensec_analysis::recommend::recommend(&kb, service, &catalogue, &profile);
+        let curated: Vec<_> = recommendations
+            .into_iter()
+            .filter(|r| r.confidence == Confidence::Curated && !tagging::is_tagging(r))
+            .collect();
+        let mut report = Verdicts::new(StageId::Controls);
+        let out = proactive::build(&service.id, "catalogue test", &curated, None, &mut report);
+        rules += out.controls.len();
+        problems.extend(
+            report
+                .rejected
+                .iter()
+                .map(|r| format!("{}: {}: {}", service.id, r.item, r.reason)),
+        );
+    }
+    eprintln!(
+        "{} services, {rules} curated Guard rules kept",
+        services.len()
+    );
+    assert!(
+        services.len() >= 60 && rules >= 400,
+        "{} services, {rules} rules",
+        services.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

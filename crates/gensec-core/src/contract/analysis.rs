@@ -472,10 +472,16 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
 
 /// Every field of `wanted` is in `item` with the same value (recursively).
 fn contains(item: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
     match (item, wanted) {
-        (serde_json::Value::Object(have), serde_json::Value::Object(want)) => want
+        (Value::Object(have), Value::Object(want)) => want
             .iter()
             .all(|(key, value)| have.get(key).is_some_and(|found| contains(found, value))),
+        // A nested list of objects (a feature's additional configuration):
+        // each wanted element is contained in some element of the list.
+        (Value::Array(have), Value::Array(want)) if want.iter().all(Value::is_object) => want
+            .iter()
+            .all(|value| have.iter().any(|found| contains(found, value))),
         _ => same(item, wanted),
     }
 }
@@ -516,6 +522,33 @@ mod expectation_tests {
         assert!(rule.is_met_by(None));
         assert!(rule.is_met_by(Some(&json!([]))));
         assert!(!rule.is_met_by(Some(&json!("not a list"))));
+    }
+
+    #[test]
+    fn contains_finds_nested_list_elements_in_any_order() {
+        let rule = Expectation::Contains(json!({
+            "Name": "RUNTIME_MONITORING",
+            "Status": "ENABLED",
+            "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "ENABLED"}]
+        }));
+        let on = json!([{"Name": "S3_DATA_EVENTS", "Status": "ENABLED"}, {
+            "Name": "RUNTIME_MONITORING",
+            "Status": "ENABLED",
+            "AdditionalConfiguration": [
+                {"Name": "EKS_ADDON_MANAGEMENT", "Status": "DISABLED"},
+                {"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "ENABLED"}
+            ]
+        }]);
+        let agent_off = json!([{
+            "Name": "RUNTIME_MONITORING",
+            "Status": "ENABLED",
+            "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "DISABLED"}]
+        }]);
+        let no_agent_setting = json!([{"Name": "RUNTIME_MONITORING", "Status": "ENABLED"}]);
+        assert!(rule.is_met_by(Some(&on)));
+        assert!(!rule.is_met_by(Some(&agent_off)));
+        assert!(!rule.is_met_by(Some(&no_agent_setting)));
+        assert!(!rule.is_met_by(None));
     }
 
     #[test]
