@@ -64,6 +64,7 @@ pub fn expectation(
         RawExpectation::NoElement(list) => Expectation::NoElement(conditions(list)?),
         RawExpectation::EveryElement(list) => Expectation::EveryElement(conditions(list)?),
         RawExpectation::MinItems(least) => Expectation::MinItems(*least),
+        RawExpectation::Excludes(value) => Expectation::Excludes(resolve(value)?),
     })
 }
 
@@ -98,6 +99,10 @@ fn expectation_values_fit(
         Expectation::MinItems(_) if schema.deref(property).items.is_none() => {
             Err(format!("{path} is not a list; min_items needs one"))
         }
+        Expectation::Excludes(value) => match schema.deref(property).items.as_deref() {
+            Some(items) => validate::value(schema, items, value),
+            None => Err(format!("{path} is not a list; excludes needs one")),
+        },
         _ => Ok(()),
     }
 }
@@ -122,7 +127,8 @@ fn recommended_value(
         Expectation::Absent
         | Expectation::NoElement(_)
         | Expectation::EveryElement(_)
-        | Expectation::MinItems(_) => Ok(Value::Null),
+        | Expectation::MinItems(_)
+        | Expectation::Excludes(_) => Ok(Value::Null),
         Expectation::Present
         | Expectation::NotEquals(_)
         | Expectation::Matches(_)
@@ -149,6 +155,7 @@ pub fn kind(expectation: &Expectation) -> &'static str {
         Expectation::NoElement(_) => "no_element",
         Expectation::EveryElement(_) => "every_element",
         Expectation::MinItems(_) => "min_items",
+        Expectation::Excludes(_) => "excludes",
     }
 }
 

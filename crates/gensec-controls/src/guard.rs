@@ -173,6 +173,7 @@ fn fix_text(property: &str, expectation: &Expectation) -> String {
             format!("make every element of {property} have {}", conditions(list))
         }
         Expectation::MinItems(least) => format!("give {property} at least {least} elements"),
+        Expectation::Excludes(value) => format!("remove {value} from {property}"),
     }
 }
 
@@ -255,7 +256,8 @@ fn scalar_clause(path: &str, expectation: &Expectation, negate: bool) -> Result<
             Expectation::Contains(_)
             | Expectation::NoElement(_)
             | Expectation::EveryElement(_)
-            | Expectation::MinItems(_),
+            | Expectation::MinItems(_)
+            | Expectation::Excludes(_),
             _,
         ) => {
             return Err("an element condition must be a scalar expectation".into());
@@ -303,6 +305,11 @@ pub fn clauses(path: &str, expectation: &Expectation) -> Result<Vec<String>, Str
         Expectation::MinItems(least) => Ok(vec![format!(
             "{path} !exists or {path}[{}] exists",
             least.saturating_sub(1)
+        )]),
+        // Unset, empty, or every element differs from the refused value.
+        Expectation::Excludes(refused) => Ok(vec![format!(
+            "{path} !exists or {path} empty or {path}[*] != {}",
+            lit(refused)?
         )]),
         scalar => Ok(vec![scalar_clause(path, scalar, false)?]),
     }

@@ -113,6 +113,7 @@ fn violating(expectation: &Expectation) -> Option<Value> {
         }
         Expectation::NoElement(conditions) => Some(json!([element(conditions, None)?])),
         Expectation::EveryElement(conditions) => Some(json!([element(conditions, Some(0))?])),
+        Expectation::Excludes(refused) => Some(json!([refused])),
         // One element short.
         Expectation::MinItems(least) => Some(Value::Array(
             (1..*least).map(|n| json!(format!("element-{n}"))).collect(),

@@ -114,6 +114,9 @@ pub enum Expectation {
     /// (subnets of two Availability Zones); unset meets it, since a type
     /// often takes one of several lists (subnets or subnet mappings).
     MinItems(usize),
+    /// The list of values at the path, when set, has no element equal to
+    /// this one (no `FTP` among a server's protocols).
+    Excludes(serde_json::Value),
 }
 
 /// A condition on one field of an array element.
@@ -122,7 +125,7 @@ pub struct ElementCondition {
     /// Dotted path inside the element.
     pub field: String,
     /// A scalar expectation (never `contains`, `no_element`, `every_element`,
-    /// `min_items`).
+    /// `min_items`, `excludes`).
     pub expect: Expectation,
 }
 
@@ -376,8 +379,8 @@ impl Recommendation {
 impl Expectation {
     /// Whether a value meets the expectation; `None` is a property that is
     /// not set. An unset property meets `not_equals`, `not_matches`,
-    /// `absent`, `no_element`, `every_element` and `min_items`, and nothing
-    /// else.
+    /// `absent`, `no_element`, `every_element`, `min_items` and `excludes`,
+    /// and nothing else.
     pub fn is_met_by(&self, value: Option<&serde_json::Value>) -> bool {
         use serde_json::Value;
         let value = value.filter(|v| !v.is_null());
@@ -418,6 +421,11 @@ impl Expectation {
             Expectation::MinItems(least) => match value {
                 None => true,
                 Some(Value::Array(items)) => items.len() >= *least,
+                Some(_) => false,
+            },
+            Expectation::Excludes(refused) => match value {
+                None => true,
+                Some(Value::Array(items)) => !items.iter().any(|item| same(item, refused)),
                 Some(_) => false,
             },
         }
@@ -549,6 +557,16 @@ mod expectation_tests {
         assert!(!rule.is_met_by(Some(&agent_off)));
         assert!(!rule.is_met_by(Some(&no_agent_setting)));
         assert!(!rule.is_met_by(None));
+    }
+
+    #[test]
+    fn excludes_refuses_a_list_holding_the_value() {
+        let rule = Expectation::Excludes(json!("FTP"));
+        assert!(rule.is_met_by(Some(&json!(["SFTP", "FTPS"]))));
+        assert!(!rule.is_met_by(Some(&json!(["SFTP", "FTP"]))));
+        assert!(rule.is_met_by(Some(&json!([]))));
+        assert!(rule.is_met_by(None));
+        assert!(!rule.is_met_by(Some(&json!("FTP"))));
     }
 
     #[test]

@@ -52,7 +52,8 @@ fn scalar(expect: &RawExpectation) -> Result<(), String> {
         RawExpectation::Contains(_)
         | RawExpectation::NoElement(_)
         | RawExpectation::EveryElement(_)
-        | RawExpectation::MinItems(_) => Err("a field condition takes a scalar expectation".into()),
+        | RawExpectation::MinItems(_)
+        | RawExpectation::Excludes(_) => Err("a field condition takes a scalar expectation".into()),
         other => expectation(other),
     }
 }
@@ -90,6 +91,9 @@ pub fn expectation(expect: &RawExpectation) -> Result<(), String> {
         // One element is what `present` asks.
         RawExpectation::MinItems(least) if *least < 2 => {
             Err(format!("min_items {least}: use present for one element"))
+        }
+        RawExpectation::Excludes(value) if value.is_object() || value.is_array() => {
+            Err("excludes takes one scalar value (no_element compares fields of objects)".into())
         }
         _ => Ok(()),
     }

@@ -59,11 +59,14 @@ pub enum RawExpectation {
     /// The array, when set, has at least this many elements (subnets of two
     /// Availability Zones: 2); unset meets it.
     MinItems(usize),
+    /// The list of values has no element equal to this one (no `FTP` among
+    /// the protocols); unset meets it.
+    Excludes(Value),
 }
 
 /// A condition on one field of an array element; the nested expectation is
-/// a scalar one (not `contains`, `no_element`, `every_element` or
-/// `min_items`).
+/// a scalar one (not `contains`, `no_element`, `every_element`, `min_items`
+/// or `excludes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldCondition {
