@@ -71,9 +71,10 @@ const MAPPED_STORAGE: [&str; 17] = [
 
 /// The issue-18 services of `MANAGEMENT_SERVICES` whose every template
 /// resource type has a curated Terraform mapping (the Amazon MQ broker, the
-/// EventBridge bus, its archive and dead-letter queue, the AppSync API, with
-/// their security group, log group, role and policies).
-const MAPPED_MANAGEMENT: [&str; 3] = ["MQ", "EventBridge", "AppSync"];
+/// EventBridge bus, its archive and dead-letter queue, the AppSync API, the
+/// Transfer Family server, with their security groups, log group, roles and
+/// policies).
+const MAPPED_MANAGEMENT: [&str; 4] = ["MQ", "EventBridge", "AppSync", "Transfer"];
 
 /// One service's package, as far as the Terraform checks need it.
 struct Package {

@@ -84,9 +84,10 @@ pub const NETWORK_SERVICES: [&str; 3] = ["Network Firewall", "WAF V2", "Route 53
 /// issue 18 that have a template (every control's checks run for their
 /// packages). Bedrock is in [`MORE_SERVICES`]; part A's other services have
 /// no template and are in [`MANAGEMENT_OPERATIONAL_SERVICES`]. Amazon MQ,
-/// EventBridge and AppSync moved here when their broker, bus and GraphQL API
-/// became configuration requirements with a deployable template.
-pub const MANAGEMENT_SERVICES: [&str; 15] = [
+/// EventBridge, AppSync and Transfer Family moved here when their broker,
+/// bus, GraphQL API and SFTP server became configuration requirements with
+/// a deployable template.
+pub const MANAGEMENT_SERVICES: [&str; 16] = [
     "ACM",
     "Private CA",
     "Macie",
@@ -102,18 +103,14 @@ pub const MANAGEMENT_SERVICES: [&str; 15] = [
     "MQ",
     "EventBridge",
     "AppSync",
+    "Transfer",
 ];
 
 /// Issue 18 services whose packages have no template yet (their curated
 /// controls are operational, or configuration requirements no deployable
 /// template sets): the tests that need no template (Config rules) cover them.
-pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 5] = [
-    "Connect",
-    "WorkSpaces",
-    "Transfer",
-    "Comprehend",
-    "Textract",
-];
+pub const MANAGEMENT_OPERATIONAL_SERVICES: [&str; 4] =
+    ["Connect", "WorkSpaces", "Comprehend", "Textract"];
 
 /// [`all_services`], [`STORAGE_SERVICES`], [`COMPUTE_SERVICES`],
 /// [`MANAGEMENT_SERVICES`] and [`NETWORK_SERVICES`]: every service whose
