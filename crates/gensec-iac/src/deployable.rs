@@ -544,6 +544,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_agent_may_use_only_the_approved_text_models() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config-example/security-profile/example-corp.json"
+        );
+        let mut profile: SecurityProfile =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let token = json!("$profile:allowed_bedrock_generation_model_ids");
+        profile.allowed_bedrock_models = Some(vec![
+            "anthropic.claude-3-5-sonnet-20240620-v1:0".into(),
+            "amazon.titan-embed-text-v2:0".into(),
+            "cohere.embed-english-v3".into(),
+            "arn:aws:bedrock:eu-west-1:*:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0".into(),
+        ]);
+        assert_eq!(
+            resolve_tokens(&token, &profile),
+            json!(["anthropic.claude-3-5-sonnet-20240620-v1:0"])
+        );
+        // Nothing left to allow: null, which the caller drops.
+        profile.allowed_bedrock_models = Some(vec!["amazon.titan-embed-text-v2:0".into()]);
+        assert_eq!(resolve_tokens(&token, &profile), Value::Null);
+        profile.allowed_bedrock_models = None;
+        assert_eq!(resolve_tokens(&token, &profile), Value::Null);
+    }
+
+    #[test]
     fn retention_snaps_up_to_an_allowed_period() {
         assert_eq!(log_retention(365), 365);
         assert_eq!(log_retention(366), 400);

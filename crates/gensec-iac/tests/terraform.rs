@@ -354,6 +354,50 @@ fn launch_template_requires_imdsv2() {
 }
 
 #[test]
+fn an_association_takes_one_value_per_parameter_and_refuses_more() {
+    let association = |parameters: Value| {
+        json!({"Resources": {
+            "Runbook": {"Type": "AWS::SSM::Document", "Properties": {
+                "DocumentType": "Automation", "Content": {"schemaVersion": "0.3", "mainSteps": []}}},
+            "Run": {"Type": "AWS::SSM::Association", "Properties": {
+                "Name": {"Ref": "Runbook"}, "Parameters": parameters}}
+        }})
+    };
+    let rendered = terraform::render(
+        &association(json!({
+            "LogGroupName": [{"Ref": "Runbook"}],
+            "Mode": ["on"]
+        })),
+        HEADER,
+    );
+    let body = hcl::from_str::<Body>(&rendered.main_tf).unwrap();
+    let run = resource(&body, "aws_ssm_association", "run");
+    assert_eq!(
+        text(attr(run.body(), "parameters"))
+            .split_whitespace()
+            .collect::<String>(),
+        "{LogGroupName=aws_ssm_document.runbook.nameMode=\"on\"}"
+    );
+    // The runbook's generated name is the only note.
+    assert!(
+        rendered
+            .warnings
+            .iter()
+            .all(|w| w.contains("requires name")),
+        "{:?}",
+        rendered.warnings
+    );
+    let two = terraform::render(&association(json!({"Mode": ["on", "off"]})), HEADER);
+    assert!(
+        two.warnings
+            .iter()
+            .any(|w| w.contains("Mode is not a one-value list")),
+        "{:?}",
+        two.warnings
+    );
+}
+
+#[test]
 fn unmapped_type_is_named_in_the_header_and_not_rendered() {
     let template = json!({
         "Resources": {
