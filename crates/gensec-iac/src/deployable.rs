@@ -238,18 +238,10 @@ pub fn resolve_tokens(value: &Value, profile: &SecurityProfile) -> Value {
                 ))
             }
             "$profile:kms_key" => json!({"Ref": KMS_KEY_PARAMETER}),
-            // The model ids an agent may orchestrate with: ARNs (inference
-            // profiles, possibly with wildcards) and embedding models (every
-            // Bedrock embedding model id has `embed` in its name) left out.
-            // Null where none is left: the caller drops the member rather
-            // than allow nothing.
+            // Null where no model is left: the caller drops the member
+            // rather than allow nothing.
             "$profile:allowed_bedrock_generation_model_ids" => {
-                let ids: Vec<&String> = profile
-                    .allowed_bedrock_models
-                    .iter()
-                    .flatten()
-                    .filter(|model| !model.starts_with("arn:") && !model.contains("embed"))
-                    .collect();
+                let ids = profile.bedrock_generation_model_ids();
                 if ids.is_empty() {
                     Value::Null
                 } else {

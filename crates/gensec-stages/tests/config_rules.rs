@@ -1,5 +1,5 @@
-//! Config detective controls over the 17 test services plus QuickSight,
-//! Bedrock, SageMaker and Secrets Manager (one KB load): every custom Guard
+//! Config detective controls over every service with a template or a
+//! catalogue requirement (one KB load per test): every custom Guard
 //! policy reads only paths AWS Config records for its type (checked against
 //! the configuration-item shape, independently of how the path was mapped)
 //! and passes and fails its configuration-item cases; every managed rule has
@@ -45,12 +45,17 @@ fn config_rules_evaluate_real_configuration_items() {
     let (mut custom, mut managed, mut unrecorded, mut refused) = (0, 0, 0, 0);
     let mut unrecorded_types = 0;
     // S3 Glacier has no CloudFormation type: its Config rules are managed ones only.
-    // Issue 18's services without a template: their Config rules too.
-    for name in services_with_templates()
+    // Issue 18's services without a template, and every other service the
+    // catalogue covers (GuardDuty, whose detector no template builds): their
+    // Config rules too.
+    let mut services: BTreeSet<String> = services_with_templates()
         .chain(["Glacier"])
         .chain(MANAGEMENT_OPERATIONAL_SERVICES)
-    {
-        let service = kb.resolve_service(name).unwrap();
+        .map(|name| kb.resolve_service(name).unwrap().id.clone())
+        .collect();
+    services.extend(catalogue_services(&kb, &catalogue));
+    for id in &services {
+        let service = kb.resolve_service(id).unwrap();
         let (recommendations, _) =
             gensec_analysis::recommend::recommend(&kb, service, &catalogue, &profile);
         let mut report = Verdicts::new(StageId::Controls);
@@ -182,12 +187,26 @@ fn config_rules_evaluate_real_configuration_items() {
     }
     eprintln!(
         "Config rules over {} services: {custom} custom, {managed} managed; {unrecorded} requirements Config does not record ({unrecorded_types} of an unrecorded type, {} a path the item lacks); {refused} managed rules refused",
-        services_with_templates().count() + 1 + MANAGEMENT_OPERATIONAL_SERVICES.len(),
+        services.len(),
         unrecorded - unrecorded_types
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(custom >= 40, "{custom} custom rules");
     assert!(managed >= 80, "{managed} managed rules");
+}
+
+/// The services of the catalogue's requirements' resource types.
+fn catalogue_services(
+    kb: &Kb,
+    catalogue: &[gensec_analysis::catalogue::CatalogueEntry],
+) -> BTreeSet<String> {
+    catalogue
+        .iter()
+        .filter_map(|entry| {
+            let (namespace, _) = entry.resource_type.rsplit_once("::")?;
+            kb.resolve_service(namespace).ok().map(|s| s.id.clone())
+        })
+        .collect()
 }
 
 /// Every service the control catalogue covers, not only the test services:
@@ -201,13 +220,7 @@ fn every_catalogue_service_keeps_every_curated_guard_rule() {
     let kb = Kb::embedded().unwrap();
     let profile = example_profile();
     let catalogue = gensec_analysis::catalogue::load().unwrap();
-    let services: BTreeSet<&str> = catalogue
-        .iter()
-        .filter_map(|entry| {
-            let (namespace, _) = entry.resource_type.rsplit_once("::")?;
-            kb.resolve_service(namespace).ok().map(|s| s.id.as_str())
-        })
-        .collect();
+    let services = catalogue_services(&kb, &catalogue);
     let (mut rules, mut problems) = (0, Vec::new());
     for id in &services {
         let service = kb.resolve_service(id).unwrap();

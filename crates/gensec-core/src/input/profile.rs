@@ -69,6 +69,19 @@ impl SecurityProfile {
                 .collect()
         })
     }
+
+    /// The model ids of [`Self::allowed_bedrock_models`] an agent may
+    /// orchestrate with: ARNs (inference profiles, possibly with wildcards)
+    /// and embedding models (every Bedrock embedding model id has `embed` in
+    /// its name) left out.
+    pub fn bedrock_generation_model_ids(&self) -> Vec<&str> {
+        self.allowed_bedrock_models
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|model| !model.starts_with("arn:") && !model.contains("embed"))
+            .collect()
+    }
 }
 
 /// `anthropic.claude-v2` -> `arn:*:bedrock:*::foundation-model/anthropic.claude-v2`;
