@@ -84,12 +84,26 @@ fn unowned(samples: Vec<String>, own: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Would an action reach a resource through `union` that its own resources
-/// do not give it (`unowned`: its samples its own resources miss)?
-fn widened(unowned: &[String], union: &BTreeSet<&str>) -> bool {
+/// Would an action reach a resource through `resources` that its own
+/// resources do not give it (`unowned`: its samples its own resources miss)?
+fn widened<'a>(unowned: &[String], resources: impl Iterator<Item = &'a String> + Clone) -> bool {
     unowned
         .iter()
-        .any(|sample| union.iter().any(|pattern| glob(pattern, sample)))
+        .any(|sample| resources.clone().any(|pattern| glob(pattern, sample)))
+}
+
+/// Are none of `actions` widened by `resources` (an action with no facts
+/// counts as widened: it is never merged)?
+fn none_widened<'a>(
+    facts: &BTreeMap<String, Vec<String>>,
+    mut actions: impl Iterator<Item = &'a String>,
+    resources: impl Iterator<Item = &'a String> + Clone,
+) -> bool {
+    actions.all(|action| {
+        facts
+            .get(action)
+            .is_some_and(|unowned| !widened(unowned, resources.clone()))
+    })
 }
 
 /// Characters a merged statement may take, leaving room in a document.
@@ -120,39 +134,37 @@ fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
             );
         }
     }
-    let mut merged: Vec<Planned> = Vec::new();
+    // A bucket is open when none of its actions is widened by the bucket's
+    // own resources; merging keeps it so. A merge into an open bucket then
+    // needs testing only what is new to each side (the bucket's actions
+    // against the statement's resources, the statement's actions against
+    // both), not every action against the whole union again.
+    // Each bucket: (statement, open, rendered size).
+    let mut merged: Vec<(Planned, bool, usize)> = Vec::new();
     for statement in planned {
+        let statement_size = size(&statement);
         if statement.resources.is_empty() {
-            merged.push(statement);
+            merged.push((statement, false, statement_size));
             continue;
         }
-        let fits = |bucket: &Planned| {
-            if bucket.resources.is_empty() || bucket.conditions != statement.conditions {
-                return false;
-            }
+        let fits = |(bucket, open, bucket_size): &(Planned, bool, usize)| {
             // A statement too large for one document is cut into parts that
             // each repeat the resources: merge only while it fits whole.
-            if size(bucket) + size(&statement) > MERGED_STATEMENT_BUDGET {
+            if !open
+                || bucket_size + statement_size > MERGED_STATEMENT_BUDGET
+                || bucket.conditions != statement.conditions
+            {
                 return false;
             }
-            let union: BTreeSet<&str> = bucket
-                .resources
-                .iter()
-                .chain(&statement.resources)
-                .map(String::as_str)
-                .collect();
-            bucket
-                .actions
-                .iter()
-                .chain(&statement.actions)
-                .all(|action| {
-                    facts
-                        .get(action)
-                        .is_some_and(|unowned| !widened(unowned, &union))
-                })
+            none_widened(&facts, bucket.actions.iter(), statement.resources.iter())
+                && none_widened(
+                    &facts,
+                    statement.actions.iter(),
+                    bucket.resources.iter().chain(&statement.resources),
+                )
         };
         match merged.iter_mut().find(|bucket| fits(bucket)) {
-            Some(bucket) => {
+            Some((bucket, _, bucket_size)) => {
                 bucket.actions.extend(statement.actions);
                 let resources: BTreeSet<String> = bucket
                     .resources
@@ -169,10 +181,19 @@ fn merge(planned: Vec<Planned>, granted: &[Granted<'_>]) -> Vec<Planned> {
                 if !bucket.sid.ends_with("Merged") {
                     bucket.sid.push_str("Merged");
                 }
+                *bucket_size = size(bucket);
             }
-            None => merged.push(statement),
+            None => {
+                let open =
+                    none_widened(&facts, statement.actions.iter(), statement.resources.iter());
+                merged.push((statement, open, statement_size));
+            }
         }
     }
+    let mut merged: Vec<Planned> = merged
+        .into_iter()
+        .map(|(statement, _, _)| statement)
+        .collect();
     let mut used = BTreeSet::new();
     for statement in &mut merged {
         let base = statement.sid.clone();

@@ -314,18 +314,25 @@ pub fn remove_property(properties: &mut serde_json::Value, path: &str) -> bool {
 /// Does a concrete key match a documented key, where `${Name}` in the
 /// documented key stands for any non-empty text? IAM keys are case-insensitive.
 pub fn key_matches(documented: &str, concrete: &str) -> bool {
-    let documented = documented.to_ascii_lowercase();
-    let concrete = concrete.to_ascii_lowercase();
-    match documented.find("${") {
-        None => documented == concrete,
+    // Compared in place, without lowercased copies: the IAM stage asks this
+    // for every key of every candidate statement.
+    // `find('$')` is a memchr; a two-byte `find("${")` builds a substring
+    // searcher on every call.
+    let template = documented
+        .match_indices('$')
+        .map(|(index, _)| index)
+        .find(|&index| documented.as_bytes().get(index + 1) == Some(&b'{'));
+    match template {
+        None => documented.eq_ignore_ascii_case(concrete),
         Some(start) => {
-            let prefix = &documented[..start];
+            let prefix = &documented.as_bytes()[..start];
             let after = documented[start..]
                 .find('}')
-                .map_or("", |end| &documented[start + end + 1..]);
+                .map_or(&[][..], |end| &documented.as_bytes()[start + end + 1..]);
+            let concrete = concrete.as_bytes();
             concrete.len() > prefix.len() + after.len()
-                && concrete.starts_with(prefix)
-                && concrete.ends_with(after)
+                && concrete[..prefix.len()].eq_ignore_ascii_case(prefix)
+                && concrete[concrete.len() - after.len()..].eq_ignore_ascii_case(after)
         }
     }
 }
@@ -342,6 +349,18 @@ mod tests {
             "aws:RequestTag/env"
         ));
         assert!(key_matches("aws:SecureTransport", "AWS:securetransport"));
+        assert!(key_matches(
+            "s3:ExistingObjectTag/${TagKey}",
+            "S3:existingobjecttag/Env"
+        ));
+        assert!(key_matches(
+            "ec2:ResourceTag/${Key}/x",
+            "EC2:resourcetag/k/X"
+        ));
+        assert!(!key_matches(
+            "ec2:ResourceTag/${Key}/x",
+            "ec2:ResourceTag//x"
+        ));
         assert!(!key_matches("aws:RequestTag/${TagKey}", "aws:RequestTag/"));
         assert!(!key_matches("aws:SourceIp", "aws:SourceVpc"));
     }

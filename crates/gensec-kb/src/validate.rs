@@ -5,7 +5,8 @@ use crate::Kb;
 use crate::model::{IamAction, JsonType, Property, ResourceTypeSchema};
 use crate::paths::key_matches;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 /// The property at `path` of `type_name`, or why it cannot be used.
 pub fn property<'a>(
@@ -140,6 +141,21 @@ pub fn value(
     within_limits(property, value)
 }
 
+/// A schema pattern compiled once per process (`None`: Rust cannot compile
+/// it): the same few hundred patterns are checked in every run of a
+/// `--service all`, and compiling one costs more than matching it.
+fn schema_pattern(pattern: &str) -> Option<regex::Regex> {
+    static COMPILED: LazyLock<Mutex<HashMap<String, Option<regex::Regex>>>> =
+        LazyLock::new(Mutex::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(regex) = compiled.get(pattern) {
+        return regex.clone();
+    }
+    let regex = regex::Regex::new(pattern).ok();
+    compiled.insert(pattern.to_string(), regex.clone());
+    regex
+}
+
 /// Does `value` keep to the property's length and pattern (strings) and
 /// range (numbers)?
 fn within_limits(property: &Property, value: &Value) -> Result<(), String> {
@@ -154,7 +170,7 @@ fn within_limits(property: &Property, value: &Value) -> Result<(), String> {
         }
         if let Some(pattern) = &property.pattern {
             // Schemas use ECMA regexes; a pattern Rust cannot compile is not held against the value.
-            if let Ok(regex) = regex::Regex::new(pattern)
+            if let Some(regex) = schema_pattern(pattern)
                 && !regex.is_match(text)
             {
                 return Err(format!("{value} does not match pattern {pattern}"));

@@ -153,12 +153,11 @@ fn optional_types(
     scope: Option<&str>,
 ) -> Vec<String> {
     let prefix = action_prefix(action);
-    let tables = kb
+    let tables: &[_] = kb
         .iam_service(prefix)
         .ok()
         .flatten()
-        .map(|service| service.resource_types.clone())
-        .unwrap_or_default();
+        .map_or(&[], |service| service.resource_types.as_slice());
     let mut chosen: Vec<String> = action
         .resource_types
         .iter()
