@@ -56,6 +56,11 @@ pub struct RunArgs {
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    /// With several services: how many run at once (default two per core:
+    /// a run waits for the disk while its package is synced, and another
+    /// run's stages use the core meanwhile).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     #[command(flatten)]
     llm: LlmArgs,
     #[command(flatten)]

@@ -66,9 +66,9 @@ pub fn render_with_default_tags(
     default_tags: &[(String, Value)],
 ) -> Rendered {
     let mut warnings = Vec::new();
-    let files = mapping::load().unwrap_or_else(|err| {
+    let files = mapping::loaded().unwrap_or_else(|err| {
         warnings.push(format!("Terraform mapping does not load: {err}"));
-        Vec::new()
+        &[]
     });
     let by_type: BTreeMap<&str, &ResourceMapping> = files
         .iter()

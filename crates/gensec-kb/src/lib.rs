@@ -28,6 +28,7 @@ mod documentation;
 pub mod facts;
 pub mod guard;
 pub mod ingest;
+mod key_index;
 pub mod model;
 pub mod names;
 pub mod overlay;
@@ -46,6 +47,7 @@ pub use overlay::run_kb;
 
 use baseline::{BaselineError, KbIndex};
 use gensec_core::manifest::KbStamp;
+use key_index::KeyIndex;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -117,6 +119,9 @@ struct Base {
     rules: HashMap<String, usize>,
     cfn_cache: Vec<Cached<Vec<ResourceTypeSchema>>>,
     iam_cache: Vec<Cached<IamService>>,
+    /// Each IAM service's condition keys by name, built with the service.
+    iam_key_index: Vec<OnceLock<KeyIndex>>,
+    global_key_index: KeyIndex,
     config_lookup: config_lookup::ConfigIndex,
 }
 
@@ -187,6 +192,8 @@ impl Kb {
             config_lookup: config_lookup::ConfigIndex::new(&index),
             cfn_cache: index.cfn_chunks.iter().map(|_| OnceLock::new()).collect(),
             iam_cache: index.iam_chunks.iter().map(|_| OnceLock::new()).collect(),
+            iam_key_index: index.iam_chunks.iter().map(|_| OnceLock::new()).collect(),
+            global_key_index: KeyIndex::new(&index.global_condition_keys),
             bytes,
             chunks_start,
             index,
@@ -400,17 +407,26 @@ impl Kb {
         let Some((prefix, _)) = key.split_once(':') else {
             return Ok(None);
         };
-        let candidates: &[ConditionKey] = if prefix.eq_ignore_ascii_case("aws") {
-            &self.base.index.global_condition_keys
-        } else {
-            match self.iam_service(prefix)? {
-                Some(service) => &service.condition_keys,
-                None => return Ok(None),
-            }
+        if prefix.eq_ignore_ascii_case("aws") {
+            let keys = &self.base.index.global_condition_keys;
+            return Ok(self.base.global_key_index.find(keys, key));
+        }
+        // A refreshed service is looked through; the baseline's are indexed.
+        if let Some(service) = self.overlay.as_ref().and_then(|o| o.iam_service(prefix)) {
+            return Ok(service
+                .condition_keys
+                .iter()
+                .find(|candidate| paths::key_matches(&candidate.name, key)));
+        }
+        let Some(position) = self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
+            return Ok(None);
         };
-        Ok(candidates
-            .iter()
-            .find(|candidate| paths::key_matches(&candidate.name, key)))
+        let Some(service) = self.base_iam_service(prefix)? else {
+            return Ok(None);
+        };
+        let index = self.base.iam_key_index[*position]
+            .get_or_init(|| KeyIndex::new(&service.condition_keys));
+        Ok(index.find(&service.condition_keys, key))
     }
 
     /// Every managed rule. With a run's documentation laid over the baseline,

@@ -97,19 +97,28 @@ impl ObjectStore for DirStore {
     async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<()> {
         let path = self.path_of(key)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&parent)
-            .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
         // 0666 before the umask, like any file a program creates.
-        let mut temp = tempfile::Builder::new()
+        let mut builder = tempfile::Builder::new();
+        builder
             .prefix(".tmp")
-            .permissions(std::fs::Permissions::from_mode(0o666))
-            .tempfile_in(&parent)
-            .map_err(|err| {
-                io_error(
-                    format!("creating a temporary file in {}", parent.display()),
-                    err,
-                )
-            })?;
+            .permissions(std::fs::Permissions::from_mode(0o666));
+        // The directory is made only when it is missing: most puts go to a
+        // directory an earlier put made, and asking first cost two system
+        // calls per file.
+        let mut temp = match builder.tempfile_in(&parent) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&parent)
+                    .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
+                builder.tempfile_in(&parent)
+            }
+            made => made,
+        }
+        .map_err(|err| {
+            io_error(
+                format!("creating a temporary file in {}", parent.display()),
+                err,
+            )
+        })?;
         // A staging file is synced when its attempt is published.
         let staged = key
             .strip_prefix(STAGING_DIR)

@@ -205,6 +205,14 @@ pub fn load() -> Result<Vec<MappingFile>, DataError> {
         .collect()
 }
 
+/// [`load`], parsed once per process: every run renders Terraform, and
+/// parsing the mappings each time was a fortieth of a `--service all`.
+pub fn loaded() -> Result<&'static [MappingFile], &'static str> {
+    static LOADED: std::sync::LazyLock<Result<Vec<MappingFile>, String>> =
+        std::sync::LazyLock::new(|| load().map_err(|err| err.to_string()));
+    LOADED.as_deref().map_err(String::as_str)
+}
+
 impl ResourceMapping {
     /// Every CloudFormation property path the mapping names, parent and companions.
     pub fn cloudformation_paths(&self) -> Vec<&str> {
