@@ -14,6 +14,12 @@ mod requests_cmd;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc rather than glibc's malloc: a run allocates and frees many small
+/// strings and JSON values, and over twelve services it executed a fifth
+/// fewer instructions this way (README, Benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gensec_core::ErrorKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
