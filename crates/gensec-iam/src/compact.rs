@@ -241,9 +241,16 @@ fn wildcards(actions: &BTreeSet<String>, known: &BTreeMap<String, Vec<String>>) 
                 .is_some_and(|head| head.eq_ignore_ascii_case(verb))
         });
         let mut matched = 0;
+        // One buffer for every name looked up, not a string per name.
+        let mut full = String::new();
         let covered = expansion.all(|name| {
             matched += 1;
-            granted.contains(&format!("{prefix}:{name}").to_ascii_lowercase())
+            full.clear();
+            full.push_str(prefix);
+            full.push(':');
+            full.push_str(name);
+            full.make_ascii_lowercase();
+            granted.contains(full.as_str())
         }) && matched >= 2;
         if covered {
             out.push(pattern);
