@@ -134,7 +134,8 @@ fn progress_bar(len: usize, hidden: bool) -> ProgressBar {
 
 /// Two runs per core: publishing a package waits for the disk to sync it,
 /// and with one run per core the core idles meanwhile (on the 2-core build
-/// machine `--service all` took a third longer that way).
+/// machine, `--service all` into memory took about an eighth longer that way;
+/// onto its shared disk the difference was larger and varied from run to run).
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) * 2
 }
