@@ -14,15 +14,15 @@ mod requests_cmd;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
+use gensec_core::ErrorKind;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// mimalloc rather than glibc's malloc: a run allocates and frees many small
 /// strings and JSON values, and over twelve services it executed a fifth
 /// fewer instructions this way (README, Benchmarks).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use gensec_core::ErrorKind;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
 #[command(
