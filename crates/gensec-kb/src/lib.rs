@@ -361,16 +361,20 @@ impl Kb {
     }
 
     fn base_iam_service(&self, prefix: &str) -> Result<Option<&IamService>, KbError> {
-        let Some(position) = self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
-            return Ok(None);
-        };
-        let chunk = &self.base.index.iam_chunks[*position];
-        self.base.iam_cache[*position]
+        match self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) {
+            Some(position) => self.base_iam_service_at(*position).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The baseline's IAM service in chunk `position`, decoded on first use.
+    fn base_iam_service_at(&self, position: usize) -> Result<&IamService, KbError> {
+        let chunk = &self.base.index.iam_chunks[position];
+        self.base.iam_cache[position]
             .get_or_init(|| {
                 baseline::decode(self.chunk_bytes(chunk), &chunk.key).map_err(|err| err.to_string())
             })
             .as_ref()
-            .map(Some)
             .map_err(|message| self.corrupt(message))
     }
 
@@ -418,13 +422,11 @@ impl Kb {
                 .iter()
                 .find(|candidate| paths::key_matches(&candidate.name, key)));
         }
-        let Some(position) = self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
+        let Some(&position) = self.base.prefix_chunk.get(&prefix.to_ascii_lowercase()) else {
             return Ok(None);
         };
-        let Some(service) = self.base_iam_service(prefix)? else {
-            return Ok(None);
-        };
-        let index = self.base.iam_key_index[*position]
+        let service = self.base_iam_service_at(position)?;
+        let index = self.base.iam_key_index[position]
             .get_or_init(|| KeyIndex::new(&service.condition_keys));
         Ok(index.find(&service.condition_keys, key))
     }
