@@ -18,6 +18,7 @@ use gensec_core::{Error, InputError, Result};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone)]
 pub struct DirStore {
@@ -243,10 +244,26 @@ impl DirStore {
 /// How many syncs run at once when a staging tree is published.
 const SYNC_THREADS: usize = 8;
 
+/// The threads that sync published trees, made once per process and shared
+/// by every store (`--service all` publishes hundreds of packages); `None`
+/// when the system gave no threads, and the syncs then run one by one.
+fn sync_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(SYNC_THREADS)
+            .thread_name(|index| format!("gensec-sync-{index}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// Sync every file and directory under `dir` (and `dir` itself). The syncs
 /// run on a few threads at once: the file system then commits them together
 /// instead of one journal commit per file.
 fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    use rayon::prelude::*;
     let mut paths = vec![dir.to_path_buf()];
     let mut next = 0;
     while let Some(current) = paths.get(next).cloned() {
@@ -257,18 +274,10 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
             }
         }
     }
-    let chunk = paths.len().div_ceil(SYNC_THREADS).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|chunk| scope.spawn(|| chunk.iter().try_for_each(|path| sync_path(path))))
-            .collect();
-        handles.into_iter().try_for_each(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("a sync thread panicked")))
-        })
-    })
+    match sync_pool() {
+        Some(pool) => pool.install(|| paths.par_iter().try_for_each(|path| sync_path(path))),
+        None => paths.iter().try_for_each(|path| sync_path(path)),
+    }
 }
 
 /// Sync one file or directory (a directory opened read-only, as Linux allows).

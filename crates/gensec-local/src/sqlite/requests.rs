@@ -276,12 +276,15 @@ impl RequestTracker for SqliteDb {
         // (and its start, in begin_attempt) is synced as it is written.
         let progress = matches!(update, StatusUpdate::Running { .. });
         let write = |tx: &rusqlite::Transaction<'_>| {
+            // Cached: a run updates its attempt at every stage.
             let changed = tx
-                .execute(
+                .prepare_cached(
                     "UPDATE request_attempts SET state = ?3, stage = COALESCE(?4, stage), error = ?5,
                             updated_at = ?6, finished_at = ?7
                      WHERE request_id = ?1 AND attempt = ?2",
-                    params![
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
                         request_id,
                         attempt,
                         state.as_str(),
@@ -289,17 +292,19 @@ impl RequestTracker for SqliteDb {
                         error.as_deref(),
                         now,
                         finished
-                    ],
-                )
+                    ])
+                })
                 .map_err(self.err())?;
             if changed == 0 {
                 return Err(no_attempt(request_id, attempt));
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE requests SET state = ?2, updated_at = ?3, output_prefix = COALESCE(?4, output_prefix)
                  WHERE request_id = ?1",
-                params![request_id, state.as_str(), now, prefix],
             )
+            .and_then(|mut statement| {
+                statement.execute(params![request_id, state.as_str(), now, prefix])
+            })
             .map_err(self.err())?;
             Ok(())
         };
