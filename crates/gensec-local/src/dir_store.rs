@@ -18,7 +18,6 @@ use gensec_core::{Error, InputError, Result};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
 
 #[derive(Debug, Clone)]
 pub struct DirStore {
@@ -178,7 +177,9 @@ impl ObjectStore for DirStore {
             std::fs::create_dir_all(parent)
                 .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
         }
-        sync_tree(&from).map_err(|err| io_error(format!("syncing {}", from.display()), err))?;
+        sync_tree(&from)
+            .await
+            .map_err(|err| io_error(format!("syncing {}", from.display()), err))?;
         match std::fs::rename(&from, &to) {
             Ok(()) => {}
             // A package is there already: swap the two, then remove the old one.
@@ -244,26 +245,12 @@ impl DirStore {
 /// How many syncs run at once when a staging tree is published.
 const SYNC_THREADS: usize = 8;
 
-/// The threads that sync published trees, made once per process and shared
-/// by every store (`--service all` publishes hundreds of packages); `None`
-/// when the system gave no threads, and the syncs then run one by one.
-fn sync_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(SYNC_THREADS)
-            .thread_name(|index| format!("gensec-sync-{index}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
-
 /// Sync every file and directory under `dir` (and `dir` itself). The syncs
 /// run on a few threads at once: the file system then commits them together
-/// instead of one journal commit per file.
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    use rayon::prelude::*;
+/// instead of one journal commit per file. The threads are the runtime's
+/// blocking pool, kept between packages (`--service all` publishes hundreds);
+/// outside a runtime the syncs run one by one.
+async fn sync_tree(dir: &Path) -> std::io::Result<()> {
     let mut paths = vec![dir.to_path_buf()];
     let mut next = 0;
     while let Some(current) = paths.get(next).cloned() {
@@ -274,10 +261,22 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
             }
         }
     }
-    match sync_pool() {
-        Some(pool) => pool.install(|| paths.par_iter().try_for_each(|path| sync_path(path))),
-        None => paths.iter().try_for_each(|path| sync_path(path)),
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return paths.iter().try_for_each(|path| sync_path(path));
+    };
+    let chunk = paths.len().div_ceil(SYNC_THREADS).max(1);
+    let tasks: Vec<_> = paths
+        .chunks(chunk)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            runtime.spawn_blocking(move || chunk.iter().try_for_each(|path| sync_path(path)))
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .map_err(|_| std::io::Error::other("a sync thread panicked"))??;
     }
+    Ok(())
 }
 
 /// Sync one file or directory (a directory opened read-only, as Linux allows).
