@@ -12,6 +12,7 @@ pub mod contract;
 pub mod error;
 pub mod html;
 pub mod input;
+pub mod kept;
 pub mod library;
 pub mod llm;
 pub mod manifest;

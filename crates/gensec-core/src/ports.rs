@@ -164,6 +164,28 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
         .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))
 }
 
+/// [`read_json`] for a document a stage of this process may have kept
+/// parsed ([`crate::kept`]): the kept value when the stored bytes are the
+/// ones it was kept for, else the bytes parsed.
+pub async fn read_json_kept<T>(store: &dyn ObjectStore, key: &str) -> Result<std::sync::Arc<T>>
+where
+    T: serde::de::DeserializeOwned + std::any::Any + Send + Sync,
+{
+    let body = store.get(key).await?.ok_or_else(|| {
+        crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it"))
+    })?;
+    let digest = crate::kept::digest(&body);
+    if let Some(value) = crate::kept::kept::<T>(&digest) {
+        return Ok(value);
+    }
+    let value: std::sync::Arc<T> = std::sync::Arc::new(
+        serde_json::from_slice(&body)
+            .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))?,
+    );
+    crate::kept::keep(digest, value.clone());
+    Ok(value)
+}
+
 /// A Security Hub finding as `BatchUpdateFindings` identifies it
 /// (`FindingIdentifiers`: the ASFF `Id` and `ProductArn`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

@@ -111,11 +111,15 @@ impl Stage for DocumentationStage {
             None => cross_check(&self.kb, &doc),
         };
         let mut writer = PackageWriter::new(store, ctx);
-        writer.put_json(paths::DOCUMENTATION, &doc).await?;
+        let figures = StageFigures::Documentation(doc.figures());
+        // The IAM and report stages read it back.
+        writer
+            .put_json_kept(paths::DOCUMENTATION, Arc::new(doc))
+            .await?;
         Ok(StageOutcome {
             stage: StageId::Documentation,
             files: writer.finish(),
-            figures: StageFigures::Documentation(doc.figures()),
+            figures,
             verdicts,
             warnings,
             llm: None,

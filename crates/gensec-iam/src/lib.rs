@@ -41,7 +41,7 @@ use gensec_core::contract::paths;
 use gensec_core::contract::stage::{
     PackageWriter, RunContext, Stage, StageId, StageOutcome, StagePorts, Verdicts,
 };
-use gensec_core::ports::read_json;
+use gensec_core::ports::{read_json, read_json_kept};
 use gensec_kb::{Kb, ServiceDocumentation};
 use policy::{Granted, Planned, Settings};
 use serde_json::Value;
@@ -626,8 +626,8 @@ impl Stage for IamStage {
     ) -> gensec_core::Result<StageOutcome> {
         // The run's documentation (refreshed facts) over the baseline.
         let kb = gensec_kb::run_kb(&self.kb, ports.store, ctx, earlier).await?;
-        let doc: ServiceDocumentation =
-            read_json(ports.store, &ctx.key(paths::DOCUMENTATION)).await?;
+        let doc: Arc<ServiceDocumentation> =
+            read_json_kept(ports.store, &ctx.key(paths::DOCUMENTATION)).await?;
         // The personas are executed against the hardened template's resources.
         let template_written = earlier
             .iter()

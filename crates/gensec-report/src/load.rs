@@ -11,7 +11,7 @@ use gensec_core::contract::iam::IamModel;
 use gensec_core::contract::paths;
 use gensec_core::contract::stage::{RunContext, StageId, StageOutcome, outcome_of};
 use gensec_core::contract::validation::ValidationReport;
-use gensec_core::ports::{ObjectStore, read_json};
+use gensec_core::ports::{ObjectStore, read_json, read_json_kept};
 use gensec_core::{Error, Result};
 use gensec_kb::ServiceDocumentation;
 use serde::de::DeserializeOwned;
@@ -26,7 +26,7 @@ pub struct TextFile {
 /// Everything the report is built from.
 #[derive(Debug, Clone)]
 pub struct ReportInputs {
-    pub documentation: ServiceDocumentation,
+    pub documentation: std::sync::Arc<ServiceDocumentation>,
     pub recommendations: RecommendationSet,
     /// The verdicts of the stages before the report.
     pub validation: ValidationReport,
@@ -57,7 +57,7 @@ pub async fn load(
         earlier,
     };
     let documentation = run
-        .required_json(StageId::Documentation, paths::DOCUMENTATION)
+        .required_json_kept(StageId::Documentation, paths::DOCUMENTATION)
         .await?;
     let recommendations = run
         .required_json(StageId::Analysis, paths::RECOMMENDATIONS)
@@ -128,6 +128,20 @@ impl<'a> RunFiles<'a> {
             )));
         }
         read_json(self.store, &self.ctx.key(path)).await
+    }
+
+    /// [`required_json`](Self::required_json) for a document an earlier
+    /// stage of this process may have kept parsed.
+    async fn required_json_kept<T>(&self, stage: StageId, path: &str) -> Result<std::sync::Arc<T>>
+    where
+        T: DeserializeOwned + std::any::Any + Send + Sync,
+    {
+        if !self.wrote(stage, path) {
+            return Err(Error::Fatal(format!(
+                "{path} is missing; the {stage} stage writes it"
+            )));
+        }
+        read_json_kept(self.store, &self.ctx.key(path)).await
     }
 
     /// A document of an optional stage: none when the stage did not write it.

@@ -266,9 +266,20 @@ impl<'a> PackageWriter<'a> {
 
     /// Write one file at a layout path.
     pub async fn put(&mut self, path: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
+        let digest = Sha256::digest(&body).into();
+        self.put_digested(path, body, digest, content_type).await
+    }
+
+    async fn put_digested(
+        &mut self,
+        path: &str,
+        body: Vec<u8>,
+        digest: [u8; 32],
+        content_type: &str,
+    ) -> Result<()> {
         let file = WrittenFile {
             path: path.to_string(),
-            sha256: hex::encode(Sha256::digest(&body)),
+            sha256: hex::encode(digest),
             bytes: body.len() as u64,
         };
         self.store
@@ -284,6 +295,23 @@ impl<'a> PackageWriter<'a> {
         let body = serde_json::to_vec_pretty(value)
             .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))?;
         self.put(path, body, "application/json").await
+    }
+
+    /// [`put_json`](Self::put_json), keeping the value parsed for later
+    /// stages of this process ([`crate::kept`]; read with
+    /// [`read_json_kept`](crate::ports::read_json_kept)).
+    pub async fn put_json_kept<T: Serialize + std::any::Any + Send + Sync>(
+        &mut self,
+        path: &str,
+        value: std::sync::Arc<T>,
+    ) -> Result<()> {
+        let body = serde_json::to_vec_pretty(&*value)
+            .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))?;
+        let digest = crate::kept::digest(&body);
+        self.put_digested(path, body, digest, "application/json")
+            .await?;
+        crate::kept::keep(digest, value);
+        Ok(())
     }
 
     /// Write text (YAML, Markdown, HCL, Guard, HTML).
