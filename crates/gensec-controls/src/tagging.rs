@@ -218,23 +218,19 @@ impl TagRule {
             ),
         ];
         let (first_type, first_shape) = &self.shapes[0];
-        // A failing case needs the failing resource and one compliant
-        // resource of another type beside it: the rule must fail although
-        // another resource passes.
+        // The rule must fail although another resource passes: the case
+        // without Tags carries a compliant resource of another type beside
+        // the failing one. Every key's clauses sit in the same block over the
+        // resources, so the other failing cases carry the failing resource
+        // alone (each further resource costs Guard a full pass).
         let neighbour = self
             .shapes
             .get(1)
             .map(|(resource_type, shape)| (resource_type.as_str(), Some(self.tags(*shape, good))));
-        let with_first = |tags: Option<Value>| {
-            let mut few = vec![(first_type.as_str(), tags)];
-            few.extend(neighbour.clone());
-            few
-        };
-        cases.push(self.case(
-            name,
-            &format!("{first_type} without Tags"),
-            with_first(None),
-        ));
+        let mut untagged = vec![(first_type.as_str(), None)];
+        untagged.extend(neighbour);
+        cases.push(self.case(name, &format!("{first_type} without Tags"), untagged));
+        let with_first = |tags: Option<Value>| vec![(first_type.as_str(), tags)];
         for (key, allowed) in &self.required {
             let missing = self.tags(*first_shape, |k, a| {
                 (k != key).then(|| good(k, a)).flatten()
