@@ -25,20 +25,23 @@ impl SqliteDb {
         configuration_id: &str,
         profile_id: &str,
     ) -> Result<Option<LibraryEntry>> {
+        // Cached statements here and below: a run stores every control's
+        // entry, and preparing each statement anew was most of the work.
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT body, status, version, updated_at FROM library_entries
                  WHERE configuration_id = ?1 AND profile_id = ?2",
-                [configuration_id, profile_id],
-                |row| {
+            )
+            .and_then(|mut statement| {
+                statement.query_row([configuration_id, profile_id], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
                         row.get::<_, u32>(2)?,
                         row.get::<_, String>(3)?,
                     ))
-                },
-            )
+                })
+            })
             .optional()
             .map_err(self.err())?;
         let Some((body, status, version, updated_at)) = row else {
@@ -57,7 +60,7 @@ impl SqliteDb {
         entry.version = version;
         entry.updated_at = parse_time(&self.location, &updated_at)?;
         let rows: Vec<(u32, String, String, Option<String>, String)> = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT version, status, actor, note, at FROM library_history
                  WHERE configuration_id = ?1 AND profile_id = ?2 ORDER BY version",
             )
@@ -122,11 +125,21 @@ impl SqliteDb {
     ) -> Result<()> {
         let (configuration_id, profile_id) = entry;
         let (version, status, actor, note) = change;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO library_history (configuration_id, profile_id, version, status, actor, note, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![configuration_id, profile_id, version, status.as_str(), actor, note, at],
         )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                configuration_id,
+                profile_id,
+                version,
+                status.as_str(),
+                actor,
+                note,
+                at
+            ])
+        })
         .map_err(self.err())?;
         Ok(())
     }
@@ -145,14 +158,16 @@ impl SqliteDb {
         let body = serde_json::to_string(&stored)
             .map_err(|err| Error::Fatal(format!("serialising library entry: {err}")))?;
         let now = now();
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO library_entries (configuration_id, profile_id, service_id, status, version, body, updated_at)
              VALUES (?1, ?2, ?3, 'PROPOSED', ?4, ?5, ?6)
              ON CONFLICT(configuration_id, profile_id) DO UPDATE SET service_id = excluded.service_id,
                 status = 'PROPOSED', version = excluded.version, body = excluded.body,
                 updated_at = excluded.updated_at",
-            params![id, profile, entry.service_id, version, body, now],
         )
+        .and_then(|mut statement| {
+            statement.execute(params![id, profile, entry.service_id, version, body, now])
+        })
         .map_err(self.err())?;
         let note = if existing.is_some() {
             "content changed"

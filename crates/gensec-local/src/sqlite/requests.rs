@@ -138,7 +138,7 @@ impl SqliteDb {
              ORDER BY request_id, attempt"
         );
         let rows: Vec<Result<(String, Attempt)>> = tx
-            .prepare(&sql)
+            .prepare_cached(&sql)
             .and_then(|mut statement| {
                 statement
                     .query_map([request_id], |row| attempt_row(&self.location, row))?
