@@ -50,28 +50,47 @@ fn default_key_policy() -> Value {
         "Action": "kms:*", "Resource": "*"}]})
 }
 
+/// Each placeholder and the value a deployment fills it with, in the order
+/// they are replaced.
+const SUBSTITUTIONS: [(&str, &str); 4] = [
+    ("ACCOUNT_ID", SAMPLE_ACCOUNT),
+    ("REGION", SAMPLE_REGION),
+    ("RESOURCE_PREFIX", SAMPLE_PREFIX),
+    (WORKLOAD_TAG_VALUE, SAMPLE_WORKLOAD),
+];
+
 /// Placeholders as a deployment fills them.
 pub fn substitute(text: &str) -> String {
-    text.replace("ACCOUNT_ID", SAMPLE_ACCOUNT)
-        .replace("REGION", SAMPLE_REGION)
-        .replace("RESOURCE_PREFIX", SAMPLE_PREFIX)
-        .replace(WORKLOAD_TAG_VALUE, SAMPLE_WORKLOAD)
+    SUBSTITUTIONS
+        .iter()
+        .fold(text.to_string(), |text, (placeholder, value)| {
+            text.replace(placeholder, value)
+        })
 }
 
-/// `value` with [`substitute`] applied to every string and object key: the
+/// Apply [`substitute`] to every string and object key of `value`: the
 /// placeholders only occur inside strings, so this is the text substitution
-/// without printing and parsing the document again.
-fn substitute_strings(value: &Value) -> Value {
+/// without printing and parsing the document again. Only strings holding a
+/// placeholder are rewritten (most are action names).
+fn substitute_strings(value: &mut Value) {
+    let placeholder = |text: &str| {
+        SUBSTITUTIONS
+            .iter()
+            .any(|(placeholder, _)| text.contains(placeholder))
+    };
     match value {
-        Value::String(text) => Value::String(substitute(text)),
-        Value::Array(items) => Value::Array(items.iter().map(substitute_strings).collect()),
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(key, field)| (substitute(key), substitute_strings(field)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::String(text) if placeholder(text) => *text = substitute(text),
+        Value::Array(items) => items.iter_mut().for_each(substitute_strings),
+        Value::Object(fields) => {
+            if fields.keys().any(|key| placeholder(key)) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(key, field)| (substitute(&key), field))
+                    .collect();
+            }
+            fields.values_mut().for_each(substitute_strings);
+        }
+        _ => {}
     }
 }
 
@@ -86,7 +105,8 @@ fn principal(kind: PersonaKind) -> String {
 pub fn policy_set(documents: &[Value]) -> Result<PolicySet, String> {
     let mut identity = Vec::new();
     for (index, document) in documents.iter().enumerate() {
-        let value = substitute_strings(document);
+        let mut value = document.clone();
+        substitute_strings(&mut value);
         identity.push(
             Policy::from_value(
                 &format!("document-{}", index + 1),
@@ -649,7 +669,9 @@ mod tests {
             }]
         });
         let by_text: Value = serde_json::from_str(&substitute(&document.to_string())).unwrap();
-        assert_eq!(substitute_strings(&document), by_text);
+        let mut walked = document.clone();
+        substitute_strings(&mut walked);
+        assert_eq!(walked, by_text);
         assert_ne!(by_text, document);
     }
 }
