@@ -123,16 +123,17 @@ pub fn policy_set(documents: &[Value]) -> Result<PolicySet, String> {
 }
 
 /// Run one case: `None` when the knowledge base cannot model the call.
-pub fn run(kb: &Kb, set: &PolicySet, case: &Case) -> Option<Verdict> {
+pub fn run(kb: &Kb, set: &mut PolicySet, case: &Case) -> Option<Verdict> {
     let contexts = case.call.contexts(kb).ok()?;
-    // Only a case with a key policy needs its own set (cloning every
-    // persona policy for each case was most of a case's cost).
+    // A case with a key policy lends it to the persona's set for its call
+    // (cloning every persona policy for each case was most of its cost).
     let outcome = match &case.key_policy {
         Some(policy) => {
-            let mut set = set.clone();
-            set.resource =
-                Some(Policy::from_value("key-policy", PolicyKind::Resource, policy).ok()?);
-            set.evaluate_call(&contexts).outcome
+            let key = Policy::from_value("key-policy", PolicyKind::Resource, policy).ok()?;
+            let persona_own = set.resource.replace(key);
+            let outcome = set.evaluate_call(&contexts).outcome;
+            set.resource = persona_own;
+            outcome
         }
         None => set.evaluate_call(&contexts).outcome,
     };

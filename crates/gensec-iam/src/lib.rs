@@ -250,7 +250,7 @@ fn execute<'a>(
         } else {
             policy::documents(&statements)
         };
-        let set = match cases::policy_set(&documents) {
+        let mut set = match cases::policy_set(&documents) {
             Ok(set) => set,
             Err(err) => {
                 warnings.push(format!("{id}: policy does not parse for execution: {err}"));
@@ -271,7 +271,7 @@ fn execute<'a>(
             &profile.tagging.persona_scope_key,
         );
         for case in &persona_cases {
-            let Some(actual) = cases::run(kb, &set, case) else {
+            let Some(actual) = cases::run(kb, &mut set, case) else {
                 continue;
             };
             let record = cases::executed(case, actual);
