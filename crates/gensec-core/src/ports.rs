@@ -166,7 +166,7 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
 
 /// [`read_json`] for a document a stage of this process may have kept
 /// parsed ([`crate::kept`]): the kept value when the stored bytes are the
-/// ones it was kept for, else the bytes parsed.
+/// ones it was kept with, else the bytes parsed.
 pub async fn read_json_kept<T>(store: &dyn ObjectStore, key: &str) -> Result<std::sync::Arc<T>>
 where
     T: serde::de::DeserializeOwned + std::any::Any + Send + Sync,
@@ -174,15 +174,14 @@ where
     let body = store.get(key).await?.ok_or_else(|| {
         crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it"))
     })?;
-    let digest = crate::kept::digest(&body);
-    if let Some(value) = crate::kept::kept::<T>(&digest) {
+    if let Some(value) = crate::kept::kept::<T>(&body) {
         return Ok(value);
     }
     let value: std::sync::Arc<T> = std::sync::Arc::new(
         serde_json::from_slice(&body)
             .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))?,
     );
-    crate::kept::keep(digest, value.clone());
+    crate::kept::keep(body, value.clone());
     Ok(value)
 }
 

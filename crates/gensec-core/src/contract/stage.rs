@@ -266,20 +266,9 @@ impl<'a> PackageWriter<'a> {
 
     /// Write one file at a layout path.
     pub async fn put(&mut self, path: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
-        let digest = Sha256::digest(&body).into();
-        self.put_digested(path, body, digest, content_type).await
-    }
-
-    async fn put_digested(
-        &mut self,
-        path: &str,
-        body: Vec<u8>,
-        digest: [u8; 32],
-        content_type: &str,
-    ) -> Result<()> {
         let file = WrittenFile {
             path: path.to_string(),
-            sha256: hex::encode(digest),
+            sha256: hex::encode(Sha256::digest(&body)),
             bytes: body.len() as u64,
         };
         self.store
@@ -307,10 +296,9 @@ impl<'a> PackageWriter<'a> {
     ) -> Result<()> {
         let body = serde_json::to_vec_pretty(&*value)
             .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))?;
-        let digest = crate::kept::digest(&body);
-        self.put_digested(path, body, digest, "application/json")
-            .await?;
-        crate::kept::keep(digest, value);
+        let kept = body.clone();
+        self.put(path, body, "application/json").await?;
+        crate::kept::keep(kept, value);
         Ok(())
     }
 
