@@ -88,8 +88,30 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Baseli
         what: what.to_string(),
         message,
     };
-    let raw = zstd::stream::decode_all(bytes).map_err(|err| corrupt(err.to_string()))?;
+    let raw = DECOMPRESSOR
+        .with(|decompressor| {
+            let mut decompressor = decompressor.borrow_mut();
+            if decompressor.is_none() {
+                *decompressor = Some(zstd::bulk::Decompressor::new()?);
+            }
+            match decompressor.as_mut() {
+                Some(decompressor) => decompressor.decompress(bytes, MAX_DECOMPRESSED),
+                None => Err(std::io::Error::other("no zstd decompressor")),
+            }
+        })
+        .map_err(|err| corrupt(err.to_string()))?;
     postcard::from_bytes(&raw).map_err(|err| corrupt(err.to_string()))
+}
+
+/// The largest chunk a knowledge base may hold once decompressed; every
+/// chunk records its size, and one claiming more is corrupt.
+const MAX_DECOMPRESSED: usize = 256 << 20;
+
+thread_local! {
+    /// One decompression context per thread, made on first use: making one
+    /// per chunk was a hundredth of `--service all`, which decodes every chunk.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Serialise a knowledge base.
