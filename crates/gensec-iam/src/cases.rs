@@ -73,10 +73,15 @@ pub fn substitute(text: &str) -> String {
 /// without printing and parsing the document again. Only strings holding a
 /// placeholder are rewritten (most are action names).
 fn substitute_strings(value: &mut Value) {
+    // Every placeholder holds two capitals in a row; most strings (action
+    // names, ARNs) have none, and then need no search.
     let placeholder = |text: &str| {
-        SUBSTITUTIONS
-            .iter()
-            .any(|(placeholder, _)| text.contains(placeholder))
+        text.as_bytes()
+            .windows(2)
+            .any(|pair| pair[0].is_ascii_uppercase() && pair[1].is_ascii_uppercase())
+            && SUBSTITUTIONS
+                .iter()
+                .any(|(placeholder, _)| text.contains(placeholder))
     };
     match value {
         Value::String(text) if placeholder(text) => *text = substitute(text),
@@ -674,5 +679,15 @@ mod tests {
         substitute_strings(&mut walked);
         assert_eq!(walked, by_text);
         assert_ne!(by_text, document);
+        // The walk skips strings without two capitals in a row.
+        for (placeholder, _) in SUBSTITUTIONS {
+            assert!(
+                placeholder
+                    .as_bytes()
+                    .windows(2)
+                    .any(|pair| pair[0].is_ascii_uppercase() && pair[1].is_ascii_uppercase()),
+                "{placeholder}"
+            );
+        }
     }
 }
