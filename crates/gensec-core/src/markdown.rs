@@ -77,18 +77,18 @@ pub fn strong(value: &str) -> String {
 /// `value` as a code span: a fence longer than any backtick run inside,
 /// padded where the content starts or ends with a backtick or a space.
 pub fn code(value: &str) -> String {
-    let content: String = value
-        .chars()
-        .map(|c| if is_break(c) { ' ' } else { c })
-        .collect();
-    if content.is_empty() {
-        return "` `".to_string();
-    }
+    // One pass: breaks become spaces, and the longest backtick run is counted.
+    let mut content = String::with_capacity(value.len());
     let mut longest = 0;
     let mut run = 0;
-    for c in content.chars() {
+    for c in value.chars() {
+        let c = if is_break(c) { ' ' } else { c };
         run = if c == '`' { run + 1 } else { 0 };
         longest = longest.max(run);
+        content.push(c);
+    }
+    if content.is_empty() {
+        return "` `".to_string();
     }
     let fence = "`".repeat(longest + 1);
     let pad = content.starts_with(['`', ' ']) || content.ends_with(['`', ' ']);

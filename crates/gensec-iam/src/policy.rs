@@ -387,11 +387,33 @@ fn render(sid: &str, actions: &[&String], planned: &Planned) -> Value {
 
 /// Characters of a document that count against the limit (whitespace excluded).
 pub fn policy_chars(document: &Value) -> usize {
-    document
-        .to_string()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .count()
+    // Counted as serde_json writes the compact text, without holding it.
+    let mut counter = NonWhitespace(0);
+    match serde_json::to_writer(&mut counter, document) {
+        Ok(()) => counter.0,
+        Err(_) => document
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count(),
+    }
+}
+
+/// Counts the non-whitespace characters written to it. serde_json writes
+/// whole characters at a time; a write that is not UTF-8 is refused (and
+/// [`policy_chars`] then counts the text itself).
+struct NonWhitespace(usize);
+
+impl std::io::Write for NonWhitespace {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(bytes).map_err(std::io::Error::other)?;
+        self.0 += text.chars().filter(|c| !c.is_whitespace()).count();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn document(statements: Vec<Value>) -> Value {
@@ -627,6 +649,21 @@ fn check_condition(at: &str, condition: &Value, problems: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_count_as_the_compact_text_without_whitespace() {
+        let document = json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "A b\tc", "Action": ["s3:Get*"], "Resource": "arn:aws:s3:::é →\u{2003}x"}]
+        });
+        let by_text = document
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count();
+        assert_eq!(policy_chars(&document), by_text);
+        assert!(by_text > 50);
+    }
 
     #[test]
     fn grammar() {
