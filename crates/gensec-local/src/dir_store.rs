@@ -1,8 +1,12 @@
-//! A directory as an object store. Each put writes a temporary file in the
-//! target directory and renames it into place, so readers never see half a
-//! file. An attempt writes under `.staging/`; publishing renames its directory
-//! onto the package's (exchanging the two atomically when a package exists),
-//! so readers see the old package or the new one, never a mix.
+//! A directory as an object store. A put outside `.staging/` writes a
+//! temporary file in the target directory and renames it into place, so
+//! readers never see half a file. An attempt writes under `.staging/`, which
+//! only the attempt itself reads, each file after its put returned; so a
+//! staged put writes the file in place (the temporary file and rename were a
+//! fortieth of `--service all`), and a crash mid-write leaves a staging area
+//! that is discarded, never published. Publishing renames the staging
+//! directory onto the package's (exchanging the two atomically when a package
+//! exists), so readers see the old package or the new one, never a mix.
 //!
 //! Durability: a file put outside `.staging/` is synced before it is renamed
 //! into place. Files put under `.staging/` are not synced one by one (a sync
@@ -97,6 +101,25 @@ impl ObjectStore for DirStore {
     async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<()> {
         let path = self.path_of(key)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        // A staging file is written in place and synced when its attempt is
+        // published.
+        let staged = key
+            .strip_prefix(STAGING_DIR)
+            .is_some_and(|rest| rest.starts_with('/'));
+        if staged {
+            let mut file = match std::fs::File::create(&path) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&parent)
+                        .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
+                    std::fs::File::create(&path)
+                }
+                made => made,
+            }
+            .map_err(|err| io_error(format!("creating {}", path.display()), err))?;
+            return file
+                .write_all(&body)
+                .map_err(|err| io_error(format!("writing {}", path.display()), err));
+        }
         // 0666 before the umask, like any file a program creates.
         let mut builder = tempfile::Builder::new();
         builder
@@ -119,18 +142,8 @@ impl ObjectStore for DirStore {
                 err,
             )
         })?;
-        // A staging file is synced when its attempt is published.
-        let staged = key
-            .strip_prefix(STAGING_DIR)
-            .is_some_and(|rest| rest.starts_with('/'));
         temp.write_all(&body)
-            .and_then(|()| {
-                if staged {
-                    Ok(())
-                } else {
-                    temp.as_file().sync_all()
-                }
-            })
+            .and_then(|()| temp.as_file().sync_all())
             .map_err(|err| io_error(format!("writing {}", path.display()), err))?;
         temp.persist(&path)
             .map_err(|err| io_error(format!("renaming into {}", path.display()), err.error))?;
