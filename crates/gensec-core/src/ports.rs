@@ -157,10 +157,19 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     store: &dyn ObjectStore,
     key: &str,
 ) -> Result<T> {
-    let body = store.get(key).await?.ok_or_else(|| {
-        crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it"))
-    })?;
-    serde_json::from_slice(&body)
+    parse_json(key, &written_earlier(store, key).await?)
+}
+
+/// The bytes an earlier stage wrote at `key`; missing is fatal.
+async fn written_earlier(store: &dyn ObjectStore, key: &str) -> Result<Vec<u8>> {
+    store
+        .get(key)
+        .await?
+        .ok_or_else(|| crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it")))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(key: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body)
         .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))
 }
 
@@ -171,16 +180,11 @@ pub async fn read_json_kept<T>(store: &dyn ObjectStore, key: &str) -> Result<std
 where
     T: serde::de::DeserializeOwned + std::any::Any + Send + Sync,
 {
-    let body = store.get(key).await?.ok_or_else(|| {
-        crate::Error::Fatal(format!("{key} is missing; an earlier stage writes it"))
-    })?;
+    let body = written_earlier(store, key).await?;
     if let Some(value) = crate::kept::kept::<T>(&body) {
         return Ok(value);
     }
-    let value: std::sync::Arc<T> = std::sync::Arc::new(
-        serde_json::from_slice(&body)
-            .map_err(|err| crate::Error::Fatal(format!("{key} is not valid: {err}")))?,
-    );
+    let value = std::sync::Arc::new(parse_json::<T>(key, &body)?);
     crate::kept::keep(body, value.clone());
     Ok(value)
 }

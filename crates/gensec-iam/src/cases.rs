@@ -68,17 +68,21 @@ pub fn substitute(text: &str) -> String {
         })
 }
 
+/// Whether `text` has two capitals in a row, as every placeholder does: most
+/// strings (action names, ARNs) have none, and then need no search.
+fn two_capitals_in_a_row(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_uppercase() && pair[1].is_ascii_uppercase())
+}
+
 /// Apply [`substitute`] to every string and object key of `value`: the
 /// placeholders only occur inside strings, so this is the text substitution
 /// without printing and parsing the document again. Only strings holding a
 /// placeholder are rewritten (most are action names).
 fn substitute_strings(value: &mut Value) {
-    // Every placeholder holds two capitals in a row; most strings (action
-    // names, ARNs) have none, and then need no search.
     let placeholder = |text: &str| {
-        text.as_bytes()
-            .windows(2)
-            .any(|pair| pair[0].is_ascii_uppercase() && pair[1].is_ascii_uppercase())
+        two_capitals_in_a_row(text)
             && SUBSTITUTIONS
                 .iter()
                 .any(|(placeholder, _)| text.contains(placeholder))
@@ -681,13 +685,7 @@ mod tests {
         assert_ne!(by_text, document);
         // The walk skips strings without two capitals in a row.
         for (placeholder, _) in SUBSTITUTIONS {
-            assert!(
-                placeholder
-                    .as_bytes()
-                    .windows(2)
-                    .any(|pair| pair[0].is_ascii_uppercase() && pair[1].is_ascii_uppercase()),
-                "{placeholder}"
-            );
+            assert!(two_capitals_in_a_row(placeholder), "{placeholder}");
         }
     }
 }

@@ -281,8 +281,7 @@ impl<'a> PackageWriter<'a> {
 
     /// Write a value as pretty JSON.
     pub async fn put_json<T: Serialize>(&mut self, path: &str, value: &T) -> Result<()> {
-        let body = serde_json::to_vec_pretty(value)
-            .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))?;
+        let body = pretty_json(path, value)?;
         self.put(path, body, "application/json").await
     }
 
@@ -294,8 +293,7 @@ impl<'a> PackageWriter<'a> {
         path: &str,
         value: std::sync::Arc<T>,
     ) -> Result<()> {
-        let body = serde_json::to_vec_pretty(&*value)
-            .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))?;
+        let body = pretty_json(path, &*value)?;
         let kept = body.clone();
         self.put(path, body, "application/json").await?;
         crate::kept::keep(kept, value);
@@ -315,6 +313,12 @@ impl<'a> PackageWriter<'a> {
     pub fn finish(self) -> Vec<WrittenFile> {
         self.written
     }
+}
+
+/// `value` as the pretty JSON a package file holds.
+fn pretty_json<T: Serialize + ?Sized>(path: &str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value)
+        .map_err(|err| Error::Fatal(format!("serialising {path}: {err}")))
 }
 
 /// The ports a stage may use. Stages read and write the object store only;
