@@ -265,13 +265,17 @@ const SYNC_THREADS: usize = 8;
 /// outside a runtime the syncs run one by one.
 async fn sync_tree(dir: &Path) -> std::io::Result<()> {
     let mut paths = vec![dir.to_path_buf()];
-    let mut next = 0;
-    while let Some(current) = paths.get(next).cloned() {
-        next += 1;
-        if current.is_dir() {
-            for entry in std::fs::read_dir(&current)? {
-                paths.push(entry?.path());
+    // The directories still to list; an entry's type comes with its
+    // listing, so no path is looked up twice.
+    let mut directories = vec![dir.to_path_buf()];
+    while let Some(current) = directories.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                directories.push(path.clone());
             }
+            paths.push(path);
         }
     }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {

@@ -34,6 +34,9 @@ pub struct SqliteDb {
     /// How long an unfinished attempt may stay silent before `begin_attempt`
     /// counts it as abandoned.
     stale_after: chrono::Duration,
+    /// The connection's own `synchronous` level, read once at open, that a
+    /// progress write restores (it changes nowhere else).
+    synchronous: i64,
 }
 
 pub(crate) fn db_error(location: &str, err: rusqlite::Error) -> Error {
@@ -94,9 +97,13 @@ impl SqliteDb {
         while_busy(|| wal_mode(&conn)).map_err(|err| db_error(&location, err))?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         while_busy(|| migrate(&mut conn, &location))?;
+        let synchronous = conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .map_err(|err| db_error(&location, err))?;
         Ok(Self {
             conn: Mutex::new(conn),
             location,
+            synchronous,
             stale_after: chrono::Duration::minutes(
                 gensec_core::tracking::DEFAULT_STALE_AFTER_MINUTES,
             ),
@@ -142,16 +149,17 @@ impl SqliteDb {
         work: impl FnOnce(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.conn()?;
-        let full: i64 = conn
-            .query_row("PRAGMA synchronous", [], |row| row.get(0))
-            .map_err(|err| db_error(&self.location, err))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|err| db_error(&self.location, err))?;
+        // Cached statements: a run marks progress at every stage.
+        let set = |conn: &Connection, sql: &str| {
+            conn.prepare_cached(sql)
+                .and_then(|mut statement| statement.execute([]))
+                .map(|_| ())
+                .map_err(|err| db_error(&self.location, err))
+        };
+        set(&conn, "PRAGMA synchronous = NORMAL")?;
         let out = self.in_transaction(&mut conn, work);
         // Back to the connection's own setting whatever happened.
-        let restored = conn
-            .pragma_update(None, "synchronous", full)
-            .map_err(|err| db_error(&self.location, err));
+        let restored = set(&conn, &format!("PRAGMA synchronous = {}", self.synchronous));
         let out = out?;
         restored?;
         Ok(out)
