@@ -23,14 +23,56 @@ fn is_break(c: char) -> bool {
 /// turned into spaces.
 pub fn text(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
-    for raw in value.chars() {
-        let c = if is_break(raw) { ' ' } else { raw };
-        if INLINE_MARKUP.contains(&c) {
-            out.push('\\');
+    for_each_special(value, &mut out, |c, out| {
+        if is_break(c) {
+            out.push(' ');
+        } else {
+            if INLINE_MARKUP.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
-    }
+    });
     out
+}
+
+/// Bytes that may need more than a copy: ASCII markup and controls, and the
+/// first byte of every non-ASCII character (a few are breaks).
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte < 0x20 || byte >= 0x7f;
+        byte += 1;
+    }
+    let mut index = 0;
+    while index < INLINE_MARKUP.len() {
+        table[INLINE_MARKUP[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
+
+/// Copy `value` into `out`, runs of ordinary characters at once, and hand
+/// every other character to `special` (generated documents are mostly
+/// plain ASCII: this was a fortieth of a small service's run char by char).
+fn for_each_special(value: &str, out: &mut String, mut special: impl FnMut(char, &mut String)) {
+    let bytes = value.as_bytes();
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        if !SPECIAL[usize::from(bytes[at])] {
+            at += 1;
+            continue;
+        }
+        out.push_str(&value[copied..at]);
+        // `at` starts a character: runs hold whole ASCII characters and a
+        // special character is skipped whole.
+        let c = value[at..].chars().next().unwrap_or(' ');
+        special(c, out);
+        at += c.len_utf8();
+        copied = at;
+    }
+    out.push_str(&value[copied..]);
 }
 
 /// [`text`] that starts a paragraph or a list item, where leading spaces
@@ -77,15 +119,18 @@ pub fn strong(value: &str) -> String {
 /// `value` as a code span: a fence longer than any backtick run inside,
 /// padded where the content starts or ends with a backtick or a space.
 pub fn code(value: &str) -> String {
-    // One pass: breaks become spaces, and the longest backtick run is counted.
+    // Breaks become spaces; then the longest backtick run is counted (only
+    // backticks are looked at, with a memchr).
     let mut content = String::with_capacity(value.len());
+    for_each_special(value, &mut content, |c, out| {
+        out.push(if is_break(c) { ' ' } else { c });
+    });
     let mut longest = 0;
-    let mut run = 0;
-    for c in value.chars() {
-        let c = if is_break(c) { ' ' } else { c };
-        run = if c == '`' { run + 1 } else { 0 };
+    let mut rest = content.as_str();
+    while let Some(start) = rest.find('`') {
+        let run = rest[start..].len() - rest[start..].trim_start_matches('`').len();
         longest = longest.max(run);
-        content.push(c);
+        rest = &rest[start + run..];
     }
     if content.is_empty() {
         return "` `".to_string();
@@ -122,6 +167,35 @@ mod tests {
         assert_eq!(block_text("12 apes"), "12 apes");
         assert_eq!(block_text("    x"), "&#32;&#32;&#32;&#32;x");
         assert_eq!(block_text("\n1) x"), "&#32;1\\) x");
+    }
+
+    #[test]
+    fn runs_are_copied_as_the_character_by_character_definition_would() {
+        let by_char = |value: &str| -> String {
+            value
+                .chars()
+                .map(|c| if is_break(c) { ' ' } else { c })
+                .flat_map(|c| {
+                    INLINE_MARKUP
+                        .contains(&c)
+                        .then_some('\\')
+                        .into_iter()
+                        .chain([c])
+                })
+                .collect()
+        };
+        for value in [
+            "",
+            "plain",
+            "a*b_c\nd",
+            "é`x`ü\u{2028}\u{85}[y]\u{7f}z",
+            "日本 | 語 ~~ <b>",
+            "``` ``x`` `",
+        ] {
+            assert_eq!(text(value), by_char(value), "{value:?}");
+        }
+        assert_eq!(code("a``b`\u{2029}c"), "```a``b` c```");
+        assert_eq!(code("é``"), "``` é`` ```");
     }
 
     #[test]
