@@ -43,6 +43,28 @@ const RESOURCE_SCOPED_GLOBALS: [&str; 3] = [
     "aws:TagKeys",
 ];
 
+/// Does a global key that is not resource-scoped match `key`? Found through
+/// the knowledge base's key index (every request context asked this of each
+/// of its keys against all the global keys, most of the IAM cases' cost);
+/// when the first match is resource-scoped, the rest are scanned, so the
+/// answer is the scan's.
+fn global_applies(kb: &Kb, key: &str) -> Result<bool, CallError> {
+    let is_global = key
+        .split_once(':')
+        .is_some_and(|(prefix, _)| prefix.eq_ignore_ascii_case("aws"));
+    if !is_global {
+        return Ok(false);
+    }
+    Ok(match kb.condition_key(key)? {
+        None => false,
+        Some(found) if !RESOURCE_SCOPED_GLOBALS.contains(&found.name.as_str()) => true,
+        Some(_) => kb.global_condition_keys().iter().any(|global| {
+            !RESOURCE_SCOPED_GLOBALS.contains(&global.name.as_str())
+                && gensec_kb::paths::key_matches(&global.name, key)
+        }),
+    })
+}
+
 /// Keys describing the tags a request sets: taken from the action's row
 /// only, not from a resource type's table.
 const REQUEST_TAG_KEYS: [&str; 2] = ["aws:RequestTag/${TagKey}", "aws:TagKeys"];
@@ -158,12 +180,6 @@ impl ApiCall {
             Some(service) => service.resource_types.as_slice(),
             None => &[],
         };
-        let globals: Vec<&str> = kb
-            .global_condition_keys()
-            .iter()
-            .map(|key| key.name.as_str())
-            .filter(|name| !RESOURCE_SCOPED_GLOBALS.contains(name))
-            .collect();
         let mut contexts = Vec::new();
         if action.resource_types.is_empty() {
             if let Some(named) = self.resources.keys().next() {
@@ -173,13 +189,8 @@ impl ApiCall {
                     known: "none: the action has no resource types, its resource is *".to_string(),
                 });
             }
-            let keys: Vec<&str> = action
-                .condition_keys
-                .iter()
-                .map(String::as_str)
-                .chain(globals)
-                .collect();
-            contexts.push(self.context("*", &account, None, &keys, None)?);
+            let keys: Vec<&str> = action.condition_keys.iter().map(String::as_str).collect();
+            contexts.push(self.context(kb, "*", &account, None, &keys, None)?);
         } else {
             for touched in self.touched(action)? {
                 let definition = resource_types
@@ -199,10 +210,16 @@ impl ApiCall {
                     .chain(&action.condition_keys)
                     .map(String::as_str)
                     .chain(table_keys)
-                    .chain(globals.iter().copied())
                     .collect();
                 let arn = self.arn(&touched.name, definition, spec, &account);
-                contexts.push(self.context(&arn, &account, Some(&touched.name), &keys, spec)?);
+                contexts.push(self.context(
+                    kb,
+                    &arn,
+                    &account,
+                    Some(&touched.name),
+                    &keys,
+                    spec,
+                )?);
             }
         }
         self.check_every_value_placed(&contexts)?;
@@ -296,17 +313,23 @@ impl ApiCall {
         arn
     }
 
+    /// The request context on one resource. `keys`: the action's and the
+    /// resource type's condition keys; the global keys that are not
+    /// resource-scoped apply as well.
     fn context(
         &self,
+        kb: &Kb,
         resource: &str,
         account: &str,
         resource_type: Option<&str>,
         keys: &[&str],
         spec: Option<&ResourceSpec>,
     ) -> Result<RequestContext, CallError> {
-        let applies = |key: &str| {
-            keys.iter()
+        let applies = |key: &str| -> Result<bool, CallError> {
+            Ok(keys
+                .iter()
                 .any(|known| gensec_kb::paths::key_matches(known, key))
+                || global_applies(kb, key)?)
         };
         let arn_account = principal_account(resource);
         let resource_account = spec
@@ -320,12 +343,12 @@ impl ApiCall {
         context.set("aws:PrincipalAccount", account);
         context.set("aws:RequestedRegion", self.region.as_str());
         for (key, value) in &self.values {
-            if applies(key) {
+            if applies(key)? {
                 context.set(key.clone(), value.clone());
             }
         }
         for (key, value) in spec.map(|spec| &spec.values).into_iter().flatten() {
-            if !applies(key) {
+            if !applies(key)? {
                 return Err(CallError::ResourceKeyNotApplicable {
                     action: self.action.clone(),
                     resource_type: resource_type.unwrap_or("*").to_string(),

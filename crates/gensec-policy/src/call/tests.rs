@@ -240,3 +240,36 @@ fn a_model_invocation_is_authorised_against_the_named_model_only() {
     let unnamed = ApiCall::new("bedrock:InvokeModel", DEV).only_named();
     assert_eq!(unnamed.contexts(kb()).unwrap().len(), all.len());
 }
+
+#[test]
+fn a_global_key_applies_exactly_when_a_scan_of_the_global_keys_finds_it() {
+    let kb = kb();
+    let scan = |key: &str| {
+        kb.global_condition_keys().iter().any(|global| {
+            !RESOURCE_SCOPED_GLOBALS.contains(&global.name.as_str())
+                && gensec_kb::paths::key_matches(&global.name, key)
+        })
+    };
+    let mut asked: Vec<String> = kb
+        .global_condition_keys()
+        .iter()
+        .map(|global| global.name.replace("${TagKey}", "env"))
+        .collect();
+    asked.extend(
+        [
+            "AWS:SourceIp",
+            "aws:RequestTag/env",
+            "aws:ResourceTag/env",
+            "aws:TagKeys",
+            "aws:PrincipalTag/team",
+            "aws:Unknown",
+            "s3:prefix",
+            "no-colon",
+        ]
+        .map(String::from),
+    );
+    for key in &asked {
+        assert_eq!(global_applies(kb, key).unwrap(), scan(key), "{key}");
+    }
+    assert!(asked.iter().any(|key| scan(key)) && asked.iter().any(|key| !scan(key)));
+}
