@@ -231,6 +231,31 @@ fn main() {
         peak_rss_mb()
     );
     all.sort_by_key(|measured| std::cmp::Reverse(measured.cpu));
+    // The median says what a typical service costs; the per-stage sums say
+    // where the catalogue's time goes.
+    let median = &all[all.len() / 2];
+    println!(
+        "median service: {} {:.1} ms cpu",
+        median.service,
+        ms(median.cpu)
+    );
+    let mut by_stage: Vec<(String, Duration)> = Vec::new();
+    for (stage, cpu) in all.iter().flat_map(|measured| &measured.stages) {
+        match by_stage.iter_mut().find(|(seen, _)| seen == stage) {
+            Some((_, sum)) => *sum += *cpu,
+            None => by_stage.push((stage.clone(), *cpu)),
+        }
+    }
+    let staged: Duration = by_stage.iter().map(|(_, cpu)| *cpu).sum();
+    let stages: Vec<String> = by_stage
+        .iter()
+        .map(|(stage, cpu)| format!("{stage} {:.2}", cpu.as_secs_f64()))
+        .collect();
+    println!(
+        "catalogue cpu by stage in s: [{}], outside stages {:.2}",
+        stages.join(", "),
+        (total_cpu - staged).as_secs_f64()
+    );
     println!("slowest five services (cpu per stage in ms):");
     for measured in all.iter().take(5) {
         print_stages(measured, "");
