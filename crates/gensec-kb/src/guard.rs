@@ -117,14 +117,20 @@ fn file_outcomes(rules: &str, rule: &str, inputs: &[&Value]) -> Result<Vec<Outco
             _ => {}
         }
     }
-    if outcomes.len() != inputs.len() {
-        return Err(format!(
+    one_per_input(outcomes, inputs)
+}
+
+/// `reported`, when cfn-guard reported once on each input.
+fn one_per_input<T>(reported: Vec<T>, inputs: &[&Value]) -> Result<Vec<T>, String> {
+    if reported.len() == inputs.len() {
+        Ok(reported)
+    } else {
+        Err(format!(
             "cfn-guard reported on {} inputs of {}",
-            outcomes.len(),
+            reported.len(),
             inputs.len()
-        ));
+        ))
     }
-    Ok(outcomes)
 }
 
 /// Every rule of a rules file and its result on one input, by rule name.
@@ -152,14 +158,7 @@ fn structured_records(rules: &str, inputs: &[&Value]) -> Result<Vec<Record>, Str
     )?;
     let records: Vec<Record> =
         serde_json::from_str(&output).map_err(|err| format!("cfn-guard output: {err}"))?;
-    if records.len() != inputs.len() {
-        return Err(format!(
-            "cfn-guard reported on {} inputs of {}",
-            records.len(),
-            inputs.len()
-        ));
-    }
-    Ok(records)
+    one_per_input(records, inputs)
 }
 
 /// `cfn-guard validate --payload --structured` with the given output format,
